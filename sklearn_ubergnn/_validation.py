@@ -1,0 +1,272 @@
+"""Input validation shared by every estimator, loader and metric.
+
+One function per kind of input, used identically in ``fit`` and in ``predict``-like methods,
+so that the same bad input gets the same clear message everywhere.
+
+Item ids may be integers (Python or NumPy) or strings, never a mix of both, never missing
+(``None``/``NaN``), never floats or booleans. Validated ids come back as a NumPy array of
+``int64`` (integer ids) or ``object`` holding ``str`` (string ids).
+"""
+from dataclasses import dataclass
+from itertools import chain
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "FlatSessions",
+    "check_ids",
+    "check_k",
+    "check_same_id_kind",
+    "check_sessions",
+    "id_kind",
+]
+
+# pandas.api.types.infer_dtype labels, grouped by what they mean for ids.
+_MISSING_KINDS = {"integer-na", "mixed-integer-float", "floating", "mixed", "empty", "decimal", "unknown-array"}
+
+
+@dataclass(frozen=True)
+class FlatSessions:
+    """Validated sessions as one flat id array plus offsets (CSR layout).
+
+    Session ``i`` is ``items[offsets[i]:offsets[i + 1]]``, in click order.
+
+    Attributes
+    ----------
+    items : ndarray of shape (n_clicks,)
+        Raw item ids of all sessions concatenated; ``int64`` or ``object`` (str).
+    offsets : ndarray of shape (n_sessions + 1,), int64
+        Start of each session in ``items``; ``offsets[0] == 0``, ``offsets[-1] == n_clicks``.
+    """
+
+    items: np.ndarray
+    offsets: np.ndarray
+
+    def __len__(self):
+        return len(self.offsets) - 1
+
+    @property
+    def lengths(self):
+        """ndarray of shape (n_sessions,): number of clicks of each session."""
+        return np.diff(self.offsets)
+
+    @property
+    def session_index(self):
+        """ndarray of shape (n_clicks,): the session of each click."""
+        return np.repeat(np.arange(len(self), dtype=np.int64), self.lengths)
+
+    @property
+    def last_items(self):
+        """ndarray of shape (n_sessions,): the last item of every session (sessions must be non-empty)."""
+        return self.items[self.offsets[1:] - 1]
+
+    def to_list(self):
+        """Sessions as a list of Python lists of ids."""
+        return [chunk.tolist() for chunk in np.split(self.items, self.offsets[1:-1])]
+
+
+def id_kind(ids):
+    """Return ``"int"`` or ``"str"``: the kind of an already validated id array."""
+    return "str" if ids.dtype == object else "int"
+
+
+def _locate(flat_index, offsets):
+    session = int(np.searchsorted(offsets, flat_index, side="right") - 1)
+    return session, int(flat_index - offsets[session])
+
+
+def _ids_to_array(values, where):
+    """Validate a flat list of ids; ``where(i)`` describes flat position ``i`` for messages."""
+    kind = pd.api.types.infer_dtype(values, skipna=False)
+    if kind == "integer":
+        try:
+            return np.asarray(values, dtype=np.int64)
+        except OverflowError as exc:
+            raise ValueError(f"item ids must fit in a signed 64-bit integer: {exc}.") from None
+    if kind == "string":
+        return np.asarray(values, dtype=object)
+    obj = np.empty(len(values), dtype=object)
+    obj[:] = list(values) if not isinstance(values, np.ndarray) else values
+    missing = pd.isna(obj)
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        raise ValueError(
+            f"item ids must not be missing; {where(i)} is {obj[i]!r}. "
+            "Drop or impute missing ids before passing them."
+        )
+    is_int = np.fromiter(
+        (isinstance(v, (Integral, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in obj),
+        dtype=bool,
+        count=len(obj),
+    )
+    is_str = np.fromiter((isinstance(v, str) for v in obj), dtype=bool, count=len(obj))
+    bad = ~(is_int | is_str)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise TypeError(
+            f"item ids must be integers or strings; {where(i)} is {obj[i]!r} of type "
+            f"{type(obj[i]).__name__}. Cast ids with astype(int) or astype(str)."
+        )
+    i_int, i_str = int(np.flatnonzero(is_int)[0]), int(np.flatnonzero(is_str)[0])
+    raise TypeError(
+        "item ids must all be integers or all be strings, not a mix; "
+        f"{where(i_int)} is {obj[i_int]!r} but {where(i_str)} is {obj[i_str]!r}. "
+        "Convert every id to one type, e.g. str."
+    )
+
+
+def check_ids(ids, *, input_name="y", n_samples=None):
+    """Validate a one-dimensional sequence of item ids.
+
+    Parameters
+    ----------
+    ids : array-like of shape (n_samples,)
+        Item ids (int or str).
+    input_name : str, default="y"
+        Name used in error messages.
+    n_samples : int, default=None
+        Expected length, if known (e.g. the number of sessions in ``X``).
+
+    Returns
+    -------
+    ids : ndarray of shape (n_samples,)
+        ``int64`` or ``object`` (str) copy of the ids.
+    """
+    if isinstance(ids, (str, bytes)) or np.ndim(ids) == 0 and not hasattr(ids, "__len__"):
+        raise TypeError(f"{input_name} must be a 1-D sequence of item ids, got {type(ids).__name__}.")
+    if isinstance(ids, (pd.Series, pd.Index)):
+        values = ids.to_numpy(dtype=object)
+    elif isinstance(ids, np.ndarray):
+        if ids.ndim != 1:
+            raise ValueError(f"{input_name} must be 1-D, got an array of shape {ids.shape}.")
+        values = ids if ids.dtype.kind in "iu" else ids.astype(object)
+    else:
+        values = list(ids)
+    if n_samples is not None and len(values) != n_samples:
+        raise ValueError(
+            f"X and {input_name} must have the same length; got {n_samples} sessions "
+            f"and {len(values)} {input_name} values."
+        )
+    if len(values) == 0:
+        raise ValueError(f"{input_name} must contain at least one id; got an empty sequence.")
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
+        return values.astype(np.int64, copy=True)
+    for v in values[:1]:
+        if isinstance(v, (list, tuple, np.ndarray)):
+            raise TypeError(
+                f"{input_name} must hold one item id per sample, but {input_name}[0] is a "
+                f"{type(v).__name__}."
+            )
+    return _ids_to_array(values, lambda i: f"{input_name}[{i}]")
+
+
+def check_sessions(X, y=None, *, input_name="X"):
+    """Validate sessions (and optionally their next items).
+
+    Parameters
+    ----------
+    X : sequence of sequences of item ids
+        One session per element, in click order: a list of lists, a list of arrays, a
+        2-D array (one session per row), a pandas Series of lists, or a :class:`FlatSessions`.
+    y : array-like of shape (n_sessions,), default=None
+        The next item of each session.
+    input_name : str, default="X"
+        Name used in error messages.
+
+    Returns
+    -------
+    sessions : FlatSessions
+        Flat copy of the sessions (the input is never modified).
+    y : ndarray of shape (n_sessions,)
+        Validated targets, only when ``y`` is given.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is not a sequence of sequences, ids are neither all int nor all str, or
+        ``X`` and ``y`` hold ids of different kinds.
+    ValueError
+        If ``X`` is empty, a session is empty, an id is missing, or ``X`` and ``y`` differ
+        in length.
+    """
+    if isinstance(X, FlatSessions):
+        sessions = FlatSessions(X.items.copy(), X.offsets.copy())
+    else:
+        sessions = _flatten_sessions(X, input_name)
+    if y is None:
+        return sessions
+    y = check_ids(y, input_name="y", n_samples=len(sessions))
+    check_same_id_kind(sessions.items, y, "X", "y")
+    return sessions, y
+
+
+def _flatten_sessions(X, input_name):
+    if isinstance(X, (str, bytes, dict)) or not hasattr(X, "__len__") or not hasattr(X, "__iter__"):
+        raise TypeError(
+            f"{input_name} must be a sequence of sessions (e.g. a list of lists of item ids), "
+            f"got {type(X).__name__}."
+        )
+    if isinstance(X, pd.DataFrame):
+        raise TypeError(
+            f"{input_name} is a DataFrame; this function expects a sequence of sessions. "
+            "Pass the column holding the sessions, e.g. df['session']."
+        )
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype != object:
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise ValueError(f"{input_name} must contain at least one non-empty session; got shape {X.shape}.")
+        items = X.reshape(-1)
+        offsets = np.arange(0, X.size + 1, X.shape[1], dtype=np.int64)
+        return FlatSessions(_ids_to_array(list(items) if items.dtype.kind not in "iu" else items.tolist(),
+                                          lambda i: _describe(i, offsets, input_name)), offsets)
+    X = list(X.to_numpy(dtype=object)) if isinstance(X, pd.Series) else X
+    n = len(X)
+    if n == 0:
+        raise ValueError(f"{input_name} must contain at least one session; got an empty sequence.")
+    for i, s in enumerate(X):
+        if isinstance(s, (str, bytes)) or not hasattr(s, "__len__"):
+            raise TypeError(
+                f"every session must be a sequence of item ids; {input_name}[{i}] is "
+                f"{type(s).__name__} {s!r}. Wrap single items in a list: [item]."
+            )
+    lengths = np.fromiter(map(len, X), dtype=np.int64, count=n)
+    if (lengths == 0).any():
+        i = int(np.flatnonzero(lengths == 0)[0])
+        raise ValueError(
+            f"sessions must contain at least one item; session {i} of {input_name} is empty. "
+            "Drop empty sessions before fit."
+        )
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = list(chain.from_iterable(X))
+    if isinstance(flat[0], (list, tuple, np.ndarray)):
+        raise TypeError(
+            f"sessions must hold item ids, but {input_name}[0][0] is a {type(flat[0]).__name__}; "
+            "nested sessions are not supported."
+        )
+    items = _ids_to_array(flat, lambda i: _describe(i, offsets, input_name))
+    return FlatSessions(items, offsets)
+
+
+def _describe(flat_index, offsets, input_name):
+    session, position = _locate(flat_index, offsets)
+    return f"{input_name}[{session}][{position}]"
+
+
+def check_same_id_kind(a, b, name_a, name_b):
+    """Raise a TypeError when two validated id arrays hold different kinds (int vs str)."""
+    if id_kind(a) != id_kind(b):
+        raise TypeError(
+            f"{name_a} holds {id_kind(a)} item ids but {name_b} holds {id_kind(b)} item ids; "
+            "use one id type throughout."
+        )
+
+
+def check_k(k, *, name="k"):
+    """Validate a cut-off ``k`` (a positive integer) and return it as ``int``."""
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (Integral, np.integer)):
+        raise TypeError(f"{name} must be a positive integer, got {type(k).__name__} {k!r}.")
+    if k <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {k}.")
+    return int(k)
