@@ -1,0 +1,20 @@
+"""Torch modules of sklearn_ubergnn: pure tensor maths over flat (unpadded) graph batches.
+
+This subpackage imports torch only; it knows nothing of scikit-learn, numpy or raw ids.
+"""
+from ._deepfm import DeepFM
+from ._functional import propagate, segment_mean, segment_softmax, segment_sum
+from ._ggnn import GatedGraphNet
+from ._readout import SessionReadout
+from ._ubergnn import UberGNN
+
+__all__ = [
+    "DeepFM",
+    "GatedGraphNet",
+    "SessionReadout",
+    "UberGNN",
+    "propagate",
+    "segment_mean",
+    "segment_softmax",
+    "segment_sum",
+]

@@ -1,0 +1,204 @@
+"""Session readout: node vectors of a flat batch of session graphs -> one vector per session."""
+import torch
+from torch import nn
+
+from ._functional import (
+    _check_index_range,
+    _check_size,
+    _check_tensor,
+    segment_softmax,
+    segment_sum,
+)
+
+__all__ = ["SessionReadout"]
+
+READOUTS = ("mean", "local", "user", "hybrid")
+
+
+class SessionReadout(nn.Module):
+    r"""Pool the node vectors of each session into a session vector, with optional user context.
+
+    A session of clicks ``1 .. n`` (repeats kept) has click vectors ``v_i = h[alias_i]`` and a
+    local vector ``s_c = v_n`` (its last click). The global vector ``s_g`` pools the click
+    vectors and the session vector is a linear map of the pieces (UBER-GNN; SR-GNN eqs. 6-7)::
+
+        lambda_i = q^T sigmoid(W1 x + W2 v_i + c)        # x = s_c, U or [U; s_c], see readout
+        alpha    = softmax_i(lambda)                      # within the session (attention_softmax)
+        s_g      = sum_i alpha_i v_i
+        s_h      = W3 [s_c; s_g; U]                       # U omitted when user_dim == 0
+
+    ``readout`` picks the variant:
+
+    - ``"mean"`` (V1): ``s_g = mean_i v_i``, no attention.
+    - ``"local"`` (V2): query ``x = s_c``; with ``user_dim=0`` and ``attention_softmax=False``
+      this is exactly SR-GNN's readout.
+    - ``"user"`` (V3): query ``x = U``.
+    - ``"hybrid"`` (V4): query ``x = [U; s_c]``.
+
+    Pooling runs over click positions (``alias``), as in SR-GNN: an item clicked twice counts
+    twice, in the attention and in the mean alike. All sums are ``index_add_`` over the flat
+    batch; there is no padding.
+
+    Parameters
+    ----------
+    hidden_size : int
+        Size ``d`` of the node and session vectors.
+    user_dim : int, default=0
+        Size ``M`` of the user vector ``U``; 0 means no user features.
+    readout : {"mean", "local", "user", "hybrid"}, default="hybrid"
+        The pooling variant (above). ``"user"`` and ``"hybrid"`` need ``user_dim > 0``.
+    attention_softmax : bool, default=True
+        Normalise the attention scores with a softmax within each session, so the weights of
+        a session sum to 1. ``False`` uses the raw scores ``lambda_i`` as weights, as SR-GNN's
+        paper and code do.
+
+    Attributes
+    ----------
+    query : torch.nn.Linear or None
+        ``W1`` with the bias ``c``; input size ``d``, ``M`` or ``M + d`` by readout.
+    key : torch.nn.Linear or None
+        ``W2``, ``d -> d`` without bias.
+    score : torch.nn.Linear or None
+        ``q``, ``d -> 1`` without bias.
+    transform : torch.nn.Linear
+        ``W3`` (with bias), ``2d + M -> d``.
+
+    Shapes
+    ------
+    ``h (N, d) float``, ``alias (L,) long``, ``alias_offsets (B+1,) long``, ``last_node (B,)
+    long``, ``user (B, M) float``, ``out (B, d)``; with ``return_attention=True`` also the
+    weights ``(L,)`` of every click (``1 / n`` for ``"mean"``).
+
+    Notes
+    -----
+    A session with ``last_node == -1`` has no known item (and, by the batch contract, no
+    clicks): its ``s_c`` and ``s_g`` are zero and its output row is set to zero, so
+    downstream scores are all equal and no index error or NaN arises.
+
+    SR-GNN's code puts a bias in both ``W1`` and ``W2``; one bias ``c`` is equivalent. Its
+    code also orders the concatenation as ``[s_g; s_c]``; the order only permutes the
+    columns of ``W3``.
+
+    The softmax default departs from SR-GNN and the UBER-GNN paper, which use unnormalised
+    weights; normalised weights keep ``s_g`` on the scale of the item vectors whatever the
+    session length and make the weights readable as an attention distribution.
+
+    References
+    ----------
+    S. Wu et al. Session-based Recommendation with Graph Neural Networks. AAAI 2019.
+
+    Examples
+    --------
+    >>> import torch
+    >>> readout = SessionReadout(4, readout="local")
+    >>> h = torch.randn(3, 4)                      # session 0: nodes 0, 1; session 1: node 2
+    >>> alias = torch.tensor([0, 1, 0, 2])         # clicks: [n0, n1, n0] and [n2]
+    >>> alias_offsets = torch.tensor([0, 3, 4])
+    >>> last_node = torch.tensor([0, 2])
+    >>> readout(h, alias, alias_offsets, last_node).shape
+    torch.Size([2, 4])
+    """
+
+    def __init__(self, hidden_size, user_dim=0, readout="hybrid", attention_softmax=True):
+        super().__init__()
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}; got {readout!r}.")
+        if hidden_size < 1 or user_dim < 0:
+            raise ValueError(
+                f"hidden_size must be >= 1 and user_dim >= 0; got hidden_size={hidden_size}, "
+                f"user_dim={user_dim}."
+            )
+        if readout in ("user", "hybrid") and user_dim == 0:
+            raise ValueError(
+                f"readout={readout!r} attends with the user vector and needs user_dim > 0; got "
+                f"user_dim=0. Pass user features or use readout='local' or 'mean'."
+            )
+        self.hidden_size = int(hidden_size)
+        self.user_dim = int(user_dim)
+        self.readout = readout
+        self.attention_softmax = bool(attention_softmax)
+        d = self.hidden_size
+        query_dim = {"mean": 0, "local": d, "user": self.user_dim, "hybrid": self.user_dim + d}[readout]
+        if query_dim:
+            self.query = nn.Linear(query_dim, d, bias=True)
+            self.key = nn.Linear(d, d, bias=False)
+            self.score = nn.Linear(d, 1, bias=False)
+        else:
+            self.query = self.key = self.score = None
+        self.transform = nn.Linear(2 * d + self.user_dim, d, bias=True)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Re-initialise the linear layers with torch's default."""
+        for layer in (self.query, self.key, self.score, self.transform):
+            if layer is not None:
+                layer.reset_parameters()
+
+    def extra_repr(self):
+        return (f"hidden_size={self.hidden_size}, user_dim={self.user_dim}, readout={self.readout!r}, "
+                f"attention_softmax={self.attention_softmax}")
+
+    def _check_inputs(self, h, alias, alias_offsets, last_node, user):
+        _check_tensor("h", h, 2, integer=False)
+        _check_size("h", h, 1, self.hidden_size, "hidden_size")
+        _check_tensor("alias", alias, 1, integer=True)
+        _check_tensor("alias_offsets", alias_offsets, 1, integer=True)
+        _check_tensor("last_node", last_node, 1, integer=True)
+        n_sessions, n_nodes = last_node.shape[0], h.shape[0]
+        _check_size("alias_offsets", alias_offsets, 0, n_sessions + 1,
+                    f"n_sessions + 1, with {n_sessions} sessions in last_node")
+        if self.user_dim:
+            if user is None:
+                raise ValueError(
+                    f"user is required: this readout was built with user_dim={self.user_dim}; got None."
+                )
+            _check_tensor("user", user, 2, integer=False)
+            _check_size("user", user, 0, n_sessions, f"one row per session, {n_sessions} in last_node")
+            _check_size("user", user, 1, self.user_dim, "user_dim")
+        elif user is not None:
+            raise ValueError(
+                f"user must be None: this readout was built with user_dim=0; got a tensor of shape "
+                f"{tuple(user.shape)}."
+            )
+        _check_index_range("alias", alias, 0, n_nodes, f"node indices of h, which has {n_nodes} rows")
+        _check_index_range("last_node", last_node, -1, n_nodes,
+                           f"node indices of h, which has {n_nodes} rows, or -1 for no known item")
+        if alias_offsets.device.type == "cpu" and n_sessions + 1 == alias_offsets.shape[0]:
+            first, last = int(alias_offsets[0]), int(alias_offsets[-1])
+            if first != 0 or last != alias.shape[0] or bool((alias_offsets.diff() < 0).any()):
+                raise ValueError(
+                    f"alias_offsets must be non-decreasing from 0 to len(alias) = {alias.shape[0]}; got "
+                    f"values from {first} to {last}."
+                )
+
+    def forward(self, h, alias, alias_offsets, last_node, user=None, *, return_attention=False):
+        """Pool node vectors into session vectors; see the class docstring for the equations."""
+        self._check_inputs(h, alias, alias_offsets, last_node, user)
+        n_sessions, n_clicks = last_node.shape[0], alias.shape[0]
+        # session of every click position, from the click ranges (no host sync with output_size)
+        click_graph = torch.repeat_interleave(
+            torch.arange(n_sessions, device=h.device), alias_offsets.diff(), output_size=n_clicks
+        )
+        v = h.index_select(0, alias)                                           # (L, d)
+        has_item = last_node >= 0
+        padded = torch.cat([h, h.new_zeros(1, h.shape[1])])                    # row N = zeros
+        s_c = padded.index_select(0, torch.where(has_item, last_node, h.shape[0]))   # (B, d)
+        if self.readout == "mean":
+            count = h.new_zeros(n_sessions).index_add_(0, click_graph, h.new_ones(n_clicks))
+            weight = 1.0 / count.index_select(0, click_graph)
+        else:
+            if self.readout == "local":
+                x = s_c
+            elif self.readout == "user":
+                x = user
+            else:                                                              # hybrid: [U; s_c]
+                x = torch.cat([user, s_c], dim=1)
+            q = self.query(x).index_select(0, click_graph)                     # (L, d)
+            weight = self.score(torch.sigmoid(q + self.key(v))).squeeze(1)     # (L,)
+            if self.attention_softmax:
+                weight = segment_softmax(weight, click_graph, n_sessions)
+        s_g = segment_sum(weight.unsqueeze(1) * v, click_graph, n_sessions)    # (B, d)
+        parts = [s_c, s_g] if user is None else [s_c, s_g, user]
+        s_h = self.transform(torch.cat(parts, dim=1))
+        s_h = torch.where(has_item.unsqueeze(1), s_h, s_h.new_zeros(()))
+        return (s_h, weight) if return_attention else s_h

@@ -1,0 +1,387 @@
+"""Tests of the torch modules in sklearn_ubergnn.nn (CPU, fixed seeds, hand-built flat batches)."""
+from collections import Counter
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sklearn_ubergnn.nn import (
+    DeepFM,
+    GatedGraphNet,
+    SessionReadout,
+    UberGNN,
+    propagate,
+    segment_mean,
+    segment_softmax,
+    segment_sum,
+)
+
+HYPOTHESIS = settings(max_examples=25, deadline=None)
+FIELD_SIZES = (3, 4)
+READOUTS = ("mean", "local", "user", "hybrid")
+
+
+# --------------------------------------------------------------------------------------------
+# helpers: a tiny independent batch builder (the real one lives in graphs/) and dense references
+# --------------------------------------------------------------------------------------------
+def make_batch(sessions):
+    """Flat batch of sessions of item codes, following CONTRIBUTING's SessionGraphBatch table."""
+    items, node_graph, node_offsets = [], [], [0]
+    src, dst, w_out, w_in, edge_offsets = [], [], [], [], [0]
+    alias, alias_offsets, last_node = [], [0], []
+    for b, session in enumerate(sessions):
+        base = len(items)
+        nodes = sorted(set(session))
+        local = {item: base + i for i, item in enumerate(nodes)}
+        items += nodes
+        node_graph += [b] * len(nodes)
+        node_offsets.append(len(items))
+        counts = Counter(zip(session[:-1], session[1:]))
+        out_deg, in_deg = Counter(), Counter()
+        for (u, v), c in counts.items():
+            out_deg[u] += c
+            in_deg[v] += c
+        for (u, v), c in sorted(counts.items()):
+            src.append(local[u])
+            dst.append(local[v])
+            w_out.append(c / out_deg[u])
+            w_in.append(c / in_deg[v])
+        edge_offsets.append(len(src))
+        alias += [local[item] for item in session]
+        alias_offsets.append(len(alias))
+        last_node.append(local[session[-1]] if session else -1)
+    long = lambda x: torch.tensor(x, dtype=torch.long)  # noqa: E731
+    return dict(
+        items=long(items), node_graph=long(node_graph), node_offsets=long(node_offsets),
+        edge_src=long(src), edge_dst=long(dst), edge_offsets=long(edge_offsets),
+        edge_weight_out=torch.tensor(w_out, dtype=torch.float32),
+        edge_weight_in=torch.tensor(w_in, dtype=torch.float32),
+        alias=long(alias), alias_offsets=long(alias_offsets), last_node=long(last_node),
+    )
+
+
+def dense(batch, weight):
+    """Dense matrix M with M[dst, src] = weight (so M @ x == propagate(x, src, dst, weight))."""
+    n = batch["items"].shape[0]
+    m = torch.zeros(n, n)
+    m.index_put_((batch["edge_dst"], batch["edge_src"]), weight, accumulate=True)
+    return m
+
+
+def make_net(readout, users=True, **kwargs):
+    torch.manual_seed(0)
+    return UberGNN(n_items=7, hidden_size=6, readout=readout, field_sizes=FIELD_SIZES if users else None,
+                   user_dim=5 if users else None, fm_embedding_dim=3, dnn_layers=(4,), **kwargs)
+
+
+def user_fields_for(n_sessions, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.stack([torch.randint(0, size, (n_sessions,), generator=g) for size in FIELD_SIZES], dim=1)
+
+
+def forward_args(batch, user_fields=None):
+    return {**batch, "user_fields": user_fields}
+
+
+# --------------------------------------------------------------------------------------------
+# functional
+# --------------------------------------------------------------------------------------------
+def test_flat_batch_matches_hand_written_adjacency():
+    # session [1, 2, 3, 2, 4]; nodes sorted by code: 1, 2, 3, 4 -> 0, 1, 2, 3
+    batch = make_batch([[1, 2, 3, 2, 4]])
+    a_out = torch.tensor([[0, 1, 0, 0], [0, 0, .5, .5], [0, 1, 0, 0], [0, 0, 0, 0]])
+    a_in = torch.tensor([[0, 0, 0, 0], [.5, 0, .5, 0], [0, 1, 0, 0], [0, 1, 0, 0]])
+    # out-messages flow dst -> src: A_out[src, dst] = w_out;  in-messages src -> dst: A_in[dst, src] = w_in
+    assert torch.equal(dense(batch, batch["edge_weight_out"]).t(), a_out)
+    assert torch.equal(dense(batch, batch["edge_weight_in"]), a_in)
+    torch.manual_seed(0)
+    h = torch.randn(4, 3)
+    flat_out = propagate(h, batch["edge_dst"], batch["edge_src"], batch["edge_weight_out"])
+    flat_in = propagate(h, batch["edge_src"], batch["edge_dst"], batch["edge_weight_in"])
+    assert torch.allclose(flat_out, a_out @ h, atol=1e-6)
+    assert torch.allclose(flat_in, a_in @ h, atol=1e-6)
+
+
+@HYPOTHESIS
+@given(n=st.integers(1, 6), edges=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), max_size=12),
+       seed=st.integers(0, 100))
+def test_propagate_equals_dense_product(n, edges, seed):
+    edges = [(u % n, v % n) for u, v in edges]                 # duplicates allowed: they add up
+    g = torch.Generator().manual_seed(seed)
+    src = torch.tensor([u for u, _ in edges], dtype=torch.long)
+    dst = torch.tensor([v for _, v in edges], dtype=torch.long)
+    weight = torch.rand(len(edges), generator=g)
+    h = torch.randn(n, 3, generator=g)
+    a = torch.zeros(n, n).index_put_((dst, src), weight, accumulate=True)
+    assert torch.allclose(propagate(h, src, dst, weight), a @ h, atol=1e-6)
+    counts = torch.zeros(n, n).index_put_((dst, src), torch.ones(len(edges)), accumulate=True)
+    assert torch.allclose(propagate(h, src, dst), counts @ h, atol=1e-6)     # weight=None: all ones
+
+
+@HYPOTHESIS
+@given(seg=st.lists(st.integers(0, 4), min_size=1, max_size=20), scale=st.sampled_from([1.0, 1e3]),
+       seed=st.integers(0, 100))
+def test_segment_softmax_sums_to_one(seg, scale, seed):
+    seg = torch.tensor(seg, dtype=torch.long)
+    score = torch.randn(seg.shape[0], generator=torch.Generator().manual_seed(seed)) * scale
+    weight = segment_softmax(score, seg, 5)
+    assert torch.isfinite(weight).all() and (weight >= 0).all()
+    total = segment_sum(weight, seg, 5)
+    present = torch.bincount(seg, minlength=5) > 0
+    assert torch.allclose(total[present], torch.ones(int(present.sum())), atol=1e-5)
+    assert torch.all(total[~present] == 0)
+    # equals torch.softmax within every segment
+    for s in seg.unique():
+        assert torch.allclose(weight[seg == s], torch.softmax(score[seg == s], 0), atol=1e-6)
+
+
+def test_segment_mean_and_sum():
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    seg = torch.tensor([0, 0, 2])
+    assert torch.equal(segment_sum(x, seg, 3), torch.tensor([[4.0, 6.0], [0, 0], [5.0, 6.0]]))
+    assert torch.equal(segment_mean(x, seg, 3), torch.tensor([[2.0, 3.0], [0, 0], [5.0, 6.0]]))
+
+
+# --------------------------------------------------------------------------------------------
+# GatedGraphNet
+# --------------------------------------------------------------------------------------------
+def test_ggnn_step_matches_dense_reference():
+    # 3-node graph from session [0, 1, 2, 1]: edges 0->1, 1->2, 2->1
+    batch = make_batch([[0, 1, 2, 1]])
+    a_out = torch.tensor([[0, 1, 0], [0, 0, 1], [0, 1, 0]], dtype=torch.float32)
+    a_in = torch.tensor([[0, 0, 0], [.5, 0, .5], [0, 1, 0]], dtype=torch.float32)
+    torch.manual_seed(0)
+    net = GatedGraphNet(4, n_steps=2)
+    h0 = torch.randn(3, 4)
+    out = net(h0, batch["edge_src"], batch["edge_dst"], batch["edge_weight_out"], batch["edge_weight_in"])
+    gru = torch.nn.GRUCell(8, 4)
+    gru.load_state_dict(net.gru.state_dict())
+    h = h0
+    for _ in range(2):
+        a = torch.cat([a_in @ (h @ net.linear_in.weight.t()) + net.bias_in,
+                       a_out @ (h @ net.linear_out.weight.t()) + net.bias_out], dim=1)
+        h = gru(a, h)
+    assert out.shape == (3, 4)
+    assert torch.allclose(out, h, atol=1e-6)
+
+
+def test_grucell_is_srgnn_gate_update():
+    # SR-GNN eqs. 2-5: z, r gates, candidate with r applied to the hidden term, (1 - z) n + z h
+    torch.manual_seed(0)
+    gru = torch.nn.GRUCell(4, 2)
+    a, h = torch.randn(3, 4), torch.randn(3, 2)
+    gi = a @ gru.weight_ih.t() + gru.bias_ih
+    gh = h @ gru.weight_hh.t() + gru.bias_hh
+    (i_r, i_z, i_n), (h_r, h_z, h_n) = gi.chunk(3, 1), gh.chunk(3, 1)
+    r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+    n = torch.tanh(i_n + r * h_n)
+    assert torch.allclose(gru(a, h), (1 - z) * n + z * h, atol=1e-6)
+
+
+def test_ggnn_zero_steps_and_empty_graph():
+    net = GatedGraphNet(3, n_steps=0)
+    h = torch.randn(2, 3)
+    e = torch.zeros(0, dtype=torch.long)
+    w = torch.zeros(0)
+    assert torch.equal(net(h, e, e, w, w), h)
+    assert GatedGraphNet(3)(torch.zeros(0, 3), e, e, w, w).shape == (0, 3)
+
+
+# --------------------------------------------------------------------------------------------
+# DeepFM
+# --------------------------------------------------------------------------------------------
+def test_deepfm_matches_explicit_pairwise_reference():
+    torch.manual_seed(0)
+    fm = DeepFM([3, 4, 2], embedding_dim=3, out_dim=5, hidden_layers=(6,))
+    for p in (fm.first_order.weight, fm.bias):
+        torch.nn.init.normal_(p)
+    x = torch.tensor([[0, 3, 1], [2, 0, 0]])
+    offsets = torch.tensor([0, 3, 7])
+    e = fm.embedding.weight[x + offsets]                     # (B, F, k)
+    pair = sum(e[:, i] * e[:, j] for i in range(3) for j in range(i + 1, 3))
+    ref_fm = fm.bias + fm.first_order.weight[x + offsets].sum(1) + pair @ fm.interaction.weight.t()
+    ref = torch.sigmoid(ref_fm + fm.dnn(e.reshape(2, -1)))
+    out = fm(x)
+    assert out.shape == (2, 5) and torch.all((out > 0) & (out < 1))
+    assert torch.allclose(out, ref, atol=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# SessionReadout
+# --------------------------------------------------------------------------------------------
+def test_mean_readout_is_mean_over_click_positions():
+    batch = make_batch([[0, 1, 0], [2]])                     # nodes: (0, 1) and (2,)
+    torch.manual_seed(0)
+    readout = SessionReadout(4, readout="mean")
+    h = torch.randn(3, 4)
+    s_h, weight = readout(h, batch["alias"], batch["alias_offsets"], batch["last_node"], return_attention=True)
+    s_g = torch.stack([(2 * h[0] + h[1]) / 3, h[2]])        # item 0 clicked twice counts twice
+    s_c = torch.stack([h[0], h[2]])
+    assert torch.allclose(weight, torch.tensor([1 / 3, 1 / 3, 1 / 3, 1.0]))
+    assert torch.allclose(s_h, readout.transform(torch.cat([s_c, s_g], 1)), atol=1e-6)
+
+
+@pytest.mark.parametrize("readout", ["local", "user", "hybrid"])
+def test_attention_weights_sum_to_one_per_session(readout):
+    batch = make_batch([[0, 1, 2, 1], [3], [4, 5]])
+    torch.manual_seed(0)
+    module = SessionReadout(4, user_dim=2, readout=readout)
+    h, user = torch.randn(6, 4), torch.rand(3, 2)
+    _, weight = module(h, batch["alias"], batch["alias_offsets"], batch["last_node"], user, return_attention=True)
+    click_graph = batch["node_graph"][batch["alias"]]
+    assert torch.allclose(segment_sum(weight, click_graph, 3), torch.ones(3), atol=1e-6)
+
+
+def test_local_readout_without_softmax_is_srgnn():
+    sessions = [[0, 1, 2, 1], [3, 4]]
+    batch = make_batch(sessions)
+    torch.manual_seed(0)
+    module = SessionReadout(4, readout="local", attention_softmax=False)
+    h = torch.randn(5, 4)
+    out = module(h, batch["alias"], batch["alias_offsets"], batch["last_node"])
+    for b in range(2):                                       # SR-GNN's per-session formula
+        lo, hi = batch["alias_offsets"][b], batch["alias_offsets"][b + 1]
+        seq = h[batch["alias"][lo:hi]]
+        ht = h[batch["last_node"][b]]
+        alpha = module.score(torch.sigmoid(module.query(ht) + module.key(seq)))   # (n, 1), no softmax
+        ref = module.transform(torch.cat([ht, (alpha * seq).sum(0)]))
+        assert torch.allclose(out[b], ref, atol=1e-6)
+
+
+def test_readout_needs_user_dim_for_user_variants():
+    for readout in ("user", "hybrid"):
+        with pytest.raises(ValueError, match="needs user_dim > 0"):
+            SessionReadout(4, readout=readout)
+    with pytest.raises(ValueError, match="readout must be one of"):
+        SessionReadout(4, readout="max")
+    with pytest.raises(ValueError, match="needs user features"):
+        UberGNN(5, readout="hybrid")
+
+
+# --------------------------------------------------------------------------------------------
+# UberGNN
+# --------------------------------------------------------------------------------------------
+sessions_strategy = st.lists(st.lists(st.integers(0, 6), min_size=0, max_size=6), min_size=1, max_size=4)
+
+
+@HYPOTHESIS
+@given(sessions=sessions_strategy, readout=st.sampled_from(READOUTS), normalize=st.booleans())
+def test_batch_equals_single_session_forwards(sessions, readout, normalize):
+    net = make_net(readout, normalize=normalize).eval()
+    user_fields = user_fields_for(len(sessions))
+    logits = net(**forward_args(make_batch(sessions), user_fields))
+    assert logits.shape == (len(sessions), 7) and torch.isfinite(logits).all()
+    for b, session in enumerate(sessions):
+        single = net(**forward_args(make_batch([session]), user_fields[b:b + 1]))
+        assert torch.allclose(logits[b:b + 1], single, atol=1e-5)
+        if not session:
+            assert torch.all(single == 0)
+
+
+@pytest.mark.parametrize("readout, users", [(r, True) for r in READOUTS] + [("mean", False), ("local", False)])
+def test_gradients_reach_every_parameter(readout, users):
+    net = make_net(readout, users=users)
+    sessions = [[0, 1, 2, 1], [3, 4, 3], [5, 6], [2, 0, 5, 6]]
+    batch = make_batch(sessions)
+    logits = net(**forward_args(batch, user_fields_for(4) if users else None))
+    torch.nn.functional.cross_entropy(logits, torch.tensor([3, 5, 1, 4])).backward()
+    for name, p in net.named_parameters():
+        assert p.grad is not None, name
+        assert torch.isfinite(p.grad).all(), name
+        assert p.grad.abs().sum() > 0, name
+
+
+def test_empty_sessions_give_zero_logits():
+    net = make_net("hybrid")
+    batch = make_batch([[0, 1], [], [2]])
+    logits = net(**forward_args(batch, user_fields_for(3)))
+    assert torch.isfinite(logits).all()
+    assert torch.all(logits[1] == 0) and logits[0].abs().sum() > 0
+    batch = make_batch([[], []])                             # no nodes at all
+    assert torch.equal(net(**forward_args(batch, user_fields_for(2))), torch.zeros(2, 7))
+    logits = net(**forward_args(make_batch([[0, 1], []]), user_fields_for(2)))
+    logits.sum().backward()                                  # no NaN gradients either
+    assert all(torch.isfinite(p.grad).all() for p in net.parameters() if p.grad is not None)
+
+
+def test_session_vectors_and_normalize():
+    batch = make_batch([[0, 1, 2], [3, 3, 4]])
+    for normalize in (False, True):
+        net = make_net("local", users=False, normalize=normalize, scale=10.0)
+        s = net.session_vectors(**batch)
+        logits = net(**batch)
+        assert s.shape == (2, 6)
+        assert torch.allclose(logits, net.logit_scale * s @ net.item_embeddings().t(), atol=1e-6)
+        if normalize:
+            assert torch.allclose(s.norm(dim=1), torch.ones(2), atol=1e-5)
+            assert torch.allclose(net.item_embeddings().norm(dim=1), torch.ones(7), atol=1e-5)
+            assert logits.abs().max() <= 10.0 + 1e-4
+
+
+@pytest.mark.parametrize("init", ["uniform", "normal"])
+def test_deterministic_under_manual_seed(init):
+    batch = make_batch([[0, 1, 2, 1], [3, 4]])
+    outs = [make_net("hybrid", init=init, init_std=0.05)(**forward_args(batch, user_fields_for(2)))
+            for _ in range(2)]
+    assert torch.equal(outs[0], outs[1])
+    net = make_net("local", users=False, init=init, init_std=0.05)
+    weight = net.embedding.weight
+    if init == "uniform":
+        assert weight.abs().max() <= 1 / 6 ** 0.5
+    else:
+        assert 0.02 < weight.std() < 0.1
+
+
+def test_repr_mentions_sizes():
+    text = repr(make_net("hybrid"))
+    assert "n_items=7, hidden_size=6, readout='hybrid'" in text
+    assert "field_sizes=[3, 4]" in text and "n_steps=1" in text
+
+
+# --------------------------------------------------------------------------------------------
+# errors name the tensor and the sizes
+# --------------------------------------------------------------------------------------------
+def _bad(batch, **changes):
+    return {**batch, **changes}
+
+
+@pytest.mark.parametrize("change, pattern", [
+    (dict(edge_weight_out=torch.ones(5)), r"edge_weight_out must have size 3 .*got shape \(5,\)"),
+    (dict(edge_dst=torch.tensor([0, 1])), r"edge_dst must have size 3 .*got shape \(2,\)"),
+    (dict(items=torch.tensor([0, 1, 9])), r"items must lie in \[0, 7\).*\[0, 9\]"),
+    (dict(items=torch.tensor([0.0, 1.0, 2.0])), r"items must hold integer indices.*float32"),
+    (dict(node_graph=torch.tensor([0, 0])), r"node_graph must have size 3 .*got shape \(2,\)"),
+    (dict(edge_src=torch.tensor([0, 1, 3])), r"edge_src must lie in \[0, 3\).*\[0, 3\]"),
+    (dict(last_node=torch.tensor([4])), r"last_node must lie in \[-1, 3\).*\[4, 4\]"),
+    (dict(alias_offsets=torch.tensor([0, 4, 4])), r"alias_offsets must have size 2 .*got shape \(3,\)"),
+    (dict(alias_offsets=torch.tensor([0, 3])), r"alias_offsets must be non-decreasing from 0 to len\(alias\) = 4"),
+    (dict(alias=torch.tensor([0, 1, 2, 5])), r"alias must lie in \[0, 3\).*\[0, 5\]"),
+    (dict(node_offsets=torch.tensor([0])), r"node_offsets must have size 2 .*got shape \(1,\)"),
+])
+def test_forward_value_errors(change, pattern):
+    net = make_net("local", users=False)
+    batch = make_batch([[0, 1, 2, 1]])
+    with pytest.raises(ValueError, match=pattern):
+        net(**_bad(batch, **change))
+
+
+def test_user_field_errors():
+    net = make_net("hybrid")
+    batch = make_batch([[0, 1], [2]])
+    with pytest.raises(ValueError, match=r"user_fields is required.*field_sizes=\[3, 4\]"):
+        net(**batch)
+    with pytest.raises(ValueError, match=r"user_fields must have size 2 in dimension 0.*got shape \(3, 2\)"):
+        net(**forward_args(batch, user_fields_for(3)))
+    with pytest.raises(ValueError, match=r"user_fields must have size 2 in dimension 1.*got shape \(2, 3\)"):
+        net(**forward_args(batch, torch.zeros(2, 3, dtype=torch.long)))
+    with pytest.raises(ValueError, match=r"user_fields\[:, 1\] must lie in \[0, 4\).*got 4 in row 0"):
+        net(**forward_args(batch, torch.tensor([[0, 4], [1, 1]])))
+    with pytest.raises(ValueError, match=r"user_fields must be None.*field_sizes=None"):
+        make_net("local", users=False)(**forward_args(batch, user_fields_for(2)))
+    with pytest.raises(ValueError, match=r"h must have size 6 in dimension 1 \(hidden_size\).*\(3, 4\)"):
+        GatedGraphNet(6)(torch.zeros(3, 4), *[batch[k] for k in
+                                             ("edge_src", "edge_dst", "edge_weight_out", "edge_weight_in")])
+    with pytest.raises(ValueError, match=r"user must have size 3 in dimension 1 \(user_dim\).*\(2, 2\)"):
+        SessionReadout(6, user_dim=3, readout="user")(torch.zeros(3, 6), batch["alias"], batch["alias_offsets"],
+                                                     batch["last_node"], torch.zeros(2, 2))
