@@ -1,0 +1,167 @@
+"""Loader for the preprocessed pickles that SR-GNN's ``preprocess.py`` writes.
+
+The files are pickles, and unpickling runs code named inside the file. They are read with an
+unpickler that refuses every global and every persistent id, so only plain containers and
+numbers can come out, and the result is then checked to have exactly the expected structure.
+"""
+
+import pickle
+from pathlib import Path
+
+from sklearn.utils import Bunch
+
+__all__ = ["load_srgnn"]
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """Unpickler that builds plain containers and scalars only: no global, no persistent id."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(
+            f"refused to load the global {module}.{name}: SR-GNN files hold only lists, tuples and ints"
+        )
+
+    def persistent_load(self, pid):
+        raise pickle.UnpicklingError("refused a persistent id: SR-GNN files hold only lists, tuples and ints")
+
+
+def _unpickle(path):
+    try:
+        with open(path, "rb") as f:
+            return _RestrictedUnpickler(f).load()
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        OverflowError,
+        UnicodeDecodeError,
+        MemoryError,
+    ) as exc:
+        raise ValueError(f"{path}: not a valid SR-GNN pickle: {exc}") from None
+
+
+def _describe(value):
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+def _check_int(value, path, where):
+    if type(value) is not int:  # exact: excludes bool, float, str ...
+        raise ValueError(f"{path}: expected an int item id at {where}, found {_describe(value)}.")
+
+
+def _check_session_list(obj, path, name):
+    """Check ``obj`` is a list of non-empty lists of ints; ``name`` names it in messages."""
+    if type(obj) is not list:
+        raise ValueError(f"{path}: expected {name} to be a list of sessions, found {_describe(obj)}.")
+    for i, session in enumerate(obj):
+        if type(session) is not list:
+            raise ValueError(
+                f"{path}: expected {name}[{i}] to be a list of int item ids, found {_describe(session)}."
+            )
+        if not session:
+            raise ValueError(
+                f"{path}: {name}[{i}] is an empty session; SR-GNN sessions hold at least one item."
+            )
+        for j, item in enumerate(session):
+            if type(item) is not int:
+                _check_int(item, path, f"{name}[{i}][{j}]")
+    return obj
+
+
+def _check_examples(obj, path):
+    """Check ``obj`` is a 2-tuple/list ``(sessions, targets)`` of equal lengths."""
+    if type(obj) not in (tuple, list) or len(obj) != 2:
+        shape = (
+            f"a {type(obj).__name__} of length {len(obj)}" if type(obj) in (tuple, list) else _describe(obj)
+        )
+        raise ValueError(f"{path}: expected a pair (prefixes, targets), found {shape}.")
+    sessions, targets = obj
+    _check_session_list(sessions, path, "prefixes")
+    if type(targets) is not list:
+        raise ValueError(
+            f"{path}: expected targets to be a list of int item ids, found {_describe(targets)}."
+        )
+    for i, item in enumerate(targets):
+        if type(item) is not int:
+            _check_int(item, path, f"targets[{i}]")
+    if len(sessions) != len(targets):
+        raise ValueError(
+            f"{path}: prefixes and targets must have the same length, found {len(sessions)} prefixes "
+            f"and {len(targets)} targets."
+        )
+    return list(sessions), list(targets)
+
+
+def load_srgnn(folder):
+    """Load SR-GNN's preprocessed data set (``all_train_seq.txt``, ``test.txt``, ``train.txt``).
+
+    SR-GNN's ``preprocess.py`` pickles, for a data set folder such as ``yoochoose1_64/`` or
+    ``sample/``: ``all_train_seq.txt`` (the training sessions), ``train.txt`` (every prefix of
+    every training session and its next item) and ``test.txt`` (the same for the test
+    sessions). The files are unpickled with an unpickler that refuses every global and
+    persistent id, so a tampered file cannot run code; the content must then be exactly
+    plain lists of ints.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        Folder holding ``all_train_seq.txt`` and ``test.txt``, and optionally ``train.txt``.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        With keys
+
+        train_sessions : list of list of int
+            The training sessions, in SR-GNN's order (by session date).
+        test_X : list of list of int
+            Test prefixes.
+        test_y : list of int
+            Next item of each test prefix.
+        train_X : list of list of int or None
+            Training prefixes from ``train.txt``; ``None`` when the file is absent (rebuild
+            them from ``train_sessions`` with ``preprocessing.session_prefixes``).
+        train_y : list of int or None
+            Next item of each training prefix; ``None`` when ``train.txt`` is absent.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder, ``all_train_seq.txt`` or ``test.txt`` is missing.
+    ValueError
+        If a file is not a pickle, refers to any global or persistent id, or does not hold
+        the expected structure: ``all_train_seq.txt`` a list of non-empty lists of ints;
+        ``test.txt`` and ``train.txt`` a pair ``(list of non-empty lists of ints, list of
+        ints)`` of equal lengths. The message names the file and what was found where.
+
+    Examples
+    --------
+    >>> from sklearn_ubergnn.datasets import load_srgnn
+    >>> data = load_srgnn("shared/data/yoochoose1_64")  # doctest: +SKIP
+    >>> len(data.train_sessions), len(data.test_y)  # doctest: +SKIP
+    (116167, 55898)
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"SR-GNN data folder not found: {folder}")
+    paths = {name: folder / f"{name}.txt" for name in ("all_train_seq", "test", "train")}
+    for name in ("all_train_seq", "test"):
+        if not paths[name].is_file():
+            raise FileNotFoundError(
+                f"SR-GNN file not found: {paths[name]} (expected all_train_seq.txt and test.txt in {folder})"
+            )
+    train_sessions = _check_session_list(
+        _unpickle(paths["all_train_seq"]), paths["all_train_seq"], "sessions"
+    )
+    test_X, test_y = _check_examples(_unpickle(paths["test"]), paths["test"])
+    train_X = train_y = None
+    if paths["train"].is_file():
+        train_X, train_y = _check_examples(_unpickle(paths["train"]), paths["train"])
+    return Bunch(
+        train_sessions=train_sessions, test_X=test_X, test_y=test_y, train_X=train_X, train_y=train_y
+    )
