@@ -5,4 +5,16 @@ graph structures and torch modules live in their subpackages.
 """
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+from .graphs import SessionGraphBatch
+from .pipeline import RecommenderPipeline, make_pipeline
+from .session import PopularityRecommender, SessionGraphTransformer, SessionKNNRecommender
+
+__all__ = [
+    "PopularityRecommender",
+    "RecommenderPipeline",
+    "SessionGraphBatch",
+    "SessionGraphTransformer",
+    "SessionKNNRecommender",
+    "__version__",
+    "make_pipeline",
+]

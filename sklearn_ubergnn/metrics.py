@@ -366,7 +366,9 @@ class _TopKScorer:
         self.k = k
 
     def __call__(self, estimator, X, y):
-        y_ranked = estimator.recommend(X, k=self.k)
+        from .pipeline import recommend  # a recommender, or a Pipeline ending in one
+
+        y_ranked = recommend(estimator, X, k=self.k)
         func = _METRICS[self.metric] if isinstance(self.metric, str) else self.metric
         return float(func(y, y_ranked, k=self.k))
 

@@ -1,0 +1,11 @@
+"""Session recommenders sharing one ids-in/ids-out API, their baselines, and the graph encoder.
+
+Every recommender here follows ``_BaseSessionRecommender`` (``_base.py``): ``fit(X, y)`` on
+``(prefix, next item)`` samples, ``recommend(X, k)`` in bounded batches, ``predict``,
+``predict_proba`` and ``score`` (P@20).
+"""
+from ._knn import SessionKNNRecommender
+from ._popularity import PopularityRecommender
+from ._transformer import SessionGraphTransformer
+
+__all__ = ["PopularityRecommender", "SessionGraphTransformer", "SessionKNNRecommender"]
