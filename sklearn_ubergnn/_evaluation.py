@@ -131,11 +131,17 @@ def plot_results(results, path, *, k=20, title=None):
     ax_bar.set_xticks(pos, results["model"], rotation=20, ha="right")
     ax_bar.set_ylabel("%")
     ax_bar.set_title("Quality on the test prefixes")
-    ax_bar.legend()
+    ax_bar.set_ylim(0, 1.25 * max(results[f"P@{k}"].max(), 1e-3))
+    ax_bar.legend(loc="upper left", ncols=2)
     ax_time.scatter(results["fit_s"], results[f"MRR@{k}"])
     for _, row in results.iterrows():
         ax_time.annotate(row["model"], (row["fit_s"], row[f"MRR@{k}"]), textcoords="offset points", xytext=(4, 4))
-    ax_time.set_xscale("symlog", linthresh=0.1)
+    fit_s = results["fit_s"].to_numpy()
+    if fit_s.min() > 0 and fit_s.max() / fit_s.min() > 50:
+        ax_time.set_xscale("log")
+    else:
+        ax_time.set_xlim(0, 1.15 * fit_s.max() + 1e-3)
+    ax_time.margins(y=0.15)
     ax_time.set_xlabel("fit time (s)")
     ax_time.set_ylabel(f"MRR@{k} (%)")
     ax_time.set_title("Quality against training time")
