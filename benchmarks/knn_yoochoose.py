@@ -17,44 +17,21 @@ Usage::
 """
 import argparse
 import multiprocessing
-import pickle
 import resource
 import sys
 import time
 from pathlib import Path
 
+from sklearn_ubergnn.datasets import load_srgnn
 from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
+from sklearn_ubergnn.preprocessing import session_prefixes
 from sklearn_ubergnn.session import PopularityRecommender, SessionKNNRecommender
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "data" / "yoochoose1_64"
 
 
-class _ListsOnlyUnpickler(pickle.Unpickler):
-    """The SR-GNN files hold only lists and ints: refuse every global (no code execution)."""
-
-    def find_class(self, module, name):
-        raise pickle.UnpicklingError(f"refusing to load global {module}.{name} from a data pickle")
-
-
-def _load_pickle(path):
-    with open(path, "rb") as f:
-        return _ListsOnlyUnpickler(f).load()
-
-
 def load_split(folder):
     """Training prefixes and next items (SR-GNN's order), test prefixes and next items."""
-    try:  # the package's loader and augmentation, when present
-        from sklearn_ubergnn.datasets import load_srgnn
-        from sklearn_ubergnn.preprocessing import session_prefixes
-    except ImportError:
-        sessions = _load_pickle(Path(folder) / "all_train_seq.txt")
-        X_test, y_test = _load_pickle(Path(folder) / "test.txt")
-        X, y = [], []
-        for s in sessions:  # SR-GNN's augmentation: per session, the longest prefix first
-            for cut in range(len(s) - 1, 0, -1):
-                X.append(s[:cut])
-                y.append(s[cut])
-        return X, y, X_test, y_test
     data = load_srgnn(folder)
     X, y = session_prefixes(data.train_sessions, order="srgnn")
     return X, y, data.test_X, data.test_y
@@ -102,6 +79,7 @@ def run_one(name, args):
     eval_s = time.perf_counter() - start
     p20, mrr20 = 100 * precision_at_k(y_test, ranked, k=20), 100 * mrr_at_k(y_test, ranked, k=20)
     return f"{name:<6} {p20:7.2f} {mrr20:7.2f} {fit_s:7.1f} {eval_s:7.1f} {peak_rss_mib():12.0f}"
+
 
 if __name__ == "__main__":
     main()
