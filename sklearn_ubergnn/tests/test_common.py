@@ -1,8 +1,14 @@
 """API checks that every public estimator passes.
 
 Session estimators take sequences of sessions, not 2-D arrays, so scikit-learn's
-``parametrize_with_checks`` skips them (their ``two_d_array`` tag is False). They run the
-data-free scikit-learn checks directly, plus this package's own ``check_*`` suite below.
+``parametrize_with_checks`` skips them (their ``two_d_array`` tag is False): every check that feeds
+an estimator a numeric matrix (dtypes, NaN/inf handling, sample-order invariance on arrays,
+``n_features_in_``...) does not apply. They run the data-free scikit-learn checks directly
+(``DATA_FREE_CHECKS``), plus this package's own suite below, which covers the same ground for
+session input: fit returns self, not-fitted errors, raw ids in and out, bounded top-k, pickling,
+clone/refit determinism, no mutation of inputs, bad input, and GridSearchCV over a Pipeline.
+``UserPortraitEncoder`` takes ordinary tables and passes ``parametrize_with_checks`` in full
+(``test_preprocessing.py``).
 """
 import pickle
 
