@@ -7,7 +7,12 @@ __version__ = "0.1.0.dev0"
 
 from .graphs import SessionGraphBatch
 from .pipeline import RecommenderPipeline, make_pipeline
-from .session import PopularityRecommender, SessionGraphTransformer, SessionKNNRecommender
+from .session import (
+    PopularityRecommender,
+    SessionGraphTransformer,
+    SessionKNNRecommender,
+    UberGNNRecommender,
+)
 
 __all__ = [
     "PopularityRecommender",
@@ -15,6 +20,7 @@ __all__ = [
     "SessionGraphBatch",
     "SessionGraphTransformer",
     "SessionKNNRecommender",
+    "UberGNNRecommender",
     "__version__",
     "make_pipeline",
 ]

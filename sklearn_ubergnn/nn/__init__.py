@@ -5,6 +5,7 @@ This subpackage imports torch only; it knows nothing of scikit-learn, numpy or r
 from ._deepfm import DeepFM
 from ._functional import propagate, segment_mean, segment_softmax, segment_sum
 from ._ggnn import GatedGraphNet
+from ._losses import SoftmaxBCELoss
 from ._readout import SessionReadout
 from ._ubergnn import UberGNN
 
@@ -12,6 +13,7 @@ __all__ = [
     "DeepFM",
     "GatedGraphNet",
     "SessionReadout",
+    "SoftmaxBCELoss",
     "UberGNN",
     "propagate",
     "segment_mean",

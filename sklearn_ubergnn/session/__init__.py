@@ -7,5 +7,11 @@ Every recommender here follows ``_BaseSessionRecommender`` (``_base.py``): ``fit
 from ._knn import SessionKNNRecommender
 from ._popularity import PopularityRecommender
 from ._transformer import SessionGraphTransformer
+from ._ubergnn import UberGNNRecommender
 
-__all__ = ["PopularityRecommender", "SessionGraphTransformer", "SessionKNNRecommender"]
+__all__ = [
+    "PopularityRecommender",
+    "SessionGraphTransformer",
+    "SessionKNNRecommender",
+    "UberGNNRecommender",
+]

@@ -24,6 +24,7 @@ from sklearn_ubergnn import (
     PopularityRecommender,
     SessionGraphTransformer,
     SessionKNNRecommender,
+    UberGNNRecommender,
 )
 from sklearn_ubergnn.datasets import make_sessions
 from sklearn_ubergnn.metrics import make_topk_scorer
@@ -33,6 +34,7 @@ from sklearn_ubergnn.preprocessing import session_prefixes
 RECOMMENDERS = [
     PopularityRecommender(),
     SessionKNNRecommender(k=20, sample_size=50),
+    UberGNNRecommender(hidden_size=8, max_epochs=2, batch_size=16, device="cpu", random_state=0),
 ]
 ALL_ESTIMATORS = [SessionGraphTransformer(), *RECOMMENDERS]
 

@@ -1,0 +1,108 @@
+"""Speed and accuracy of UberGNNRecommender on an SR-GNN split (YOOCHOOSE 1/64 by default).
+
+Trains on every prefix of ``all_train_seq.txt`` (369,859 samples for YOOCHOOSE 1/64, SR-GNN's
+``train.txt``), ranks the test prefixes of ``test.txt`` and prints:
+
+- seconds per training epoch (skorch's ``dur`` per epoch, data batching included),
+- recommend throughput (test sessions per second, top 20, batches of ``--batch-size``),
+- P@20 and MRR@20 in percent (SR-GNN's conventions: P@20 = target in the top 20),
+- peak resident memory of the process (``resource.getrusage``), before and after ``recommend``.
+
+Examples
+--------
+Quick check (the 20k most recent training samples, 1 epoch)::
+
+    python benchmarks/ubergnn_speed.py --max-train 20000 --epochs 1
+
+The SR-GNN comparison (hidden 100, batch 100, lr 1e-3 decayed x0.1 every 3 epochs, all data)::
+
+    python benchmarks/ubergnn_speed.py --epochs 10 --validation-fraction 0
+"""
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def peak_rss_mb():
+    """Peak resident set size of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv=None):
+    here = Path(__file__).resolve().parents[1]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(here.parent / "shared" / "data" / "yoochoose1_64"),
+                        help="folder with SR-GNN's all_train_seq.txt and test.txt")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--hidden", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--max-train", type=int, default=None,
+                        help="use only the N most recent training samples (quick mode)")
+    parser.add_argument("--max-test", type=int, default=None, help="use only the first N test samples")
+    parser.add_argument("--readout", default="local")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--lr-step-size", type=int, default=3)
+    parser.add_argument("--n-steps", type=int, default=1)
+    parser.add_argument("--loss", default="cross_entropy")
+    parser.add_argument("--normalize", action="store_true")
+    parser.add_argument("--raw-attention", action="store_true",
+                        help="SR-GNN's unnormalised attention weights")
+    parser.add_argument("--validation-fraction", type=float, default=0.0,
+                        help="held-out share for early stopping; 0 trains on everything (SR-GNN)")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verbose", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, str(here))
+    from sklearn_ubergnn.datasets import load_srgnn
+    from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
+    from sklearn_ubergnn.preprocessing import session_prefixes
+    from sklearn_ubergnn.session._ubergnn import UberGNNRecommender
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    data = load_srgnn(args.data)
+    X, y = session_prefixes(data.train_sessions, order="srgnn")
+    X_test, y_test = data.test_X, np.asarray(data.test_y)
+    if args.max_train:
+        X, y = X[-args.max_train :], y[-args.max_train :]  # files are in time order
+    if args.max_test:
+        X_test, y_test = X_test[: args.max_test], y_test[: args.max_test]
+    print(f"train samples {len(X):,}  test samples {len(X_test):,}  torch threads {torch.get_num_threads()}  "
+          f"peak RSS after loading {peak_rss_mb():.0f} MiB", flush=True)
+
+    model = UberGNNRecommender(
+        hidden_size=args.hidden, batch_size=args.batch_size, max_epochs=args.epochs, readout=args.readout,
+        lr=args.lr, lr_step_size=args.lr_step_size, n_steps=args.n_steps, loss=args.loss,
+        normalize=args.normalize, attention_softmax=not args.raw_attention,
+        validation_fraction=args.validation_fraction or None, device=args.device,
+        random_state=args.seed, verbose=args.verbose,
+    )
+    start = time.perf_counter()
+    model.fit(X, y)
+    fit_s = time.perf_counter() - start
+    epoch_s = [row["dur"] for row in model.history_]
+    rss_fit = peak_rss_mb()
+
+    start = time.perf_counter()
+    ranked = model.recommend(X_test, k=20)
+    rec_s = time.perf_counter() - start
+    p20, mrr20 = 100 * precision_at_k(y_test, ranked, k=20), 100 * mrr_at_k(y_test, ranked, k=20)
+    print(f"items {model.n_items_:,}  epochs {len(epoch_s)}  fit {fit_s:.1f} s")
+    print(f"s/epoch        {np.mean(epoch_s):.1f}  (per epoch: {', '.join(f'{s:.1f}' for s in epoch_s)})")
+    print(f"recommend      {len(X_test) / rec_s:,.0f} sessions/s  ({rec_s:.1f} s for {len(X_test):,})")
+    print(f"P@20           {p20:.2f}")
+    print(f"MRR@20         {mrr20:.2f}")
+    print(f"peak RSS       {rss_fit:.0f} MiB after fit, {peak_rss_mb():.0f} MiB after recommend")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,329 @@
+"""The shared skorch glue: session datasets, tensor batches, the one ``NeuralNet`` subclass, the factory.
+
+Estimators compose a :class:`skorch.NeuralNet`; they never subclass it. The pieces:
+
+- :class:`SessionDataset` holds the per-sample arrays of a training set (encoded sessions in the flat
+  CSR layout, optional user-field rows, encoded next items). Indexing it returns a light
+  :class:`SampleIndex`, never a per-sample graph.
+- :func:`collate_sessions` turns the samples of one mini-batch into ``(TensorBatch, y)``: it gathers
+  the batch's sessions with whole-array NumPy and builds their graphs with one call to
+  :func:`~sklearn_ubergnn.graphs.build_session_graphs`. With PyTorch's ``__getitems__`` protocol the
+  data loader hands the whole batch of indices to the dataset at once, so there is no per-sample
+  Python at all.
+- :class:`TensorBatch` carries named tensors through skorch with ``len`` = number of samples, so skorch's
+  length checks see one consistent length while the tensors inside have their own sizes (nodes, edges,
+  clicks). :class:`GraphNet` overrides ``infer`` alone: it moves the batch to the device and calls
+  ``module(**batch.fields)``, so the field names are the module's ``forward`` argument names.
+- :func:`make_net` maps an estimator's user-facing knobs to skorch's prefixed parameters, with the
+  house defaults (early stopping, step learning-rate decay, progress bar at ``verbose >= 2``).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
+from skorch.dataset import ValidSplit
+
+from ._validation import FlatSessions
+from .graphs import build_session_graphs
+
+__all__ = [
+    "GraphNet",
+    "SampleIndex",
+    "SessionDataset",
+    "TensorBatch",
+    "collate_sessions",
+    "gather_sessions",
+    "make_net",
+    "release_training_state",
+    "seed_from",
+    "torch_generator",
+]
+
+
+@dataclass
+class TensorBatch:
+    """Named tensors of one batch of ``n_samples`` samples.
+
+    Parameters
+    ----------
+    fields : dict of str to torch.Tensor
+        Keyword arguments of the module's ``forward``.
+    n_samples : int
+        Number of samples (sessions, interactions, users) in the batch; what ``len`` returns.
+    """
+
+    fields: dict
+    n_samples: int
+
+    def __len__(self):
+        return self.n_samples
+
+    def to(self, device):
+        """Return the batch with every tensor moved to ``device`` (the same batch if nothing moves)."""
+        device = torch.device(device)
+        if all(v.device == device for v in self.fields.values()):
+            return self
+        fields = {k: v.to(device, non_blocking=True) for k, v in self.fields.items()}
+        return TensorBatch(fields, self.n_samples)
+
+
+class GraphNet(NeuralNet):
+    """``skorch.NeuralNet`` whose batches are :class:`TensorBatch` objects.
+
+    Everything else (training loop, callbacks, history, device handling, ``forward_iter``,
+    pickling) is skorch's.
+    """
+
+    def infer(self, x, **fit_params):
+        if isinstance(x, TensorBatch):
+            return self.module_(**x.to(self.device).fields, **fit_params)
+        return super().infer(x, **fit_params)
+
+
+# ------------------------------------------------------------------------------------------------
+# data
+# ------------------------------------------------------------------------------------------------
+def gather_sessions(sessions, index):
+    """Sessions ``index`` of a :class:`FlatSessions`, as a new ``FlatSessions`` (no Python loop).
+
+    Parameters
+    ----------
+    sessions : FlatSessions
+        Sessions of any ids (raw ids or codes).
+    index : ndarray of shape (b,), int
+        Positions of the sessions to take, in the order wanted (repeats allowed).
+
+    Returns
+    -------
+    FlatSessions
+        ``b`` sessions.
+    """
+    index = np.asarray(index, dtype=np.int64)
+    starts = sessions.offsets[index]
+    lengths = sessions.offsets[index + 1] - starts
+    offsets = np.zeros(len(index) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    positions = np.arange(offsets[-1], dtype=np.int64) + np.repeat(starts - offsets[:-1], lengths)
+    return FlatSessions(sessions.items[positions], offsets)
+
+
+@dataclass(frozen=True)
+class SampleIndex:
+    """What indexing a :class:`SessionDataset` returns: the dataset and the positions of some samples.
+
+    :func:`collate_sessions` builds the mini-batch from it; nothing per sample is materialised.
+    """
+
+    dataset: "SessionDataset"
+    index: np.ndarray
+
+
+class SessionDataset(torch.utils.data.Dataset):
+    """Per-sample arrays of a session data set: encoded sessions, optional user fields, next items.
+
+    Parameters
+    ----------
+    codes : FlatSessions
+        Sessions of item **codes** (``-1`` = unseen item, dropped from the graph).
+    classes : ndarray of shape (n_items,)
+        The vocabulary (raw ids), handed to :func:`~sklearn_ubergnn.graphs.build_session_graphs`.
+    user_fields : ndarray of shape (n_samples, n_fields), int64, default=None
+        Encoded user-portrait fields of each sample (0 = unknown value), or None without users.
+    y : ndarray of shape (n_samples,), int64, default=None
+        Code of each sample's next item; None for inference.
+
+    Notes
+    -----
+    ``dataset[i]`` and ``dataset.__getitems__(indices)`` return a :class:`SampleIndex`; the
+    data loader passes it (or a list of them) to :func:`collate_sessions`, which builds one flat
+    graph batch per mini-batch with whole-array NumPy operations.
+    """
+
+    def __init__(self, codes, classes, user_fields=None, y=None):
+        n = len(codes)
+        if user_fields is not None and len(user_fields) != n:
+            raise ValueError(f"user_fields must have one row per session ({n}); got {len(user_fields)} rows.")
+        if y is not None and len(y) != n:
+            raise ValueError(f"y must have one entry per session ({n}); got {len(y)}.")
+        self.codes = codes
+        self.classes = classes
+        self.user_fields = user_fields
+        self.y = y
+
+    def __len__(self):
+        return len(self.codes)
+
+    def __getitem__(self, i):
+        return SampleIndex(self, np.array([i], dtype=np.int64))
+
+    def __getitems__(self, indices):
+        return SampleIndex(self, np.asarray(indices, dtype=np.int64))
+
+    def batch(self, index):
+        """The samples ``index`` as ``(TensorBatch, y)`` (``y`` is None when the dataset has none)."""
+        index = np.asarray(index, dtype=np.int64)
+        graphs = build_session_graphs(gather_sessions(self.codes, index), self.classes)
+        fields = graphs.to_torch()
+        if self.user_fields is not None:
+            fields["user_fields"] = torch.as_tensor(np.ascontiguousarray(self.user_fields[index]))
+        y = None if self.y is None else torch.as_tensor(self.y[index])
+        return TensorBatch(fields, len(index)), y
+
+    def iter_batches(self, batch_size):
+        """Yield ``(start, stop, TensorBatch)`` over consecutive batches, in sample order (inference)."""
+        for start in range(0, len(self), batch_size):
+            stop = min(start + batch_size, len(self))
+            yield start, stop, self.batch(np.arange(start, stop))[0]
+
+
+def collate_sessions(samples):
+    """Collate function of :class:`SessionDataset`: samples -> ``(TensorBatch, y)``.
+
+    Accepts what the data loader hands over: one :class:`SampleIndex` (datasets with
+    ``__getitems__``) or a list of them (one per sample).
+    """
+    if isinstance(samples, SampleIndex):
+        return samples.dataset.batch(samples.index)
+    dataset = samples[0].dataset
+    return dataset.batch(np.concatenate([s.index for s in samples]))
+
+
+# ------------------------------------------------------------------------------------------------
+# seeds and the factory
+# ------------------------------------------------------------------------------------------------
+def seed_from(random_state):
+    """Turn a ``random_state`` (None, int or RandomState) into one integer seed for torch."""
+    from sklearn.utils import check_random_state
+
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def torch_generator(seed):
+    """A CPU ``torch.Generator`` seeded with ``seed`` (for data-loader shuffling)."""
+    return torch.Generator().manual_seed(int(seed))
+
+
+def make_net(
+    module,
+    *,
+    criterion,
+    seed,
+    max_epochs,
+    batch_size,
+    lr,
+    optimizer=torch.optim.Adam,
+    weight_decay=0.0,
+    lr_step_size=None,
+    lr_gamma=0.1,
+    validation_fraction=0.2,
+    patience=None,
+    collate_fn=collate_sessions,
+    dataset=SessionDataset,
+    default_callbacks=(),
+    callbacks=None,
+    device="cpu",
+    verbose=0,
+    **module_params,
+):
+    """Build the skorch net of an estimator from its user-facing parameters.
+
+    Parameters
+    ----------
+    module : type of torch.nn.Module
+        The module **class** (never an instance, so that clones start untrained).
+    criterion : type of torch.nn.Module
+        Loss class.
+    seed : int
+        Seeds shuffling (a ``torch.Generator`` of the training data loader) and the validation split.
+    max_epochs, batch_size, lr, optimizer, weight_decay : see the estimators
+        Passed to skorch (``optimizer__weight_decay``). Adam and AdamW run their fused
+        implementation (``optimizer__fused=True``) on CPU and CUDA devices.
+    lr_step_size : int or None, default=None
+        Multiply the learning rate by ``lr_gamma`` every ``lr_step_size`` epochs
+        (``LRScheduler(policy=StepLR)``); None keeps it constant.
+    lr_gamma : float, default=0.1
+        Decay factor of the step schedule.
+    validation_fraction : float or None, default=0.2
+        Share of the training samples held out at random (``ValidSplit``); None trains on all.
+    patience : int or None, default=None
+        Early-stopping patience on ``valid_loss`` (the best epoch's weights are restored); None,
+        or ``validation_fraction=None``, disables early stopping.
+    collate_fn : callable, default=collate_sessions
+        Turns the samples of a mini-batch into ``(TensorBatch, y)``.
+    dataset : type of torch.utils.data.Dataset, default=SessionDataset
+        What skorch wraps ``X`` in when ``fit`` gets something else than a dataset.
+    default_callbacks : sequence of (str, Callback)
+        The estimator's own callbacks, placed before the house defaults and the user's.
+    callbacks : list of (str, Callback) or None
+        User callbacks, appended unchanged.
+    device : str, default="cpu"
+        Torch device.
+    verbose : int, default=0
+        0 silent, 1 epoch table, 2 epoch table and progress bar.
+    **module_params
+        Constructor arguments of ``module`` (passed as ``module__*``).
+
+    Returns
+    -------
+    net : GraphNet
+        Not initialised; ``fit`` initialises it.
+    """
+    all_callbacks = list(default_callbacks)
+    if lr_step_size is not None:
+        all_callbacks.append(
+            ("lr_scheduler", LRScheduler(policy=torch.optim.lr_scheduler.StepLR, step_size=lr_step_size,
+                                         gamma=lr_gamma))
+        )
+    if validation_fraction is not None and patience is not None:
+        all_callbacks.append(
+            ("early_stop", EarlyStopping(monitor="valid_loss", patience=patience, load_best=True))
+        )
+    if verbose >= 2:
+        all_callbacks.append(("progress_bar", ProgressBar()))
+    all_callbacks.extend(callbacks or [])
+    train_split = None
+    if validation_fraction is not None:
+        train_split = ValidSplit(validation_fraction, stratified=False, random_state=seed)
+    optimizer_params = {"weight_decay": weight_decay}
+    if optimizer in (torch.optim.Adam, torch.optim.AdamW) and torch.device(device).type in ("cpu", "cuda"):
+        # One kernel per parameter instead of ~8 passes over it: Adam over the item embedding
+        # (n_items x d, all rows get a gradient through the full softmax) is a hot spot.
+        optimizer_params["fused"] = True
+    return GraphNet(
+        module,
+        criterion=criterion,
+        optimizer=optimizer,
+        **{f"optimizer__{k}": v for k, v in optimizer_params.items()},
+        lr=lr,
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        dataset=dataset,
+        iterator_train__collate_fn=collate_fn,
+        iterator_valid__collate_fn=collate_fn,
+        iterator_train__shuffle=True,
+        iterator_train__generator=torch_generator(seed),
+        train_split=train_split,
+        callbacks=all_callbacks,
+        device=device,
+        verbose=int(verbose >= 1),
+        **{f"module__{k}": v for k, v in module_params.items()},
+    )
+
+
+def release_training_state(net):
+    """Free what only training needs, once ``fit`` is over: the optimiser's moment estimates and
+    early stopping's copy of the best weights (already loaded into the module).
+
+    The fitted net predicts exactly as before and pickles at about a third of the size (Adam keeps two
+    buffers per parameter). Continuing training with ``net.partial_fit`` starts fresh moment estimates.
+    """
+    for optimizer in getattr(net, "_optimizers", ()):
+        opt = getattr(net, optimizer + "_", None)
+        if opt is not None:
+            opt.state.clear()
+    for _, callback in getattr(net, "callbacks_", ()):
+        if isinstance(callback, EarlyStopping) and hasattr(callback, "best_model_weights_"):
+            callback.best_model_weights_ = None
+    return net

@@ -1,0 +1,605 @@
+"""UBER-GNN session recommender: a gated GNN over session graphs with a DeepFM user context."""
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, ClassNamePrefixFeaturesOutMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._docstrings import fill_doc
+from .._skorch import SessionDataset, make_net, release_training_state, seed_from
+from .._validation import FlatSessions, check_ids, check_k, check_same_id_kind, check_sessions
+from .._vocabulary import ItemVocabulary
+from ..graphs import SessionGraphBatch
+from ..nn import SoftmaxBCELoss, UberGNN
+from ._base import _full_sessions
+
+__all__ = ["UberGNNRecommender"]
+
+_LOSSES = {"cross_entropy": torch.nn.CrossEntropyLoss, "bce": SoftmaxBCELoss}
+
+
+@fill_doc
+class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseEstimator):
+    """Session-based next-item recommender with user context (UBER-GNN; SR-GNN without users).
+
+    Every session becomes a directed graph on its distinct items. ``n_steps`` rounds of a gated
+    graph neural network refine the item vectors within the session; a readout pools them into a
+    session vector ``s_h`` (attending with the last item, the user or both); each item is scored
+    by ``s_h . v_i`` and the model is trained with a softmax over the whole catalogue. With user
+    portraits (a DataFrame ``X`` with a session column and user columns) a DeepFM encodes the
+    user into a vector ``U`` that joins the attention query and the session vector.
+
+    Without user columns and with ``readout="local"`` (the default then) this is SR-GNN
+    (Wu et al., 2019), implemented on flat, unpadded graph batches.
+
+    Parameters
+    ----------
+    hidden_size : int, default=100
+        Size ``d`` of item, node and session vectors (SR-GNN: 100; UBER-GNN paper: 200).
+    user_dim : int or None, default=None
+        Size ``M`` of the user vector; None means ``hidden_size``. Used only with user columns.
+    n_steps : int, default=1
+        Number of gated-GNN propagation steps ``T``.
+    readout : {"auto", "mean", "local", "user", "hybrid"}, default="auto"
+        How a session's item vectors become the session vector (the paper's variants):
+        ``"mean"`` (V1, mean of the clicks), ``"local"`` (V2, attention queried by the last
+        item: SR-GNN), ``"user"`` (V3, attention queried by the user vector), ``"hybrid"``
+        (V4, queried by both: the full UBER-GNN). ``"auto"`` resolves in ``fit`` to
+        ``"hybrid"`` when ``X`` carries user columns and to ``"local"`` otherwise; the
+        choice is stored in ``readout_``. ``"user"`` and ``"hybrid"`` need user columns.
+    fm_embedding_dim : int, default=10
+        Size of DeepFM's per-field embeddings.
+    dnn_layers : tuple of int, default=(64,)
+        Hidden widths of DeepFM's DNN part.
+    dropout : float, default=0.0
+        Dropout after each hidden layer of DeepFM's DNN.
+    n_bins : int, default=5
+        Number of (quantile) bins of each continuous user column.
+    categorical_columns : list of str or None, default=None
+        User columns coded by category. None: the ``object``, string, ``category`` and ``bool``
+        columns other than ``session_column`` (and not in ``continuous_columns``).
+    continuous_columns : list of str or None, default=None
+        User columns discretised into ``n_bins`` bins. None: the numeric columns other than
+        ``session_column`` (and not in ``categorical_columns``). When both lists are given the
+        other columns are ignored; two empty lists mean no user features.
+    session_column : str, default="session"
+        The column holding the sessions (lists of item ids) when ``X`` is a DataFrame.
+    attention_softmax : bool, default=True
+        Normalise the attention weights within each session with a softmax. False uses SR-GNN's
+        raw (unnormalised) weights.
+    loss : {"cross_entropy", "bce"}, default="cross_entropy"
+        Training criterion on the softmax over all items: the multi-class cross-entropy
+        (SR-GNN), or the binary cross-entropy of the softmax outputs against the one-hot target
+        (UBER-GNN eq. 17, :class:`~sklearn_ubergnn.nn.SoftmaxBCELoss`).
+    normalize : bool, default=False
+        NISER's L2 normalisation of item and session vectors, with logits
+        ``scale * cos(s_h, v_i)``; reduces the popularity bias of the dot product.
+    scale : float, default=16.0
+        Logit scale with ``normalize=True``; ignored otherwise.
+    init : {"uniform", "normal"}, default="uniform"
+        Weight initialisation: SR-GNN's ``U(-1/sqrt(d), 1/sqrt(d))``, or the Gaussian
+        ``N(0, init_std^2)`` of the GGS-NN and UBER-GNN papers.
+    init_std : float, default=0.1
+        Standard deviation for ``init="normal"``.
+    {batch_size}
+    lr : float, default=1e-3
+        Initial learning rate of Adam.
+    lr_step_size : int or None, default=3
+        Multiply the learning rate by ``lr_gamma`` every ``lr_step_size`` epochs (skorch's
+        ``LRScheduler(policy=StepLR)``); None keeps it constant. See Notes for the papers'
+        schedules.
+    lr_gamma : float, default=0.1
+        Decay factor of the step schedule.
+    {weight_decay}
+    {max_epochs}
+    validation_fraction : float or None, default=0.2
+        Share of the training samples held out at random to monitor ``valid_loss`` and stop
+        early. None trains on every sample for ``max_epochs`` epochs (recommended inside
+        :class:`~sklearn.model_selection.GridSearchCV`, whose folds already validate).
+    patience : int or None, default=3
+        Stop when ``valid_loss`` has not improved for ``patience`` epochs and restore the best
+        epoch's weights; None disables early stopping.
+    {callbacks}
+    {device}
+    {random_state}
+    {verbose}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_items,)
+        Sorted distinct item ids of the training sessions and targets (``int64`` or ``object``).
+    n_items_ : int
+        ``len(classes_)``.
+    vocabulary_ : ItemVocabulary
+        Raw ids <-> codes (positions in ``classes_``).
+    item_counts_ : ndarray of shape (n_items,), int64
+        Training popularity, as for every recommender of the package: clicks of each item in
+        the training sessions rebuilt from the samples (``X[i] + [y[i]]``, shorter prefixes of
+        other samples removed), so every prefix of a session counts its clicks once. Ranks items
+        for sessions without a known item.
+    readout_ : str
+        The readout used (``readout`` with ``"auto"`` resolved).
+    user_encoder_ : UserPortraitEncoder or None
+        The fitted encoder of the user columns; None without user features.
+    field_sizes_ : list of int or None
+        Values per user field (the unknown value 0 included); None without user features.
+    net_ : skorch.NeuralNet
+        The trained skorch net (module ``net_.module_`` is an :class:`~sklearn_ubergnn.nn.UberGNN`).
+    history_ : skorch.History
+        Per-epoch training record (``train_loss``, ``valid_loss``, ``dur``, ...).
+
+    See Also
+    --------
+    sklearn_ubergnn.session.SessionGraphTransformer : Builds the session graphs; a valid first
+        pipeline step before this estimator.
+    sklearn_ubergnn.session.PopularityRecommender : The fallback ranking, as a baseline.
+    sklearn_ubergnn.nn.UberGNN : The torch module.
+
+    Notes
+    -----
+    **Inputs.** ``X`` is one of: a sequence of sessions (lists of raw item ids); the
+    :class:`~sklearn_ubergnn.graphs.SessionGraphBatch` produced by
+    :class:`~sklearn_ubergnn.session.SessionGraphTransformer` (converted back to its kept
+    clicks); or a DataFrame with ``session_column`` plus user-portrait columns, encoded with
+    :class:`~sklearn_ubergnn.preprocessing.UserPortraitEncoder`. ``X`` and ``y`` are never
+    modified.
+
+    **Unseen ids.** Items unseen in ``fit`` are dropped from their session; a session left
+    with no known item gets the popularity ranking (``item_counts_`` decreasing, ties in
+    ``classes_`` order) from :meth:`recommend` and :meth:`predict`, the popularity
+    distribution from :meth:`predict_proba` and a zero vector from :meth:`transform`. A user
+    value unseen in ``fit`` (or missing) is coded 0, the "unknown" value of its field, which
+    has an embedding of its own.
+
+    **Learning rate.** SR-GNN trains with Adam at ``1e-3`` decayed by 0.1 every 3 epochs, L2
+    ``1e-5``, batches of 100: the defaults here. The UBER-GNN paper states an initial
+    rate of 0.1 decayed by 0.1 every 10 epochs and batches of 32
+    (``lr=0.1, lr_step_size=10, batch_size=32``), far above Adam's usual range; it is not the
+    default. SR-GNN's schedule reproduces SR-GNN's published YOOCHOOSE 1/64 figures
+    (P@20 70.6, MRR@20 31.0 after 6 epochs; ``benchmarks/ubergnn_speed.py``).
+
+    **Departures from the papers.** The user vector is DeepFM with its FM part projected to an
+    M-vector (the paper's FM is scalar, see :class:`~sklearn_ubergnn.nn.DeepFM`); the
+    attention weights are softmax-normalised by default (``attention_softmax``).
+
+    **Persistence and devices.** The fitted estimator pickles (``pickle``, ``joblib``) through
+    skorch. After ``fit`` the optimiser's moment estimates and early stopping's copy of the
+    best weights are released (:func:`~sklearn_ubergnn._skorch.release_training_state`), so a
+    saved model holds the weights only. Inference runs on ``device``; a model trained with
+    ``device="cuda"`` and loaded on a machine without a GPU runs on the CPU (skorch maps the
+    weights there, with a ``DeviceWarning``), and ``set_params(device="cpu")`` moves inference
+    to the CPU on any machine.
+
+    **Scoring.** :meth:`score` is SR-GNN's P@20 (the share of samples whose next item is in
+    the top 20), not ClassifierMixin's accuracy; use
+    :func:`~sklearn_ubergnn.metrics.make_topk_scorer` for other metrics in a search.
+
+    References
+    ----------
+    S. Wu, Y. Tang, Y. Zhu, L. Wang, X. Xie, T. Tan. Session-based Recommendation with Graph
+    Neural Networks. AAAI 2019.
+    UBER-GNN: A User-Based Embeddings Recommendation based on Graph Neural Networks. 2020.
+    P. Gupta et al. NISER: Normalized Item and Session Representations to Handle Popularity
+    Bias. 2019.
+
+    Examples
+    --------
+    >>> from sklearn_ubergnn.session import UberGNNRecommender
+    >>> X = [[1, 2], [2, 3], [1, 2, 3], [3, 1]]
+    >>> y = [3, 1, 1, 2]
+    >>> rec = UberGNNRecommender(hidden_size=8, max_epochs=2, validation_fraction=None,
+    ...                          random_state=0).fit(X, y)
+    >>> rec.readout_, rec.recommend([[1, 2], [99]], k=2).shape
+    ('local', (2, 2))
+    >>> rec.transform([[1, 2]]).shape
+    (1, 8)
+    """
+
+    _parameter_constraints = {
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "user_dim": [Interval(Integral, 1, None, closed="left"), None],
+        "n_steps": [Interval(Integral, 0, None, closed="left")],
+        "readout": [StrOptions({"auto", "mean", "local", "user", "hybrid"})],
+        "fm_embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "dnn_layers": [tuple, list],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "n_bins": [Interval(Integral, 2, None, closed="left")],
+        "categorical_columns": ["array-like", None],
+        "continuous_columns": ["array-like", None],
+        "session_column": [str, Integral],
+        "attention_softmax": ["boolean"],
+        "loss": [StrOptions(set(_LOSSES))],
+        "normalize": ["boolean"],
+        "scale": [Interval(Real, 0, None, closed="neither")],
+        "init": [StrOptions({"uniform", "normal"})],
+        "init_std": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "lr_step_size": [Interval(Integral, 1, None, closed="left"), None],
+        "lr_gamma": [Interval(Real, 0, 1, closed="right")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "patience": [Interval(Integral, 1, None, closed="left"), None],
+        "callbacks": [list, None],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_size=100,
+        user_dim=None,
+        n_steps=1,
+        readout="auto",
+        fm_embedding_dim=10,
+        dnn_layers=(64,),
+        dropout=0.0,
+        n_bins=5,
+        categorical_columns=None,
+        continuous_columns=None,
+        session_column="session",
+        attention_softmax=True,
+        loss="cross_entropy",
+        normalize=False,
+        scale=16.0,
+        init="uniform",
+        init_std=0.1,
+        batch_size=100,
+        lr=1e-3,
+        lr_step_size=3,
+        lr_gamma=0.1,
+        weight_decay=1e-5,
+        max_epochs=10,
+        validation_fraction=0.2,
+        patience=3,
+        callbacks=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_size = hidden_size
+        self.user_dim = user_dim
+        self.n_steps = n_steps
+        self.readout = readout
+        self.fm_embedding_dim = fm_embedding_dim
+        self.dnn_layers = dnn_layers
+        self.dropout = dropout
+        self.n_bins = n_bins
+        self.categorical_columns = categorical_columns
+        self.continuous_columns = continuous_columns
+        self.session_column = session_column
+        self.attention_softmax = attention_softmax
+        self.loss = loss
+        self.normalize = normalize
+        self.scale = scale
+        self.init = init
+        self.init_std = init_std
+        self.batch_size = batch_size
+        self.lr = lr
+        self.lr_step_size = lr_step_size
+        self.lr_gamma = lr_gamma
+        self.weight_decay = weight_decay
+        self.max_epochs = max_epochs
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ input handling
+    def _user_frame(self, X):
+        """The user columns of a DataFrame ``X`` (a new frame), or None when ``X`` has none."""
+        if self.session_column not in X.columns:
+            raise ValueError(
+                f"X is a DataFrame without the session column {self.session_column!r}; its columns are "
+                f"{list(X.columns)}. Name the column holding the sessions with session_column=..."
+            )
+        users = X.drop(columns=[self.session_column])
+        if users.shape[1] == 0:
+            return None
+        if self.categorical_columns is not None and self.continuous_columns is not None \
+                and len(self.categorical_columns) == 0 and len(self.continuous_columns) == 0:
+            return None
+        return users
+
+    def _check_input(self, X, y=None, *, reset):
+        """Validate ``X`` (and ``y``): ``(FlatSessions of raw ids, user frame or None[, y])``."""
+        users = None
+        if isinstance(X, SessionGraphBatch):
+            # The transformer dropped unseen clicks; its kept clicks are the sessions.
+            items = np.asarray(X.classes)[X.items[X.alias]]
+            sessions = check_sessions(FlatSessions(items, np.asarray(X.alias_offsets, dtype=np.int64)))
+        elif isinstance(X, pd.DataFrame):
+            users = self._user_frame(X)
+            sessions = check_sessions(X[self.session_column], input_name=f"X[{self.session_column!r}]")
+        else:
+            if reset and (self.categorical_columns or self.continuous_columns):
+                raise ValueError(
+                    "categorical_columns/continuous_columns name user columns, but X is not a DataFrame. "
+                    f"Pass a DataFrame with a {self.session_column!r} column and the user columns."
+                )
+            sessions = check_sessions(X)
+        if not reset:
+            if self.user_encoder_ is not None and users is None:
+                raise ValueError(
+                    f"this model was fitted with the user columns {self._user_columns()}; pass X as a "
+                    f"DataFrame with a {self.session_column!r} column and those columns."
+                )
+            if self.user_encoder_ is None:
+                users = None  # a model without user features ignores user columns
+        if y is None:
+            return sessions, users
+        y = check_ids(y, input_name="y", n_samples=len(sessions))
+        if len(sessions.items):
+            check_same_id_kind(sessions.items, y, "X", "y")
+        return sessions, users, y
+
+    def _user_columns(self):
+        return list(self.user_encoder_.categorical_) + list(self.user_encoder_.continuous_)
+
+    def _encode(self, sessions, users):
+        """Item codes (``-1`` = unseen) and user-field rows (or None) of validated input."""
+        codes = FlatSessions(self.vocabulary_.transform(sessions.items, input_name="X"), sessions.offsets)
+        fields = None
+        if self.user_encoder_ is not None:
+            fields = np.ascontiguousarray(self.user_encoder_.transform(users), dtype=np.int64)
+        return codes, fields
+
+    # ------------------------------------------------------------------ fit
+    @fill_doc
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Learn the item vocabulary, the user encoder and the network from sessions.
+
+        Parameters
+        ----------
+        X : sequence of sessions, SessionGraphBatch or DataFrame
+            Sessions of raw item ids in click order (a list of lists, a list of arrays or a pandas
+            Series of lists), the output of ``SessionGraphTransformer``, or a DataFrame with a
+            ``session_column`` and user-portrait columns (see Notes of the class).
+        {next_items_y}
+
+        Returns
+        -------
+        self : UberGNNRecommender
+            The fitted recommender.
+        """
+        sessions, users, y = self._check_input(X, y, reset=True)
+        from ..preprocessing import UserPortraitEncoder
+
+        if users is not None:
+            self.user_encoder_ = UserPortraitEncoder(
+                categorical=self.categorical_columns, continuous=self.continuous_columns, n_bins=self.n_bins
+            ).fit(users)
+            self.field_sizes_ = [int(s) for s in self.user_encoder_.field_sizes_]
+            if not self.field_sizes_:
+                self.user_encoder_, self.field_sizes_ = None, None
+        else:
+            self.user_encoder_, self.field_sizes_ = None, None
+        has_users = self.user_encoder_ is not None
+        if self.readout == "auto":
+            self.readout_ = "hybrid" if has_users else "local"
+        elif self.readout in ("user", "hybrid") and not has_users:
+            raise ValueError(
+                f"readout={self.readout!r} attends with the user vector and needs user-portrait columns, "
+                f"but X has none. Pass a DataFrame with a {self.session_column!r} column plus user columns, "
+                f"or use readout='local' or 'mean' (or 'auto')."
+            )
+        else:
+            self.readout_ = self.readout
+
+        self.vocabulary_ = ItemVocabulary().fit(sessions.items, y)
+        self.classes_ = self.vocabulary_.classes_
+        self.n_items_ = len(self.classes_)
+        codes, fields = self._encode(sessions, users)
+        y_codes = self.vocabulary_.transform(y, input_name="y")
+        # the baselines' popularity: every click of the rebuilt training sessions counted once
+        rebuilt = _full_sessions(codes, y_codes)
+        self.item_counts_ = np.bincount(rebuilt.items, minlength=self.n_items_).astype(np.int64)
+
+        seed = seed_from(self.random_state)
+        self.net_ = make_net(
+            UberGNN,
+            criterion=_LOSSES[self.loss],
+            seed=seed,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            lr_step_size=self.lr_step_size,
+            lr_gamma=self.lr_gamma,
+            validation_fraction=self.validation_fraction,
+            patience=self.patience,
+            callbacks=self.callbacks,
+            device=self.device,
+            verbose=self.verbose,
+            n_items=self.n_items_,
+            hidden_size=self.hidden_size,
+            n_steps=self.n_steps,
+            readout=self.readout_,
+            field_sizes=self.field_sizes_,
+            user_dim=self.user_dim if has_users else None,
+            fm_embedding_dim=self.fm_embedding_dim,
+            dnn_layers=tuple(self.dnn_layers),
+            dropout=self.dropout,
+            attention_softmax=self.attention_softmax,
+            init=self.init,
+            init_std=self.init_std,
+            normalize=self.normalize,
+            scale=self.scale,
+        )
+        dataset = SessionDataset(codes, self.classes_, fields, y_codes)
+        with torch.random.fork_rng(devices=[]):  # seed weights and dropout, leave the global RNG alone
+            torch.manual_seed(seed)
+            self.net_.fit(dataset, y=None)
+        release_training_state(self.net_)
+        self.history_ = self.net_.history
+        self._n_features_out = self.hidden_size
+        return self
+
+    # ------------------------------------------------------------------ inference
+    def _inference_device(self):
+        device = torch.device(self.device)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            device = torch.device("cpu")
+        module = self.net_.module_
+        if next(module.parameters()).device != device:
+            module.to(device)
+        if torch.device(self.net_.device) != device:
+            self.net_.device = str(device)
+        return device
+
+    def _session_vector_batches(self, X):
+        """Yield ``(start, stop, s_h (b, d) tensor, empty (b,) bool ndarray)`` per batch of ``X``."""
+        check_is_fitted(self)
+        sessions, users = self._check_input(X, reset=False)
+        codes, fields = self._encode(sessions, users)
+        dataset = SessionDataset(codes, self.classes_, fields)
+        device = self._inference_device()
+        module = self.net_.module_
+        module.eval()
+        with torch.inference_mode():
+            for start, stop, batch in dataset.iter_batches(self.batch_size):
+                empty = batch.fields["last_node"].numpy() < 0
+                yield start, stop, module.session_vectors(**batch.to(device).fields), empty
+
+    def _score_batches(self, X):
+        """Yield ``(start, stop, scores (b, n_items) tensor, empty mask)``; scores are the logits."""
+        items = None
+        for start, stop, s_h, empty in self._session_vector_batches(X):
+            module = self.net_.module_
+            with torch.inference_mode():
+                if items is None:  # once per call, on the inference device
+                    items = module.item_embeddings().t() * module.logit_scale
+                yield start, stop, s_h @ items, empty
+
+    def recommend(self, X, k=20):
+        """Return the ``k`` best items of each session, best first.
+
+        Computed batch by batch (``batch_size`` sessions): session vectors, their dot products
+        with the item embeddings, then ``torch.topk``; the full ``(n_sessions, n_items)`` score
+        matrix is never built. Unseen item ids are ignored; a session with no known item gets
+        the popularity ranking.
+
+        Parameters
+        ----------
+        X : sequence of sessions, SessionGraphBatch or DataFrame
+            As in :meth:`fit`. A model fitted with user columns needs them here too.
+        k : int, default=20
+            Number of items to return per session, best first. At most ``len(classes_)`` are
+            returned when the catalogue is smaller.
+
+        Returns
+        -------
+        ranked : ndarray of shape (n_sessions, min(k, n_items_))
+            Raw item ids (``classes_`` values), best first; no id repeats within a row.
+        """
+        check_is_fitted(self)
+        k = min(check_k(k), self.n_items_)
+        popular = np.argsort(-self.item_counts_, kind="stable")[:k]
+        parts = []
+        for _, _, scores, empty in self._score_batches(X):
+            top = torch.topk(scores, k, dim=1).indices.cpu().numpy()
+            top[empty] = popular
+            parts.append(top)
+        return self.classes_[np.concatenate(parts)]
+
+    def predict(self, X):
+        """Return the best item of each session (the first column of :meth:`recommend`).
+
+        Parameters
+        ----------
+        X : sequence of sessions, SessionGraphBatch or DataFrame
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_sessions,)
+            Raw item ids.
+        """
+        return self.recommend(X, k=1)[:, 0]
+
+    def predict_proba(self, X):
+        """Return the model's softmax over ``classes_`` for each session.
+
+        A session with no known item gets the popularity distribution
+        ``item_counts_ / item_counts_.sum()``. This builds an ``(n_sessions, n_items)`` array:
+        prefer :meth:`recommend` for ranking.
+
+        Parameters
+        ----------
+        X : sequence of sessions, SessionGraphBatch or DataFrame
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_sessions, n_items_)
+            Rows sum to 1; column ``j`` is item ``classes_[j]``.
+        """
+        check_is_fitted(self)
+        prior = self.item_counts_ / self.item_counts_.sum()
+        parts = []
+        for _, _, scores, empty in self._score_batches(X):
+            block = torch.softmax(scores.double(), dim=1).cpu().numpy()
+            block[empty] = prior
+            parts.append(block)
+        return np.concatenate(parts)
+
+    def transform(self, X):
+        """Return the session vectors ``s_h``, to feed other estimators.
+
+        Parameters
+        ----------
+        X : sequence of sessions, SessionGraphBatch or DataFrame
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        vectors : ndarray of shape (n_sessions, hidden_size), float32
+            ``s_h`` of each session (unit rows with ``normalize=True``); zeros for a session with
+            no known item.
+        """
+        check_is_fitted(self)
+        return np.concatenate(
+            [s_h.float().cpu().numpy() for _, _, s_h, _ in self._session_vector_batches(X)]
+        )
+
+    @fill_doc
+    def score(self, X, y):
+        """Return SR-GNN's P@20: the share of samples whose next item is in the top 20.
+
+        This departs on purpose from :class:`~sklearn.base.ClassifierMixin`, whose ``score`` is
+        the accuracy (= hit rate at 1). For other metrics pass a scorer from
+        :func:`sklearn_ubergnn.metrics.make_topk_scorer`.
+
+        Parameters
+        ----------
+        X : sequence of sessions, SessionGraphBatch or DataFrame
+            As in :meth:`fit`.
+        {next_items_y}
+
+        Returns
+        -------
+        score : float
+            :func:`sklearn_ubergnn.metrics.precision_at_k` at ``k=20``, in ``[0, 1]``.
+        """
+        from ..metrics import precision_at_k
+
+        check_is_fitted(self)
+        y = check_ids(y, input_name="y")
+        return float(precision_at_k(y, self.recommend(X, k=20), k=20))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # sessions are ragged sequences of ids
+        tags.input_tags.string = True
+        tags.target_tags.required = True
+        tags.classifier_tags.multi_label = False
+        return tags

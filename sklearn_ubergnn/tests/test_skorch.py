@@ -1,0 +1,139 @@
+"""Tests of the shared skorch glue: datasets, collation, the net factory."""
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
+from skorch.dataset import ValidSplit
+
+from sklearn_ubergnn._skorch import (
+    GraphNet,
+    SampleIndex,
+    SessionDataset,
+    TensorBatch,
+    collate_sessions,
+    gather_sessions,
+    make_net,
+    release_training_state,
+    seed_from,
+    torch_generator,
+)
+from sklearn_ubergnn._validation import FlatSessions
+from sklearn_ubergnn.graphs import build_session_graphs
+from sklearn_ubergnn.nn import UberGNN
+
+
+@pytest.fixture
+def dataset():
+    # codes of 5 sessions over 6 items; -1 is an unseen item
+    codes = FlatSessions(np.array([0, 1, 2, 1, 3, -1, 4, 5, 5, 0, 2]), np.array([0, 3, 5, 6, 9, 11]))
+    fields = np.arange(10, dtype=np.int64).reshape(5, 2) % 3
+    return SessionDataset(codes, np.arange(100, 106), user_fields=fields, y=np.array([3, 4, 0, 1, 2]))
+
+
+def test_gather_sessions():
+    sessions = FlatSessions(np.array([1, 2, 3, 4, 5, 6]), np.array([0, 2, 3, 6]))
+    out = gather_sessions(sessions, np.array([2, 0, 2]))
+    assert out.to_list() == [[4, 5, 6], [1, 2], [4, 5, 6]]
+    assert len(gather_sessions(sessions, np.array([], dtype=np.int64))) == 0
+
+
+def test_tensor_batch_len_and_to():
+    batch = TensorBatch({"a": torch.zeros(7), "b": torch.zeros(2, 3)}, 2)
+    assert len(batch) == 2
+    assert batch.to("cpu") is batch  # nothing to move
+    assert batch.to(torch.device("cpu")).fields["a"].shape == (7,)
+
+
+def test_dataset_batch_equals_building_directly(dataset):
+    index = np.array([4, 1, 2])
+    batch, y = dataset.batch(index)
+    expected = build_session_graphs(gather_sessions(dataset.codes, index), dataset.classes).to_torch()
+    assert len(batch) == 3
+    assert set(batch.fields) == set(expected) | {"user_fields"}
+    for name, tensor in expected.items():
+        torch.testing.assert_close(batch.fields[name], tensor)
+    torch.testing.assert_close(batch.fields["user_fields"], torch.as_tensor(dataset.user_fields[index]))
+    torch.testing.assert_close(y, torch.tensor([2, 4, 0]))
+    assert batch.fields["last_node"][1] >= 0  # session 1 keeps its known click
+
+
+def test_collate_accepts_one_index_or_a_list(dataset):
+    from_items = collate_sessions([dataset[4], dataset[1]])
+    from_batch = collate_sessions(dataset.__getitems__([4, 1]))
+    assert isinstance(dataset[0], SampleIndex)
+    for name in from_items[0].fields:
+        torch.testing.assert_close(from_items[0].fields[name], from_batch[0].fields[name])
+    torch.testing.assert_close(from_items[1], from_batch[1])
+
+
+def test_data_loader_and_valid_split_use_whole_batches(dataset):
+    train, valid = ValidSplit(0.4, stratified=False, random_state=0)(dataset)
+    loader = torch.utils.data.DataLoader(train, batch_size=2, shuffle=True, collate_fn=collate_sessions,
+                                         generator=torch_generator(0))
+    seen = []
+    for batch, y in loader:
+        assert isinstance(batch, TensorBatch) and len(batch) == len(y)
+        seen.extend(y.tolist())
+    assert sorted(seen) == sorted(dataset.y[train.indices].tolist())
+    assert len(seen) + len(valid) == len(dataset)
+
+
+def test_inference_batches_cover_the_data_in_order(dataset):
+    parts = list(SessionDataset(dataset.codes, dataset.classes).iter_batches(2))
+    assert [(a, b) for a, b, _ in parts] == [(0, 2), (2, 4), (4, 5)]
+    assert "user_fields" not in parts[0][2].fields
+
+
+def test_dataset_checks_lengths(dataset):
+    with pytest.raises(ValueError, match="user_fields must have one row per session"):
+        SessionDataset(dataset.codes, dataset.classes, user_fields=np.zeros((2, 1), dtype=np.int64))
+    with pytest.raises(ValueError, match="y must have one entry per session"):
+        SessionDataset(dataset.codes, dataset.classes, y=np.zeros(2, dtype=np.int64))
+
+
+def test_seed_from_is_deterministic():
+    assert seed_from(3) == seed_from(3)
+    assert seed_from(np.random.RandomState(3)) == seed_from(3)
+    assert isinstance(seed_from(None), int)
+
+
+def _net(**kwargs):
+    params = dict(criterion=torch.nn.CrossEntropyLoss, seed=0, max_epochs=2, batch_size=2, lr=0.01,
+                  n_items=6, hidden_size=4, field_sizes=[3, 3])
+    params.update(kwargs)
+    return make_net(UberGNN, **params)
+
+
+def test_make_net_callbacks():
+    names = lambda net: [name for name, _ in net.callbacks]  # noqa: E731
+    assert names(_net()) == []
+    assert names(_net(patience=2, lr_step_size=3)) == ["lr_scheduler", "early_stop"]
+    assert names(_net(patience=2, validation_fraction=None)) == []
+    assert names(_net(verbose=2, callbacks=[("mine", ProgressBar())])) == ["progress_bar", "mine"]
+    net = _net(patience=2, lr_step_size=3, lr_gamma=0.5)
+    callbacks = dict(net.callbacks)
+    assert isinstance(callbacks["early_stop"], EarlyStopping) and callbacks["early_stop"].patience == 2
+    assert isinstance(callbacks["lr_scheduler"], LRScheduler)
+    assert callbacks["lr_scheduler"].kwargs == {"step_size": 3, "gamma": 0.5}
+    assert isinstance(net, GraphNet) and net.module is UberGNN  # a class, never an instance
+    assert _net(validation_fraction=None).train_split is None
+    assert _net().get_params()["optimizer__fused"] is True
+
+
+def test_graph_net_trains_and_releases_state(dataset):
+    net = _net(validation_fraction=None)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net.fit(dataset, y=None)
+    assert len(net.history) == 2 and np.isfinite(net.history[-1, "train_loss"])
+    assert len(net.optimizer_.state) > 0
+    batch, _ = dataset.batch(np.arange(len(dataset)))
+    logits = net.infer(batch)
+    assert logits.shape == (len(dataset), 6)
+    size = len(pickle.dumps(net))
+    release_training_state(net)
+    assert len(net.optimizer_.state) == 0
+    assert len(pickle.dumps(net)) < size
+    torch.testing.assert_close(pickle.loads(pickle.dumps(net)).infer(batch), logits)

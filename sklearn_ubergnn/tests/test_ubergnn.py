@@ -1,0 +1,414 @@
+"""Tests of UberGNNRecommender (fast: tiny models, few epochs)."""
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
+
+from sklearn_ubergnn._skorch import SessionDataset
+from sklearn_ubergnn.datasets import make_sessions
+from sklearn_ubergnn.metrics import make_topk_scorer, mrr_at_k, precision_at_k
+from sklearn_ubergnn.nn import segment_mean
+from sklearn_ubergnn.preprocessing import session_prefixes
+from sklearn_ubergnn.session import PopularityRecommender
+from sklearn_ubergnn.session._transformer import SessionGraphTransformer
+from sklearn_ubergnn.session._ubergnn import UberGNNRecommender
+
+FAST = dict(hidden_size=8, max_epochs=2, batch_size=32, validation_fraction=None, random_state=0)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Tiny models run fastest on one thread (and do not fight other processes for cores)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _frame(sessions, session_users, users):
+    X, y, index = session_prefixes(sessions, return_session_index=True)
+    df = users.loc[session_users[index]].reset_index(drop=True)
+    df.insert(0, "session", X)
+    return df, y
+
+
+@pytest.fixture(scope="module")
+def data():
+    sessions, session_users, users = make_sessions(n_sessions=300, random_state=0)
+    train, y = _frame(sessions[:240], session_users[:240], users)
+    test, y_test = _frame(sessions[240:], session_users[240:], users)
+    return train, y, test, y_test
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    train, y, _, _ = data
+    return UberGNNRecommender(**FAST).fit(train["session"].tolist(), y)
+
+
+@pytest.fixture(scope="module")
+def fitted_users(data):
+    train, y, _, _ = data
+    return UberGNNRecommender(**FAST).fit(train, y)
+
+
+# ---------------------------------------------------------------------------------- basic API
+def test_fit_predict_recommend_shapes_and_raw_ids(fitted, data):
+    train, y, test, _ = data
+    X_test = test["session"].tolist()
+    assert fitted.readout_ == "local" and fitted.user_encoder_ is None
+    all_ids = np.concatenate([np.concatenate(train["session"]), y])
+    np.testing.assert_array_equal(fitted.classes_, np.unique(all_ids))
+    top = fitted.recommend(X_test, k=7)
+    assert top.shape == (len(X_test), 7) and top.dtype == fitted.classes_.dtype
+    assert np.isin(top, fitted.classes_).all()
+    assert all(len(set(row)) == 7 for row in top)
+    np.testing.assert_array_equal(fitted.predict(X_test), top[:, 0])
+    proba = fitted.predict_proba(X_test[:9])
+    assert proba.shape == (9, fitted.n_items_)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-9)
+    np.testing.assert_array_equal(fitted.classes_[proba.argmax(axis=1)], fitted.predict(X_test[:9]))
+    assert fitted.recommend(X_test[:2], k=10_000).shape == (2, fitted.n_items_)
+    assert len(fitted.history_) == FAST["max_epochs"]
+
+
+def test_score_is_p_at_20(fitted, data):
+    _, _, test, y_test = data
+    X_test = test["session"].tolist()
+    expected = precision_at_k(y_test, fitted.recommend(X_test, k=20), k=20)
+    assert fitted.score(X_test, y_test) == pytest.approx(expected)
+
+
+def test_string_ids():
+    X = [["a", "b"], ["b", "c"], ["a"], ["c", "a", "b"]]
+    y = ["c", "a", "b", "b"]
+    est = UberGNNRecommender(**FAST).fit(X, y)
+    assert est.classes_.tolist() == ["a", "b", "c"]
+    assert set(est.recommend([["a"]], k=3)[0]) == {"a", "b", "c"}
+    with pytest.raises(TypeError, match="str item ids"):
+        est.recommend([[1, 2]])
+
+
+def test_transform_shape_dtype_and_feature_names(fitted, data):
+    _, _, test, _ = data
+    X_test = test["session"].tolist()
+    vectors = fitted.transform(X_test)
+    assert vectors.shape == (len(X_test), 8) and vectors.dtype == np.float32
+    assert np.isfinite(vectors).all()
+    names = fitted.get_feature_names_out()
+    assert names.tolist() == [f"ubergnnrecommender{i}" for i in range(8)]
+    # transform feeds recommend's scores: s_h . E^T ranks like recommend
+    known = np.abs(vectors).sum(axis=1) > 0  # sessions with a known item (the others are zero)
+    scores = vectors[known] @ fitted.net_.module_.item_embeddings().detach().numpy().T
+    np.testing.assert_array_equal(fitted.classes_[scores.argmax(axis=1)], fitted.predict(X_test)[known])
+
+
+def test_not_fitted(data):
+    est = UberGNNRecommender()
+    for method in ("recommend", "predict", "predict_proba", "transform"):
+        with pytest.raises(NotFittedError):
+            getattr(est, method)([[1, 2]])
+
+
+# ---------------------------------------------------------------------------------- readouts, users
+def test_mean_readout_is_the_mean_of_the_click_vectors(data):
+    train, y, test, _ = data
+    est = UberGNNRecommender(**FAST, readout="mean").fit(train["session"].tolist(), y)
+    X_test = test["session"].tolist()[:20]
+    module = est.net_.module_
+    codes = est._encode(*est._check_input(X_test, reset=False))[0]
+    batch, _ = SessionDataset(codes, est.classes_).batch(np.arange(len(X_test)))
+    f = batch.fields
+    with torch.no_grad():
+        h = module.gnn(module.embedding(f["items"]), f["edge_src"], f["edge_dst"], f["edge_weight_out"],
+                       f["edge_weight_in"])
+        click_session = torch.repeat_interleave(torch.arange(len(X_test)), f["alias_offsets"].diff())
+        s_g = segment_mean(h[f["alias"]], click_session, len(X_test))
+        s_c = h[f["last_node"]]
+        expected = module.session_readout.transform(torch.cat([s_c, s_g], dim=1)).numpy()
+    np.testing.assert_allclose(est.transform(X_test), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("readout", ["mean", "local", "user", "hybrid"])
+def test_all_readouts_train(data, readout):
+    train, y, test, _ = data
+    est = UberGNNRecommender(**{**FAST, "max_epochs": 3}, readout=readout).fit(train, y)
+    assert est.readout_ == readout
+    losses = [row["train_loss"] for row in est.history_]
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    assert est.recommend(test, k=5).shape == (len(test), 5)
+
+
+def test_auto_readout_and_user_attributes(fitted_users, data):
+    train, _, test, _ = data
+    assert fitted_users.readout_ == "hybrid"
+    assert fitted_users.user_encoder_.categorical_ == ["region", "device"]
+    assert fitted_users.user_encoder_.continuous_ == ["age", "income"]
+    assert len(fitted_users.field_sizes_) == 4
+    assert fitted_users.net_.module_.user_encoder is not None
+    # a model with users needs them at predict time
+    with pytest.raises(ValueError, match="user columns"):
+        fitted_users.recommend(test["session"].tolist())
+
+
+def test_users_help_on_planted_segments():
+    """The planted segments (region x age band) make next items predictable: users must help."""
+    sessions, session_users, users = make_sessions(n_sessions=1500, random_state=0)
+    train, y = _frame(sessions[:1200], session_users[:1200], users)
+    test, y_test = _frame(sessions[1200:], session_users[1200:], users)
+    params = dict(hidden_size=16, max_epochs=5, lr=0.01, lr_step_size=None, validation_fraction=None,
+                  random_state=0)
+    hybrid = UberGNNRecommender(**params, readout="hybrid").fit(train, y).recommend(test, k=20)
+    local = UberGNNRecommender(**params, readout="local").fit(train["session"].tolist(), y)
+    local = local.recommend(test["session"].tolist(), k=20)
+    p_hybrid, p_local = precision_at_k(y_test, hybrid, k=20), precision_at_k(y_test, local, k=20)
+    assert p_hybrid > p_local + 0.04, (p_hybrid, p_local)
+    assert mrr_at_k(y_test, hybrid, k=20) >= mrr_at_k(y_test, local, k=20)
+
+
+def test_user_columns_can_be_named(data):
+    train, y, test, _ = data
+    est = UberGNNRecommender(**FAST, categorical_columns=["region"], continuous_columns=["age"]).fit(train, y)
+    assert est.user_encoder_.categorical_ == ["region"] and est.user_encoder_.continuous_ == ["age"]
+    assert est.field_sizes_[0] == 5  # 4 regions + unknown
+    renamed = train.rename(columns={"session": "clicks"})
+    est = UberGNNRecommender(**FAST, session_column="clicks").fit(renamed, y)
+    assert est.recommend(test.rename(columns={"session": "clicks"}), k=3).shape == (len(test), 3)
+
+
+def test_dataframe_without_user_columns_is_sessions_only(data):
+    train, y, test, _ = data
+    est = UberGNNRecommender(**FAST).fit(train[["session"]], y)
+    assert est.readout_ == "local" and est.user_encoder_ is None
+    # extra columns at predict time are ignored by a model without users
+    np.testing.assert_array_equal(est.recommend(test, k=5), est.recommend(test["session"].tolist(), k=5))
+
+
+@pytest.mark.parametrize("readout", ["user", "hybrid"])
+def test_user_readout_without_user_columns(data, readout):
+    train, y, _, _ = data
+    with pytest.raises(ValueError, match="needs user-portrait columns"):
+        UberGNNRecommender(**FAST, readout=readout).fit(train["session"].tolist(), y)
+    with pytest.raises(ValueError, match="needs user-portrait columns"):
+        UberGNNRecommender(**FAST, readout=readout).fit(train[["session"]], y)
+
+
+def test_unseen_users_get_the_unknown_value(fitted_users, data):
+    _, _, test, _ = data
+    strangers = test.head(6).copy()
+    strangers["region"] = "atlantis"
+    strangers["device"] = None
+    strangers["age"] = np.nan
+    fields = fitted_users._encode(*fitted_users._check_input(strangers, reset=False))[1]
+    assert (fields[:, :2] == 0).all() and (fields[:, 2] == 0).all()
+    top = fitted_users.recommend(strangers, k=5)
+    assert top.shape == (6, 5) and np.isin(top, fitted_users.classes_).all()
+    assert np.isfinite(fitted_users.transform(strangers)).all()
+
+
+def test_unseen_items_fall_back_to_popularity(fitted, data):
+    train, y, _, _ = data
+    counts = fitted.item_counts_
+    baseline = PopularityRecommender().fit(train["session"].tolist(), y)
+    np.testing.assert_array_equal(counts, baseline.item_counts_)
+    popular = fitted.classes_[np.argsort(-counts, kind="stable")[:5]]
+    top = fitted.recommend([[-12345, -999], train["session"][0]], k=5)
+    np.testing.assert_array_equal(top[0], popular)
+    proba = fitted.predict_proba([[-12345]])
+    np.testing.assert_allclose(proba[0], counts / counts.sum())
+    np.testing.assert_array_equal(fitted.transform([[-12345]]), 0.0)
+    # an unseen click inside a session is dropped: same as the session without it
+    session = list(train["session"][3])
+    np.testing.assert_array_equal(fitted.recommend([session + [-1]], k=5), fitted.recommend([session], k=5))
+
+
+# ---------------------------------------------------------------------------------- other options
+@pytest.mark.parametrize("params", [dict(loss="bce"), dict(normalize=True), dict(init="normal"),
+                                    dict(attention_softmax=False, n_steps=2), dict(lr_step_size=1)])
+def test_options_train(data, params):
+    train, y, test, _ = data
+    est = UberGNNRecommender(**{**FAST, "max_epochs": 3}, **params).fit(train["session"].tolist(), y)
+    losses = [row["train_loss"] for row in est.history_]
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    assert est.recommend(test["session"].tolist(), k=3).shape == (len(test), 3)
+
+
+def test_early_stopping_and_callbacks(data):
+    from skorch.callbacks import Callback
+
+    class Count(Callback):
+        def initialize(self):
+            self.epochs_ = 0
+            return self
+
+        def on_epoch_begin(self, net, **kwargs):
+            self.epochs_ += 1
+
+    train, y, _, _ = data
+    counter = Count()
+    params = {**FAST, "validation_fraction": 0.2, "max_epochs": 30, "patience": 1, "lr": 0.05}
+    est = UberGNNRecommender(**params, callbacks=[("count", counter)]).fit(train["session"].tolist(), y)
+    assert "valid_loss" in est.history_[-1]
+    assert len(est.history_) < 30  # stopped early
+    assert dict(est.net_.callbacks_)["count"].epochs_ == len(est.history_)
+    # released after fit: no optimiser moments
+    assert len(est.net_.optimizer_.state) == 0
+
+
+def test_lr_schedule(data):
+    train, y, _, _ = data
+    est = UberGNNRecommender(**{**FAST, "max_epochs": 3}, lr=0.01, lr_step_size=1, lr_gamma=0.5)
+    est.fit(train["session"].tolist(), y)
+    assert est.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.01 * 0.5**3)
+
+
+# ---------------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "X_bad, y_bad, error, match",
+    [([], [], ValueError, "at least one session"),
+     ([[1], []], [1, 2], ValueError, "empty"),
+     ([[1, np.nan]], [1], ValueError, "missing"),
+     ([[1, None]], [1], ValueError, "missing"),
+     ([[1, "a"]], [1], TypeError, "not a mix"),
+     ([[1], [2]], [1], ValueError, "same length"),
+     ([[1], [2]], ["a", "b"], TypeError, "int item ids but y holds str")],
+)
+def test_bad_fit_input(X_bad, y_bad, error, match):
+    with pytest.raises(error, match=match):
+        UberGNNRecommender(**FAST).fit(X_bad, y_bad)
+
+
+def test_missing_session_column(data):
+    train, y, _, _ = data
+    with pytest.raises(ValueError, match="session column 'session'"):
+        UberGNNRecommender(**FAST).fit(train.drop(columns="session"), y)
+
+
+def test_bad_parameters(data):
+    train, y, _, _ = data
+    with pytest.raises(ValueError, match="readout"):
+        UberGNNRecommender(readout="global").fit(train["session"].tolist(), y)
+    with pytest.raises(ValueError, match="hidden_size"):
+        UberGNNRecommender(hidden_size=0).fit(train["session"].tolist(), y)
+    with pytest.raises(ValueError, match="not a DataFrame"):
+        UberGNNRecommender(categorical_columns=["region"]).fit(train["session"].tolist(), y)
+
+
+@pytest.mark.parametrize("k", [0, -1])
+def test_bad_k(fitted, k):
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        fitted.recommend([[1]], k=k)
+
+
+# ---------------------------------------------------------------------------------- contract
+def test_determinism_clone_and_refit(data):
+    train, y, test, _ = data
+    X, X_test = train["session"].tolist(), test["session"].tolist()
+    est = UberGNNRecommender(**{**FAST, "validation_fraction": 0.2})
+    first = est.fit(X, y).recommend(X_test, k=10)
+    first_vectors = est.transform(X_test)
+    twin = clone(est)
+    assert not any(name.endswith("_") and not name.startswith("__") for name in vars(twin))
+    np.testing.assert_array_equal(twin.fit(X, y).recommend(X_test, k=10), first)
+    np.testing.assert_array_equal(est.fit(X, y).transform(X_test), first_vectors)
+    other = clone(est).set_params(random_state=1).fit(X, y).transform(X_test)
+    assert not np.array_equal(other, first_vectors)
+
+
+def test_fit_leaves_the_global_torch_rng_alone(data):
+    train, y, _, _ = data
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    UberGNNRecommender(**FAST).fit(train["session"].tolist()[:50], y[:50])
+    np.testing.assert_array_equal(torch.rand(3), expected)
+
+
+def test_inputs_are_not_mutated(data):
+    train, y, test, _ = data
+    train_copy, test_copy, y_copy = train.copy(deep=True), test.copy(deep=True), y.copy()
+    sessions = [list(s) for s in train["session"]]
+    est = UberGNNRecommender(**FAST).fit(train, y)
+    est.recommend(test, k=3)
+    est.predict_proba(test.head(3))
+    est.transform(test)
+    pd.testing.assert_frame_equal(train, train_copy)
+    pd.testing.assert_frame_equal(test, test_copy)
+    np.testing.assert_array_equal(y, y_copy)
+    plain = UberGNNRecommender(**FAST).fit(sessions, y)
+    plain.recommend(sessions[:5])
+    assert sessions == [list(s) for s in train_copy["session"]]
+
+
+def test_pickle_and_joblib_round_trip(fitted_users, data, tmp_path):
+    _, _, test, _ = data
+    expected = fitted_users.recommend(test, k=10)
+    vectors = fitted_users.transform(test)
+    again = pickle.loads(pickle.dumps(fitted_users))
+    np.testing.assert_array_equal(again.recommend(test, k=10), expected)
+    joblib.dump(fitted_users, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(loaded.recommend(test, k=10), expected)
+    np.testing.assert_array_equal(loaded.transform(test), vectors)
+
+
+def test_graph_batch_input_and_pipeline(data):
+    train, y, test, _ = data
+    X, X_test = train["session"].tolist(), test["session"].tolist() + [[-7, -8]]
+    direct = UberGNNRecommender(**FAST).fit(X, y)
+    graphs = SessionGraphTransformer().fit(X, y)
+    via_graphs = UberGNNRecommender(**FAST).fit(graphs.transform(X), y)
+    np.testing.assert_array_equal(via_graphs.classes_, direct.classes_)
+    np.testing.assert_array_equal(via_graphs.recommend(graphs.transform(X_test), k=10),
+                                  direct.recommend(X_test, k=10))
+    pipe = make_pipeline(SessionGraphTransformer(), UberGNNRecommender(**FAST)).fit(X, y)
+    np.testing.assert_array_equal(pipe.predict(X_test), direct.predict(X_test))
+    assert pipe.predict_proba(X_test[:4]).shape == (4, direct.n_items_)
+    assert 0.0 <= pipe.score(test["session"].tolist(), data[3]) <= 1.0
+
+
+def test_grid_search_in_parallel_over_a_graph_pipeline(data):
+    from sklearn_ubergnn.pipeline import recommend
+
+    train, y, _, _ = data
+    X = train["session"].tolist()
+    search = GridSearchCV(
+        make_pipeline(SessionGraphTransformer(), UberGNNRecommender(**FAST)),
+        {"ubergnnrecommender__hidden_size": [4, 8]},
+        scoring={"P@20": make_topk_scorer("precision", k=20), "MRR@20": make_topk_scorer("mrr", k=20)},
+        refit="MRR@20",
+        cv=KFold(2),
+        n_jobs=2,
+    )
+    search.fit(X, y)
+    assert search.best_params_["ubergnnrecommender__hidden_size"] in (4, 8)
+    assert np.isfinite(search.cv_results_["mean_test_P@20"]).all()
+    assert (search.cv_results_["mean_test_P@20"] > 0).all()
+    assert recommend(search.best_estimator_, X[:4], k=20).shape == (4, 20)
+
+
+def test_device_can_be_changed_after_fit(fitted, data):
+    _, _, test, _ = data
+    X_test = test["session"].tolist()
+    expected = fitted.recommend(X_test, k=5)
+    est = pickle.loads(pickle.dumps(fitted)).set_params(device=torch.device("cpu"))
+    np.testing.assert_array_equal(est.recommend(X_test, k=5), expected)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_model_predicts_on_cpu(data):
+    train, y, test, _ = data
+    est = UberGNNRecommender(**FAST, device="cuda").fit(train, y)
+    on_gpu = est.recommend(test, k=10)
+    assert next(est.net_.module_.parameters()).is_cuda
+    cpu = pickle.loads(pickle.dumps(est)).set_params(device="cpu")
+    on_cpu = cpu.recommend(test, k=10)
+    assert not next(cpu.net_.module_.parameters()).is_cuda
+    assert (on_cpu == on_gpu).mean() > 0.95  # float differences may swap near-ties
