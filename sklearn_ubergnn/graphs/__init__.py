@@ -6,3 +6,6 @@ receives.
 from ._session import SessionGraphBatch, build_session_graphs, session_adjacency
 
 __all__ = ["SessionGraphBatch", "build_session_graphs", "session_adjacency"]
+from ._dynamic import DynamicInteractionGraph, DynamicSubgraphBatch  # noqa: E402
+
+__all__ += ["DynamicInteractionGraph", "DynamicSubgraphBatch"]

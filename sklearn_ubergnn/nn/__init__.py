@@ -20,3 +20,6 @@ __all__ = [
     "segment_softmax",
     "segment_sum",
 ]
+from ._dynamic import DAGLSTMEncoder, RNNSubgraphEncoder, TimeEncoding, TransformerSubgraphEncoder  # noqa: E402
+
+__all__ += ["DAGLSTMEncoder", "RNNSubgraphEncoder", "TimeEncoding", "TransformerSubgraphEncoder"]

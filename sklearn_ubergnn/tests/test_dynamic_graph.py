@@ -1,0 +1,373 @@
+"""Tests of the dynamic interaction graph (graphs/_dynamic.py)."""
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sklearn_ubergnn.graphs import DynamicInteractionGraph, DynamicSubgraphBatch
+from sklearn_ubergnn.graphs._dynamic import _check_interaction_frame
+
+# --------------------------------------------------------------------------------------------
+# the hand-built stream
+#   i0: (A, B, t=1) -> nodes 0 (A), 1 (B)     first appearances: no parents
+#   i1: (B, C, t=2) -> nodes 2 (B), 3 (C)     B's previous interaction is i0 -> (1, 0); C new
+#   i2: (A, C, t=3) -> nodes 4 (A), 5 (C)     A -> i0: (0, 1); C -> i1: (3, 2)
+#   i3: (C, B, t=5) -> nodes 6 (C), 7 (B)     C -> i2: (5, 4); B -> i1: (2, 3)
+# parents list the object's own previous node first, then its partner's node.
+# --------------------------------------------------------------------------------------------
+SRC, DST, TIME = ["A", "B", "A", "C"], ["B", "C", "C", "B"], [1.0, 2.0, 3.0, 5.0]
+PARENTS = np.array([[-1, -1], [-1, -1], [1, 0], [-1, -1], [0, 1], [3, 2], [5, 4], [2, 3]])
+
+
+@pytest.fixture
+def hand():
+    return DynamicInteractionGraph().append(SRC, DST, TIME)
+
+
+def test_hand_nodes_and_parents(hand):
+    assert len(hand) == 4 and hand.n_nodes == 8 and hand.n_objects == 3
+    assert hand.objects.tolist() == ["A", "B", "C"]
+    np.testing.assert_array_equal(hand.parents, PARENTS)
+    np.testing.assert_array_equal(hand.parent_interaction, [-1, -1, 0, -1, 0, 1, 2, 1])
+    np.testing.assert_array_equal(hand.node_object, [0, 1, 1, 2, 0, 2, 2, 1])
+    np.testing.assert_array_equal(hand.node_role, [0, 1, 0, 1, 0, 1, 0, 1])
+    np.testing.assert_array_equal(hand.node_interaction, [0, 0, 1, 1, 2, 2, 3, 3])
+    np.testing.assert_array_equal(hand.node_time, [1, 1, 2, 2, 3, 3, 5, 5])
+    np.testing.assert_array_equal(hand.latest_node, [4, 7, 6])
+    assert hand.last_time == 5.0
+
+
+def test_hand_target_node(hand):
+    np.testing.assert_array_equal(hand.target_node(["A", "B", "C", "Z"]), [4, 7, 6, -1])
+    # strictly before the query time
+    np.testing.assert_array_equal(
+        hand.target_node(["A", "A", "C", "C", "B", "Z"], time=[3.0, 3.5, 2.0, 2.5, 10.0, 4.0]),
+        [0, 4, -1, 3, 7, -1],
+    )
+    np.testing.assert_array_equal(hand.target_node(["A", "C"], time=0.5), [-1, -1])
+
+
+def _subgraph(batch, b):
+    sl = slice(batch.offsets[b], batch.offsets[b + 1])
+    return (batch.node[sl].tolist(), batch.depth[sl].tolist(), batch.local_parents[sl].tolist(),
+            batch.level[sl].tolist(), batch.delta_t[sl].tolist())
+
+
+def test_hand_subgraphs_by_hops(hand):
+    batch = hand.subgraphs([6, 7, 0], n_hops=2)
+    assert isinstance(batch, DynamicSubgraphBatch) and len(batch) == 3
+    nodes, depth, parents, level, dt = _subgraph(batch, 0)
+    assert nodes == [0, 1, 2, 3, 4, 5, 6]
+    assert depth == [2, 2, 2, 2, 1, 1, 0]
+    assert parents == [[-1, -1], [-1, -1], [1, 0], [-1, -1], [0, 1], [3, 2], [5, 4]]
+    assert level == [0, 0, 1, 0, 1, 2, 3]
+    assert dt == [4.0, 4.0, 3.0, 3.0, 2.0, 2.0, 0.0]
+    nodes, depth, parents, _, _ = _subgraph(batch, 1)
+    assert nodes == [0, 1, 2, 3, 7] and depth == [2, 2, 1, 1, 0]
+    assert parents == [[-1, -1], [-1, -1], [1, 0], [-1, -1], [2, 3]]
+    assert _subgraph(batch, 2)[0] == [0]  # a first appearance: just itself
+    np.testing.assert_array_equal(batch.target_index, [6, 11, 12])
+    np.testing.assert_array_equal(batch.offsets, [0, 7, 12, 13])
+    # one hop
+    assert _subgraph(hand.subgraphs([6], n_hops=1), 0)[:2] == ([4, 5, 6], [1, 1, 0])
+    assert _subgraph(hand.subgraphs([6], n_hops=0), 0)[0] == [6]
+    # the attributes of the nodes
+    np.testing.assert_array_equal(batch.object[:7], [0, 1, 1, 2, 0, 2, 2])
+    np.testing.assert_array_equal(batch.role[:7], [0, 1, 0, 1, 0, 1, 0])
+    np.testing.assert_array_equal(batch.interaction[:7], [0, 0, 1, 1, 2, 2, 3])
+
+
+def test_hand_subgraphs_by_window(hand):
+    assert _subgraph(hand.subgraphs([6], time_window=2.5), 0)[0] == [4, 5, 6]
+    nodes, depth, parents, level, _ = _subgraph(hand.subgraphs([6], time_window=3.0), 0)
+    assert nodes == [2, 3, 4, 5, 6]  # i1 (age 3) is in; i0 (age 4) is out
+    assert depth == [2, 2, 1, 1, 0]
+    assert parents == [[-1, -1], [-1, -1], [-1, -1], [1, 0], [3, 2]]
+    assert level == [0, 0, 0, 1, 2]
+    # both limits: both conditions
+    assert _subgraph(hand.subgraphs([6], n_hops=1, time_window=1.0), 0)[0] == [6]
+    assert _subgraph(hand.subgraphs([6], n_hops=1, time_window=10.0), 0)[0] == [4, 5, 6]
+    assert _subgraph(hand.subgraphs([6], n_hops=5, time_window=3.0), 0)[0] == [2, 3, 4, 5, 6]
+
+
+def test_hand_max_nodes_keeps_most_recent(hand):
+    batch = hand.subgraphs([6, 6, 6], n_hops=3, max_nodes=None)
+    capped = [hand.subgraphs([6], n_hops=3, max_nodes=k) for k in (1, 2, 4, 7)]
+    assert [_subgraph(c, 0)[0] for c in capped] == [[6], [5, 6], [3, 4, 5, 6], [0, 1, 2, 3, 4, 5, 6]]
+    assert _subgraph(capped[2], 0)[2] == [[-1, -1], [-1, -1], [0, -1], [2, 1]]  # node 2 was cut
+    assert batch.n_nodes == 21
+
+
+def test_empty_subgraph_for_unknown_target(hand):
+    batch = hand.subgraphs(hand.target_node(["Z", "A"], time=[9.0, 2.0]), n_hops=2)
+    np.testing.assert_array_equal(batch.offsets, [0, 0, 1])
+    np.testing.assert_array_equal(batch.target_index, [-1, 0])
+    torch_batch = batch.to_torch()
+    assert set(torch_batch) == {"offsets", "delta_t", "depth", "parents", "level"}
+    assert torch_batch["parents"].shape == (1, 2)
+
+
+# --------------------------------------------------------------------------------------------
+# equal timestamps
+# --------------------------------------------------------------------------------------------
+EQ_SRC, EQ_DST, EQ_TIME = ["A", "A", "A", "B", "A"], ["B", "C", "D", "A", "E"], [1, 2, 2, 2, 3]
+#   i0 (A,B,1): 0, 1     i1 (A,C,2): A -> i0     i2 (A,D,2): A -> i0, not i1 (same time)
+#   i3 (B,A,2): B -> i0, A -> i0                 i4 (A,E,3): A -> i3 (its last node before 3)
+EQ_PARENT_INTERACTION = [-1, -1, 0, -1, 0, -1, 0, 0, 3, -1]
+
+
+def test_equal_timestamps_do_not_see_each_other():
+    g = DynamicInteractionGraph().append(EQ_SRC, EQ_DST, EQ_TIME)
+    np.testing.assert_array_equal(g.parent_interaction, EQ_PARENT_INTERACTION)
+    np.testing.assert_array_equal(g.parents[8], [7, 6])
+    np.testing.assert_array_equal(g.parents[6], [1, 0])
+    # nothing at time 2 sees anything else at time 2
+    sub = g.subgraphs([4, 7], time_window=10.0)
+    assert sub.node[sub.offsets[0]:sub.offsets[1]].tolist() == [0, 1, 4]
+    assert sub.node[sub.offsets[1]:sub.offsets[2]].tolist() == [0, 1, 7]
+    # a query at time 2 sees only time 1
+    np.testing.assert_array_equal(g.target_node(["A", "B"], time=2.0), [0, 1])
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3, 4])
+def test_equal_timestamps_across_batches(cut):
+    g = DynamicInteractionGraph().append(EQ_SRC[:cut], EQ_DST[:cut], EQ_TIME[:cut])
+    g.append(EQ_SRC[cut:], EQ_DST[cut:], EQ_TIME[cut:])
+    np.testing.assert_array_equal(g.parent_interaction, EQ_PARENT_INTERACTION)
+
+
+def test_self_loop_nodes_share_parents():
+    g = DynamicInteractionGraph().append([1, 1, 1], [2, 1, 3], [0.0, 1.0, 2.0])
+    # a self loop: both nodes share the parents; the source node counts as the "own" one
+    np.testing.assert_array_equal(g.parents[2:], [[0, 1], [0, 1], [2, 3], [-1, -1]])
+
+
+# --------------------------------------------------------------------------------------------
+# growth, vocabulary, persistence
+# --------------------------------------------------------------------------------------------
+def test_new_objects_at_any_time_keep_codes():
+    g = DynamicInteractionGraph().append(["x", "y"], ["y", "z"], [0, 1])
+    codes = g.encode(["x", "y", "z"]).tolist()
+    g.append(["a", "y"], ["x", "b"], [1, 4])
+    assert g.encode(["x", "y", "z"]).tolist() == codes == [0, 1, 2]
+    assert g.objects.tolist() == ["x", "y", "z", "a", "b"]
+    assert g.encode(["b", "nope"]).tolist() == [4, -1]
+    np.testing.assert_array_equal(g.parents[4:], [[-1, -1], [0, 1], [2, 3], [-1, -1]])
+
+
+def test_capacity_growth_many_small_appends():
+    rng = np.random.default_rng(0)
+    src, dst = rng.integers(0, 30, 500), rng.integers(0, 30, 500)
+    times = np.sort(rng.integers(0, 100, 500)).astype(float)
+    whole = DynamicInteractionGraph().append(src, dst, times)
+    pieces = DynamicInteractionGraph()
+    for lo in range(0, 500, 7):
+        pieces.append(src[lo:lo + 7], dst[lo:lo + 7], times[lo:lo + 7])
+    np.testing.assert_array_equal(whole.parents, pieces.parents)
+    np.testing.assert_array_equal(whole.objects, pieces.objects)
+
+
+def test_features_are_stored_and_checked():
+    g = DynamicInteractionGraph().append([1, 2], [2, 3], [0, 1], features=[[1.0, 2.0], [3.0, 4.0]])
+    g.append([3], [1], [2], features=np.array([[5.0, 6.0]]))
+    assert g.n_features == 2 and g.interaction_features.dtype == np.float32
+    np.testing.assert_array_equal(g.interaction_features, [[1, 2], [3, 4], [5, 6]])
+    with pytest.raises(ValueError, match="2 feature column"):
+        g.append([3], [1], [3])
+    with pytest.raises(ValueError, match="shape"):
+        DynamicInteractionGraph().append([1, 2], [2, 3], [0, 1], features=np.ones((3, 2)))
+
+
+def test_pickle_round_trip_then_append():
+    g = DynamicInteractionGraph().append(EQ_SRC, EQ_DST, EQ_TIME)
+    h = pickle.loads(pickle.dumps(g))
+    for graph in (g, h):
+        graph.append(["E", "Q"], ["A", "A"], [3, 7])
+    for name in ("parents", "node_time", "node_object", "objects", "latest_node"):
+        np.testing.assert_array_equal(getattr(g, name), getattr(h, name))
+    assert repr(h).startswith("DynamicInteractionGraph(n_interactions=7")
+    np.testing.assert_array_equal(g.target_node(["A"], time=5), h.target_node(["A"], time=5))
+
+
+def test_inputs_are_not_mutated():
+    src, dst, t = np.array([3, 1]), np.array([1, 2]), np.array([2.0, 1.0])[::-1].copy()
+    copies = [a.copy() for a in (src, dst, t)]
+    DynamicInteractionGraph().append(src, dst, t)
+    for a, b in zip((src, dst, t), copies):
+        np.testing.assert_array_equal(a, b)
+
+
+# --------------------------------------------------------------------------------------------
+# bad input
+# --------------------------------------------------------------------------------------------
+def test_unsorted_times_name_the_row():
+    with pytest.raises(ValueError, match="row 2 has time 1.0 after 3.0 at row 1"):
+        DynamicInteractionGraph().append([1, 2, 3], [2, 3, 1], [0.0, 3.0, 1.0])
+
+
+def test_older_batch_is_rejected(hand):
+    with pytest.raises(ValueError, match=r"starts at time 4.0 \(row 0\).*time 5.0"):
+        hand.append(["A"], ["B"], [4.0])
+    hand.append(["A"], ["B"], [5.0])  # equal times are fine
+
+
+def test_bad_ids_and_times():
+    with pytest.raises(ValueError, match=r"sources\[1\]"):
+        DynamicInteractionGraph().append([1, np.nan], [2, 3], [0, 1])
+    with pytest.raises(ValueError, match=r"targets\[0\]"):
+        DynamicInteractionGraph().append(["a", "b"], [None, "c"], [0, 1])
+    with pytest.raises(TypeError, match="one id type"):
+        DynamicInteractionGraph().append([1, 2], ["a", "b"], [0, 1])
+    with pytest.raises(TypeError, match="int object ids"):
+        DynamicInteractionGraph().append([1], [2], [0]).append(["a"], ["b"], [1])
+    with pytest.raises(ValueError, match="row 1 has time nan"):
+        DynamicInteractionGraph().append([1, 2], [2, 3], [0.0, np.nan])
+    with pytest.raises(TypeError, match="real numbers"):
+        DynamicInteractionGraph().append([1, 2], [2, 3], ["2020", "2021"])
+    with pytest.raises(ValueError, match="same length"):
+        DynamicInteractionGraph().append([1, 2], [2, 3], [0.0])
+    with pytest.raises(ValueError, match="same length"):
+        DynamicInteractionGraph().append([1, 2], [2], [0.0, 1.0])
+
+
+def test_bad_subgraph_arguments(hand):
+    with pytest.raises(ValueError, match="time_window must be a number >= 0"):
+        hand.subgraphs([6], time_window=-1.0)
+    with pytest.raises(ValueError, match="n_hops must be >= 0"):
+        hand.subgraphs([6], n_hops=-1)
+    with pytest.raises(TypeError, match="n_hops must be an int"):
+        hand.subgraphs([6], n_hops=1.5)
+    with pytest.raises(ValueError, match="give n_hops, time_window or both"):
+        hand.subgraphs([6])
+    with pytest.raises(ValueError, match=r"target_nodes\[1\] is 8"):
+        hand.subgraphs([6, 8], n_hops=1)
+    with pytest.raises(ValueError, match="max_nodes must be >= 1"):
+        hand.subgraphs([6], n_hops=1, max_nodes=0)
+    with pytest.raises(ValueError, match="time must be a number or an array of 2"):
+        hand.target_node(["A", "B"], time=[1.0, 2.0, 3.0])
+
+
+def test_frame_check_names_missing_columns():
+    X = pd.DataFrame({"src": [1], "target": [2], "time": [0.0]})
+    with pytest.raises(ValueError, match=r"missing the column\(s\) \['source'\]"):
+        _check_interaction_frame(X)
+    with pytest.raises(TypeError, match="DataFrame"):
+        _check_interaction_frame([[1, 2, 0.0]])
+    s, d, t, f = _check_interaction_frame(X, source="src")
+    assert s.tolist() == [1] and f is None
+
+
+# --------------------------------------------------------------------------------------------
+# properties against a brute-force reference
+# --------------------------------------------------------------------------------------------
+def _reference_prev(src, dst, times):
+    """Per node: the previous interaction of its object with a strictly earlier time (loops)."""
+    prev = []
+    for i in range(len(src)):
+        for obj in (src[i], dst[i]):
+            cands = [j for j in range(i) if obj in (src[j], dst[j]) and times[j] < times[i]]
+            prev.append(max(cands) if cands else -1)
+    return np.array(prev, dtype=np.int64)
+
+
+def _reference_subgraph(parents, node_time, target, n_hops, window):
+    depth = {target: 0}
+    frontier = [target]
+    d = 0
+    while frontier and (n_hops is None or d < n_hops):
+        d += 1
+        nxt = []
+        for v in frontier:
+            for p in parents[v]:
+                inside = window is None or node_time[target] - node_time[p] <= window
+                if p >= 0 and p not in depth and inside:
+                    depth[p] = d
+                    nxt.append(p)
+        frontier = nxt
+    return depth
+
+
+streams = st.integers(1, 25).flatmap(
+    lambda n: st.tuples(
+        st.lists(st.integers(0, 5), min_size=n, max_size=n),
+        st.lists(st.integers(0, 5), min_size=n, max_size=n),
+        st.lists(st.integers(0, 8), min_size=n, max_size=n).map(sorted),
+    )
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(streams)
+def test_parents_match_reference_and_are_strictly_earlier(stream):
+    src, dst, times = stream
+    g = DynamicInteractionGraph().append(src, dst, times)
+    np.testing.assert_array_equal(g.parent_interaction, _reference_prev(src, dst, times))
+    par, t, obj = g.parents, g.node_time, g.node_object
+    has = par[:, 0] >= 0
+    assert (t[par[has]] < t[has, None]).all()
+    assert (obj[par[has, 0]] == obj[has]).all()  # own previous node first
+    assert ((par >= 0).sum(1) % 2 == 0).all()  # 0 or 2 parents
+
+
+@settings(max_examples=40, deadline=None)
+@given(streams, st.lists(st.integers(0, 25), max_size=4))
+def test_append_in_pieces_equals_build_at_once(stream, cuts):
+    src, dst, times = stream
+    whole = DynamicInteractionGraph.from_interactions(src, dst, times)
+    bounds = sorted({0, len(src), *[c for c in cuts if c < len(src)]})
+    pieces = DynamicInteractionGraph()
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        pieces.append(src[lo:hi], dst[lo:hi], times[lo:hi])
+    np.testing.assert_array_equal(whole.parents, pieces.parents)
+    np.testing.assert_array_equal(whole.objects, pieces.objects)
+    np.testing.assert_array_equal(whole.latest_node, pieces.latest_node)
+
+
+@settings(max_examples=40, deadline=None)
+@given(streams, st.one_of(st.none(), st.integers(0, 4)), st.one_of(st.none(), st.integers(0, 6)),
+       st.one_of(st.none(), st.integers(1, 9)))
+def test_subgraphs_match_reference(stream, n_hops, window, max_nodes):
+    if n_hops is None and window is None:
+        n_hops = 2
+    src, dst, times = stream
+    g = DynamicInteractionGraph().append(src, dst, times)
+    targets = np.arange(g.n_nodes)
+    batch = g.subgraphs(targets, n_hops=n_hops, time_window=window, max_nodes=max_nodes)
+    parents, node_time = g.parents, g.node_time
+    for b, target in enumerate(targets):
+        ref = _reference_subgraph(parents, node_time, target, n_hops, window)
+        keep = sorted(ref)[-max_nodes:] if max_nodes else sorted(ref)
+        sl = slice(batch.offsets[b], batch.offsets[b + 1])
+        assert batch.node[sl].tolist() == keep
+        assert batch.depth[sl].tolist() == [ref[v] for v in keep]
+        assert batch.target_index[b] == sl.stop - 1
+        # within the limits
+        assert (batch.delta_t[sl] >= 0).all()
+        if window is not None:
+            assert (batch.delta_t[sl] <= window).all()
+        if n_hops is not None:
+            assert (batch.depth[sl] <= n_hops).all()
+        # parents point inside the same sub-graph to the node's real parents, levels are topological
+        local = batch.local_parents[sl]
+        for k, v in enumerate(keep):
+            expect = [keep.index(p) if p in keep else -1 for p in parents[v]]
+            assert local[k].tolist() == expect
+            inside = [q for q in local[k] if q >= 0]
+            lv = batch.level[sl]
+            assert lv[k] == (1 + max(lv[q] for q in inside) if inside else 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(streams, st.lists(st.floats(-1, 10), min_size=1, max_size=5))
+def test_target_node_matches_reference(stream, query_times):
+    src, dst, times = stream
+    g = DynamicInteractionGraph().append(src, dst, times)
+    objects = [o % 7 for o in range(len(query_times))]  # object 6 is never seen
+    got = g.target_node(objects, time=query_times)
+    for o, t, node in zip(objects, query_times, got):
+        cands = [2 * i + r for i in range(len(src)) for r, obj in enumerate((src[i], dst[i]))
+                 if obj == o and times[i] < t]
+        assert node == (max(cands) if cands else -1)
