@@ -23,10 +23,12 @@ def evaluate_recommenders(models, X_train, y_train, X_test, y_test, *, k=20, chu
     models : dict of str to estimator
         Unfitted recommenders (anything with ``fit(X, y)`` and ``recommend(X, k)``), by display name.
         They are fitted in place.
-    X_train, y_train : sequence of sessions, array-like of item ids
-        Training prefixes and their next items.
-    X_test, y_test : sequence of sessions, array-like of item ids
-        Test prefixes and their next items.
+    X_train, y_train : sequence of sessions or DataFrame, array-like of item ids
+        Training prefixes and their next items. A DataFrame holds the sessions in its ``session``
+        column and user-portrait columns beside it: user-aware models (those with a
+        ``session_column`` parameter) get the whole frame, the others the session column only.
+    X_test, y_test : sequence of sessions or DataFrame, array-like of item ids
+        Test prefixes and their next items, in the same form as ``X_train``.
     k : int, default=20
         Cut-off of the metrics.
     chunk_size : int, default=10_000
@@ -45,9 +47,9 @@ def evaluate_recommenders(models, X_train, y_train, X_test, y_test, *, k=20, chu
     rows = []
     for name, model in models.items():
         start = time.perf_counter()
-        model.fit(X_train, y_train)
+        model.fit(_input_for(model, X_train), y_train)
         fit_s = time.perf_counter() - start
-        ranked = _recommend_in_chunks(model, X_test, k, chunk_size, progress, name)
+        ranked = _recommend_in_chunks(model, _input_for(model, X_test), k, chunk_size, progress, name)
         recommend_s = ranked.pop()
         ranked = np.concatenate(ranked)
         rows.append(
@@ -64,6 +66,13 @@ def evaluate_recommenders(models, X_train, y_train, X_test, y_test, *, k=20, chu
     return pd.DataFrame(rows)
 
 
+def _input_for(model, X):
+    """The session column of a DataFrame for models that take sessions only, else ``X`` itself."""
+    if isinstance(X, pd.DataFrame) and "session_column" not in model.get_params():
+        return X["session"].tolist()
+    return X
+
+
 def _recommend_in_chunks(model, X, k, chunk_size, progress, name):
     """Top-k lists chunk by chunk; the last element of the returned list is the elapsed time."""
     bar = None
@@ -73,7 +82,7 @@ def _recommend_in_chunks(model, X, k, chunk_size, progress, name):
         bar = tqdm(total=len(X), desc=f"ranking ({name})", unit="session", leave=False)
     parts, elapsed = [], 0.0
     for start in range(0, len(X), chunk_size):
-        chunk = X[start : start + chunk_size]
+        chunk = X.iloc[start : start + chunk_size] if isinstance(X, pd.DataFrame) else X[start : start + chunk_size]
         tic = time.perf_counter()
         parts.append(model.recommend(chunk, k=k))
         elapsed += time.perf_counter() - tic

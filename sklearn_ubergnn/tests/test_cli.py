@@ -11,9 +11,11 @@ from sklearn_ubergnn.cli import main
 
 
 def test_demo_writes_table_and_plot(tmp_path, capsys):
-    assert main(["demo", "--quick", "--output-dir", str(tmp_path)]) == 0
+    models = "popularity,session-knn,sr-gnn,uber-gnn-hybrid"
+    assert main(["demo", "--quick", "--models", models, "--epochs", "2", "--output-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "| popularity |" in out and "| session-knn |" in out
+    for name in models.split(","):
+        assert f"| {name} |" in out
     assert (tmp_path / "results.md").read_text().count("\n|") >= 3
     assert (tmp_path / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -64,6 +66,12 @@ def test_evaluate_session_csv_applies_protocol(tmp_path, capsys):
     main(["evaluate", "--data", str(tmp_path / "clicks.csv"), "--format", "session-csv", "--session-col", "sid",
           "--item-col", "iid", "--time-col", "ts", "--test-days", "2", "--output-dir", str(tmp_path / "o")])
     assert "| popularity |" in capsys.readouterr().out
+
+
+def test_user_models_need_portraits(tmp_path):
+    _write_srgnn(tmp_path / "data")
+    with pytest.raises(SystemExit, match="uber-gnn-hybrid need user portraits"):
+        main(["evaluate", "--data", str(tmp_path / "data"), "--format", "srgnn", "--models", "uber-gnn-hybrid"])
 
 
 def test_evaluate_bad_file_names_file_and_line(tmp_path):
