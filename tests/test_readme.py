@@ -28,5 +28,6 @@ def test_ci_runs_the_readme_test_command_verbatim():
 
 def test_readme_python_example_runs():
     readme = (ROOT / "README.md").read_text()
+    namespace = {}  # the blocks read as one session: later ones use what earlier ones defined
     for block in re.findall(r"```python\n(.*?)```", readme, re.S):
-        exec(compile(block, "README.md", "exec"), {})
+        exec(compile(block, "README.md", "exec"), namespace)
