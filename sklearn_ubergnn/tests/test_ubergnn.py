@@ -412,3 +412,47 @@ def test_cuda_model_predicts_on_cpu(data):
     on_cpu = cpu.recommend(test, k=10)
     assert not next(cpu.net_.module_.parameters()).is_cuda
     assert (on_cpu == on_gpu).mean() > 0.95  # float differences may swap near-ties
+
+
+# ---------------------------------------------------------------------------------- invariants
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**16))
+def test_permuting_sessions_permutes_outputs(fitted_users, data, seed):
+    _, _, test, _ = data
+    X = test.iloc[:40].reset_index(drop=True)
+    order = np.random.default_rng(seed).permutation(len(X))
+    np.testing.assert_array_equal(
+        fitted_users.recommend(X.iloc[order].reset_index(drop=True), k=10), fitted_users.recommend(X, k=10)[order]
+    )
+    np.testing.assert_allclose(
+        fitted_users.transform(X.iloc[order].reset_index(drop=True)), fitted_users.transform(X)[order], atol=1e-6
+    )
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(row=st.integers(0, 39), copies=st.integers(2, 4))
+def test_duplicate_sessions_get_identical_scores(fitted_users, data, row, copies):
+    _, _, test, _ = data
+    X = pd.concat([test.iloc[:40]] + [test.iloc[[row]]] * copies, ignore_index=True)
+    proba = fitted_users.predict_proba(X)
+    for extra in range(40, 40 + copies):  # equal up to float summation order within a batch
+        np.testing.assert_allclose(proba[extra], proba[row], rtol=1e-6, atol=1e-9)
+    top = fitted_users.recommend(X, k=5)
+    assert all((top[extra] == top[row]).all() for extra in range(40, 40 + copies))
+
+
+def test_renaming_items_renames_the_output(data):
+    """Ids are labels only: a monotone renaming of every item gives the renamed recommendations."""
+    train, y, test, _ = data
+    rename = {item: f"item-{item:05d}" for item in np.unique(np.concatenate([np.concatenate(train["session"]), y]))}
+    model = UberGNNRecommender(**FAST).fit(train["session"].tolist(), y)
+    renamed = UberGNNRecommender(**FAST).fit(
+        [[rename[i] for i in s] for s in train["session"]], np.array([rename[i] for i in y], dtype=object)
+    )
+    X_test = [s for s in test["session"].tolist() if all(i in rename for i in s)][:30]
+    expected = np.vectorize(rename.get, otypes=[object])(model.recommend(X_test, k=5))
+    np.testing.assert_array_equal(renamed.recommend([[rename[i] for i in s] for s in X_test], k=5), expected)
