@@ -34,7 +34,6 @@ __all__ = [
     "SessionDataset",
     "TensorBatch",
     "collate_sessions",
-    "gather_sessions",
     "make_net",
     "release_training_state",
     "seed_from",
@@ -85,30 +84,6 @@ class GraphNet(NeuralNet):
 # ------------------------------------------------------------------------------------------------
 # data
 # ------------------------------------------------------------------------------------------------
-def gather_sessions(sessions, index):
-    """Sessions ``index`` of a :class:`FlatSessions`, as a new ``FlatSessions`` (no Python loop).
-
-    Parameters
-    ----------
-    sessions : FlatSessions
-        Sessions of any ids (raw ids or codes).
-    index : ndarray of shape (b,), int
-        Positions of the sessions to take, in the order wanted (repeats allowed).
-
-    Returns
-    -------
-    FlatSessions
-        ``b`` sessions.
-    """
-    index = np.asarray(index, dtype=np.int64)
-    starts = sessions.offsets[index]
-    lengths = sessions.offsets[index + 1] - starts
-    offsets = np.zeros(len(index) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    positions = np.arange(offsets[-1], dtype=np.int64) + np.repeat(starts - offsets[:-1], lengths)
-    return FlatSessions(sessions.items[positions], offsets)
-
-
 @dataclass(frozen=True)
 class SampleIndex:
     """What indexing a :class:`SessionDataset` returns: the dataset and the positions of some samples.
@@ -164,7 +139,7 @@ class SessionDataset(torch.utils.data.Dataset):
     def batch(self, index):
         """The samples ``index`` as ``(TensorBatch, y)`` (``y`` is None when the dataset has none)."""
         index = np.asarray(index, dtype=np.int64)
-        graphs = build_session_graphs(gather_sessions(self.codes, index), self.classes)
+        graphs = build_session_graphs(self.codes.take(index), self.classes)
         fields = graphs.to_torch()
         if self.user_fields is not None:
             fields["user_fields"] = torch.as_tensor(np.ascontiguousarray(self.user_fields[index]))

@@ -62,6 +62,13 @@ class FlatSessions:
         """ndarray of shape (n_sessions,): the last item of every session (sessions must be non-empty)."""
         return self.items[self.offsets[1:] - 1]
 
+    def take(self, index):
+        """The sessions at positions ``index`` (any order, repeats allowed) as a new ``FlatSessions``."""
+        from ._arrays import take_segments
+
+        positions, offsets, _ = take_segments(self.offsets, index)
+        return FlatSessions(self.items[positions], offsets)
+
     def to_list(self):
         """Sessions as a list of Python lists of ids."""
         return [chunk.tolist() for chunk in np.split(self.items, self.offsets[1:-1])]

@@ -441,8 +441,8 @@ def srgnn_preprocess(sessions, times, *, min_item_count=5, test_days=7):
             f"no training session: every kept session lies within {test_days} days of the last one; "
             "lower test_days."
         )
-    train_flat = _take(flat, train)
-    test_flat = _take(flat, test)
+    train_flat = flat.take(train)
+    test_flat = flat.take(test)
     # 5. renumber training items by first appearance
     raw, first, codes = np.unique(train_flat.items, return_index=True, return_inverse=True)
     rank = np.empty(len(raw), dtype=np.int64)
@@ -474,15 +474,6 @@ def srgnn_preprocess(sessions, times, *, min_item_count=5, test_days=7):
         test_index=index[test],
         split_time=float(split),
     )
-
-
-def _take(sessions, index):
-    """The sessions at positions ``index`` (any order), as a new FlatSessions."""
-    lengths = sessions.lengths[index]
-    offsets = np.zeros(len(index) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    starts = np.repeat(sessions.offsets[index] - offsets[:-1], lengths)
-    return FlatSessions(sessions.items[starts + np.arange(offsets[-1])], offsets)
 
 
 # ---------------------------------------------------------------------------------------

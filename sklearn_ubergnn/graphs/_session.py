@@ -19,6 +19,7 @@ from numbers import Integral
 import numpy as np
 import torch
 
+from .._arrays import take_segments
 from .._validation import FlatSessions, check_sessions
 
 __all__ = ["SessionGraphBatch", "build_session_graphs", "session_adjacency"]
@@ -240,9 +241,9 @@ class SessionGraphBatch:
         """
         sel = _session_selection(index, len(self))
         n_sel = len(sel)
-        node_idx, node_offsets, n_nodes = _gather_ranges(self.node_offsets, sel)
-        edge_idx, edge_offsets, n_edges = _gather_ranges(self.edge_offsets, sel)
-        alias_idx, alias_offsets, n_clicks = _gather_ranges(self.alias_offsets, sel)
+        node_idx, node_offsets, n_nodes = take_segments(self.node_offsets, sel)
+        edge_idx, edge_offsets, n_edges = take_segments(self.edge_offsets, sel)
+        alias_idx, alias_offsets, n_clicks = take_segments(self.alias_offsets, sel)
         # New start of each selected session minus its old start: added to its node indices.
         shift = node_offsets[:-1] - self.node_offsets[sel]
         edge_shift = np.repeat(shift, n_edges)
@@ -376,19 +377,6 @@ def _session_selection(index, n_sessions):
             f"session index {int(index[bad][0])} is out of range for a batch of {n_sessions} sessions."
         )
     return np.where(index < 0, index + n_sessions, index)
-
-
-def _gather_ranges(offsets, sel):
-    """Concatenate the ranges ``offsets[s]:offsets[s + 1]`` for ``s`` in ``sel``, without a loop.
-
-    Returns the gathered positions, the new offsets ``(len(sel) + 1,)`` and the range lengths.
-    """
-    starts = offsets[sel]
-    lengths = offsets[sel + 1] - starts
-    new_offsets = np.zeros(len(sel) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=new_offsets[1:])
-    positions = np.arange(new_offsets[-1], dtype=np.int64) + np.repeat(starts - new_offsets[:-1], lengths)
-    return positions, new_offsets, lengths
 
 
 def _sort_pairs(major, minor, minor_size):

@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from .._arrays import concat_ranges
 from .._docstrings import fill_doc
 from .._validation import FlatSessions, check_k, check_sessions
 from .._vocabulary import ItemVocabulary
@@ -289,19 +290,12 @@ def _segment_starts(sorted_ids, n_segments):
     return np.searchsorted(sorted_ids, np.arange(n_segments + 1)).astype(np.int64)
 
 
-def _ranges(starts, counts):
-    """Concatenation of ``arange(starts[j], starts[j] + counts[j])`` over ``j``, vectorised."""
-    counts = np.asarray(counts, dtype=np.int64)
-    group_start = np.cumsum(counts) - counts
-    return np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(np.asarray(starts) - group_start, counts)
-
-
 def _same_sequences(items, start_a, len_a, start_b, len_b):
     """Whether ``items[start_a[j]:][:len_a[j]]`` equals ``items[start_b[j]:][:len_b[j]]``, for every ``j``."""
     same = np.asarray(len_a == len_b)
     idx = np.flatnonzero(same)
     if idx.size:
-        a, b = _ranges(start_a[idx], len_a[idx]), _ranges(start_b[idx], len_a[idx])
+        a, b = concat_ranges(start_a[idx], len_a[idx]), concat_ranges(start_b[idx], len_a[idx])
         differ = np.repeat(np.arange(idx.size), len_a[idx])[items[a] != items[b]]
         same[idx[differ]] = False
     return same

@@ -5,8 +5,9 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._arrays import concat_ranges
 from .._docstrings import fill_doc
-from ._base import _BaseSessionRecommender, _full_sessions, _ranges, _segment_starts
+from ._base import _BaseSessionRecommender, _full_sessions, _segment_starts
 
 __all__ = ["SessionKNNRecommender"]
 
@@ -241,7 +242,7 @@ class SessionKNNRecommender(_BaseSessionRecommender):
             posting_keys = row_of_entry * n_train + postings.indices
             begin = np.searchsorted(posting_keys, pair_item * n_train + np.maximum(bound[pair_q], 0))
         counts = end - begin
-        entry = _ranges(begin, counts)
+        entry = concat_ranges(begin, counts)
         entry_pair = np.repeat(np.arange(len(pair_keys), dtype=np.int64), counts)
         entry_session = postings.indices[entry].astype(np.int64)
         entry_q = pair_q[entry_pair]

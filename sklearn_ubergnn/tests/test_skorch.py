@@ -13,7 +13,6 @@ from sklearn_ubergnn._skorch import (
     SessionDataset,
     TensorBatch,
     collate_sessions,
-    gather_sessions,
     make_net,
     release_training_state,
     seed_from,
@@ -32,11 +31,11 @@ def dataset():
     return SessionDataset(codes, np.arange(100, 106), user_fields=fields, y=np.array([3, 4, 0, 1, 2]))
 
 
-def test_gather_sessions():
+def test_take_sessions():
     sessions = FlatSessions(np.array([1, 2, 3, 4, 5, 6]), np.array([0, 2, 3, 6]))
-    out = gather_sessions(sessions, np.array([2, 0, 2]))
+    out = sessions.take(np.array([2, 0, 2]))
     assert out.to_list() == [[4, 5, 6], [1, 2], [4, 5, 6]]
-    assert len(gather_sessions(sessions, np.array([], dtype=np.int64))) == 0
+    assert len(sessions.take(np.array([], dtype=np.int64))) == 0
 
 
 def test_tensor_batch_len_and_to():
@@ -49,7 +48,7 @@ def test_tensor_batch_len_and_to():
 def test_dataset_batch_equals_building_directly(dataset):
     index = np.array([4, 1, 2])
     batch, y = dataset.batch(index)
-    expected = build_session_graphs(gather_sessions(dataset.codes, index), dataset.classes).to_torch()
+    expected = build_session_graphs(dataset.codes.take(index), dataset.classes).to_torch()
     assert len(batch) == 3
     assert set(batch.fields) == set(expected) | {"user_fields"}
     for name, tensor in expected.items():

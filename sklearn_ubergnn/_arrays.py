@@ -1,0 +1,60 @@
+"""Whole-array helpers for ragged data stored as a flat array plus offsets (CSR layout)."""
+import numpy as np
+
+__all__ = ["concat_ranges", "take_segments"]
+
+
+def concat_ranges(starts, lengths):
+    """Concatenate ``arange(starts[j], starts[j] + lengths[j])`` over ``j``, without a Python loop.
+
+    Parameters
+    ----------
+    starts, lengths : array-like of shape (n,), int
+        First position and length of each range (lengths ``>= 0``).
+
+    Returns
+    -------
+    positions : ndarray of shape (lengths.sum(),), int64
+
+    Examples
+    --------
+    >>> concat_ranges([5, 0, 9], [2, 0, 3])
+    array([ 5,  6,  9, 10, 11])
+    """
+    starts = np.asarray(starts, dtype=np.int64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    out_starts = np.cumsum(lengths) - lengths
+    return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - out_starts, lengths)
+
+
+def take_segments(offsets, index):
+    """Positions and new offsets of segments ``index`` of a CSR layout, in the order given.
+
+    Parameters
+    ----------
+    offsets : ndarray of shape (n_segments + 1,), int
+        Segment ``s`` spans ``offsets[s]:offsets[s + 1]``.
+    index : array-like of shape (m,), int
+        Segments to take (any order, repeats allowed, no negative values).
+
+    Returns
+    -------
+    positions : ndarray of shape (total,), int64
+        Positions in the flat array of the taken segments' elements, segment after segment.
+    new_offsets : ndarray of shape (m + 1,), int64
+        Offsets of the taken segments in ``positions``.
+    lengths : ndarray of shape (m,), int64
+        Length of each taken segment.
+
+    Examples
+    --------
+    >>> positions, new_offsets, _ = take_segments(np.array([0, 2, 2, 5]), [2, 0])
+    >>> positions, new_offsets
+    (array([2, 3, 4, 0, 1]), array([0, 3, 5]))
+    """
+    index = np.asarray(index, dtype=np.int64)
+    starts = np.asarray(offsets, dtype=np.int64)[index]
+    lengths = np.asarray(offsets, dtype=np.int64)[index + 1] - starts
+    new_offsets = np.zeros(len(index) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=new_offsets[1:])
+    return concat_ranges(starts, lengths), new_offsets, lengths
