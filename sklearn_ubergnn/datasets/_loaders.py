@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._arrays import take_segments
 from ._readers import check_file, read_table, to_float, to_ids, to_int, to_sessions, to_time
 
 __all__ = [
@@ -54,10 +55,8 @@ def _group(codes, click_order, session_order):
     """
     lengths = np.bincount(codes, minlength=len(session_order))
     old_offsets = np.concatenate([[0], np.cumsum(lengths)])
-    new_lengths = lengths[session_order]
-    offsets = np.concatenate([[0], np.cumsum(new_lengths)]).astype(np.int64)
-    shift = np.repeat(old_offsets[session_order] - offsets[:-1], new_lengths)
-    return click_order[shift + np.arange(offsets[-1])], offsets
+    positions, offsets, _ = take_segments(old_offsets, session_order)
+    return click_order[positions], offsets
 
 
 def _first_present(values, offsets):
