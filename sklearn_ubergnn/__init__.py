@@ -5,6 +5,7 @@ graph structures and torch modules live in their subpackages.
 """
 __version__ = "0.1.0.dev0"
 
+from .dynamic import DynamicGraphEmbedder, DynamicInteractionClassifier, EdgeBankBaseline
 from .graphs import SessionGraphBatch
 from .pipeline import RecommenderPipeline, make_pipeline
 from .session import (
@@ -15,6 +16,9 @@ from .session import (
 )
 
 __all__ = [
+    "DynamicGraphEmbedder",
+    "DynamicInteractionClassifier",
+    "EdgeBankBaseline",
     "PopularityRecommender",
     "RecommenderPipeline",
     "SessionGraphBatch",

@@ -1,9 +1,12 @@
 """Dynamic interaction graphs: estimators and baselines over time-ordered interaction streams.
 
-:class:`EdgeBankBaseline` memorises past pairs (EdgeBank); the learned estimators encode the
-sub-graphs of :class:`~sklearn_ubergnn.graphs.DynamicInteractionGraph` with the encoders of
-:mod:`sklearn_ubergnn.nn`.
+:class:`EdgeBankBaseline` memorises past pairs (EdgeBank); :class:`DynamicGraphEmbedder` and
+:class:`DynamicInteractionClassifier` encode the sub-graphs of
+:class:`~sklearn_ubergnn.graphs.DynamicInteractionGraph` with the encoders of
+:mod:`sklearn_ubergnn.nn`, trained by link prediction or classification.
 """
+from ._classifier import DynamicInteractionClassifier
 from ._edgebank import EdgeBankBaseline
+from ._embedder import DynamicGraphEmbedder
 
-__all__ = ["EdgeBankBaseline"]
+__all__ = ["DynamicGraphEmbedder", "DynamicInteractionClassifier", "EdgeBankBaseline"]

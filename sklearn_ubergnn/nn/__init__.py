@@ -21,5 +21,6 @@ __all__ = [
     "segment_sum",
 ]
 from ._dynamic import DAGLSTMEncoder, RNNSubgraphEncoder, TimeEncoding, TransformerSubgraphEncoder  # noqa: E402
+from ._dynamic_heads import DynamicQueryModel  # noqa: E402
 
-__all__ += ["DAGLSTMEncoder", "RNNSubgraphEncoder", "TimeEncoding", "TransformerSubgraphEncoder"]
+__all__ += ["DAGLSTMEncoder", "DynamicQueryModel", "RNNSubgraphEncoder", "TimeEncoding", "TransformerSubgraphEncoder"]

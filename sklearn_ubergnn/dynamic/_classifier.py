@@ -1,0 +1,277 @@
+"""DynamicInteractionClassifier: classify interactions (or their source objects) from their history."""
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._docstrings import fill_doc
+from .._skorch import seed_from
+from ._data import ClassificationDataset, LinkDataset
+from ._embedder import _COMMON_CONSTRAINTS, _DynamicGraphBase
+
+__all__ = ["DynamicInteractionClassifier"]
+
+
+def _check_labels(y, n, input_name="y"):
+    if y is None:
+        raise ValueError(f"{input_name} is required: one label per row of X.")
+    if hasattr(y, "to_numpy"):
+        y = y.to_numpy()
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{input_name} must be 1-D (one label per interaction); got shape {y.shape}.")
+    if len(y) != n:
+        raise ValueError(f"X and {input_name} must have the same length; got {n} rows and {len(y)} labels.")
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        row = int(np.flatnonzero(np.isnan(y))[0])
+        raise ValueError(f"{input_name} must not contain NaN; row {row} is NaN.")
+    if y.dtype.kind == "O" and any(v is None for v in y):
+        row = [v is None for v in y].index(True)
+        raise ValueError(f"{input_name} must not contain None; row {row} is None.")
+    return y
+
+
+@fill_doc
+class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
+    """Classify interactions of a dynamic graph (e.g. fraud) from the history before them.
+
+    Every row ``(source, target, time)`` is a query answered from the history strictly before
+    its time: the sub-graphs of both ends (``target="event"``, the interaction's type) or of the
+    source alone (``target="object"``, the class of the source object at that time) are encoded
+    as in :class:`DynamicGraphEmbedder` and a head outputs class probabilities. Labels are
+    history too: the label of every *past* interaction whose label is known (training labels,
+    and labels revealed later through :meth:`partial_fit`) is a node input ("this past event
+    was negative"), so the model follows recent outcomes; a row's own label and event features
+    never reach its prediction.
+
+    Parameters
+    ----------
+    target : {"event", "object"}, default="event"
+        What a label describes: the interaction (both ends' histories are read) or the source
+        object at the row's time (its history alone).
+    encoder : {"lstm", "rnn", "transformer"}, default="lstm"
+    n_hops : int >= 1 or None, default=3
+    time_window : float > 0 or None, default=None
+    max_nodes : int >= 3 or None, default=32
+    embedding_dim : int, default=64
+    object_dim : int, default=16
+    time_dim : int, default=8
+    time_scale : "auto" or float > 0, default="auto"
+    n_heads, n_layers : int, default=2
+    dropout : float, default=0.1
+    pretrain_epochs : int, default=0
+        Epochs of link-prediction pre-training (one random negative per interaction) of the
+        encoder before the classification training.
+    max_epochs : int, default=10
+    batch_size : int, default=200
+    lr : float, default=1e-3
+    weight_decay : float, default=0.0
+    validation_fraction : float or None, default=0.15
+        Latest share of the training rows used for early stopping (chronological split).
+    patience : int or None, default=3
+    source_column, target_column, time_column : str
+    feature_columns : list of str or None, default=None
+        Numeric event-feature columns (used as features of past events only).
+    {callbacks}
+    {device}
+    {random_state}
+    {verbose}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The labels seen in ``fit`` (sorted).
+    state_, n_objects_, n_event_features_, feature_names_, time_scale_, id_kind_, net_, history_
+        As in :class:`DynamicGraphEmbedder`; ``state_.label`` holds the revealed label code of
+        every interaction of the history (``-1`` unknown).
+
+    See Also
+    --------
+    DynamicGraphEmbedder : The same encoders trained by link prediction; its ``transform`` feeds
+        any scikit-learn classifier.
+
+    Notes
+    -----
+    Streams are scored batch by batch; each batch is then appended with
+    ``partial_fit(batch, labels, update_only=True)`` (labels revealed after scoring become
+    history) or ``partial_fit(batch)`` when its labels are not known yet.
+
+    Examples
+    --------
+    >>> from sklearn_ubergnn.datasets import make_interactions
+    >>> from sklearn_ubergnn.dynamic import DynamicInteractionClassifier
+    >>> X = make_interactions(n_objects=30, n_interactions=300, random_state=0)
+    >>> clf = DynamicInteractionClassifier(n_hops=2, embedding_dim=8, max_epochs=1, random_state=0)
+    >>> clf.fit(X[:200], X["label"][:200]).predict_proba(X[200:205]).shape
+    (5, 2)
+    """
+
+    _parameter_constraints = {
+        **_COMMON_CONSTRAINTS,
+        "target": [StrOptions({"event", "object"})],
+        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(self, *, target="event", encoder="lstm", n_hops=3, time_window=None, max_nodes=32,
+                 embedding_dim=64, object_dim=16, time_dim=8, time_scale="auto", n_heads=2, n_layers=2,
+                 dropout=0.1, pretrain_epochs=0, max_epochs=10, batch_size=200, lr=1e-3, weight_decay=0.0,
+                 validation_fraction=0.15, patience=3, source_column="source", target_column="target",
+                 time_column="time", feature_columns=None, callbacks=None, device="cpu", random_state=None,
+                 verbose=0):
+        self.target = target
+        self.encoder = encoder
+        self.n_hops = n_hops
+        self.time_window = time_window
+        self.max_nodes = max_nodes
+        self.embedding_dim = embedding_dim
+        self.object_dim = object_dim
+        self.time_dim = time_dim
+        self.time_scale = time_scale
+        self.n_heads = n_heads
+        self.n_layers = n_layers
+        self.dropout = dropout
+        self.pretrain_epochs = pretrain_epochs
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.source_column = source_column
+        self.target_column = target_column
+        self.time_column = time_column
+        self.feature_columns = feature_columns
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _encode_labels(self, y, input_name="y"):
+        codes = np.searchsorted(self.classes_, y)
+        codes = np.minimum(codes, len(self.classes_) - 1)
+        bad = self.classes_[codes] != y
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"{input_name} holds the label {y[i]!r} (row {i}) that fit never saw; the classes are "
+                f"{self.classes_.tolist()}."
+            )
+        return codes.astype(np.int64)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Build the graph of ``X`` with its labels as known history and train the classifier.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Interactions in time order (source, target, time and ``feature_columns``).
+        y : array-like of shape (n_rows,)
+            One label per interaction (``target="event"``) or per source object at that time
+            (``target="object"``).
+
+        Returns
+        -------
+        self : DynamicInteractionClassifier
+        """
+        sources, targets, times, features = self._check_X(X)
+        y = _check_labels(y, len(times))
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(f"y must hold at least two classes; got only {self.classes_.tolist()}.")
+        codes = self._encode_labels(y)
+        self._init_state(sources, targets, times, features, labels=codes, n_classes=len(self.classes_))
+        self.seed_ = seed_from(self.random_state)
+        pair = self.target == "event"
+        if self.pretrain_epochs:
+            self._pretrain(sources, targets, times)
+        self.net_ = self._build_net(self.seed_, criterion=torch.nn.CrossEntropyLoss,
+                                    n_outputs=len(self.classes_), pair=pair,
+                                    dataset_class=ClassificationDataset)
+        if self.pretrain_epochs:
+            self.net_.initialize()
+            encoder = {k: v for k, v in self._pretrained.items() if not k.startswith("head.")}
+            self.net_.module_.load_state_dict(encoder, strict=False)
+            del self._pretrained
+            self.net_.warm_start = True  # fit must not re-initialise the pre-trained encoder
+        dataset = ClassificationDataset(self.builder_, sources, targets, times, codes, pair=pair)
+        self._train(dataset, self.seed_)
+        self.net_.warm_start = False
+        return self
+
+    def _pretrain(self, sources, targets, times):
+        """Link-prediction pre-training; keeps the encoder's weights in ``self._pretrained``."""
+        net = self._build_net(self.seed_, criterion=torch.nn.BCEWithLogitsLoss, n_outputs=1, pair=True,
+                              dataset_class=LinkDataset, validate=False, max_epochs=self.pretrain_epochs)
+        dataset = LinkDataset(self.builder_, sources, targets, times, np.unique(targets), n_negatives=1,
+                              historical_fraction=0.2, seed=self.seed_)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed_)
+            net.fit(dataset, y=None)
+        self._pretrained = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, update_only=True):
+        """Append interactions to the history, with their labels when known.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Interactions in time order, none earlier than the history's last time.
+        y : array-like of shape (n_rows,) or None, default=None
+            Their labels, if revealed: they become history (node inputs of later queries),
+            never inputs of these rows' own predictions.
+        update_only : bool, default=True
+            Only extend the history. False (needs ``y``) also takes one training pass over
+            the rows.
+
+        Returns
+        -------
+        self : DynamicInteractionClassifier
+        """
+        if not hasattr(self, "net_"):
+            return self.fit(X, y)
+        sources, targets, times, features = self._check_history(X)
+        codes = None
+        if y is not None:
+            codes = self._encode_labels(_check_labels(y, len(times)))
+        elif not update_only:
+            raise ValueError("partial_fit(update_only=False) trains on the rows and needs their labels y.")
+        self.state_.append(sources, targets, times, features, codes)
+        if not update_only:
+            seed = self._persisted_seed()
+            dataset = ClassificationDataset(self.builder_, sources, targets, times, codes,
+                                            pair=self.target == "event")
+            self._train_more(dataset, seed)
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities of each row from the history strictly before its time.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Query rows (source, target, time), any order. The model is not changed.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_rows, n_classes), float64
+            Columns follow ``classes_``.
+        """
+        sources, targets, times = self._check_query(X)
+        logits = torch.cat(self._run("forward", sources, targets, times, pair=self.target == "event"))
+        return torch.softmax(logits.double(), dim=1).numpy()
+
+    def predict(self, X):
+        """The most probable class of each row (``classes_`` values)."""
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False
+        tags.target_tags.required = True
+        return tags

@@ -1,0 +1,497 @@
+"""DynamicGraphEmbedder: sub-graph encoders of a dynamic interaction graph, trained by link prediction."""
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from skorch.callbacks import EarlyStopping
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._docstrings import fill_doc
+from .._skorch import collate_sessions, make_net, release_training_state, seed_from, torch_generator
+from ..graphs._dynamic import _check_interaction_frame
+from ..nn._dynamic_heads import DynamicQueryModel
+from ._data import ChronologicalSplit, LinkDataset, QueryBuilder, StreamState, query_fields
+
+__all__ = ["DynamicGraphEmbedder"]
+
+# parameters shared by the dynamic estimators (graph, encoder, training, columns)
+_COMMON_CONSTRAINTS = {
+    "encoder": [StrOptions({"lstm", "rnn", "transformer"})],
+    "n_hops": [Interval(Integral, 1, None, closed="left"), None],
+    "time_window": [Interval(Real, 0, None, closed="neither"), None],
+    "max_nodes": [Interval(Integral, 3, None, closed="left"), None],
+    "embedding_dim": [Interval(Integral, 2, None, closed="left")],
+    "object_dim": [Interval(Integral, 0, None, closed="left")],
+    "time_dim": [Interval(Integral, 0, None, closed="left")],
+    "time_scale": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+    "n_heads": [Interval(Integral, 1, None, closed="left")],
+    "n_layers": [Interval(Integral, 1, None, closed="left")],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+    "patience": [Interval(Integral, 1, None, closed="left"), None],
+    "source_column": [str],
+    "target_column": [str],
+    "time_column": [str],
+    "feature_columns": [list, tuple, None],
+    "callbacks": [list, None],
+    "device": [str, torch.device],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
+class _DynamicGraphBase(BaseEstimator):
+    """What both dynamic estimators share: input checks, the stream state, the net, inference."""
+
+    # ---------------------------------------------------------------- input
+    def _check_X(self, X):
+        """Validate the training table: ``(sources, targets, times, features or None)``."""
+        return _check_interaction_frame(
+            X, source=self.source_column, target=self.target_column, time=self.time_column,
+            features=list(self.feature_columns) if self.feature_columns else None, require_sorted=True,
+        )
+
+    def _check_history(self, X):
+        """Validate rows to append to the history (time-ordered, features as in fit)."""
+        features = list(self.feature_names_) if self.n_event_features_ else None
+        out = _check_interaction_frame(X, source=self.source_column, target=self.target_column,
+                                       time=self.time_column, features=features, require_sorted=True)
+        if len(self.state_) and out[2][0] < self.state_.graph.last_time:
+            raise ValueError(
+                f"X must continue the history in time order: its row 0 has time {out[2][0]} but the history "
+                f"already holds an interaction at time {self.state_.graph.last_time}. Pass later "
+                "interactions (queries about the past go to transform/predict, which never change the "
+                "history)."
+            )
+        kind = "str" if out[0].dtype == object else "int"
+        if kind != self.id_kind_:
+            raise TypeError(
+                f"the model was fitted on {self.id_kind_} object ids but X holds {kind} ids; use one id type "
+                "throughout."
+            )
+        return out
+
+    def _check_query(self, X):
+        check_is_fitted(self)
+        # a query's own event features are never used, so they need not be given
+        sources, targets, times, _ = _check_interaction_frame(
+            X, source=self.source_column, target=self.target_column, time=self.time_column,
+            features=None, require_sorted=False,
+        )
+        kind = "str" if sources.dtype == object else "int"
+        if kind != self.id_kind_:
+            raise TypeError(
+                f"the model was fitted on {self.id_kind_} object ids but X holds {kind} ids; use one id type "
+                "throughout."
+            )
+        return sources, targets, times
+
+    def _check_graph_params(self):
+        if self.n_hops is None and self.time_window is None:
+            raise ValueError(
+                "give n_hops, time_window or both: with neither, a sub-graph would be the whole history of "
+                "the object. E.g. n_hops=2 or time_window=7 * 86400."
+            )
+
+    # ---------------------------------------------------------------- state
+    def _init_state(self, sources, targets, times, features, labels=None, n_classes=0):
+        self._check_graph_params()
+        self.id_kind_ = "str" if sources.dtype == object else "int"
+        self.feature_names_ = list(self.feature_columns) if self.feature_columns else []
+        self.n_event_features_ = len(self.feature_names_)
+        state = StreamState(self.n_event_features_, n_classes)
+        state.append(sources, targets, times, features, labels)
+        if self.n_event_features_:
+            mean = features.mean(axis=0)
+            scale = features.std(axis=0)
+            scale[scale == 0] = 1.0
+        else:
+            mean = scale = None
+        if self.time_scale == "auto":
+            span = float(times[-1] - times[0])
+            ts = span / max(len(times) - 1, 1)
+            self.time_scale_ = ts if ts > 0 else 1.0
+        else:
+            self.time_scale_ = float(self.time_scale)
+        self.n_objects_ = state.graph.n_objects
+        self.state_ = state
+        self.builder_ = QueryBuilder(state, n_hops=self.n_hops, time_window=self.time_window,
+                                     max_nodes=self.max_nodes, time_scale=self.time_scale_,
+                                     n_objects=self.n_objects_,
+                                     feature_mean=mean, feature_scale=scale, n_classes=n_classes)
+
+    # ---------------------------------------------------------------- net
+    def _build_net(self, seed, *, criterion, n_outputs, pair, dataset_class, validate=True, max_epochs=None):
+        validate = validate and self.validation_fraction is not None
+        default_callbacks = []
+        if validate and self.patience is not None:
+            default_callbacks.append(
+                ("early_stop", EarlyStopping(monitor="valid_loss", patience=self.patience, load_best=True))
+            )
+        net = make_net(
+            DynamicQueryModel, criterion=criterion, seed=seed,
+            max_epochs=self.max_epochs if max_epochs is None else max_epochs,
+            batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay, validation_fraction=None,
+            patience=None, collate_fn=collate_sessions, dataset=dataset_class,
+            default_callbacks=default_callbacks, callbacks=self.callbacks, device=self.device,
+            verbose=self.verbose, n_objects=self.n_objects_, n_features=self.builder_.n_inputs,
+            hidden_size=self.embedding_dim, object_dim=self.object_dim, encoder=self.encoder,
+            time_dim=self.time_dim, n_outputs=n_outputs, pair=pair, dropout=self.dropout,
+            n_heads=self.n_heads, n_layers=self.n_layers,
+        )
+        if validate:
+            net.train_split = ChronologicalSplit(self.validation_fraction)
+        return net
+
+    def _train(self, dataset, seed):
+        with torch.random.fork_rng(devices=[]):  # seed weights and dropout, leave the global RNG alone
+            torch.manual_seed(seed)
+            self.net_.fit(dataset, y=None)
+        release_training_state(self.net_)
+        self.history_ = self.net_.history
+
+    def _train_more(self, dataset, seed):
+        """One epoch over ``dataset`` with skorch's ``train_step`` (partial_fit on new rows)."""
+        order = torch.randperm(len(dataset), generator=torch_generator(seed)).numpy()
+        module = self.net_.module_
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            for start in range(0, len(order), self.batch_size):
+                batch = dataset.batch(order[start: start + self.batch_size])
+                module.train()
+                self.net_.train_step(batch)
+        module.eval()
+
+    def _inference_device(self):
+        device = torch.device(self.device)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            device = torch.device("cpu")
+        module = self.net_.module_
+        if next(module.parameters()).device != device:
+            module.to(device)
+        if torch.device(self.net_.device) != device:
+            self.net_.device = str(device)
+        return device
+
+    def _run(self, method, sources, targets, times, *, pair):
+        """Apply ``module.<method>`` to query batches of ``batch_size`` rows; concatenated numpy output."""
+        device = self._inference_device()
+        module = self.net_.module_
+        module.eval()
+        parts = []
+        with torch.inference_mode():
+            for start in range(0, len(times), self.batch_size):
+                sl = slice(start, start + self.batch_size)
+                fields = query_fields(self.builder_, sources[sl], None if targets is None else targets[sl],
+                                      times[sl], pair=pair)
+                fields = {k: v.to(device) for k, v in fields.items()}
+                parts.append(getattr(module, method)(**fields).float().cpu())
+        return parts
+
+    def _persisted_seed(self):
+        """A fresh seed for partial_fit training steps (advances with every call, reproducibly)."""
+        self._n_partial_fits = getattr(self, "_n_partial_fits", 0) + 1
+        return self.seed_ + self._n_partial_fits
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # a table of interactions (ids and times), not a numeric matrix
+        tags.input_tags.string = True
+        tags.requires_fit = True
+        return tags
+
+
+@fill_doc
+class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _DynamicGraphBase):
+    """Embed interactions of a dynamic graph with a sub-graph encoder trained by link prediction.
+
+    The interactions ``(source, target, time[, event features])`` form a
+    :class:`~sklearn_ubergnn.graphs.DynamicInteractionGraph` (each interaction makes one node per
+    object, linked to the two nodes of that object's previous interaction). A row is embedded
+    as a *query*: for each of its two objects, the sub-graph of that object's history strictly
+    before the row's time (its latest node, that node's partner and their ancestors within
+    ``n_hops`` / ``time_window``, capped at ``max_nodes``) plus a query node appended last, is
+    encoded by a DAG-LSTM, a GRU or a Transformer into a vector of size ``embedding_dim``.
+    A link head scores ``[h_s ; h_d ; h_s * h_d]``; training contrasts every interaction with
+    ``n_negatives`` sampled destinations. Node inputs are a learned object embedding, the event
+    features of the node's interaction (standardised), structural indicators (whether the node's
+    object is the query object or its partner, how often it occurs in each end's sub-graph), the
+    log time since the event and a learned time encoding; see :mod:`sklearn_ubergnn.dynamic._data`.
+
+    Parameters
+    ----------
+    encoder : {"lstm", "rnn", "transformer"}, default="lstm"
+        Sub-graph encoder: :class:`~sklearn_ubergnn.nn.DAGLSTMEncoder` (Tree-LSTM over the DAG),
+        :class:`~sklearn_ubergnn.nn.RNNSubgraphEncoder` (GRU over the nodes in time order) or
+        :class:`~sklearn_ubergnn.nn.TransformerSubgraphEncoder`.
+    n_hops : int >= 1 or None, default=3
+        Edges from the query node: 1 sees the object's latest interaction, ``k`` its last ``k``
+        interactions and their partners' earlier ones.
+    time_window : float > 0 or None, default=None
+        Only events at most this long before the query time (in the units of the time column).
+        At least one of ``n_hops`` and ``time_window`` must be given.
+    max_nodes : int >= 3 or None, default=32
+        Most nodes per sub-graph (the most recent are kept): bounds time and memory per query.
+    embedding_dim : int, default=64
+        Size of each end's vector; :meth:`transform` returns ``2 * embedding_dim`` columns.
+    object_dim : int, default=16
+        Size of the learned per-object embedding in the node inputs (0: none, fully inductive).
+    time_dim : int, default=8
+        Size of the learned cosine time encoding of ``dt / time_scale``.
+    time_scale : "auto" or float > 0, default="auto"
+        Unit of time differences inside the model; "auto" is the mean gap between training
+        interactions.
+    n_heads, n_layers : int, default=2
+        Attention heads and layers of the Transformer encoder.
+    dropout : float, default=0.1
+    n_negatives : int, default=1
+        Sampled negatives per training interaction.
+    historical_fraction : float in [0, 1], default=0.2
+        Share of negatives that are historical destinations (the target of a random earlier
+        interaction, so popular objects are negatives too); the others are uniform over the
+        training targets.
+    max_epochs : int, default=10
+    batch_size : int, default=200
+        Interactions per training step and per inference batch.
+    lr : float, default=1e-3
+        Learning rate of Adam.
+    weight_decay : float, default=0.0
+    validation_fraction : float or None, default=0.15
+        The latest share of the training interactions validates (a chronological split, never
+        random) for early stopping; None trains on all.
+    patience : int or None, default=3
+        Early stopping on the validation loss (best epoch restored); None: off.
+    source_column, target_column, time_column : str, default="source", "target", "time"
+        Column names of ``X``.
+    feature_columns : list of str or None, default=None
+        Numeric event-feature columns of ``X`` (None: none). They describe past events only:
+        the features of a row are never used to embed or score that row.
+    {callbacks}
+    {device}
+    {random_state}
+    {verbose}
+
+    Attributes
+    ----------
+    state_ : StreamState
+        The history: the graph and, per interaction, times, object codes and event features.
+        Grows with :meth:`partial_fit`, never with queries.
+    n_objects_ : int
+        Objects with a learned embedding (those of ``fit``); later objects share one vector.
+    n_event_features_ : int
+    feature_names_ : list of str
+    time_scale_ : float
+    id_kind_ : {"int", "str"}
+    net_ : skorch.NeuralNet
+        The trained net; ``net_.module_`` is a :class:`~sklearn_ubergnn.nn.DynamicQueryModel`.
+    history_ : skorch.History
+
+    See Also
+    --------
+    EdgeBankBaseline : Memorisation baseline under the same API.
+    DynamicInteractionClassifier : The same encoders trained to classify interactions.
+
+    Notes
+    -----
+    **Temporal protocol.** Queries (the rows of :meth:`transform`, :meth:`predict_link_proba`)
+    see only history strictly before their own time, never themselves or anything at the same
+    time; they never change the model. Streams are scored batch by batch and each batch is then
+    added with ``partial_fit(batch, update_only=True)`` (the TGN/DyGLib protocol). Training
+    follows the same rule: each training interaction is scored from the history before it.
+
+    **Unknown objects.** An object never seen gets a sub-graph of its query node alone (with the
+    shared "unknown" embedding); objects first seen in :meth:`partial_fit` join the graph at
+    once and share that embedding.
+
+    **Persistence.** ``joblib.dump`` saves the history and the weights; the loaded model gives
+    identical predictions.
+
+    References
+    ----------
+    US 10970350 (dynamic interaction graphs). E. Rossi et al. Temporal Graph Networks, 2020.
+    L. Yu et al. Towards Better Dynamic Graph Learning: New Architecture and Unified Library
+    (DyGFormer, DyGLib), NeurIPS 2023.
+
+    Examples
+    --------
+    >>> from sklearn_ubergnn.datasets import make_interactions
+    >>> from sklearn_ubergnn.dynamic import DynamicGraphEmbedder
+    >>> X = make_interactions(n_objects=30, n_interactions=300, random_state=0)
+    >>> emb = DynamicGraphEmbedder(n_hops=2, embedding_dim=8, max_epochs=1, random_state=0).fit(X[:200])
+    >>> emb.transform(X[200:]).shape
+    (100, 16)
+    >>> emb.predict_link_proba(X[200:205]).shape
+    (5,)
+    """
+
+    _parameter_constraints = {
+        **_COMMON_CONSTRAINTS,
+        "n_negatives": [Interval(Integral, 1, None, closed="left")],
+        "historical_fraction": [Interval(Real, 0, 1, closed="both")],
+    }
+
+    def __init__(self, *, encoder="lstm", n_hops=3, time_window=None, max_nodes=32, embedding_dim=64,
+                 object_dim=16, time_dim=8, time_scale="auto", n_heads=2, n_layers=2, dropout=0.1,
+                 n_negatives=1, historical_fraction=0.2, max_epochs=10, batch_size=200, lr=1e-3,
+                 weight_decay=0.0,
+                 validation_fraction=0.15, patience=3, source_column="source", target_column="target",
+                 time_column="time", feature_columns=None, callbacks=None, device="cpu", random_state=None,
+                 verbose=0):
+        self.encoder = encoder
+        self.n_hops = n_hops
+        self.time_window = time_window
+        self.max_nodes = max_nodes
+        self.embedding_dim = embedding_dim
+        self.object_dim = object_dim
+        self.time_dim = time_dim
+        self.time_scale = time_scale
+        self.n_heads = n_heads
+        self.n_layers = n_layers
+        self.dropout = dropout
+        self.n_negatives = n_negatives
+        self.historical_fraction = historical_fraction
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.source_column = source_column
+        self.target_column = target_column
+        self.time_column = time_column
+        self.feature_columns = feature_columns
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _link_dataset(self, sources, targets, times, seed):
+        return LinkDataset(self.builder_, sources, targets, times, self.negative_pool_,
+                           n_negatives=self.n_negatives, historical_fraction=self.historical_fraction,
+                           seed=seed)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Build the interaction graph of ``X`` and train the encoder by link prediction.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Interactions in time order (non-decreasing ``time_column``; ties allowed), with the
+            source, target and time columns and the ``feature_columns``. Not modified.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DynamicGraphEmbedder
+        """
+        sources, targets, times, features = self._check_X(X)
+        self._init_state(sources, targets, times, features)
+        self.seed_ = seed_from(self.random_state)
+        self.negative_pool_ = np.unique(targets)
+        self.net_ = self._build_net(self.seed_, criterion=torch.nn.BCEWithLogitsLoss, n_outputs=1, pair=True,
+                                    dataset_class=LinkDataset)
+        self._train(self._link_dataset(sources, targets, times, self.seed_), self.seed_)
+        self._n_features_out = 2 * self.embedding_dim
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, update_only=False):
+        """Append interactions to the history and, unless ``update_only``, train on them.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Interactions in time order, none earlier than the history's last time (equal times
+            are allowed and do not see each other). New objects may appear.
+        y : None
+            Ignored.
+        update_only : bool, default=False
+            Only extend the history (the streaming protocol: score a batch, then add it);
+            False also takes one training pass over the new interactions, each scored from the
+            history before it.
+
+        Returns
+        -------
+        self : DynamicGraphEmbedder
+        """
+        if not hasattr(self, "net_"):
+            return self.fit(X)
+        sources, targets, times, features = self._check_history(X)
+        self.state_.append(sources, targets, times, features)
+        if not update_only:
+            seed = self._persisted_seed()
+            self._train_more(self._link_dataset(sources, targets, times, seed), seed)
+        return self
+
+    def predict_link_proba(self, X):
+        """Probability that each row's source and target interact at the row's time.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Query rows (source, target, time), any order; only history strictly before each
+            row's time is used, and the model is not changed.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_rows,), float64
+        """
+        sources, targets, times = self._check_query(X)
+        logits = torch.cat(self._run("forward", sources, targets, times, pair=True))
+        return torch.sigmoid(logits.double()).numpy()
+
+    def transform(self, X):
+        """Vectors of each row's two ends at the row's time, from history strictly before it.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Query rows (source, target, time), any order. The model is not changed.
+
+        Returns
+        -------
+        vectors : ndarray of shape (n_rows, 2 * embedding_dim), float32
+            ``[h_source ; h_target]``.
+        """
+        sources, targets, times = self._check_query(X)
+        parts = []
+        for h in self._run("encode", sources, targets, times, pair=True):
+            h_s, h_d = h.chunk(2, dim=0)
+            parts.append(torch.cat([h_s, h_d], dim=1))
+        return torch.cat(parts).numpy().astype(np.float32)
+
+    def embed_objects(self, ids, time=None):
+        """Each object's latest vector: its history before ``time`` (default: all of it).
+
+        Parameters
+        ----------
+        ids : array-like of shape (n,)
+            Raw object ids; unknown ones get the vector of a query node without history.
+        time : float, array-like of shape (n,) or None, default=None
+            Query time(s); None means just after the history's last interaction.
+
+        Returns
+        -------
+        vectors : ndarray of shape (n, embedding_dim), float32
+        """
+        check_is_fitted(self)
+        from .._validation import check_ids
+
+        ids = check_ids(ids, input_name="ids")
+        if time is None:
+            times = np.full(len(ids), np.nextafter(self.state_.graph.last_time, np.inf))
+        else:
+            times = np.broadcast_to(np.asarray(time, dtype=np.float64), ids.shape).copy()
+            if np.isnan(times).any():
+                row = int(np.flatnonzero(np.isnan(times))[0])
+                raise ValueError(f"time must not be NaN; entry {row} is NaN.")
+        parts = self._run("encode", ids, None, times, pair=False)
+        return torch.cat(parts).numpy().astype(np.float32)

@@ -1,0 +1,123 @@
+"""Models over query sub-graphs of a dynamic interaction graph: link prediction and classification.
+
+A *query* is one object at one time; its sub-graph (history strictly before that time, the
+query node last) is encoded by one of the sub-graph encoders of :mod:`sklearn_ubergnn.nn`. The
+node input is ``[E[object] ; features]``: a learned object embedding (one shared row for
+objects unknown at training time) next to numeric node features (event features, structural
+indicators, revealed labels...), which the caller computes.
+"""
+import torch
+from torch import nn
+
+from ._dynamic import DAGLSTMEncoder, RNNSubgraphEncoder, TransformerSubgraphEncoder
+from ._functional import _check_size, _check_tensor
+
+__all__ = ["DynamicQueryModel"]
+
+_ENCODERS = ("lstm", "rnn", "transformer")
+
+
+class DynamicQueryModel(nn.Module):
+    r"""Encode query sub-graphs and score them: a link logit, class logits or plain vectors.
+
+    Each position ``i`` of the flat batch becomes ``x_i = [E[objects_i] ; features_i]``; the
+    encoder (``"lstm"``: :class:`DAGLSTMEncoder`, ``"rnn"``: :class:`RNNSubgraphEncoder`,
+    ``"transformer"``: :class:`TransformerSubgraphEncoder`) turns every sub-graph into the vector
+    ``h`` of its last node, the query node. With ``pair=True`` the ``S = 2B`` sub-graphs are the
+    two ends of ``B`` interactions (sub-graphs ``b`` and ``b + B``) and the head reads
+    ``[h_s ; h_d ; h_s * h_d]``; with ``pair=False`` it reads ``h`` alone. The head is a two-layer
+    MLP: ``out = W_2 relu(W_1 z + b_1) + b_2``.
+
+    Parameters
+    ----------
+    n_objects : int
+        Rows of the object embedding besides the shared "unknown" row (index ``n_objects``).
+    n_features : int
+        Numeric node features ``F`` given with every position.
+    hidden_size : int, default=64
+        Size ``d`` of the sub-graph encodings.
+    object_dim : int, default=16
+        Size of the object embedding; 0 disables it (a purely inductive model).
+    encoder : {"lstm", "rnn", "transformer"}, default="lstm"
+    time_dim : int, default=8
+        Size of the time encoding of ``delta_t`` inside the encoder.
+    n_outputs : int, default=1
+        1: a link logit per interaction (output ``(B,)``); more: class logits ``(B, n_outputs)``.
+    pair : bool, default=True
+        Whether consecutive halves of the sub-graphs are the two ends of each interaction.
+    dropout : float, default=0.1
+        Dropout on the node inputs and inside the head (and the Transformer).
+    n_heads, n_layers : int, default=2
+        Transformer encoder only.
+
+    Shapes
+    ------
+    ``objects (M,) long``, ``features (M, F) float``, ``offsets (S + 1,) long``,
+    ``delta_t (M,) float``, ``depth (M,) long``, ``parents (M, 2) long``, ``level (M,) long``;
+    ``out (B,)`` when ``n_outputs == 1`` else ``(B, n_outputs)``, with ``B = S // 2`` if
+    ``pair`` else ``S``. :meth:`encode` returns ``(S, d)``.
+    """
+
+    def __init__(self, n_objects, n_features, *, hidden_size=64, object_dim=16, encoder="lstm", time_dim=8,
+                 n_outputs=1, pair=True, dropout=0.1, n_heads=2, n_layers=2):
+        super().__init__()
+        if encoder not in _ENCODERS:
+            raise ValueError(f"encoder must be one of {_ENCODERS}; got {encoder!r}.")
+        if n_objects < 0 or n_features < 0 or object_dim < 0 or n_outputs < 1:
+            raise ValueError(
+                f"n_objects, n_features and object_dim must be >= 0 and n_outputs >= 1; got {n_objects}, "
+                f"{n_features}, {object_dim} and {n_outputs}."
+            )
+        if object_dim + n_features < 1:
+            raise ValueError("the node input is empty: give object_dim >= 1 or n_features >= 1.")
+        self.n_objects, self.n_features = int(n_objects), int(n_features)
+        self.hidden_size, self.object_dim = int(hidden_size), int(object_dim)
+        self.encoder_name, self.n_outputs, self.pair = encoder, int(n_outputs), bool(pair)
+        self.object_embedding = nn.Embedding(n_objects + 1, object_dim) if object_dim else None
+        size = object_dim + n_features
+        if encoder == "lstm":
+            self.encoder = DAGLSTMEncoder(size, hidden_size, time_dim=time_dim)
+        elif encoder == "rnn":
+            self.encoder = RNNSubgraphEncoder(size, hidden_size, time_dim=time_dim)
+        else:
+            self.encoder = TransformerSubgraphEncoder(size, hidden_size, time_dim=time_dim, n_heads=n_heads,
+                                                      n_layers=n_layers, dropout=dropout)
+        self.input_dropout = nn.Dropout(dropout)
+        head_in = 3 * hidden_size if pair else hidden_size
+        self.head = nn.Sequential(nn.Linear(head_in, hidden_size), nn.ReLU(), nn.Dropout(dropout),
+                                  nn.Linear(hidden_size, n_outputs))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.object_embedding is not None:
+            nn.init.normal_(self.object_embedding.weight, std=0.1)
+        for layer in self.head:
+            if isinstance(layer, nn.Linear):
+                layer.reset_parameters()
+
+    def extra_repr(self):
+        return (f"n_objects={self.n_objects}, n_features={self.n_features}, encoder={self.encoder_name!r}, "
+                f"hidden_size={self.hidden_size}, n_outputs={self.n_outputs}, pair={self.pair}")
+
+    def encode(self, objects, features, offsets, delta_t, depth=None, parents=None, level=None):
+        """Vector ``h`` of every sub-graph's query node, ``(S, d)``."""
+        _check_tensor("objects", objects, 1, integer=True)
+        _check_tensor("features", features, 2, integer=False)
+        _check_size("features", features, 1, self.n_features, "n_features")
+        _check_size("objects", objects, 0, features.shape[0], "one object per row of features")
+        x = features
+        if self.object_embedding is not None:
+            x = torch.cat([self.object_embedding(objects), features], dim=1)
+        x = self.input_dropout(x)
+        return self.encoder(x, offsets, delta_t, depth=depth, parents=parents, level=level)
+
+    def forward(self, objects, features, offsets, delta_t, depth=None, parents=None, level=None):
+        """Link logits ``(B,)`` or class logits ``(B, n_outputs)``; see the class docstring."""
+        h = self.encode(objects, features, offsets, delta_t, depth, parents, level)
+        if self.pair:
+            if h.shape[0] % 2:
+                raise ValueError(f"pair=True needs an even number of sub-graphs (2B); got {h.shape[0]}.")
+            h_s, h_d = h.chunk(2, dim=0)
+            h = torch.cat([h_s, h_d, h_s * h_d], dim=1)
+        out = self.head(h)
+        return out.squeeze(1) if self.n_outputs == 1 else out

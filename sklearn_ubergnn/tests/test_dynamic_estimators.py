@@ -1,0 +1,385 @@
+"""Tests of the dynamic-graph estimators: DynamicGraphEmbedder and DynamicInteractionClassifier."""
+import io
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.utils import estimator_checks as ec
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sklearn_ubergnn.datasets import make_interactions
+from sklearn_ubergnn.dynamic import DynamicGraphEmbedder, DynamicInteractionClassifier, EdgeBankBaseline
+from sklearn_ubergnn.dynamic._data import N_STRUCT, QueryBuilder, StreamState
+from sklearn_ubergnn.nn._dynamic_heads import DynamicQueryModel
+
+FAST = dict(n_hops=2, max_nodes=16, embedding_dim=8, object_dim=4, time_dim=4, max_epochs=2, batch_size=64,
+            random_state=0)
+ESTIMATORS = [DynamicGraphEmbedder(**FAST), DynamicInteractionClassifier(**FAST)]
+DATA_FREE_CHECKS = [
+    ec.check_estimator_cloneable,
+    ec.check_no_attributes_set_in_init,
+    ec.check_parameters_default_constructible,
+    ec.check_get_params_invariance,
+    ec.check_set_params,
+    ec.check_estimator_repr,
+    ec.check_mixin_order,
+    ec.check_valid_tag_types,
+    ec.check_do_not_raise_errors_in_init_or_set_params,
+]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Two cores are shared: one torch thread avoids oversubscription (and keeps timings stable)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def stream():
+    return make_interactions(n_objects=40, n_interactions=600, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def embedder(stream):
+    return DynamicGraphEmbedder(**FAST, feature_columns=["f0", "f1", "f2"]).fit(stream[:450])
+
+
+@pytest.fixture(scope="module")
+def classifier(stream):
+    return DynamicInteractionClassifier(**FAST).fit(stream[:450], stream["label"][:450])
+
+
+def _ids(est):
+    return type(est).__name__
+
+
+# ------------------------------------------------------------------------------------------------
+# scikit-learn contract
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
+@pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
+def test_sklearn_data_free_checks(estimator, check):
+    check(type(estimator).__name__, clone(estimator))
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
+def test_not_fitted(estimator, stream):
+    est = clone(estimator)
+    with pytest.raises(NotFittedError):
+        (est.transform if hasattr(est, "transform") else est.predict_proba)(stream[:5])
+
+
+def test_embedder_shapes_and_feature_names(embedder, stream):
+    Z = embedder.transform(stream[450:])
+    assert Z.shape == (150, 16) and Z.dtype == np.float32 and np.isfinite(Z).all()
+    names = embedder.get_feature_names_out()
+    assert len(names) == 16 and names[0] == "dynamicgraphembedder0"
+    p = embedder.predict_link_proba(stream[450:])
+    assert p.shape == (150,) and ((p > 0) & (p < 1)).all()
+    assert embedder.embed_objects([1, 2, 12345]).shape == (3, 8)
+    assert embedder.embed_objects([1, 2], time=[100.0, 200.0]).shape == (2, 8)
+    framed = clone(embedder).set_output(transform="pandas").fit(stream[:450]).transform(stream[450:460])
+    assert isinstance(framed, pd.DataFrame) and list(framed.columns) == list(names)
+
+
+def test_transform_feeds_sklearn(embedder, stream):
+    Z = embedder.transform(stream)
+    clf = LogisticRegression(max_iter=200).fit(Z[:450], stream["label"][:450])
+    assert clf.predict_proba(Z[450:]).shape == (150, 2)
+
+
+def test_classifier_api(classifier, stream):
+    proba = classifier.predict_proba(stream[450:])
+    assert proba.shape == (150, 2) and np.allclose(proba.sum(1), 1)
+    assert set(classifier.predict(stream[450:])) <= {0, 1}
+    assert classifier.classes_.tolist() == [0, 1]
+    obj = DynamicInteractionClassifier(**FAST, target="object").fit(stream[:300], stream["label"][:300])
+    assert obj.predict_proba(stream[300:320]).shape == (20, 2)
+
+
+def test_string_ids_and_column_names(stream):
+    X = stream.rename(columns={"source": "a", "target": "b", "time": "when"}).assign(
+        a=lambda d: "u" + d["a"].astype(str), b=lambda d: "u" + d["b"].astype(str))
+    est = DynamicGraphEmbedder(**FAST, source_column="a", target_column="b", time_column="when")
+    p = est.fit(X[:300]).predict_link_proba(X[300:350])
+    assert p.shape == (50,)
+    with pytest.raises(TypeError, match="str object ids"):
+        est.predict_link_proba(stream[300:310].rename(columns={"source": "a", "target": "b", "time": "when"}))
+
+
+# ------------------------------------------------------------------------------------------------
+# the temporal protocol
+# ------------------------------------------------------------------------------------------------
+def test_queries_do_not_change_state(embedder, stream):
+    n = len(embedder.state_)
+    before = joblib.hash(embedder.state_.time.view), joblib.hash(embedder.net_.module_.state_dict())
+    p1 = embedder.predict_link_proba(stream[450:])
+    embedder.transform(stream[450:])
+    embedder.embed_objects([1, 2, 3])
+    p2 = embedder.predict_link_proba(stream[450:])
+    assert len(embedder.state_) == n
+    assert (joblib.hash(embedder.state_.time.view), joblib.hash(embedder.net_.module_.state_dict())) == before
+    np.testing.assert_array_equal(p1, p2)
+
+
+def test_input_not_modified(stream):
+    X = stream[:300].copy()
+    y = X["label"].copy()
+    DynamicInteractionClassifier(**FAST).fit(X, y).predict_proba(X)
+    pd.testing.assert_frame_equal(X, stream[:300])
+    pd.testing.assert_series_equal(y, stream["label"][:300])
+
+
+def test_future_rows_do_not_change_past_predictions(embedder, stream):
+    """Appending different futures leaves predictions about earlier times unchanged."""
+    past = stream[400:450]
+    a, b = joblib.load(_dump(embedder)), joblib.load(_dump(embedder))
+    future = stream[450:].copy()
+    a.partial_fit(future, update_only=True)
+    shuffled = future.copy()
+    shuffled[["source", "target"]] = future[["source", "target"]].sample(frac=1, random_state=1).to_numpy()
+    b.partial_fit(shuffled, update_only=True)
+    np.testing.assert_array_equal(a.predict_link_proba(past), b.predict_link_proba(past))
+    np.testing.assert_array_equal(a.predict_link_proba(past), embedder.predict_link_proba(past))
+
+
+def test_same_timestamp_rows_do_not_see_each_other(embedder, stream):
+    t = float(stream["time"].iloc[449])
+    query = pd.DataFrame({"source": [1, 2, 3], "target": [4, 5, 6], "time": [t + 1.0] * 3})
+    model = joblib.load(_dump(embedder))
+    before = model.predict_link_proba(query)
+    same_time = query.assign(f0=0.0, f1=0.0, f2=0.0)  # the rows themselves, at the same time
+    model.partial_fit(same_time, update_only=True)
+    np.testing.assert_array_equal(model.predict_link_proba(query), before)
+    later = query.assign(time=t + 2.0)
+    assert not np.array_equal(model.predict_link_proba(later), embedder.predict_link_proba(later))
+
+
+def test_own_features_and_label_never_leak(stream):
+    """The label is a function of the row's own feature: a model that cannot see it is at chance."""
+    rng = np.random.default_rng(0)
+    X = stream.copy()
+    X["secret"] = rng.normal(size=len(X))
+    y = (X["secret"] > 0).astype(int)
+    clf = DynamicInteractionClassifier(**FAST, feature_columns=["secret"]).fit(X[:450], y[:450])
+    proba = clf.predict_proba(X[450:])[:, 1]
+    assert abs(roc_auc_score(y[450:], proba) - 0.5) < 0.15
+    # the query's own features are never read: changing them changes nothing
+    changed = X[450:].assign(secret=-X["secret"][450:])
+    np.testing.assert_array_equal(clf.predict_proba(changed)[:, 1], proba)
+
+
+def test_revealed_labels_become_history(classifier, stream):
+    """partial_fit with labels changes later predictions, never the rows' own."""
+    batch = stream[450:500].assign(time=float(stream["time"].iloc[450]))  # one timestamp: no row sees another
+    later = stream[500:520]
+    a, b = joblib.load(_dump(classifier)), joblib.load(_dump(classifier))
+    own_before = a.predict_proba(batch)
+    a.partial_fit(batch, batch["label"])
+    b.partial_fit(batch)  # labels not revealed
+    np.testing.assert_array_equal(a.predict_proba(batch), own_before)
+    assert not np.allclose(a.predict_proba(later), b.predict_proba(later))
+    assert (a.state_.label.view[450:] >= 0).all() and (b.state_.label.view[450:] == -1).all()
+
+
+def test_partial_fit_new_objects(embedder, stream):
+    model = joblib.load(_dump(embedder))
+    t = float(stream["time"].iloc[449]) + 1
+    new = pd.DataFrame({"source": [1000, 1001, 3], "target": [1001, 5, 1000], "time": [t, t + 1, t + 2],
+                        "f0": 0.0, "f1": 0.0, "f2": 0.0})
+    model.partial_fit(new)  # trains one pass too
+    assert len(model.state_) == 453 and model.state_.graph.n_objects == embedder.state_.graph.n_objects + 2
+    query = pd.DataFrame({"source": [1000, 5000], "target": [3, 5001], "time": [t + 9] * 2})
+    p = model.predict_link_proba(query)
+    assert np.isfinite(p).all()
+    assert not np.allclose(model.predict_link_proba(stream[450:]), embedder.predict_link_proba(stream[450:]))
+
+
+def test_partial_fit_unfitted_fits(stream):
+    est = DynamicInteractionClassifier(**FAST).partial_fit(stream[:200], stream["label"][:200])
+    assert hasattr(est, "net_") and len(est.state_) == 200
+
+
+# ------------------------------------------------------------------------------------------------
+# persistence and determinism
+# ------------------------------------------------------------------------------------------------
+def _dump(est):
+    buf = io.BytesIO()
+    joblib.dump(est, buf)
+    buf.seek(0)
+    return buf
+
+
+@pytest.mark.parametrize("which", ["embedder", "classifier"])
+def test_joblib_round_trip(which, request, stream):
+    est = request.getfixturevalue(which)
+    loaded = joblib.load(_dump(est))
+    method = "predict_link_proba" if which == "embedder" else "predict_proba"
+    np.testing.assert_array_equal(getattr(loaded, method)(stream[450:]), getattr(est, method)(stream[450:]))
+    # the restored graph state continues the stream identically
+    copy = joblib.load(_dump(est))
+    loaded.partial_fit(stream[450:500], update_only=True)
+    copy.partial_fit(stream[450:500], update_only=True)
+    np.testing.assert_array_equal(getattr(loaded, method)(stream[500:]), getattr(copy, method)(stream[500:]))
+
+
+def test_determinism(stream):
+    a = DynamicGraphEmbedder(**FAST).fit(stream[:300]).predict_link_proba(stream[300:])
+    b = DynamicGraphEmbedder(**FAST).fit(stream[:300]).predict_link_proba(stream[300:])
+    np.testing.assert_array_equal(a, b)
+    c = DynamicGraphEmbedder(**{**FAST, "random_state": 1}).fit(stream[:300]).predict_link_proba(stream[300:])
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("encoder", ["lstm", "rnn", "transformer"])
+def test_each_encoder_runs_and_bounds_memory(encoder, stream):
+    est = DynamicGraphEmbedder(**{**FAST, "max_epochs": 1, "max_nodes": 5}, encoder=encoder).fit(stream[:200])
+    fields = est.builder_.fields(stream["source"].to_numpy()[200:260], stream["time"].to_numpy()[200:260])
+    assert np.diff(fields["offsets"].numpy()).max() <= 5
+    assert est.transform(stream[200:260]).shape == (60, 16)
+
+
+# ------------------------------------------------------------------------------------------------
+# learning
+# ------------------------------------------------------------------------------------------------
+def _link_queries(test, n_objects, seed=0):
+    rng = np.random.default_rng(seed)
+    neg = test.copy()
+    neg["target"] = rng.integers(0, n_objects, len(test))
+    return pd.concat([test, neg], ignore_index=True), np.r_[np.ones(len(test)), np.zeros(len(test))]
+
+
+def test_link_prediction_beats_edgebank_and_chance():
+    X = make_interactions(n_objects=100, n_interactions=2000, recurrence_prob=0.7, random_state=1)
+    Q, y = _link_queries(X[1600:], 100)
+    est = DynamicGraphEmbedder(n_hops=4, max_nodes=24, embedding_dim=16, object_dim=4, max_epochs=5,
+                               batch_size=100, lr=5e-3, validation_fraction=None, random_state=0)
+    est.fit(X[:1600])
+    p = est.predict_link_proba(Q)
+    bank = EdgeBankBaseline().fit(X[:1600]).predict_link_proba(Q)
+    assert roc_auc_score(y, p) > 0.7
+    assert average_precision_score(y, p) > average_precision_score(y, bank) + 0.02
+
+
+def test_classifier_learns_planted_anomalies():
+    """Anomalies go to other communities and to non-partners: learnable from history alone."""
+    X = make_interactions(n_objects=60, n_interactions=1500, anomaly_fraction=0.08, random_state=2)
+    clf = DynamicInteractionClassifier(n_hops=2, max_nodes=16, embedding_dim=16, object_dim=4, max_epochs=8,
+                                       batch_size=100, lr=3e-3, validation_fraction=None, random_state=0)
+    clf.fit(X[:1200], X["label"][:1200])
+    assert roc_auc_score(X["label"][1200:], clf.predict_proba(X[1200:])[:, 1]) > 0.6
+
+
+def test_link_pretraining_runs(stream):
+    clf = DynamicInteractionClassifier(**{**FAST, "max_epochs": 1}, pretrain_epochs=1).fit(
+        stream[:300], stream["label"][:300])
+    assert clf.predict_proba(stream[300:310]).shape == (10, 2)
+
+
+# ------------------------------------------------------------------------------------------------
+# the query sub-graphs, by hand
+# ------------------------------------------------------------------------------------------------
+def test_query_subgraph_by_hand():
+    state = StreamState()
+    # interactions: 0 a-b t=1, 1 a-c t=2, 2 b-c t=3 (at t=3 a query about a sees #0 and #1)
+    state.append(np.array(["a", "a", "b"], dtype=object), np.array(["b", "c", "c"], dtype=object),
+                 np.array([1.0, 2.0, 3.0]))
+    builder = QueryBuilder(state, n_hops=2, time_window=None, max_nodes=None, time_scale=1.0, n_objects=3)
+    f = builder.pair_fields(np.array(["a"], dtype=object), np.array(["b"], dtype=object), np.array([3.0]))
+    off = f["offsets"].numpy()
+    # a's segment: a's latest node before 3 is node 2 (#1, a); its parents #0 (nodes 0, 1); sibling node 3 (c)
+    assert off.tolist() == [0, 5, 8]
+    feats = f["features"].numpy()
+    a_seg = slice(0, 5)
+    assert feats[a_seg, 0].tolist() == [0, 0, 0, 0, 1]  # query node last
+    assert f["parents"].numpy()[4].tolist() == [2, 3]  # query node -> (a's latest node, its partner)
+    assert f["parents"].numpy()[2].tolist() == [0, 1]  # a's node of #1 -> both nodes of #0
+    assert f["delta_t"].numpy()[a_seg].tolist() == [2.0, 2.0, 1.0, 1.0, 0.0]
+    # is_other: b occurs at position 1 (node 1 of #0); the query itself is never a node
+    assert feats[a_seg, 3].tolist() == [0, 1, 0, 0, 0]
+    # b's segment: b's latest node before 3 is node 1 (#0, no parents), then its partner a (node 0), then the
+    # query node; the b-c interaction at t=3 is not visible
+    assert feats[5:8, 3].tolist() == [0, 1, 0] and feats[5:8, 2].tolist() == [1, 0, 1]
+    assert f["parents"].numpy()[7].tolist() == [5, 6]
+    # co-occurrence (DyGFormer): a's query node counts a once in b's segment (node 0); a occurs 3 times in
+    # its own segment (nodes 0, 2 and the query node)
+    assert feats[4, 5] == pytest.approx(np.log1p(1)) and feats[4, 4] == pytest.approx(np.log1p(3))
+    assert (f["delta_t"].numpy() >= 0).all() and feats.shape[1] == N_STRUCT + 2
+
+
+def test_object_statistics_by_hand():
+    """Counts up to each node's time; ties share the count through their run; carried across appends."""
+    state = StreamState(n_classes=2)
+    state.append(np.array([1, 1, 2]), np.array([2, 3, 1]), np.array([1.0, 2.0, 2.0]),
+                 labels=np.array([0, 1, 1]))
+    state.append(np.array([1]), np.array([3]), np.array([2.0]), labels=np.array([-1]))
+    state.append(np.array([3]), np.array([1]), np.array([5.0]))
+    stats = state.node_stats.view  # columns: as source, as target, given (0, 1), received (0, 1)
+    # object 1 (code 0): node 0 at t=1 (source, gave 0); nodes 2, 5, 6 at t=2 (source, target, source)
+    assert stats[0].tolist() == [1, 0, 1, 0, 0, 0]
+    assert stats[2].tolist() == stats[5].tolist() == [2, 1, 1, 1, 0, 1]  # first append's t=2 run
+    assert stats[6].tolist() == [3, 1, 1, 1, 0, 1]  # the tie continues in the next append (no label)
+    assert stats[9].tolist() == [3, 2, 1, 1, 0, 1]  # t=5, object 1 as target
+
+
+def test_time_window_measured_from_query_time():
+    state = StreamState()
+    state.append(np.array([1, 1, 1]), np.array([2, 3, 4]), np.array([0.0, 5.0, 9.0]))
+    builder = QueryBuilder(state, n_hops=5, time_window=4.5, max_nodes=None, time_scale=1.0, n_objects=4)
+    f = builder.fields(np.array([1]), np.array([10.0]))
+    assert (f["delta_t"].numpy() <= 4.5).all() and f["offsets"].numpy().tolist() == [0, 3]
+
+
+def test_model_shapes():
+    model = DynamicQueryModel(5, 3, hidden_size=4, object_dim=2, n_outputs=3, pair=False)
+    out = model(torch.tensor([0, 5]), torch.zeros(2, 3), torch.tensor([0, 1, 2]), torch.zeros(2),
+                depth=torch.zeros(2, dtype=torch.long), parents=torch.full((2, 2), -1),
+                level=torch.zeros(2).long())
+    assert out.shape == (2, 3)
+    with pytest.raises(ValueError, match="features"):
+        model(torch.tensor([0]), torch.zeros(1, 4), torch.tensor([0, 1]), torch.zeros(1),
+              parents=torch.full((1, 2), -1), level=torch.zeros(1).long())
+
+
+# ------------------------------------------------------------------------------------------------
+# bad input
+# ------------------------------------------------------------------------------------------------
+def test_bad_input(stream, embedder):
+    X = stream[:100]
+    est = DynamicGraphEmbedder(**FAST)
+    with pytest.raises(ValueError, match="non-decreasing.*row"):
+        est.fit(X.iloc[::-1])
+    with pytest.raises((ValueError, TypeError)):
+        est.fit(X.assign(source=X["source"].astype(float).where(X.index != 5)))
+    with pytest.raises(ValueError, match="missing the column"):
+        est.fit(X.drop(columns="time"))
+    with pytest.raises(ValueError, match="missing the column.*'f9'"):
+        DynamicGraphEmbedder(**FAST, feature_columns=["f9"]).fit(X)
+    with pytest.raises(InvalidParameterError, match="time_window"):
+        DynamicGraphEmbedder(**FAST, time_window=-1.0).fit(X)
+    with pytest.raises(ValueError, match="n_hops, time_window or both"):
+        DynamicGraphEmbedder(**{**FAST, "n_hops": None}).fit(X)
+    with pytest.raises(TypeError, match="DataFrame"):
+        est.fit(X.to_numpy())
+    with pytest.raises(ValueError, match="continue the history"):
+        joblib.load(_dump(embedder)).partial_fit(stream[:10])
+    with pytest.raises(ValueError, match="same length"):
+        DynamicInteractionClassifier(**FAST).fit(X, X["label"][:50])
+    with pytest.raises(ValueError, match="two classes"):
+        DynamicInteractionClassifier(**FAST).fit(X, np.zeros(100))
+
+
+def test_classifier_unseen_label(classifier, stream):
+    with pytest.raises(ValueError, match="never saw"):
+        joblib.load(_dump(classifier)).partial_fit(stream[450:460], np.full(10, 7))
+    with pytest.raises(ValueError, match="needs their labels"):
+        joblib.load(_dump(classifier)).partial_fit(stream[450:460], update_only=False)
