@@ -14,6 +14,7 @@ Subclasses implement two hooks on integer item codes (positions in ``classes_``)
 The base class does the rest: validation, the item vocabulary, popularity counts, batching, top-k
 selection with deterministic ties, the popularity fallback, probabilities and the score.
 """
+from abc import ABCMeta, abstractmethod
 from numbers import Integral
 
 import numpy as np
@@ -30,7 +31,7 @@ from .._vocabulary import ItemVocabulary
 __all__ = ["_BaseSessionRecommender"]
 
 
-class _BaseSessionRecommender(ClassifierMixin, BaseEstimator):
+class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the session recommenders: ids in, ranked ids out, in bounded batches.
 
     Not meant to be instantiated: subclasses define ``__init__`` (keyword-only parameters, among them
@@ -63,11 +64,13 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator):
     }
 
     # ------------------------------------------------------------------ hooks
-    def _fit_codes(self, sessions_codes, y_codes):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _fit_codes(self, sessions_codes, y_codes):
+        """Learn from encoded training sessions and next items (see the module docstring)."""
 
-    def _score_codes(self, sessions_codes):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _score_codes(self, sessions_codes):
+        """Score every item for one bounded batch of encoded sessions (see the module docstring)."""
 
     # ------------------------------------------------------------------ fit
     @fill_doc
