@@ -34,6 +34,7 @@ __all__ = [
     "SessionDataset",
     "TensorBatch",
     "collate_sessions",
+    "inference_device",
     "make_net",
     "release_training_state",
     "seed_from",
@@ -285,6 +286,24 @@ def make_net(
         verbose=int(verbose >= 1),
         **{f"module__{k}": v for k, v in module_params.items()},
     )
+
+
+def inference_device(net, device):
+    """Put a fitted net on the device it predicts on and return that device.
+
+    That is ``device`` (the estimator's parameter, which ``set_params`` may have changed after
+    ``fit``), or the CPU when ``device`` is CUDA but no GPU is present (e.g. a model trained on a
+    GPU and loaded on a CPU-only machine).
+    """
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        device = torch.device("cpu")
+    module = net.module_
+    if next(module.parameters()).device != device:
+        module.to(device)
+    if torch.device(net.device) != device:
+        net.device = str(device)
+    return device
 
 
 def release_training_state(net):

@@ -9,7 +9,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
-from .._skorch import collate_sessions, make_net, release_training_state, seed_from, torch_generator
+from .._skorch import (
+    collate_sessions,
+    inference_device,
+    make_net,
+    release_training_state,
+    seed_from,
+    torch_generator,
+)
 from ..graphs._dynamic import _check_interaction_frame
 from ..nn._dynamic_heads import DynamicQueryModel
 from ._data import ChronologicalSplit, LinkDataset, QueryBuilder, StreamState, query_fields
@@ -168,20 +175,9 @@ class _DynamicGraphBase(BaseEstimator):
                 self.net_.train_step(batch)
         module.eval()
 
-    def _inference_device(self):
-        device = torch.device(self.device)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            device = torch.device("cpu")
-        module = self.net_.module_
-        if next(module.parameters()).device != device:
-            module.to(device)
-        if torch.device(self.net_.device) != device:
-            self.net_.device = str(device)
-        return device
-
     def _run(self, method, sources, targets, times, *, pair):
         """Apply ``module.<method>`` to query batches of ``batch_size`` rows; concatenated numpy output."""
-        device = self._inference_device()
+        device = inference_device(self.net_, self.device)
         module = self.net_.module_
         module.eval()
         parts = []

@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
-from .._skorch import SessionDataset, make_net, release_training_state, seed_from
+from .._skorch import SessionDataset, inference_device, make_net, release_training_state, seed_from
 from .._validation import FlatSessions, check_ids, check_k, check_same_id_kind, check_sessions
 from .._vocabulary import ItemVocabulary
 from ..graphs import SessionGraphBatch
@@ -445,24 +445,13 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
         return self
 
     # ------------------------------------------------------------------ inference
-    def _inference_device(self):
-        device = torch.device(self.device)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            device = torch.device("cpu")
-        module = self.net_.module_
-        if next(module.parameters()).device != device:
-            module.to(device)
-        if torch.device(self.net_.device) != device:
-            self.net_.device = str(device)
-        return device
-
     def _session_vector_batches(self, X):
         """Yield ``(start, stop, s_h (b, d) tensor, empty (b,) bool ndarray)`` per batch of ``X``."""
         check_is_fitted(self)
         sessions, users = self._check_input(X, reset=False)
         codes, fields = self._encode(sessions, users)
         dataset = SessionDataset(codes, self.classes_, fields)
-        device = self._inference_device()
+        device = inference_device(self.net_, self.device)
         module = self.net_.module_
         module.eval()
         with torch.inference_mode():
