@@ -5,6 +5,13 @@ graph structures and torch modules live in their subpackages.
 """
 __version__ = "0.1.0.dev0"
 
+from .disentangled import (
+    BPRMatrixFactorization,
+    DisentangledGraphEmbedder,
+    DistilledBehaviorClassifier,
+    LightGCNRecommender,
+    MostPopularRecommender,
+)
 from .dynamic import DynamicGraphEmbedder, DynamicInteractionClassifier, EdgeBankBaseline
 from .graphs import SessionGraphBatch
 from .pipeline import RecommenderPipeline, make_pipeline
@@ -16,9 +23,14 @@ from .session import (
 )
 
 __all__ = [
+    "BPRMatrixFactorization",
+    "DisentangledGraphEmbedder",
+    "DistilledBehaviorClassifier",
     "DynamicGraphEmbedder",
     "DynamicInteractionClassifier",
     "EdgeBankBaseline",
+    "LightGCNRecommender",
+    "MostPopularRecommender",
     "PopularityRecommender",
     "RecommenderPipeline",
     "SessionGraphBatch",

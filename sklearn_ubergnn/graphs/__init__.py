@@ -1,11 +1,17 @@
-"""Session graphs: dense adjacency of one session, flat padding-free batches of many.
+"""Graph structures in flat arrays: session graphs, bipartite user-item graphs, dynamic interaction graphs.
 
-See :class:`SessionGraphBatch` for the layout every torch module in :mod:`sklearn_ubergnn.nn`
-receives.
+See :class:`SessionGraphBatch` for the layout every session module in :mod:`sklearn_ubergnn.nn` receives.
 """
+from ._bipartite import BipartiteGraph, build_bipartite_graph
+from ._dynamic import DynamicInteractionGraph, DynamicSubgraphBatch
 from ._session import SessionGraphBatch, build_session_graphs, session_adjacency
 
-__all__ = ["SessionGraphBatch", "build_session_graphs", "session_adjacency"]
-from ._dynamic import DynamicInteractionGraph, DynamicSubgraphBatch  # noqa: E402
-
-__all__ += ["DynamicInteractionGraph", "DynamicSubgraphBatch"]
+__all__ = [
+    "BipartiteGraph",
+    "DynamicInteractionGraph",
+    "DynamicSubgraphBatch",
+    "SessionGraphBatch",
+    "build_bipartite_graph",
+    "build_session_graphs",
+    "session_adjacency",
+]

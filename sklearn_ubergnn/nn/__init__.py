@@ -3,6 +3,17 @@
 This subpackage imports torch only; it knows nothing of scikit-learn, numpy or raw ids.
 """
 from ._deepfm import DeepFM
+from ._disentangled import (
+    BehaviorMLP,
+    BPRLoss,
+    DisentangledConv,
+    DisentangledGraphNet,
+    DistillationLoss,
+    LightGCN,
+    SampledSoftmaxLoss,
+)
+from ._dynamic import DAGLSTMEncoder, RNNSubgraphEncoder, TimeEncoding, TransformerSubgraphEncoder
+from ._dynamic_heads import DynamicQueryModel
 from ._functional import propagate, segment_mean, segment_softmax, segment_sum
 from ._ggnn import GatedGraphNet
 from ._losses import SoftmaxBCELoss
@@ -10,17 +21,25 @@ from ._readout import SessionReadout
 from ._ubergnn import UberGNN
 
 __all__ = [
+    "BPRLoss",
+    "BehaviorMLP",
+    "DAGLSTMEncoder",
     "DeepFM",
+    "DisentangledConv",
+    "DisentangledGraphNet",
+    "DistillationLoss",
+    "DynamicQueryModel",
     "GatedGraphNet",
+    "LightGCN",
+    "RNNSubgraphEncoder",
+    "SampledSoftmaxLoss",
     "SessionReadout",
     "SoftmaxBCELoss",
+    "TimeEncoding",
+    "TransformerSubgraphEncoder",
     "UberGNN",
     "propagate",
     "segment_mean",
     "segment_softmax",
     "segment_sum",
 ]
-from ._dynamic import DAGLSTMEncoder, RNNSubgraphEncoder, TimeEncoding, TransformerSubgraphEncoder  # noqa: E402
-from ._dynamic_heads import DynamicQueryModel  # noqa: E402
-
-__all__ += ["DAGLSTMEncoder", "DynamicQueryModel", "RNNSubgraphEncoder", "TimeEncoding", "TransformerSubgraphEncoder"]

@@ -1,0 +1,324 @@
+"""Baselines for user–item graphs under the embedder's API, a per-user split and an evaluation loop."""
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.base import _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from .._docstrings import fill_doc
+from .._validation import check_ids, check_k
+from ..metrics import ndcg_at_k, recall_at_k
+from ..nn import LightGCN
+from ._embedder import _TRAINING_CONSTRAINTS, _BaseBipartiteRecommender, _BaseGraphEmbedder, group_targets
+
+__all__ = [
+    "BPRMatrixFactorization",
+    "LightGCNRecommender",
+    "MostPopularRecommender",
+    "evaluate_bipartite",
+    "train_test_split_edges",
+]
+
+
+@fill_doc
+class MostPopularRecommender(_BaseBipartiteRecommender):
+    """Recommend the items with the most training users, whatever the user.
+
+    Parameters
+    ----------
+    user_column, item_column : str, default="user", "item"
+        Columns of ``X`` holding raw user and item ids.
+    weight_column : str or None, default=None
+        Accepted for API symmetry; popularity counts distinct users per item.
+
+    Attributes
+    ----------
+    users_, classes_, n_users_, n_items_, user_vocabulary_, item_vocabulary_, graph_
+        As in :class:`DisentangledGraphEmbedder`.
+    item_counts_ : ndarray of shape (n_items,), int64
+        Users per item: the ranking (ties in ``classes_`` order).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"user": [1, 1, 2, 3], "item": [10, 20, 20, 30]})
+    >>> MostPopularRecommender().fit(X).recommend([1, 2, 9], k=2)
+    array([[30, 10],
+           [10, 30],
+           [20, 10]])
+    """
+
+    _parameter_constraints = dict(_BaseBipartiteRecommender._parameter_constraints)
+
+    def __init__(self, *, user_column="user", item_column="item", weight_column=None):
+        self.user_column = user_column
+        self.item_column = item_column
+        self.weight_column = weight_column
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Count the users of every item of the edge DataFrame ``X``; returns ``self``."""
+        return self._fit_edges(X)
+
+    def _fit_graph(self, graph):
+        pass  # item_counts_ is the whole model
+
+    def _user_scores(self, codes):
+        return np.broadcast_to(self.item_counts_.astype(np.float64), (len(codes), self.n_items_))
+
+
+class _LightGCNBase(_BaseGraphEmbedder):
+    """LightGCN-family recommenders (``n_layers = 0`` is matrix factorisation)."""
+
+    def _fit_graph(self, graph):
+        n_neg = self.n_negatives
+        if self.loss == "bpr" and n_neg is None:
+            n_neg = 1
+        fields = graph.to_torch(weight=graph.symmetric_weight())
+        self._train_module(
+            LightGCN, fields, n_negatives=n_neg, embedding_dim=self.embedding_dim,
+            n_layers=self._n_layers(), temperature=self.temperature, l2=self.l2,
+        )
+
+
+_LIGHTGCN_DOC_PARAMS = """
+    loss : {"bpr", "softmax"}, default="bpr"
+        BPR (the papers) or a softmax against ``n_negatives`` shared sampled items.
+    n_negatives : int or None, default=None
+        Negatives per positive (BPR; None = 1) or per batch (softmax; None = every item).
+    temperature : float, default=1.0
+        Scores are divided by it in the loss.
+    l2 : float, default=1e-4
+        Weight of the L2 penalty on the ego embeddings of each batch's users and items.
+    user_column, item_column : str, default="user", "item"
+        Columns of ``X`` holding the raw user and item ids.
+    weight_column : str or None, default=None
+        Accepted for API symmetry; the graph is unweighted (symmetric normalisation).
+    max_epochs : int, default=100
+        Passes over the training edges.
+    batch_size : int, default=2048
+        Positive edges per step.
+    lr : float, default=5e-3
+        Learning rate of Adam.
+    weight_decay : float, default=0.0
+        Adam's L2 penalty on every parameter (``l2`` is the papers' regulariser).
+    {callbacks}
+    {device}
+    {random_state}
+    {verbose}
+
+    Attributes
+    ----------
+    users_, classes_, n_users_, n_items_, user_vocabulary_, item_vocabulary_, graph_, item_counts_
+        As in :class:`DisentangledGraphEmbedder`.
+    user_embeddings_, item_embeddings_ : ndarray, float32
+        Final user and item vectors; a pair scores their dot product.
+    net_, history_
+        The trained skorch net and its history.
+"""
+
+
+_LIGHTGCN_CONSTRAINTS = {
+    **_BaseBipartiteRecommender._parameter_constraints,
+    **_TRAINING_CONSTRAINTS,
+    "l2": [Interval(Real, 0, None, closed="left")],
+}
+
+
+@fill_doc
+class LightGCNRecommender(_LightGCNBase):
+    """LightGCN (He et al., 2020) on the embedder's edge-list machinery.
+
+    ID embeddings of users and items are smoothed by ``n_layers`` propagations with the
+    symmetric-normalised adjacency ``1 / sqrt(deg(u) deg(i))`` and averaged over layers; a pair
+    scores the dot product; trained with BPR and an L2 penalty on each batch's ego embeddings.
+
+    Parameters
+    ----------
+    embedding_dim : int, default=64
+        Size of the embeddings.
+    n_layers : int, default=3
+        Propagation layers.
+    """ + _LIGHTGCN_DOC_PARAMS + """
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"user": [1, 1, 2, 3], "item": [10, 20, 20, 30]})
+    >>> LightGCNRecommender(embedding_dim=8, max_epochs=2, random_state=0).fit(X).transform([1]).shape
+    (1, 8)
+    """
+
+    _parameter_constraints = {
+        **_LIGHTGCN_CONSTRAINTS,
+        "n_layers": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(self, *, embedding_dim=64, n_layers=3, loss="bpr", n_negatives=None, temperature=1.0,
+                 l2=1e-4, user_column="user", item_column="item", weight_column=None, max_epochs=100, batch_size=2048,
+                 lr=5e-3, weight_decay=0.0, callbacks=None, device="cpu", random_state=None, verbose=0):
+        self.embedding_dim = embedding_dim
+        self.n_layers = n_layers
+        self.loss = loss
+        self.n_negatives = n_negatives
+        self.temperature = temperature
+        self.l2 = l2
+        self.user_column = user_column
+        self.item_column = item_column
+        self.weight_column = weight_column
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _n_layers(self):
+        return self.n_layers
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn vocabularies, graph and embeddings from the edge DataFrame ``X``; returns ``self``."""
+        return self._fit_edges(X)
+
+
+@fill_doc
+class BPRMatrixFactorization(_LightGCNBase):
+    """Matrix factorisation trained with BPR (MF-BPR, Rendle et al., 2009).
+
+    A user and an item score the dot product of their learned vectors; no graph propagation
+    (LightGCN with zero layers).
+
+    Parameters
+    ----------
+    embedding_dim : int, default=64
+        Size of the embeddings.
+    """ + _LIGHTGCN_DOC_PARAMS + """
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"user": [1, 1, 2, 3], "item": [10, 20, 20, 30]})
+    >>> BPRMatrixFactorization(embedding_dim=8, max_epochs=2, random_state=0).fit(X).recommend([2], k=2).shape
+    (1, 2)
+    """
+
+    _parameter_constraints = dict(_LIGHTGCN_CONSTRAINTS)
+
+    def __init__(self, *, embedding_dim=64, loss="bpr", n_negatives=None, temperature=1.0, l2=1e-4,
+                 user_column="user", item_column="item", weight_column=None, max_epochs=100, batch_size=2048,
+                 lr=5e-3, weight_decay=0.0, callbacks=None, device="cpu", random_state=None, verbose=0):
+        self.embedding_dim = embedding_dim
+        self.loss = loss
+        self.n_negatives = n_negatives
+        self.temperature = temperature
+        self.l2 = l2
+        self.user_column = user_column
+        self.item_column = item_column
+        self.weight_column = weight_column
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _n_layers(self):
+        return 0
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn vocabularies and embeddings from the edge DataFrame ``X``; returns ``self``."""
+        return self._fit_edges(X)
+
+
+# ------------------------------------------------------------------------------------------------
+# protocol
+# ------------------------------------------------------------------------------------------------
+def train_test_split_edges(X, test_size=0.2, *, user_column="user", random_state=None):
+    """Random per-user split of an edge DataFrame (each user's edges split ``1 - test_size`` / ``test_size``).
+
+    Every user keeps at least one training edge; a user with ``n`` edges gets
+    ``round(test_size * n)`` test edges (at most ``n - 1``).
+
+    Parameters
+    ----------
+    X : DataFrame
+        Edges with a ``user_column``.
+    test_size : float, default=0.2
+        Share of each user's edges held out.
+    user_column : str, default="user"
+        The user column.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the shuffle.
+
+    Returns
+    -------
+    train, test : DataFrame
+        Row subsets of ``X`` (copies, original index kept).
+    """
+    if not 0 < test_size < 1:
+        raise ValueError(f"test_size must lie in (0, 1); got {test_size}.")
+    rng = check_random_state(random_state)
+    users = X[user_column].to_numpy()
+    _, codes, counts = np.unique(users, return_inverse=True, return_counts=True)
+    order = np.lexsort((rng.random_sample(len(X)), codes))  # random order within each user
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.empty(len(X), dtype=np.int64)
+    rank[order] = np.arange(len(X)) - np.repeat(starts, counts)
+    n_test = np.minimum(np.round(test_size * counts).astype(np.int64), counts - 1)
+    is_test = rank < n_test[codes]
+    return X[~is_test].copy(), X[is_test].copy()
+
+
+def evaluate_bipartite(models, train_edges, test_edges, k=20, *, user_column="user", item_column="item"):
+    """Fit every model on ``train_edges`` and rank all items for every test user.
+
+    Parameters
+    ----------
+    models : dict of str to estimator
+        Unfitted bipartite recommenders (cloned before fitting).
+    train_edges, test_edges : DataFrame
+        Training edges and held-out edges (``user_column``, ``item_column``).
+    k : int, default=20
+        Cut-off of Recall@k and NDCG@k.
+    user_column, item_column : str, default="user", "item"
+        Column names.
+
+    Returns
+    -------
+    results : DataFrame
+        One row per model (index: the names) with ``Recall@k``, ``NDCG@k``, ``fit_s`` (wall
+        seconds of ``fit``), ``s_per_epoch`` (``fit_s / n_epochs``, NaN without epochs) and
+        ``n_epochs``. Training items are excluded from the rankings; test users unseen in
+        training get the popularity ranking.
+    """
+    k = check_k(k)
+    users, truth = group_targets(check_ids(test_edges[user_column], input_name="test_edges[user]"),
+                                 check_ids(test_edges[item_column], input_name="test_edges[item]"))
+    rows = []
+    for name, model in models.items():
+        est = clone(model)
+        start = time.perf_counter()
+        est.fit(train_edges)
+        fit_s = time.perf_counter() - start
+        check_is_fitted(est)
+        ranked = est.recommend(users, k=k, exclude_seen=True)
+        history = getattr(est, "history_", None)
+        n_epochs = len(history) if history is not None else 0
+        rows.append({
+            "model": name,
+            f"Recall@{k}": recall_at_k(truth, ranked, k=k),
+            f"NDCG@{k}": ndcg_at_k(truth, ranked, k=k),
+            "fit_s": fit_s,
+            "s_per_epoch": fit_s / n_epochs if n_epochs else float("nan"),
+            "n_epochs": n_epochs,
+        })
+    return pd.DataFrame(rows).set_index("model")

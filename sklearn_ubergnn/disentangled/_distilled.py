@@ -1,0 +1,279 @@
+"""A light per-item behaviour model distilled from a graph embedder (CN111681059A)."""
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+from .._docstrings import fill_doc
+from .._skorch import make_net, release_training_state, seed_from
+from .._validation import check_ids
+from ..nn import BehaviorMLP, DistillationLoss
+from ._embedder import DisentangledGraphEmbedder
+
+__all__ = ["DistilledBehaviorClassifier"]
+
+
+def _is_fitted(estimator):
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True
+
+
+@fill_doc
+class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
+    """Predict whether a user will act on one target item, distilled from a graph embedder.
+
+    A light model (logistic regression, or a small MLP with ``hidden_layer_sizes``) takes a
+    user's embedding from a fitted bipartite embedder (the teacher, e.g.
+    :class:`DisentangledGraphEmbedder`) and outputs the probability that the user acts on
+    ``target_item``. It is trained on the observed behaviour ``y`` of some users with the loss::
+
+        BCE(p, y) + soft_weight * BCE(p, sigmoid(u . v_target / temperature))
+
+    the second term being the soft label of the teacher: the embedder's own probability from the
+    user vector ``u`` and the target item's vector ``v_target``. ``soft_weight=0`` trains on the
+    hard labels alone. The embedder is not fine-tuned.
+
+    Parameters
+    ----------
+    embedder : estimator or None, default=None
+        The teacher: a bipartite embedder with ``transform(users)`` and ``transform_items(items)``.
+        If it is already fitted it is used as is; otherwise a clone is fitted in :meth:`fit` on the
+        ``edges`` given there. None means ``DisentangledGraphEmbedder()``. In a
+        :class:`~sklearn.model_selection.GridSearchCV`, which clones its estimator (and so
+        un-fits a fitted embedder), wrap a fitted embedder in
+        :class:`sklearn.frozen.FrozenEstimator` to share it across candidates.
+    target_item : int or str
+        The item whose behaviour is predicted; must be known to the embedder.
+    soft_weight : float, default=1.0
+        Weight of the soft-label (teacher) loss.
+    temperature : float, default=1.0
+        The teacher's probability is ``sigmoid(u . v_target / temperature)``.
+    hidden_layer_sizes : tuple of int, default=()
+        Hidden widths of the student; ``()`` is logistic regression on the embedding.
+    user_column : str, default="user"
+        The user column when ``X`` is a DataFrame.
+    max_epochs : int, default=200
+        Passes over the labelled users.
+    batch_size : int, default=256
+        Users per step.
+    lr : float, default=1e-2
+        Learning rate of Adam.
+    weight_decay : float, default=1e-4
+        L2 penalty of Adam.
+    {device}
+    {random_state}
+    {verbose}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        The two labels of ``y`` (sorted); the second is the "acts" class.
+    embedder_ : estimator
+        The fitted teacher (the ``embedder`` itself when it was fitted already).
+    target_embedding_ : ndarray of shape (embedding_dim,), float32
+        The teacher's vector of ``target_item``.
+    net_ : skorch.NeuralNet
+        The trained student (``net_.module_`` is a :class:`~sklearn_ubergnn.nn.BehaviorMLP`).
+    history_ : skorch.History
+        Per-epoch training record.
+
+    Notes
+    -----
+    ``X`` holds user ids: a 1-D array-like, a one-column 2-D array, or a DataFrame with
+    ``user_column``. Users unknown to the embedder get a zero embedding (so the student's bias
+    alone, and a teacher probability of 0.5).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_ubergnn.disentangled import DisentangledGraphEmbedder, DistilledBehaviorClassifier
+    >>> edges = pd.DataFrame({"user": [1, 1, 2, 2, 3, 4], "item": [10, 20, 20, 30, 10, 30]})
+    >>> emb = DisentangledGraphEmbedder(embedding_dim=8, n_channels=2, max_epochs=2, random_state=0)
+    >>> emb = emb.fit(edges)
+    >>> clf = DistilledBehaviorClassifier(embedder=emb, target_item=10, max_epochs=5, random_state=0)
+    >>> clf.fit([1, 2, 3, 4], [1, 0, 1, 0]).predict_proba([1, 5]).shape
+    (2, 2)
+    """
+
+    _parameter_constraints = {
+        "embedder": [HasMethods(["fit", "transform"]), None],
+        "target_item": [Integral, str, None],
+        "soft_weight": [Interval(Real, 0, None, closed="left")],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "hidden_layer_sizes": [tuple, list],
+        "user_column": [str, Integral],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        embedder=None,
+        *,
+        target_item=None,
+        soft_weight=1.0,
+        temperature=1.0,
+        hidden_layer_sizes=(),
+        user_column="user",
+        max_epochs=200,
+        batch_size=256,
+        lr=1e-2,
+        weight_decay=1e-4,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.embedder = embedder
+        self.target_item = target_item
+        self.soft_weight = soft_weight
+        self.temperature = temperature
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.user_column = user_column
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    def _users(self, X):
+        if isinstance(X, pd.DataFrame):
+            if self.user_column not in X.columns:
+                raise ValueError(
+                    f"X is a DataFrame without the user column {self.user_column!r}; its columns are "
+                    f"{list(X.columns)}. Pass user ids (1-D) or set user_column."
+                )
+            X = X[self.user_column]
+        elif isinstance(X, np.ndarray) and X.ndim == 2:
+            if X.shape[1] != 1:
+                raise ValueError(f"X must hold one user id per row; got a 2-D array of shape {X.shape}.")
+            X = X[:, 0]
+        return check_ids(X, input_name="X")
+
+    def _features(self, X):
+        return np.ascontiguousarray(self.embedder_.transform(self._users(X)), dtype=np.float32)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, edges=None):
+        """Fit the student on labelled users (fitting the teacher first if needed).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_users,) or DataFrame
+            User ids (see Notes of the class).
+        y : array-like of shape (n_users,)
+            Observed behaviour towards ``target_item``: two classes (e.g. 0/1), the larger one
+            meaning "acted".
+        edges : DataFrame or None, default=None
+            Training edges of the embedder; needed only when ``embedder`` is not fitted yet.
+
+        Returns
+        -------
+        self : DistilledBehaviorClassifier
+        """
+        users = self._users(X)
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(users):
+            raise ValueError(f"y must be 1-D with one label per user ({len(users)}); got shape {y.shape}.")
+        check_classification_targets(y)
+        self.classes_, y_codes = np.unique(y, return_inverse=True)
+        if len(self.classes_) != 2:
+            raise ValueError(
+                f"y must hold two classes (did not act / acted); got {len(self.classes_)}: "
+                f"{self.classes_.tolist()}. Give at least one user of each class."
+            )
+        if self.target_item is None:
+            raise ValueError("target_item must be set to the item whose behaviour is predicted; got None.")
+        embedder = DisentangledGraphEmbedder() if self.embedder is None else self.embedder
+        if _is_fitted(embedder):
+            self.embedder_ = embedder
+        else:
+            if edges is None:
+                raise ValueError(
+                    "the embedder is not fitted; pass the training edges with fit(X, y, edges=...) or give "
+                    "a fitted embedder."
+                )
+            self.embedder_ = clone(embedder).fit(edges)
+        target = self.embedder_.transform_items([self.target_item])[0]
+        if not np.any(target):
+            raise ValueError(
+                f"target_item {self.target_item!r} is unknown to the embedder (it has no training edge); "
+                "choose an item of embedder.classes_."
+            )
+        self.target_embedding_ = target
+        U = np.ascontiguousarray(self.embedder_.transform(users), dtype=np.float32)
+        teacher = 1.0 / (1.0 + np.exp(-(U.astype(np.float64) @ target) / self.temperature))
+        labels = np.stack([y_codes.astype(np.float32), teacher.astype(np.float32)], axis=1)
+        seed = seed_from(self.random_state)
+        self.net_ = make_net(
+            BehaviorMLP,
+            criterion=DistillationLoss,
+            seed=seed,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            validation_fraction=None,
+            collate_fn=torch.utils.data.default_collate,
+            dataset=_ArrayDataset,
+            device=self.device,
+            verbose=self.verbose,
+            in_features=U.shape[1],
+            hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+        )
+        self.net_.set_params(criterion__soft_weight=self.soft_weight)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.net_.fit(U, labels)
+        release_training_state(self.net_)
+        self.history_ = self.net_.history
+        return self
+
+    def decision_function(self, X):
+        """Logits of acting on ``target_item``, ``(n_users,)``."""
+        check_is_fitted(self)
+        return self.net_.forward(self._features(X)).detach().cpu().numpy().astype(np.float64)
+
+    def predict_proba(self, X):
+        """Probabilities ``(n_users, 2)``, columns in ``classes_`` order."""
+        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+        return np.stack([1.0 - p, p], axis=1)
+
+    def predict(self, X):
+        """The more probable class of each user."""
+        return self.classes_[(self.decision_function(X) > 0).astype(np.int64)]
+
+
+class _ArrayDataset(torch.utils.data.Dataset):
+    """Rows of a float matrix ``X`` and of a label matrix ``y`` (skorch's ``dataset=``)."""
+
+    def __init__(self, X, y=None, length=None):
+        self.X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+        self.y = None if y is None else torch.as_tensor(np.asarray(y, dtype=np.float32))
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i], (self.y[i] if self.y is not None else torch.zeros(2))

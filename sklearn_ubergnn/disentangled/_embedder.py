@@ -1,0 +1,657 @@
+"""Disentangled graph embedder for user–item graphs, and the base class of every bipartite recommender."""
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._docstrings import fill_doc
+from .._skorch import TensorBatch, make_net, release_training_state, seed_from
+from .._validation import check_ids, check_k, check_same_id_kind
+from .._vocabulary import ItemVocabulary
+from ..graphs import build_bipartite_graph
+from ..metrics import recall_at_k
+from ..nn import BPRLoss, DisentangledGraphNet, SampledSoftmaxLoss
+
+__all__ = ["DisentangledGraphEmbedder"]
+
+_LOSSES = {"bpr": BPRLoss, "softmax": SampledSoftmaxLoss}
+# Users ranked per block by recommend(): bounds the (block x n_items) score matrix.
+_RANK_BLOCK = 1024
+
+
+# ------------------------------------------------------------------------------------------------
+# training data: positive edges, negatives sampled per batch
+# ------------------------------------------------------------------------------------------------
+class EdgeDataset(torch.utils.data.Dataset):
+    """The positive edges of a training graph; a batch of them gets freshly sampled negatives.
+
+    Parameters
+    ----------
+    users, items : ndarray of shape (E,), int64
+        Codes of the positive edges.
+    graph_fields : dict of str to torch.Tensor
+        ``edge_src``, ``edge_dst``, ``edge_weight`` of the whole graph, handed to every batch.
+    n_items : int
+        Number of items to sample negatives from (uniformly).
+    n_negatives : int or None
+        ``M``: negatives per positive (``shared=False``) or per batch (``shared=True``). None
+        uses every item as a shared negative (the full softmax).
+    shared : bool
+        Whether a batch shares one set of negatives (softmax) or each positive has its own (BPR).
+    seed : int
+        Seeds the negative sampling (a ``torch.Generator``).
+    """
+
+    def __init__(self, users, items, graph_fields, n_items, n_negatives, shared, seed):
+        self.users = torch.as_tensor(users)
+        self.items = torch.as_tensor(items)
+        self.graph_fields = graph_fields
+        self.n_items = int(n_items)
+        self.n_negatives = n_negatives
+        self.shared = shared
+        self.generator = torch.Generator().manual_seed(int(seed))
+
+    def __len__(self):
+        return len(self.users)
+
+    def __getitem__(self, i):
+        return self, torch.as_tensor([i])
+
+    def __getitems__(self, indices):
+        return self, torch.as_tensor(indices)
+
+    def batch(self, index):
+        """``(TensorBatch, dummy y)`` of the positives ``index`` with sampled negatives."""
+        b = len(index)
+        if self.n_negatives is None:
+            neg = torch.arange(self.n_items)
+        else:
+            shape = (self.n_negatives,) if self.shared else (b, self.n_negatives)
+            neg = torch.randint(self.n_items, shape, generator=self.generator)
+        fields = {"users": self.users[index], "items": self.items[index], "neg_items": neg,
+                  **self.graph_fields}
+        return TensorBatch(fields, b), torch.zeros(b)
+
+
+def collate_edges(samples):
+    """Collate function of :class:`EdgeDataset` (one ``(dataset, index)`` pair or a list of them)."""
+    if isinstance(samples, tuple):
+        dataset, index = samples
+    else:
+        dataset = samples[0][0]
+        index = torch.cat([s[1] for s in samples])
+    return dataset.batch(index)
+
+
+def group_targets(users, items):
+    """Distinct users (sorted) and, for each, the array of its distinct items (whole-array NumPy)."""
+    order = np.argsort(users, kind="stable")
+    users, items = users[order], items[order]
+    uniq, starts = np.unique(users, return_index=True)
+    return uniq, [np.unique(chunk) for chunk in np.split(items, starts[1:])]
+
+
+# ------------------------------------------------------------------------------------------------
+# base class: ids in, ids out
+# ------------------------------------------------------------------------------------------------
+class _BaseBipartiteRecommender(BaseEstimator):
+    """Input handling, ranking and scoring shared by every bipartite (user–item) recommender.
+
+    Subclasses implement ``_fit_graph(graph)`` (learn from the encoded graph) and
+    ``_user_scores(user_codes)`` (``(b, n_items)`` scores of known users).
+    """
+
+    _parameter_constraints = {
+        "user_column": [str, Integral],
+        "item_column": [str, Integral],
+        "weight_column": [str, Integral, None],
+    }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.target_tags.required = False
+        return tags
+
+    # ---------------------------------------------------------------- validation
+    def _check_edges(self, X, *, reset, input_name="X"):
+        """Validate an edge DataFrame: ``(raw users, raw items, weights or None)`` (copies)."""
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(
+                f"{input_name} must be a pandas DataFrame of edges with columns {self.user_column!r} and "
+                f"{self.item_column!r}; got {type(X).__name__}. Build one with "
+                "pd.DataFrame({'user': users, 'item': items})."
+            )
+        needed = [self.user_column, self.item_column]
+        if self.weight_column is not None:
+            needed.append(self.weight_column)
+        missing = [c for c in needed if c not in X.columns]
+        if missing:
+            raise ValueError(
+                f"{input_name} lacks the column(s) {missing}; its columns are {list(X.columns)}. Rename them "
+                "or set user_column / item_column / weight_column."
+            )
+        if len(X) == 0:
+            raise ValueError(f"{input_name} must contain at least one edge; got an empty DataFrame.")
+        users = check_ids(X[self.user_column], input_name=f"{input_name}[{self.user_column!r}]")
+        items = check_ids(X[self.item_column], input_name=f"{input_name}[{self.item_column!r}]")
+        weight = None
+        if self.weight_column is not None and reset:
+            col = X[self.weight_column]
+            if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+                raise TypeError(
+                    f"{input_name}[{self.weight_column!r}] must be numeric; got dtype {col.dtype}."
+                )
+            weight = col.to_numpy(dtype=np.float64, copy=True)
+            if not np.isfinite(weight).all() or (weight < 0).any():
+                raise ValueError(
+                    f"{input_name}[{self.weight_column!r}] must hold finite, non-negative edge weights; "
+                    f"got values in [{np.nanmin(weight)}, {np.nanmax(weight)}] with "
+                    f"{int((~np.isfinite(weight)).sum())} missing or infinite."
+                )
+        if not reset:
+            self._check_kind(users, self.user_vocabulary_, "users")
+        return users, items, weight
+
+    @staticmethod
+    def _check_kind(ids, vocabulary, what):
+        check_same_id_kind(vocabulary.classes_, ids, f"the {what} seen in fit", f"the {what} given")
+
+    def _check_users(self, X):
+        """Raw user ids from a 1-D sequence, a one-column 2-D array or a DataFrame with ``user_column``."""
+        if isinstance(X, pd.DataFrame):
+            if self.user_column not in X.columns:
+                raise ValueError(
+                    f"X is a DataFrame without the user column {self.user_column!r}; its columns are "
+                    f"{list(X.columns)}. Pass the user ids (1-D) or set user_column."
+                )
+            ids = check_ids(X[self.user_column], input_name=f"X[{self.user_column!r}]")
+        else:
+            if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == 1:
+                X = X[:, 0]
+            ids = check_ids(X, input_name="users")
+        self._check_kind(ids, self.user_vocabulary_, "users")
+        return ids
+
+    def _check_items(self, items):
+        ids = check_ids(items, input_name="items")
+        self._check_kind(ids, self.item_vocabulary_, "items")
+        return ids
+
+    # ---------------------------------------------------------------- fit
+    def _fit_edges(self, X):
+        users, items, weight = self._check_edges(X, reset=True)
+        self.user_vocabulary_ = ItemVocabulary().fit(users)
+        self.item_vocabulary_ = ItemVocabulary().fit(items)
+        self.users_ = self.user_vocabulary_.classes_
+        self.classes_ = self.item_vocabulary_.classes_
+        self.n_users_, self.n_items_ = len(self.users_), len(self.classes_)
+        self.graph_ = build_bipartite_graph(
+            self.user_vocabulary_.transform(users), self.item_vocabulary_.transform(items),
+            self.n_users_, self.n_items_, weight,
+        )
+        self.item_counts_ = self.graph_.item_degree()
+        self._fit_graph(self.graph_)
+        return self
+
+    # ---------------------------------------------------------------- ranking
+    def _rank_block(self, codes, k, exclude_seen):
+        """Top-``k`` item codes of one block of user codes (``-1`` = unknown user)."""
+        known = codes >= 0
+        scores = np.empty((len(codes), self.n_items_), dtype=np.float64)
+        # Unknown users: popularity; ties in classes_ order through the stable sort below.
+        scores[~known] = self.item_counts_
+        if known.any():
+            scores[known] = self._user_scores(codes[known])
+        if exclude_seen:
+            rows, seen = self.graph_.seen_pairs(codes)
+            scores[rows, seen] = -np.inf
+        if k < self.n_items_:
+            # The k best per row, ties at the k-th score resolved in classes_ order (vectorised):
+            # everything above the k-th score, then the first equal ones.
+            kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]
+            above = scores > kth
+            equal = scores == kth
+            n_equal_wanted = k - above.sum(axis=1, keepdims=True)
+            keep = above | (equal & (np.cumsum(equal, axis=1) <= n_equal_wanted))
+            part = np.nonzero(keep)[1].reshape(len(codes), k)
+        else:
+            part = np.broadcast_to(np.arange(self.n_items_), scores.shape)
+        order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
+        return np.take_along_axis(part, order, axis=1)
+
+    def recommend(self, X, k=20, exclude_seen=True):
+        """Top-``k`` items of each user, best first (raw item ids).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_users,) or DataFrame
+            User ids, or a DataFrame whose ``user_column`` holds them (one row per user asked).
+        k : int, default=20
+            Number of items per user; at most ``n_items_``.
+        exclude_seen : bool, default=True
+            Leave out the items each user has in the training graph (a user who has seen almost
+            the whole catalogue gets seen items in the last ranks).
+
+        Returns
+        -------
+        ranked : ndarray of shape (n_users, min(k, n_items_))
+            Raw item ids, best first. Users unseen in ``fit`` get the most popular items.
+        """
+        check_is_fitted(self)
+        k = min(check_k(k), self.n_items_)
+        codes = self.user_vocabulary_.transform(self._check_users(X), input_name="users")
+        out = np.empty((len(codes), k), dtype=np.int64)
+        for start in range(0, len(codes), _RANK_BLOCK):
+            stop = start + _RANK_BLOCK
+            out[start:stop] = self._rank_block(codes[start:stop], k, exclude_seen)
+        return self.classes_[out]
+
+    def score(self, X, y=None, k=20):
+        """Recall@``k`` (default 20) of :meth:`recommend` on held-out edges.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Held-out edges with ``user_column`` and ``item_column`` (e.g. the test part of a
+            per-user split). Every user of ``X`` is ranked once, training items excluded; its
+            targets are its held-out items (items unseen in ``fit`` count as misses). Users unseen
+            in ``fit`` get the popularity ranking.
+        y : None
+            Ignored.
+        k : int, default=20
+            Cut-off.
+
+        Returns
+        -------
+        score : float
+            Mean Recall@k over the users of ``X``.
+        """
+        check_is_fitted(self)
+        users, items, _ = self._check_edges(X, reset=False)
+        self._check_kind(items, self.item_vocabulary_, "items")
+        test_users, targets = group_targets(users, items)
+        return recall_at_k(targets, self.recommend(test_users, k=k), k=k)
+
+
+class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseBipartiteRecommender):
+    """A bipartite recommender that learns one vector per user and per item.
+
+    Subclasses set ``user_embeddings_`` and ``item_embeddings_`` in ``_fit_graph``; ranking is by
+    dot product.
+    """
+
+    def _user_scores(self, codes):
+        return self.user_embeddings_[codes] @ self.item_embeddings_.T
+
+    def transform(self, X):
+        """User embeddings.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or DataFrame
+            User ids, or a DataFrame whose ``user_column`` holds them (so ``fit_transform`` on an
+            edge DataFrame gives the user vector of every edge).
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_samples, embedding_dim), float32
+            Users unseen in ``fit`` get a zero vector.
+        """
+        check_is_fitted(self)
+        codes = self.user_vocabulary_.transform(self._check_users(X), input_name="users")
+        return self._lookup(self.user_embeddings_, codes)
+
+    def transform_items(self, items):
+        """Item embeddings, ``(n_items_asked, embedding_dim)`` float32; unseen items get zeros."""
+        check_is_fitted(self)
+        codes = self.item_vocabulary_.transform(self._check_items(items), input_name="items")
+        return self._lookup(self.item_embeddings_, codes)
+
+    @staticmethod
+    def _lookup(table, codes):
+        out = np.zeros((len(codes), table.shape[1]), dtype=np.float32)
+        known = codes >= 0
+        out[known] = table[codes[known]]
+        return out
+
+    # ---------------------------------------------------------------- shared training
+    def _train_module(self, module, graph_fields, n_negatives, **module_params):
+        """Train a link-prediction module with skorch; set ``net_``, ``history_`` and the embeddings."""
+        seed = seed_from(self.random_state)
+        shared = self.loss == "softmax"
+        n_neg = n_negatives
+        dataset = EdgeDataset(self.graph_.user, self.graph_.item, graph_fields, self.n_items_,
+                              n_neg, shared, seed + 1)
+        self.net_ = make_net(
+            module,
+            criterion=_LOSSES[self.loss],
+            seed=seed,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            validation_fraction=None,
+            collate_fn=collate_edges,
+            dataset=EdgeDataset,
+            callbacks=self.callbacks,
+            device=self.device,
+            verbose=self.verbose,
+            n_users=self.n_users_,
+            n_items=self.n_items_,
+            **module_params,
+        )
+        with torch.random.fork_rng(devices=[]):  # seed the weights, leave the global RNG alone
+            torch.manual_seed(seed)
+            self.net_.fit(dataset, y=None)
+        release_training_state(self.net_)
+        self.history_ = self.net_.history
+        self._set_embeddings(graph_fields)
+
+    def _set_embeddings(self, graph_fields):
+        module = self.net_.module_
+        module.eval()
+        with torch.no_grad():
+            fields = {k: v.to(self.net_.device) for k, v in graph_fields.items()}
+            h = module.embed(**fields).float().cpu().numpy()
+        self.user_embeddings_ = np.ascontiguousarray(h[: self.n_users_])
+        self.item_embeddings_ = np.ascontiguousarray(h[self.n_users_:])
+        self._n_features_out = h.shape[1]
+
+
+_TRAINING_CONSTRAINTS = {
+    "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+    "loss": [StrOptions(set(_LOSSES))],
+    "n_negatives": [Interval(Integral, 1, None, closed="left"), None],
+    "temperature": [Interval(Real, 0, None, closed="neither")],
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "callbacks": [list, None],
+    "device": [str, torch.device],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
+@fill_doc
+class DisentangledGraphEmbedder(_BaseGraphEmbedder):
+    """User and item embeddings with K disentangled channels, learned on a user–item graph.
+
+    A graph neural network of ``n_layers`` :class:`~sklearn_ubergnn.nn.DisentangledConv` layers
+    runs on the whole bipartite graph of the training edges (users and items are nodes with a
+    learned ID embedding each). In every layer each node vector is split into ``n_channels``
+    unit sub-vectors and refined by ``n_iterations`` of DisenGCN's neighbourhood routing: each
+    neighbour is shared among the channels by a softmax over their similarities, so each
+    channel gathers the neighbours that share one latent interest. The layer outputs are
+    averaged; a (user, item) pair scores ``u . v``. The network is trained by link prediction:
+    each training edge against sampled negative items, with a sampled softmax (default) or BPR.
+
+    Parameters
+    ----------
+    n_channels : int, default=4
+        Number of channels ``K``; must divide ``embedding_dim``.
+    n_iterations : int, default=2
+        Routing iterations ``T`` per layer (0: no routing and no neighbours, an ablation).
+    n_layers : int, default=1
+        Number of disentangled layers ``L``.
+    embedding_dim : int, default=64
+        Size of the user and item vectors (``K`` channels of ``embedding_dim // K``).
+    routing_temperature : float, default=1.0
+        Temperature ``tau`` of the routing softmax over channels.
+    attention : bool, default=False
+        Also weight each neighbour by a learned attention score (claim 6 of CN111681059A).
+    channel_score : {"sum", "routed"}, default="sum"
+        How a (user, item) pair is scored from its channel similarities ``s_k = u_k . v_k``:
+        ``"sum"`` is their mean ``u . v / K`` (ranks as the dot product); ``"routed"`` weighs them
+        by the routing softmax, ``sum_k softmax_k(s / tau)_k s_k``, so a pair is explained by the
+        channel the two agree on (sharper channels on planted data, but ``K`` times the cost of
+        scoring, which matters with many negatives).
+    loss : {"softmax", "bpr"}, default="softmax"
+        ``"softmax"``: cross-entropy of each positive against ``n_negatives`` uniformly sampled
+        items shared by the batch; ``"bpr"``: BPR against ``n_negatives`` items per positive.
+    n_negatives : int or None, default=None
+        Negatives (see ``loss``). None: every item is a negative of every positive (the full
+        softmax; with ``"bpr"``, None means one negative per positive). A negative equal to the
+        positive is ignored.
+    temperature : float, default=0.2
+        Scores (which lie in ``[-1, 1]``) are divided by it in the loss.
+    user_column, item_column : str, default="user", "item"
+        Columns of ``X`` holding the raw user and item ids (ints or strings).
+    weight_column : str or None, default=None
+        Optional column of non-negative edge weights: they scale the messages along the edge
+        (repeated pairs add up). Positive edges are sampled uniformly whatever the weight.
+    max_epochs : int, default=10
+        Passes over the training edges (on MovieLens-100k the full softmax converges in about
+        6 epochs of batch 8192 at ``lr=1e-2``).
+    batch_size : int, default=8192
+        Positive edges per training step. Every step propagates over the whole graph, so large
+        batches keep an epoch cheap.
+    lr : float, default=1e-2
+        Learning rate of Adam.
+    weight_decay : float, default=0.0
+        L2 penalty of Adam on every parameter.
+    {callbacks}
+    {device}
+    {random_state}
+    {verbose}
+
+    Attributes
+    ----------
+    users_ : ndarray of shape (n_users,)
+        Sorted distinct user ids of the training edges.
+    classes_ : ndarray of shape (n_items,)
+        Sorted distinct item ids of the training edges (what :meth:`recommend` returns).
+    n_users_, n_items_ : int
+        Their numbers.
+    user_vocabulary_, item_vocabulary_ : ItemVocabulary
+        Raw ids <-> codes.
+    graph_ : BipartiteGraph
+        The training graph (distinct edges, codes).
+    item_counts_ : ndarray of shape (n_items,), int64
+        Users per item: the fallback popularity ranking.
+    user_embeddings_ : ndarray of shape (n_users, embedding_dim), float32
+    item_embeddings_ : ndarray of shape (n_items, embedding_dim), float32
+        The final node vectors (computed once after training on the whole training graph).
+    item_routing_, user_routing_ : ndarray of shape (n_edges, n_channels), float32
+        Last-layer routing weights of every edge of ``graph_`` (in its order) as seen by the item
+        (aggregating its users) and by the user (aggregating its items).
+    net_ : skorch.NeuralNet
+        The trained net (``net_.module_`` is a :class:`~sklearn_ubergnn.nn.DisentangledGraphNet`).
+    history_ : skorch.History
+        Per-epoch record (``train_loss``, ``dur``).
+
+    See Also
+    --------
+    DistilledBehaviorClassifier : A light per-item behaviour model distilled from this embedder.
+    LightGCNRecommender, BPRMatrixFactorization, MostPopularRecommender : Baselines, same API.
+
+    Notes
+    -----
+    **Unseen ids.** :meth:`transform` and :meth:`transform_items` return a zero vector for ids
+    unseen in ``fit``; :meth:`recommend` ranks by popularity (``item_counts_``) for unseen
+    users. Items never seen in ``fit`` are never recommended.
+
+    **Scoring.** :meth:`score` takes a DataFrame of held-out edges and returns the Recall@20 of
+    :meth:`recommend` (training items excluded), the protocol of LightGCN's papers.
+
+    **Channels.** :meth:`channel_affinity` tells which channel the routing sends an item's (or
+    user's) training edges through: the last layer's routing weights, averaged over the node's
+    edges (``item_routing_`` and ``user_routing_`` hold them per edge).
+
+    References
+    ----------
+    J. Ma, P. Cui, K. Kuang, X. Wang, W. Zhu. Disentangled Graph Convolutional Networks. ICML 2019.
+    CN111681059A (claims): disentangled graph neural network and distilled behaviour model.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_ubergnn.disentangled import DisentangledGraphEmbedder
+    >>> X = pd.DataFrame({"user": [1, 1, 2, 2, 3], "item": ["a", "b", "b", "c", "a"]})
+    >>> emb = DisentangledGraphEmbedder(embedding_dim=8, n_channels=2, max_epochs=2, random_state=0).fit(X)
+    >>> emb.transform([1, 2, 99]).shape, emb.recommend([1, 99], k=1).shape
+    ((3, 8), (2, 1))
+    """
+
+    _parameter_constraints = {
+        **_BaseBipartiteRecommender._parameter_constraints,
+        **_TRAINING_CONSTRAINTS,
+        "n_channels": [Interval(Integral, 1, None, closed="left")],
+        "n_iterations": [Interval(Integral, 0, None, closed="left")],
+        "n_layers": [Interval(Integral, 0, None, closed="left")],
+        "routing_temperature": [Interval(Real, 0, None, closed="neither")],
+        "attention": ["boolean"],
+        "channel_score": [StrOptions({"sum", "routed"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_channels=4,
+        n_iterations=2,
+        n_layers=1,
+        embedding_dim=64,
+        routing_temperature=1.0,
+        attention=False,
+        channel_score="sum",
+        loss="softmax",
+        n_negatives=None,
+        temperature=0.2,
+        user_column="user",
+        item_column="item",
+        weight_column=None,
+        max_epochs=10,
+        batch_size=8192,
+        lr=1e-2,
+        weight_decay=0.0,
+        callbacks=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_channels = n_channels
+        self.n_iterations = n_iterations
+        self.n_layers = n_layers
+        self.embedding_dim = embedding_dim
+        self.routing_temperature = routing_temperature
+        self.attention = attention
+        self.channel_score = channel_score
+        self.loss = loss
+        self.n_negatives = n_negatives
+        self.temperature = temperature
+        self.user_column = user_column
+        self.item_column = item_column
+        self.weight_column = weight_column
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the vocabularies, the graph and the embeddings from training edges.
+
+        Parameters
+        ----------
+        X : DataFrame
+            One row per interaction, with ``user_column`` and ``item_column`` (raw ids) and,
+            if set, ``weight_column``. Repeated pairs are merged. Never modified.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DisentangledGraphEmbedder
+        """
+        if self.embedding_dim % self.n_channels:
+            raise ValueError(
+                f"n_channels must divide embedding_dim so that every channel has the same size; got "
+                f"embedding_dim={self.embedding_dim} and n_channels={self.n_channels}. E.g. use "
+                f"embedding_dim={self.n_channels * max(1, self.embedding_dim // self.n_channels)}."
+            )
+        return self._fit_edges(X)
+
+    def _fit_graph(self, graph):
+        n_neg = self.n_negatives
+        if self.loss == "bpr" and n_neg is None:
+            n_neg = 1
+        fields = graph.to_torch()
+        self._train_module(
+            DisentangledGraphNet, fields, n_negatives=n_neg,
+            embedding_dim=self.embedding_dim, n_channels=self.n_channels, n_layers=self.n_layers,
+            n_iterations=self.n_iterations, tau=self.routing_temperature, attention=self.attention,
+            temperature=self.temperature, channel_score=self.channel_score,
+        )
+
+    def _set_embeddings(self, graph_fields):
+        super()._set_embeddings(graph_fields)
+        module = self.net_.module_
+        with torch.no_grad():
+            fields = {k: v.to(self.net_.device) for k, v in graph_fields.items()}
+            _, p = module.embed(**fields, return_routing=True)
+        E, K = self.graph_.n_edges, self.n_channels
+        if p is None:  # no layer: no routing
+            p = torch.full((2 * E, K), 1.0 / K)
+        p = p.float().cpu().numpy()
+        # graph_.to_torch(): edges [0, E) are item -> user in graph order (the users' routing),
+        # edges [E, 2E) are user -> item sorted by item (the items' routing).
+        order = np.argsort(self.graph_.item, kind="stable")
+        self.user_routing_ = np.ascontiguousarray(p[:E])
+        self.item_routing_ = np.empty((E, K), dtype=np.float32)
+        self.item_routing_[order] = p[E:]
+
+    def _user_scores(self, codes):
+        if self.channel_score == "sum":
+            return super()._user_scores(codes)
+        K = self.n_channels
+        u = self.user_embeddings_[codes].reshape(len(codes), K, -1)
+        v = self.item_embeddings_.reshape(self.n_items_, K, -1)
+        s = np.einsum("bkc,mkc->bmk", u, v, optimize=True).astype(np.float64)
+        w = np.exp((s - s.max(axis=2, keepdims=True)) / self.routing_temperature)
+        w /= w.sum(axis=2, keepdims=True)
+        return (w * s).sum(axis=2)
+
+    def channel_affinity(self, items=None, *, users=None):
+        """Through which channels the network routes the training edges of some items (or users).
+
+        The routing weights ``p_{ij,k}`` of the last layer's last iteration (how much neighbour
+        ``j`` contributes to channel ``k`` of node ``i``) are averaged over the training edges of
+        each item (or user). With ``n_iterations=0`` or ``n_layers=0`` there is no routing and
+        every row is uniform.
+
+        Parameters
+        ----------
+        items : array-like of shape (n,) or None, default=None
+            Raw item ids; None means every item of ``classes_``.
+        users : array-like of shape (n,) or None, default=None
+            Raw user ids, instead of items.
+
+        Returns
+        -------
+        affinity : ndarray of shape (n, n_channels), float64
+            Rows sum to 1 for nodes with training edges; zeros for unseen ids.
+        """
+        check_is_fitted(self)
+        K = self.n_channels
+        if users is not None:
+            codes = self.user_vocabulary_.transform(self._check_users(users), input_name="users")
+            node, n, p = self.graph_.user, self.n_users_, self.user_routing_
+        else:
+            codes = (np.arange(self.n_items_) if items is None
+                     else self.item_vocabulary_.transform(self._check_items(items), input_name="items"))
+            node, n, p = self.graph_.item, self.n_items_, self.item_routing_
+        total = np.stack([np.bincount(node, weights=p[:, k], minlength=n) for k in range(K)], axis=1)
+        total /= np.maximum(total.sum(axis=1, keepdims=True), 1e-300)
+        out = np.zeros((len(codes), K))
+        out[codes >= 0] = total[codes[codes >= 0]]
+        return out

@@ -1,0 +1,505 @@
+"""Disentangled graph convolution (DisenGCN routing) and bipartite link-prediction networks.
+
+Everything here works on the flat directed edge list of a graph (``edge_src -> edge_dst``): message
+passing is ``index_add_`` over the edges, never a dense adjacency, so the memory of a layer grows
+with the number of edges times the embedding size.
+"""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._functional import _check_index_range, _check_size, _check_tensor, propagate, segment_softmax
+
+__all__ = [
+    "BPRLoss",
+    "BehaviorMLP",
+    "DistillationLoss",
+    "DisentangledConv",
+    "DisentangledGraphNet",
+    "LightGCN",
+    "SampledSoftmaxLoss",
+]
+
+_EPS = 1e-12
+
+
+def _check_edges(n_nodes, edge_src, edge_dst, edge_weight):
+    _check_tensor("edge_src", edge_src, 1, integer=True)
+    _check_tensor("edge_dst", edge_dst, 1, integer=True)
+    _check_size("edge_dst", edge_dst, 0, edge_src.shape[0], "one entry per edge, as edge_src")
+    what = f"node indices of a graph with {n_nodes} nodes"
+    _check_index_range("edge_src", edge_src, 0, n_nodes, what)
+    _check_index_range("edge_dst", edge_dst, 0, n_nodes, what)
+    if edge_weight is not None:
+        _check_tensor("edge_weight", edge_weight, 1, integer=False)
+        _check_size("edge_weight", edge_weight, 0, edge_src.shape[0], "one entry per edge, as edge_src")
+
+
+def channel_softmax(score, tau):
+    """Softmax over the last (channel) dimension of ``score / tau``.
+
+    Written out (max-shifted exp over sum) because ``torch.softmax`` over a last dimension of a
+    few channels is several times slower on CPU.
+
+    Shapes
+    ------
+    ``score (..., K) float``, ``out (..., K)``.
+    """
+    e = ((score - score.detach().amax(dim=-1, keepdim=True)) / tau).exp()
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+class DisentangledConv(nn.Module):
+    r"""One disentangled graph convolution layer: K channels refined by neighbourhood routing.
+
+    Each node ``i`` is projected into ``K`` channel sub-vectors, each normalised to unit length:
+    ``z_{i,k} = \mathrm{normalize}(\sigma(W_k x_i + b_k))``. Starting from ``c_{i,k} = z_{i,k}``,
+    ``n_iterations`` routing iterations (DisenGCN, Ma et al. 2019) give each edge ``j -> i`` a
+    distribution over the channels and update every channel of every node::
+
+        p_{ij,k} = softmax_k( z_{j,k} . c_{i,k} / tau )                  # which channel j serves i by
+        c_{i,k}  = normalize( z_{i,k} + sum_{j in N(i)} w_ij a_ij p_{ij,k} z_{j,k} )
+
+    where ``w_ij`` is the optional edge weight and ``a_ij`` the optional attention weight of
+    the neighbour (claim 6 of CN111681059A; 1 without attention): a GAT-style score
+    ``LeakyReLU(q_dst . z_i + q_src . z_j)`` normalised by a softmax over the neighbours of
+    ``i`` and multiplied by the in-degree of ``i`` (so uniform attention gives weight 1, as
+    without attention). The output is the concatenation of the ``K`` unit channels
+    ``c_{i,1} .. c_{i,K}``; with ``n_iterations=0`` it is the normalised projection ``z``.
+
+    Messages flow ``edge_src -> edge_dst``: node ``i`` aggregates the sources of the edges whose
+    destination it is. Give both directions of an undirected graph.
+
+    Parameters
+    ----------
+    in_features : int
+        Size of the input node vectors.
+    out_features : int
+        Size of the output node vectors; a multiple of ``n_channels``.
+    n_channels : int, default=4
+        Number of channels ``K``; each has ``out_features // n_channels`` dimensions.
+    n_iterations : int, default=3
+        Number of routing iterations ``T``.
+    tau : float, default=1.0
+        Temperature of the routing softmax over channels.
+    attention : bool, default=False
+        Multiply each neighbour's message by an attention weight (see above).
+    activation : {"relu", "identity"}, default="identity"
+        ``sigma`` of the projection. DisenGCN uses ReLU; the identity keeps the whole sphere
+        available to each channel, which suits learned ID embeddings.
+    bias : bool, default=True
+        Whether the projection has a bias.
+
+    Shapes
+    ------
+    ``x (N, in_features) float``, ``edge_src, edge_dst (E,) long``, ``edge_weight (E,) float``,
+    ``out (N, out_features)``, routing weights (returned with ``return_routing=True``) ``(E, K)``.
+
+    References
+    ----------
+    J. Ma, P. Cui, K. Kuang, X. Wang, W. Zhu. Disentangled Graph Convolutional Networks. ICML 2019.
+
+    Examples
+    --------
+    >>> import torch
+    >>> conv = DisentangledConv(8, 8, n_channels=2, n_iterations=2)
+    >>> x = torch.randn(3, 8)
+    >>> src, dst = torch.tensor([0, 1, 1, 2]), torch.tensor([1, 0, 2, 1])
+    >>> out = conv(x, src, dst)
+    >>> out.shape, torch.allclose(out.view(3, 2, 4).norm(dim=2), torch.ones(3, 2))
+    (torch.Size([3, 8]), True)
+    """
+
+    def __init__(self, in_features, out_features, n_channels=4, n_iterations=3, tau=1.0, attention=False,
+                 activation="identity", bias=True):
+        super().__init__()
+        if n_channels < 1 or out_features % n_channels:
+            raise ValueError(
+                f"out_features must be a positive multiple of n_channels; got out_features={out_features} "
+                f"and n_channels={n_channels}."
+            )
+        if n_iterations < 0:
+            raise ValueError(f"n_iterations must be >= 0; got {n_iterations}.")
+        if tau <= 0:
+            raise ValueError(f"tau must be > 0; got {tau}.")
+        if activation not in ("relu", "identity"):
+            raise ValueError(f"activation must be 'relu' or 'identity'; got {activation!r}.")
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        self.n_channels = int(n_channels)
+        self.n_iterations = int(n_iterations)
+        self.tau = float(tau)
+        self.activation = activation
+        self.linear = nn.Linear(in_features, out_features, bias=bias)
+        if attention:
+            self.att_src = nn.Parameter(torch.zeros(out_features))
+            self.att_dst = nn.Parameter(torch.zeros(out_features))
+        else:
+            self.register_parameter("att_src", None)
+            self.register_parameter("att_dst", None)
+
+    @property
+    def attention(self):
+        """Whether neighbours get an attention weight."""
+        return self.att_src is not None
+
+    def extra_repr(self):
+        return (f"{self.in_features}, {self.out_features}, n_channels={self.n_channels}, "
+                f"n_iterations={self.n_iterations}, tau={self.tau}, attention={self.attention}, "
+                f"activation={self.activation!r}")
+
+    def project(self, x):
+        """Unit channel projections ``z`` of ``x``: ``(N, K, out_features // K)``."""
+        z = self.linear(x)
+        if self.activation == "relu":
+            z = torch.relu(z)
+        return F.normalize(z.view(x.shape[0], self.n_channels, -1), dim=2, eps=_EPS)
+
+    def forward(self, x, edge_src, edge_dst, edge_weight=None, return_routing=False):
+        """Project and route; see the class docstring. Returns ``out`` (and ``p`` if asked)."""
+        _check_tensor("x", x, 2, integer=False)
+        _check_size("x", x, 1, self.in_features, "in_features")
+        n = x.shape[0]
+        _check_edges(n, edge_src, edge_dst, edge_weight)
+        z = self.project(x)
+        c = z
+        p = z.new_full((edge_src.shape[0], self.n_channels), 1.0 / self.n_channels)
+        if self.n_iterations == 0:
+            return (c.reshape(n, -1), p) if return_routing else c.reshape(n, -1)
+        z_src = z.index_select(0, edge_src)  # (E, K, dk), reused by every iteration
+        scale = None
+        if edge_weight is not None:
+            scale = edge_weight.to(z.dtype)
+        if self.attention:
+            flat = z.reshape(n, -1)
+            score = F.leaky_relu((flat @ self.att_dst).index_select(0, edge_dst)
+                                 + (flat @ self.att_src).index_select(0, edge_src), 0.2)
+            degree = z.new_zeros(n).index_add_(0, edge_dst, z.new_ones(edge_dst.shape[0]))
+            att = segment_softmax(score, edge_dst, n) * degree.index_select(0, edge_dst)
+            scale = att if scale is None else scale * att
+        for _ in range(self.n_iterations):
+            p = channel_softmax((z_src * c.index_select(0, edge_dst)).sum(dim=2), self.tau)  # (E, K)
+            w = p if scale is None else p * scale.unsqueeze(1)
+            messages = z_src * w.unsqueeze(2)
+            c = F.normalize(z.index_add(0, edge_dst, messages), dim=2, eps=_EPS)
+        out = c.reshape(n, -1)
+        return (out, p) if return_routing else out
+
+
+class _BipartiteScorer(nn.Module):
+    """Shared forward of the link-prediction networks: embed the graph, score positives and negatives.
+
+    Subclasses define ``embed(edge_src, edge_dst, edge_weight) -> (users (U, d), items (I, d))``.
+    """
+
+    def pair_score(self, u, v):
+        """Dot product of broadcastable ``u (..., d)`` and ``v (..., d)``: ``(...)``."""
+        if u.dim() == 3 and v.dim() == 3 and u.shape[1] == 1 and v.shape[0] == 1:  # (B, 1, d) x (1, M, d)
+            return u.squeeze(1) @ v.squeeze(0).T
+        return (u * v).sum(dim=-1)
+
+    def penalty(self, users, items, neg_items):
+        """L2 penalty on the ego embeddings of the batch's nodes (LightGCN's regulariser)."""
+        if self.l2 == 0:
+            return self.embedding.weight.new_zeros(())
+        nodes = torch.cat([users, items + self.n_users, neg_items.reshape(-1) + self.n_users])
+        return self.l2 * self.embedding(nodes).pow(2).sum() / (2 * users.shape[0])
+
+    def forward(self, users, items, neg_items, edge_src, edge_dst, edge_weight=None):
+        r"""Scores of positive and negative (user, item) pairs, divided by ``temperature``.
+
+        Parameters
+        ----------
+        users, items : torch.LongTensor
+            User and item codes of the positive edges of the batch.
+        neg_items : torch.LongTensor
+            Negative item codes: ``(B, M)`` per positive, or ``(M,)`` shared by the batch.
+        edge_src, edge_dst, edge_weight : torch.Tensor
+            The directed edge list of the whole training graph (both directions; items are
+            nodes ``n_users + item``).
+
+        Returns
+        -------
+        pos : torch.Tensor of shape (B,)
+        neg : torch.Tensor of shape (B, M)
+            Scores of the negatives; ``-inf`` where a negative equals the positive item.
+        penalty : torch.Tensor, scalar
+            L2 penalty to add to the loss (0 when ``l2 == 0``).
+
+        Shapes
+        ------
+        ``users, items (B,) long``, ``neg_items (B, M) or (M,) long``, ``edge_src, edge_dst (2E,)
+        long``, ``edge_weight (2E,) float``, ``pos (B,)``, ``neg (B, M)``.
+        """
+        _check_tensor("users", users, 1, integer=True)
+        _check_tensor("items", items, 1, integer=True)
+        _check_size("items", items, 0, users.shape[0], "one item per user of the batch")
+        h = self.embed(edge_src, edge_dst, edge_weight)
+        u = h.index_select(0, users)
+        v = h.index_select(0, items + self.n_users)
+        pos = self.pair_score(u, v)
+        if neg_items.dim() == 1:
+            vn = h.index_select(0, neg_items + self.n_users)
+            neg = self.pair_score(u.unsqueeze(1), vn.unsqueeze(0))
+            clash = neg_items.unsqueeze(0) == items.unsqueeze(1)
+        else:
+            _check_size("neg_items", neg_items, 0, users.shape[0], "one row per user of the batch")
+            vn = h.index_select(0, neg_items.reshape(-1) + self.n_users).view(*neg_items.shape, -1)
+            neg = self.pair_score(u.unsqueeze(1), vn)
+            clash = neg_items == items.unsqueeze(1)
+        neg = neg.masked_fill(clash, float("-inf"))
+        return pos / self.temperature, neg / self.temperature, self.penalty(users, items, neg_items)
+
+
+class DisentangledGraphNet(_BipartiteScorer):
+    r"""Link prediction on a bipartite graph with ``n_layers`` :class:`DisentangledConv` layers.
+
+    Users and items are nodes ``0 .. n_users - 1`` and ``n_users .. n_users + n_items - 1`` with
+    a learned ID embedding each. ``h_0`` is the embedding table with every channel normalised to
+    unit length; ``h_l = conv_l(h_{l-1})``. The node vector is the layer average
+    ``(h_0 + ... + h_L) / (L + 1)`` (LightGCN's layer combination; each channel of it has norm
+    at most 1) and a pair scores ``u . v / temperature``.
+
+    Parameters
+    ----------
+    n_users, n_items : int
+        Number of user and item nodes.
+    embedding_dim : int, default=64
+        Size ``d`` of every node vector; a multiple of ``n_channels``.
+    n_channels : int, default=4
+        Channels ``K`` of every layer.
+    n_layers : int, default=2
+        Number of disentangled layers ``L``.
+    n_iterations : int, default=3
+        Routing iterations ``T`` per layer.
+    tau : float, default=1.0
+        Routing temperature.
+    attention : bool, default=False
+        Per-neighbour attention weights in every layer.
+    activation : {"identity", "relu"}, default="identity"
+        Activation of the channel projections.
+    temperature : float, default=0.1
+        Divides the pair scores (which lie in ``[-1, 1]``) before the loss.
+    l2 : float, default=0.0
+        Weight of the L2 penalty on the batch's ego embeddings.
+    init_std : float, default=0.1
+        Standard deviation of the normal initialisation of the ID embeddings.
+    channel_score : {"sum", "routed"}, default="sum"
+        How a pair's channel similarities ``s_k = u_k . v_k`` become its score: their mean
+        (``u . v / K``), or ``sum_k softmax_k(s / tau)_k s_k``, which lets a pair be explained by
+        the channel it agrees on most (see :meth:`pair_score`).
+
+    Shapes
+    ------
+    See :meth:`forward`; :meth:`embed` returns ``(n_users + n_items, d)``.
+    """
+
+    def __init__(self, n_users, n_items, embedding_dim=64, n_channels=4, n_layers=2, n_iterations=3, tau=1.0,
+                 attention=False, activation="identity", temperature=0.1, l2=0.0, init_std=0.1,
+                 channel_score="sum"):
+        super().__init__()
+        if channel_score not in ("sum", "routed"):
+            raise ValueError(f"channel_score must be 'sum' or 'routed'; got {channel_score!r}.")
+        self.channel_score, self.tau = channel_score, float(tau)
+        if embedding_dim % n_channels:
+            raise ValueError(
+                f"embedding_dim must be a multiple of n_channels; got embedding_dim={embedding_dim} and "
+                f"n_channels={n_channels}."
+            )
+        self.n_users, self.n_items = int(n_users), int(n_items)
+        self.embedding_dim, self.n_channels = int(embedding_dim), int(n_channels)
+        self.temperature, self.l2 = float(temperature), float(l2)
+        self.embedding = nn.Embedding(self.n_users + self.n_items, embedding_dim)
+        nn.init.normal_(self.embedding.weight, std=init_std)
+        self.convs = nn.ModuleList(
+            DisentangledConv(embedding_dim, embedding_dim, n_channels, n_iterations, tau, attention,
+                             activation)
+            for _ in range(n_layers)
+        )
+
+    def extra_repr(self):
+        return (f"n_users={self.n_users}, n_items={self.n_items}, temperature={self.temperature}, "
+                f"channel_score={self.channel_score!r}")
+
+    def pair_score(self, u, v):
+        """Score of broadcastable ``u (..., d)`` and ``v (..., d)``: ``(...)``.
+
+        ``"sum"``: the mean channel similarity ``u . v / K``. ``"routed"``: ``sum_k w_k s_k`` with
+        ``s_k = u_k . v_k`` and ``w = softmax_k(s_k / tau)``, so that a pair is explained by the
+        channel(s) it agrees on. Both lie in ``[-1, 1]`` (channels have norm at most 1).
+        """
+        K = self.n_channels
+        if self.channel_score == "sum":
+            return super().pair_score(u, v) / K
+        if u.dim() == 3 and v.dim() == 3 and u.shape[1] == 1 and v.shape[0] == 1:  # (B, 1, d) x (1, M, d)
+            s = torch.einsum("bkc,mkc->bmk", u.squeeze(1).view(u.shape[0], K, -1),
+                             v.squeeze(0).view(v.shape[1], K, -1))
+        else:
+            s = (u.view(*u.shape[:-1], K, -1) * v.view(*v.shape[:-1], K, -1)).sum(dim=-1)
+        return (channel_softmax(s, self.tau) * s).sum(dim=-1)
+
+    def embed(self, edge_src, edge_dst, edge_weight=None, return_routing=False):
+        """Node vectors ``(N, d)`` (and the last layer's routing weights ``(E, K)`` if asked)."""
+        n = self.n_users + self.n_items
+        h = F.normalize(self.embedding.weight.view(n, self.n_channels, -1), dim=2, eps=_EPS).reshape(n, -1)
+        total = h
+        p = None  # stays None without layers
+        for conv in self.convs:
+            h, p = conv(h, edge_src, edge_dst, edge_weight, return_routing=True)
+            total = total + h
+        out = total / (len(self.convs) + 1)
+        return (out, p) if return_routing else out
+
+
+class LightGCN(_BipartiteScorer):
+    r"""LightGCN: ID embeddings smoothed by ``n_layers`` symmetric-normalised propagations.
+
+    ``h_{l+1} = A_hat h_l`` with ``A_hat[i, u] = A_hat[u, i] = 1 / sqrt(deg(u) deg(i))`` given as
+    the ``edge_weight`` of the directed edge list, and the node vector is the layer average
+    ``(h_0 + ... + h_L) / (L + 1)``. With ``n_layers=0`` this is matrix factorisation.
+
+    Parameters
+    ----------
+    n_users, n_items : int
+        Number of user and item nodes.
+    embedding_dim : int, default=64
+        Size of the embeddings.
+    n_layers : int, default=3
+        Number of propagation layers.
+    temperature : float, default=1.0
+        Divides the pair scores before the loss.
+    l2 : float, default=1e-4
+        Weight of the L2 penalty on the batch's ego embeddings (LightGCN's ``reg``).
+    init_std : float, default=0.1
+        Standard deviation of the normal initialisation.
+
+    Shapes
+    ------
+    See :meth:`forward`; :meth:`embed` returns ``(n_users + n_items, embedding_dim)``.
+
+    References
+    ----------
+    X. He, K. Deng, X. Wang, Y. Li, Y. Zhang, M. Wang. LightGCN: Simplifying and Powering Graph
+    Convolution Network for Recommendation. SIGIR 2020.
+    """
+
+    def __init__(self, n_users, n_items, embedding_dim=64, n_layers=3, temperature=1.0, l2=1e-4,
+                 init_std=0.1):
+        super().__init__()
+        self.n_users, self.n_items = int(n_users), int(n_items)
+        self.n_layers, self.temperature, self.l2 = int(n_layers), float(temperature), float(l2)
+        self.embedding = nn.Embedding(self.n_users + self.n_items, embedding_dim)
+        nn.init.normal_(self.embedding.weight, std=init_std)
+
+    def extra_repr(self):
+        return f"n_users={self.n_users}, n_items={self.n_items}, n_layers={self.n_layers}"
+
+    def embed(self, edge_src, edge_dst, edge_weight=None):
+        """Layer-averaged node vectors ``(N, d)``."""
+        h = self.embedding.weight
+        if self.n_layers == 0:
+            return h
+        _check_edges(h.shape[0], edge_src, edge_dst, edge_weight)
+        total = h
+        for _ in range(self.n_layers):
+            h = propagate(h, edge_src, edge_dst, edge_weight)
+            total = total + h
+        return total / (self.n_layers + 1)
+
+
+class BPRLoss(nn.Module):
+    r"""Bayesian personalised ranking: ``mean over (b, m) of -log sigmoid(pos_b - neg_{b,m})``.
+
+    Takes the ``(pos, neg, penalty)`` output of the link-prediction networks (``y`` is ignored) and
+    adds the penalty. Negatives scored ``-inf`` (equal to the positive) contribute 0.
+
+    Shapes
+    ------
+    ``pos (B,)``, ``neg (B, M)``, ``out ()``.
+    """
+
+    def forward(self, y_pred, y=None):
+        pos, neg, penalty = y_pred
+        return F.softplus(neg - pos.unsqueeze(1)).mean() + penalty
+
+
+class SampledSoftmaxLoss(nn.Module):
+    r"""Softmax cross-entropy of each positive against its (sampled) negatives.
+
+    ``-log( exp(pos_b) / (exp(pos_b) + sum_m exp(neg_{b,m})) )`` averaged over the batch, plus the
+    penalty. Negatives scored ``-inf`` drop out of the sum.
+
+    Shapes
+    ------
+    ``pos (B,)``, ``neg (B, M)``, ``out ()``.
+    """
+
+    def forward(self, y_pred, y=None):
+        pos, neg, penalty = y_pred
+        logits = torch.cat([pos.unsqueeze(1), neg], dim=1)
+        return (torch.logsumexp(logits, dim=1) - pos).mean() + penalty
+
+
+class BehaviorMLP(nn.Module):
+    r"""A light behaviour model: a user vector -> the logit of acting on one target item.
+
+    ``hidden_layer_sizes=()`` is logistic regression on the vector; otherwise
+    ``Linear -> ReLU`` blocks, then a ``Linear`` to one logit.
+
+    Parameters
+    ----------
+    in_features : int
+        Size of the user vectors.
+    hidden_layer_sizes : tuple of int, default=()
+        Widths of the hidden layers.
+
+    Shapes
+    ------
+    ``x (B, in_features) float``, ``out (B,)``.
+    """
+
+    def __init__(self, in_features, hidden_layer_sizes=()):
+        super().__init__()
+        layers, width = [], int(in_features)
+        for size in hidden_layer_sizes:
+            layers += [nn.Linear(width, int(size)), nn.ReLU()]
+            width = int(size)
+        layers.append(nn.Linear(width, 1))
+        self.layers = nn.Sequential(*layers)
+        self.in_features = int(in_features)
+
+    def forward(self, x):
+        """Logits ``(B,)`` of the user vectors ``x``."""
+        _check_tensor("x", x, 2, integer=False)
+        _check_size("x", x, 1, self.in_features, "in_features")
+        return self.layers(x).squeeze(1)
+
+
+class DistillationLoss(nn.Module):
+    r"""Hard-label plus soft-label binary cross-entropy of logits.
+
+    ``BCE(sigmoid(logit), y_hard) + soft_weight * BCE(sigmoid(logit), y_soft)``, each averaged
+    over the batch; ``y_soft`` is the teacher's probability.
+
+    Parameters
+    ----------
+    soft_weight : float, default=1.0
+        Weight of the soft-label term (0: hard labels only).
+
+    Shapes
+    ------
+    ``logit (B,)``, ``y (B, 2)``: column 0 the observed 0/1 label, column 1 the teacher's
+    probability; ``out ()``.
+    """
+
+    def __init__(self, soft_weight=1.0):
+        super().__init__()
+        self.soft_weight = float(soft_weight)
+
+    def forward(self, logit, y):
+        _check_tensor("y", y, 2, integer=False)
+        _check_size("y", y, 0, logit.shape[0], "one row per logit")
+        hard = F.binary_cross_entropy_with_logits(logit, y[:, 0].to(logit.dtype))
+        if self.soft_weight == 0:
+            return hard
+        return hard + self.soft_weight * F.binary_cross_entropy_with_logits(logit, y[:, 1].to(logit.dtype))

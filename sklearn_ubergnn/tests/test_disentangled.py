@@ -1,0 +1,265 @@
+"""Estimators of sklearn_ubergnn.disentangled: API contract, ids, errors, persistence, learning."""
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import normalized_mutual_info_score, roc_auc_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.utils import estimator_checks as ec
+
+from sklearn_ubergnn.datasets import make_bipartite
+from sklearn_ubergnn.disentangled import (
+    BPRMatrixFactorization,
+    DisentangledGraphEmbedder,
+    DistilledBehaviorClassifier,
+    LightGCNRecommender,
+    MostPopularRecommender,
+    evaluate_bipartite,
+    train_test_split_edges,
+)
+
+FAST = dict(embedding_dim=8, max_epochs=3, batch_size=64, random_state=0)
+EMBEDDERS = [
+    DisentangledGraphEmbedder(n_channels=2, n_layers=1, n_iterations=2, **FAST),
+    BPRMatrixFactorization(**FAST),
+    LightGCNRecommender(n_layers=2, **FAST),
+]
+RECOMMENDERS = [*EMBEDDERS, MostPopularRecommender()]
+ALL = [*RECOMMENDERS, DistilledBehaviorClassifier(target_item=1, max_epochs=3)]
+
+DATA_FREE_CHECKS = [
+    ec.check_estimator_cloneable,
+    ec.check_no_attributes_set_in_init,
+    ec.check_parameters_default_constructible,
+    ec.check_get_params_invariance,
+    ec.check_set_params,
+    ec.check_estimator_repr,
+    ec.check_mixin_order,
+    ec.check_valid_tag_types,
+    ec.check_do_not_raise_errors_in_init_or_set_params,
+]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Tiny graphs: one intra-op thread is fastest, and other jobs share the cores."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _name(est):
+    return type(est).__name__
+
+
+@pytest.fixture(scope="module")
+def small():
+    edges, item_channel, _ = make_bipartite(n_users=60, n_items=40, n_channels=2, edges_per_user=8,
+                                            random_state=0)
+    train, test = train_test_split_edges(edges, 0.25, random_state=0)
+    return train, test, item_channel
+
+
+@pytest.mark.parametrize("estimator", ALL, ids=_name)
+@pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
+def test_sklearn_data_free_checks(estimator, check):
+    check(_name(estimator), clone(estimator))
+
+
+@pytest.mark.parametrize("estimator", RECOMMENDERS, ids=_name)
+def test_recommender_contract(estimator, small):
+    train, test, _ = small
+    est = clone(estimator)
+    with pytest.raises(NotFittedError):
+        est.recommend([0])
+    snapshot = train.copy()
+    params = est.get_params()
+    assert est.fit(train) is est
+    pd.testing.assert_frame_equal(train, snapshot)  # input never modified
+    assert est.get_params() == params
+    np.testing.assert_array_equal(est.classes_, np.unique(train["item"]))
+    users = np.array([0, 1, 2, 10_000])  # the last one is unseen: popularity ranking
+    top = est.recommend(users, k=5)
+    assert top.shape == (4, 5) and np.isin(top, est.classes_).all()
+    assert all(len(set(row)) == 5 for row in top)
+    seen = set(train.loc[train["user"] == 0, "item"])
+    assert not seen & set(top[0]), "training items are excluded"
+    popular = est.classes_[np.argsort(-est.item_counts_, kind="stable")[:5]]
+    np.testing.assert_array_equal(top[3], popular)
+    assert est.recommend([0], k=10_000).shape == (1, est.n_items_)
+    assert 0.0 <= est.score(test) <= 1.0
+
+
+@pytest.mark.parametrize("estimator", EMBEDDERS, ids=_name)
+def test_embedder_transform(estimator, small):
+    train, _, _ = small
+    est = clone(estimator).fit(train)
+    Z = est.transform([0, 1, 10_000])
+    assert Z.dtype == np.float32 and Z.shape == (3, 8)
+    assert not Z[2].any(), "unseen user -> zero vector"
+    V = est.transform_items([0, 10_000])
+    assert V.shape == (2, 8) and not V[1].any()
+    assert est.fit_transform(train).shape == (len(train), 8)  # one user vector per edge
+    names = est.get_feature_names_out()
+    assert len(names) == 8 and names[0] == f"{_name(est).lower()}0"
+    frame = clone(estimator).set_output(transform="pandas").fit(train).transform([0, 1])
+    assert list(frame.columns) == list(names)
+
+
+def test_string_ids_and_custom_columns():
+    X = pd.DataFrame({"who": ["ann", "bob", "bob", "cy"], "what": ["x", "y", "z", "x"], "w": [1.0, 2, 1, 5]})
+    est = DisentangledGraphEmbedder(user_column="who", item_column="what", weight_column="w", n_channels=2,
+                                    **FAST).fit(X)
+    top = est.recommend(["ann", "zed"], k=2)
+    assert top.dtype == object and set(top[0]) <= {"y", "z", "x"}
+    with pytest.raises(TypeError, match="holds str item ids but the users given holds int"):
+        est.recommend([1, 2])
+
+
+@pytest.mark.parametrize(
+    "X, params, error, match",
+    [
+        (pd.DataFrame({"user": [1, np.nan], "item": [1, 2]}), {}, ValueError, "must not be missing"),
+        (pd.DataFrame({"user": [], "item": []}), {}, ValueError, "at least one edge"),
+        (pd.DataFrame({"user": [1], "product": [2]}), {}, ValueError, r"lacks the column\(s\) \['item'\]"),
+        ([[1, 2]], {}, TypeError, "must be a pandas DataFrame"),
+        (pd.DataFrame({"user": [1], "item": [2]}), {"embedding_dim": 10, "n_channels": 4}, ValueError,
+         "n_channels must divide embedding_dim"),
+        (pd.DataFrame({"user": [1], "item": [2], "w": [-1.0]}), {"weight_column": "w"}, ValueError,
+         "non-negative"),
+        (pd.DataFrame({"user": [1.5], "item": [2]}), {}, TypeError, "must be integers or strings"),
+        (pd.DataFrame({"user": [1], "item": [2]}), {"loss": "hinge"}, ValueError, "'loss' parameter"),
+    ],
+)
+def test_bad_input_errors(X, params, error, match):
+    with pytest.raises(error, match=match):
+        DisentangledGraphEmbedder(**{**FAST, "n_channels": 2, **params}).fit(X)
+
+
+@pytest.mark.parametrize("estimator", EMBEDDERS, ids=_name)
+def test_joblib_round_trip_and_determinism(estimator, small, tmp_path):
+    train, _, _ = small
+    est = clone(estimator).fit(train)
+    users = np.arange(20)
+    expected_top, expected_Z = est.recommend(users, k=5), est.transform(users)
+    joblib.dump(est, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(loaded.recommend(users, k=5), expected_top)
+    np.testing.assert_array_equal(loaded.transform(users), expected_Z)
+    twin = clone(est)
+    assert not hasattr(twin, "net_")
+    np.testing.assert_array_equal(twin.fit(train).transform(users), expected_Z)  # same seed, same model
+    other = clone(est).set_params(random_state=1).fit(train).transform(users)
+    assert not np.array_equal(other, expected_Z)
+
+
+def test_evaluate_bipartite(small):
+    train, test, _ = small
+    models = {"pop": MostPopularRecommender(), "mf": BPRMatrixFactorization(**FAST)}
+    table = evaluate_bipartite(models, train, test)
+    assert list(table.index) == ["pop", "mf"]
+    assert list(table.columns) == ["Recall@20", "NDCG@20", "fit_s", "s_per_epoch", "n_epochs"]
+    assert table.loc["mf", "n_epochs"] == 3 and np.isnan(table.loc["pop", "s_per_epoch"])
+
+
+def test_train_test_split_edges_per_user(small):
+    edges = pd.concat(small[:2])
+    train, test = train_test_split_edges(edges, 0.2, random_state=0)
+    assert len(train) + len(test) == len(edges) and set(train["user"]) == set(edges["user"])
+    counts = edges.groupby("user").size()
+    held = test.groupby("user").size().reindex(counts.index, fill_value=0)
+    np.testing.assert_array_equal(held, np.minimum(np.round(0.2 * counts), counts - 1))
+
+
+# ------------------------------------------------------------------------------------------------
+# learning on planted data
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def planted():
+    edges, item_channel, _ = make_bipartite(n_users=400, n_items=80, n_channels=4, edges_per_user=20,
+                                            concentration=0.2, random_state=0)
+    train, test = train_test_split_edges(edges, 0.2, random_state=0)
+    return train, test, item_channel
+
+
+PLANTED = dict(embedding_dim=16, n_layers=1, n_iterations=2, routing_temperature=0.2, channel_score="routed",
+               max_epochs=25, batch_size=1024, lr=2e-2, n_negatives=40, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def planted_model(planted):
+    return DisentangledGraphEmbedder(n_channels=4, **PLANTED).fit(planted[0])
+
+
+def test_learning_beats_popularity(planted, planted_model):
+    _, test, _ = planted
+    pop = MostPopularRecommender().fit(planted[0]).score(test)
+    assert planted_model.score(test) > pop + 0.1
+
+
+def _channel_nmi(model, item_channel):
+    affinity = model.channel_affinity(np.arange(len(item_channel)))
+    np.testing.assert_allclose(affinity.sum(axis=1), 1.0)
+    return normalized_mutual_info_score(item_channel, affinity.argmax(axis=1))
+
+
+def test_routing_separates_planted_interests(planted):
+    # Which channel does the routing send each item's edges through? Compare it with the
+    # planted channel of the item, for three seeds, against a shuffled control.
+    train, _, item_channel = planted
+    shuffled = np.random.default_rng(0).permutation(item_channel)
+    scores, controls = [], []
+    for seed in range(3):
+        model = DisentangledGraphEmbedder(n_channels=4, **{**PLANTED, "random_state": seed}).fit(train)
+        scores.append(_channel_nmi(model, item_channel))
+        controls.append(_channel_nmi(model, shuffled))
+    assert np.mean(scores) > 0.2 and np.mean(scores) > 4 * np.mean(controls), (scores, controls)
+    # One channel, or no routing iteration, cannot separate anything.
+    one = DisentangledGraphEmbedder(n_channels=1, **PLANTED).fit(train)
+    assert _channel_nmi(one, item_channel) == 0.0
+    no_routing = DisentangledGraphEmbedder(n_channels=4, **{**PLANTED, "n_iterations": 0}).fit(train)
+    assert _channel_nmi(no_routing, item_channel) == 0.0
+
+
+# ------------------------------------------------------------------------------------------------
+# distillation
+# ------------------------------------------------------------------------------------------------
+def test_distilled_classifier(planted, planted_model):
+    train, test, _ = planted
+    target = int(test["item"].value_counts().index[0])
+    users = np.setdiff1d(np.unique(train["user"]), train.loc[train["item"] == target, "user"])
+    y = np.isin(users, test.loc[test["item"] == target, "user"]).astype(int)
+    clf = DistilledBehaviorClassifier(FrozenEstimator(planted_model), target_item=target, max_epochs=30,
+                                      random_state=0)
+    clf.fit(users[::2], y[::2])
+    proba = clf.predict_proba(users[1::2])
+    assert proba.shape == (len(users[1::2]), 2) and np.allclose(proba.sum(axis=1), 1)
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+    np.testing.assert_array_equal(clf.predict(users[1::2]), clf.classes_[(proba[:, 1] > 0.5).astype(int)])
+    assert roc_auc_score(y[1::2], proba[:, 1]) > 0.6
+    # In a pipeline, searched over soft_weight (the frozen embedder is shared, not refitted).
+    search = GridSearchCV(make_pipeline(clf), {"distilledbehaviorclassifier__soft_weight": [0.0, 1.0]},
+                          scoring="roc_auc", cv=2).fit(users, y)
+    assert search.best_estimator_[-1].embedder_ is clf.embedder  # frozen: shared, never refitted
+    assert search.predict_proba(users[:3]).shape == (3, 2)
+
+
+def test_distilled_classifier_fits_its_embedder(small):
+    train, _, _ = small
+    clf = DistilledBehaviorClassifier(DisentangledGraphEmbedder(n_channels=2, **FAST), target_item=1,
+                                      max_epochs=2, random_state=0)
+    with pytest.raises(ValueError, match="pass the training edges"):
+        clf.fit([0, 1], [0, 1])
+    clf.fit([0, 1, 2, 3], [0, 1, 0, 1], edges=train)
+    assert clf.embedder_ is not clf.embedder and hasattr(clf.embedder_, "user_embeddings_")
+    with pytest.raises(ValueError, match="two classes"):
+        clf.fit([0, 1], [1, 1], edges=train)
+    with pytest.raises(ValueError, match="unknown to the embedder"):
+        clone(clf).set_params(target_item=10_000).fit([0, 1], [0, 1], edges=train)

@@ -1,0 +1,230 @@
+"""Torch side of the disentangled GNN: DisentangledConv routing, LightGCN propagation, losses, graphs."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sklearn_ubergnn.graphs import build_bipartite_graph
+from sklearn_ubergnn.nn import (
+    BehaviorMLP,
+    BPRLoss,
+    DisentangledConv,
+    DisentangledGraphNet,
+    DistillationLoss,
+    LightGCN,
+    SampledSoftmaxLoss,
+)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _identity_conv(n_iterations=1, **kwargs):
+    conv = DisentangledConv(4, 4, n_channels=2, n_iterations=n_iterations, **kwargs)
+    with torch.no_grad():
+        conv.linear.weight.copy_(torch.eye(4))
+        conv.linear.bias.zero_()
+    return conv
+
+
+# Path graph 0 - 1 - 2, both directions; 2 channels of 2 dimensions each.
+X3 = torch.tensor([[1.0, 0.0, 0.0, 1.0],    # node 0: channel 1 = (1, 0), channel 2 = (0, 1)
+                   [1.0, 0.0, 1.0, 0.0],    # node 1: (1, 0), (1, 0)
+                   [0.0, 1.0, 0.0, 1.0]])   # node 2: (0, 1), (0, 1)
+SRC3 = torch.tensor([1, 0, 2, 1])
+DST3 = torch.tensor([0, 1, 1, 2])
+
+
+def test_one_routing_iteration_by_hand():
+    # Edge 1 -> 0: channel similarities (1, 0) . (1, 0) = 1 and (1, 0) . (0, 1) = 0, so
+    # p = softmax(1, 0) = (e / (e + 1), 1 / (e + 1)) = (0.731059, 0.268941); same for 0 -> 1.
+    # Edges 2 -> 1 and 1 -> 2: similarities (0, 0), p = (0.5, 0.5).
+    a, b = math.e / (math.e + 1), 1 / (math.e + 1)
+    expected_p = torch.tensor([[a, b], [a, b], [0.5, 0.5], [0.5, 0.5]])
+    # node 0: ch1 = unit((1, 0) + a (1, 0)) = (1, 0); ch2 = unit((0, 1) + b (1, 0)) = (b, 1) / sqrt(1 + b^2)
+    # node 1: ch1 = unit((1, 0) + a (1, 0) + 0.5 (0, 1)) = (1 + a, 0.5) / sqrt((1 + a)^2 + 0.25)
+    #         ch2 = unit((1, 0) + b (0, 1) + 0.5 (0, 1)) = (1, b + 0.5) / sqrt(1 + (b + 0.5)^2)
+    # node 2: ch1 = ch2 = unit((0, 1) + 0.5 (1, 0)) = (0.5, 1) / sqrt(1.25)
+    n0 = math.sqrt(1 + b * b)
+    n1a, n1b = math.sqrt((1 + a) ** 2 + 0.25), math.sqrt(1 + (b + 0.5) ** 2)
+    n2 = math.sqrt(1.25)
+    expected = torch.tensor([
+        [1.0, 0.0, b / n0, 1 / n0],
+        [(1 + a) / n1a, 0.5 / n1a, 1 / n1b, (b + 0.5) / n1b],
+        [0.5 / n2, 1 / n2, 0.5 / n2, 1 / n2],
+    ])
+    # The same numbers, rounded, as a sanity check of the closed forms above.
+    torch.testing.assert_close(expected, torch.tensor([
+        [1.000000, 0.000000, 0.259713, 0.965686],
+        [0.960726, 0.277497, 0.792735, 0.609567],
+        [0.447214, 0.894427, 0.447214, 0.894427],
+    ]), atol=2e-6, rtol=0)
+    out, p = _identity_conv()(X3, SRC3, DST3, return_routing=True)
+    torch.testing.assert_close(p, expected_p, atol=1e-6, rtol=0)
+    torch.testing.assert_close(out, expected, atol=1e-6, rtol=0)
+
+
+def test_zero_iterations_is_the_normalised_projection():
+    out = _identity_conv(n_iterations=0)(X3 * 3.0, SRC3, DST3)
+    torch.testing.assert_close(out, X3)
+
+
+def test_edge_weight_scales_messages():
+    conv = _identity_conv()
+    torch.testing.assert_close(conv(X3, SRC3, DST3, torch.ones(4)), conv(X3, SRC3, DST3))
+    # Zero weights: no neighbour reaches anyone, every node keeps its own projection.
+    torch.testing.assert_close(conv(X3, SRC3, DST3, torch.zeros(4)), X3)
+
+
+def _random_graph(seed, n=12, e=40):
+    g = torch.Generator().manual_seed(seed)
+    src = torch.randint(n, (e,), generator=g)
+    dst = torch.randint(n, (e,), generator=g)
+    return torch.randn(n, 8, generator=g), src, dst
+
+
+@pytest.mark.parametrize("n_iterations", [0, 1, 3])
+@pytest.mark.parametrize("activation", ["identity", "relu"])
+def test_channels_have_unit_norm(n_iterations, activation):
+    torch.manual_seed(0)
+    x, src, dst = _random_graph(0)
+    conv = DisentangledConv(8, 12, n_channels=3, n_iterations=n_iterations, activation=activation)
+    out = conv(x, src, dst)
+    norms = out.view(len(x), 3, 4).norm(dim=2)
+    if activation == "identity":
+        torch.testing.assert_close(norms, torch.ones_like(norms))
+    else:  # a channel whose ReLU projection is all zero, and has no neighbours, stays zero
+        assert torch.all(((norms - 1).abs() < 1e-5) | (norms < 1e-6))
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**16), attention=st.booleans())
+def test_permuting_neighbours_and_nodes(seed, attention):
+    torch.manual_seed(seed)
+    x, src, dst = _random_graph(seed)
+    conv = DisentangledConv(8, 8, n_channels=2, n_iterations=2, attention=attention)
+    if attention:
+        with torch.no_grad():
+            conv.att_src.normal_()
+            conv.att_dst.normal_()
+    ref = conv(x, src, dst)
+    g = torch.Generator().manual_seed(seed + 1)
+    # Edge order does not matter.
+    perm = torch.randperm(len(src), generator=g)
+    torch.testing.assert_close(conv(x, src[perm], dst[perm]), ref, atol=1e-5, rtol=1e-5)
+    # Relabelling the nodes permutes the output rows.
+    relabel = torch.randperm(len(x), generator=g)
+    inverse = torch.argsort(relabel)
+    out = conv(x[relabel], inverse[src], inverse[dst])
+    torch.testing.assert_close(out, ref[relabel], atol=1e-5, rtol=1e-5)
+
+
+def test_uniform_attention_equals_no_attention():
+    torch.manual_seed(0)
+    x, src, dst = _random_graph(3)
+    plain = DisentangledConv(8, 8, n_channels=2, n_iterations=2)
+    attended = DisentangledConv(8, 8, n_channels=2, n_iterations=2, attention=True)
+    attended.linear.load_state_dict(plain.linear.state_dict())  # attention vectors start at zero
+    torch.testing.assert_close(attended(x, src, dst), plain(x, src, dst), atol=1e-6, rtol=1e-6)
+
+
+def test_conv_errors_name_the_problem():
+    with pytest.raises(ValueError, match="multiple of n_channels"):
+        DisentangledConv(8, 10, n_channels=3)
+    with pytest.raises(ValueError, match="n_iterations"):
+        DisentangledConv(8, 8, n_channels=2, n_iterations=-1)
+    conv = DisentangledConv(8, 8, n_channels=2)
+    with pytest.raises(ValueError, match=r"x must have size 8 in dimension 1"):
+        conv(torch.randn(3, 5), SRC3, DST3)
+    with pytest.raises(ValueError, match=r"edge_src must lie in \[0, 3\)"):
+        conv(torch.randn(3, 8), torch.tensor([5]), torch.tensor([0]))
+    with pytest.raises(ValueError, match="edge_dst must have size 4"):
+        conv(torch.randn(3, 8), SRC3, DST3[:3])
+
+
+# ------------------------------------------------------------------------------------------------
+# graphs
+# ------------------------------------------------------------------------------------------------
+def test_bipartite_graph_by_hand():
+    g = build_bipartite_graph([0, 0, 1, 0, 2], [1, 0, 1, 1, 2], n_users=3, n_items=3, weight=[1, 2, 3, 4, 5])
+    np.testing.assert_array_equal(g.user, [0, 0, 1, 2])
+    np.testing.assert_array_equal(g.item, [0, 1, 1, 2])
+    np.testing.assert_array_equal(g.weight, [2, 5, 3, 5])  # the repeated pair (0, 1) adds up
+    np.testing.assert_array_equal(g.indptr, [0, 2, 3, 4])
+    np.testing.assert_array_equal(g.item_degree(), [1, 2, 1])
+    np.testing.assert_allclose(g.symmetric_weight(), [1 / math.sqrt(2), 1 / 2, 1 / math.sqrt(2), 1])
+    f = g.to_torch()
+    assert torch.all(f["edge_dst"][1:] >= f["edge_dst"][:-1]), "edges are sorted by destination"
+    pairs = {(int(s), int(d)) for s, d in zip(f["edge_src"], f["edge_dst"])}
+    assert pairs == {(0, 3), (0, 4), (1, 4), (2, 5), (3, 0), (4, 0), (4, 1), (5, 2)}
+    rows, items = g.seen_pairs(np.array([2, -1, 0]))
+    np.testing.assert_array_equal(rows, [0, 2, 2])
+    np.testing.assert_array_equal(items, [2, 0, 1])
+
+
+def test_bipartite_graph_errors():
+    with pytest.raises(ValueError, match="at least one edge"):
+        build_bipartite_graph([], [], 1, 1)
+    with pytest.raises(ValueError, match=r"item codes must lie in \[0, 2\)"):
+        build_bipartite_graph([0], [2], 1, 2)
+
+
+# ------------------------------------------------------------------------------------------------
+# networks and losses
+# ------------------------------------------------------------------------------------------------
+def test_lightgcn_equals_dense_reference():
+    g = build_bipartite_graph([0, 0, 1, 2, 2], [0, 1, 1, 0, 2], n_users=3, n_items=3)
+    f = g.to_torch(weight=g.symmetric_weight())
+    torch.manual_seed(0)
+    net = LightGCN(3, 3, embedding_dim=4, n_layers=2)
+    A = torch.zeros(6, 6)
+    A[f["edge_dst"], f["edge_src"]] = f["edge_weight"]
+    e0 = net.embedding.weight.detach()
+    expected = (e0 + A @ e0 + A @ A @ e0) / 3
+    torch.testing.assert_close(net.embed(**f).detach(), expected)
+    # The dense matrix is D^-1/2 A D^-1/2 of the bipartite adjacency.
+    deg = torch.tensor([2.0, 1, 2, 2, 2, 1])
+    adj = (A > 0).float()
+    torch.testing.assert_close(A, adj / torch.sqrt(deg[:, None] * deg[None, :]))
+
+
+@pytest.mark.parametrize("channel_score", ["sum", "routed"])
+def test_graph_net_scores_and_shapes(channel_score):
+    g = build_bipartite_graph([0, 0, 1, 2], [0, 1, 1, 2], n_users=3, n_items=3)
+    torch.manual_seed(0)
+    net = DisentangledGraphNet(3, 3, embedding_dim=8, n_channels=2, n_layers=1, channel_score=channel_score)
+    users, items = torch.tensor([0, 1]), torch.tensor([1, 1])
+    pos, neg, penalty = net(users, items, torch.arange(3), **g.to_torch())
+    assert pos.shape == (2,) and neg.shape == (2, 3) and penalty.item() == 0
+    assert torch.isinf(neg[:, 1]).all(), "the positive item is never its own negative"
+    # Shared negatives and per-row negatives agree.
+    _, neg_rows, _ = net(users, items, torch.tensor([[0, 2], [0, 2]]), **g.to_torch())
+    torch.testing.assert_close(neg_rows, neg[:, [0, 2]])
+    assert (pos.abs() <= 1 / net.temperature + 1e-5).all()
+
+
+def test_losses_by_hand():
+    pos, neg = torch.tensor([2.0, 0.0]), torch.tensor([[0.0, float("-inf")], [1.0, 1.0]])
+    zero = torch.tensor(0.0)
+    expected_bpr = (math.log1p(math.exp(-2)) + 0 + 2 * math.log1p(math.exp(1))) / 4
+    assert BPRLoss()((pos, neg, zero)).item() == pytest.approx(expected_bpr, rel=1e-6)
+    expected_softmax = (math.log(math.exp(2) + 1) - 2 + math.log(1 + 2 * math.e)) / 2
+    assert SampledSoftmaxLoss()((pos, neg, zero)).item() == pytest.approx(expected_softmax, rel=1e-6)
+
+
+def test_distillation_loss_and_student():
+    logit = torch.tensor([0.0, 2.0])
+    y = torch.tensor([[1.0, 0.5], [0.0, 0.9]])
+    hard = torch.nn.functional.binary_cross_entropy_with_logits(logit, y[:, 0])
+    soft = torch.nn.functional.binary_cross_entropy_with_logits(logit, y[:, 1])
+    torch.testing.assert_close(DistillationLoss(0.0)(logit, y), hard)
+    torch.testing.assert_close(DistillationLoss(2.0)(logit, y), hard + 2 * soft)
+    assert BehaviorMLP(8, (4,))(torch.randn(5, 8)).shape == (5,)
