@@ -13,7 +13,7 @@ SHARED_DATA = Path(
 )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data():
     """Return a function ``name -> Path`` that skips the test when ``../shared/data/name`` is absent."""
 

@@ -18,12 +18,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def split(request):
-    from tests.conftest import SHARED_DATA
-
-    path = SHARED_DATA / "ml-100k"
-    if not path.exists():
-        pytest.skip(f"real dataset 'ml-100k' not found under {SHARED_DATA}")
+def split(shared_data):
+    path = shared_data("ml-100k")
     ratings = load_movielens_ratings(path)[["user", "item"]]
     return train_test_split_edges(ratings, 0.2, random_state=0)
 
