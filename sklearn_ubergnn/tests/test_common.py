@@ -18,7 +18,6 @@ import pytest
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold
-from sklearn.utils import estimator_checks as ec
 
 from sklearn_ubergnn import (
     PopularityRecommender,
@@ -30,6 +29,7 @@ from sklearn_ubergnn.datasets import make_sessions
 from sklearn_ubergnn.metrics import make_topk_scorer
 from sklearn_ubergnn.pipeline import make_pipeline, recommend
 from sklearn_ubergnn.preprocessing import session_prefixes
+from sklearn_ubergnn.tests._checks import DATA_FREE_CHECKS
 
 RECOMMENDERS = [
     PopularityRecommender(),
@@ -38,17 +38,6 @@ RECOMMENDERS = [
 ]
 ALL_ESTIMATORS = [SessionGraphTransformer(), *RECOMMENDERS]
 
-DATA_FREE_CHECKS = [
-    ec.check_estimator_cloneable,
-    ec.check_no_attributes_set_in_init,
-    ec.check_parameters_default_constructible,
-    ec.check_get_params_invariance,
-    ec.check_set_params,
-    ec.check_estimator_repr,
-    ec.check_mixin_order,
-    ec.check_valid_tag_types,
-    ec.check_do_not_raise_errors_in_init_or_set_params,
-]
 
 
 def _ids(estimator):

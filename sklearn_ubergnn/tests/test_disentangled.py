@@ -9,7 +9,6 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import normalized_mutual_info_score, roc_auc_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
-from sklearn.utils import estimator_checks as ec
 
 from sklearn_ubergnn.datasets import make_bipartite
 from sklearn_ubergnn.disentangled import (
@@ -21,6 +20,7 @@ from sklearn_ubergnn.disentangled import (
     evaluate_bipartite,
     train_test_split_edges,
 )
+from sklearn_ubergnn.tests._checks import DATA_FREE_CHECKS
 
 FAST = dict(embedding_dim=8, max_epochs=3, batch_size=64, random_state=0)
 EMBEDDERS = [
@@ -31,17 +31,6 @@ EMBEDDERS = [
 RECOMMENDERS = [*EMBEDDERS, MostPopularRecommender()]
 ALL = [*RECOMMENDERS, DistilledBehaviorClassifier(target_item=1, max_epochs=3)]
 
-DATA_FREE_CHECKS = [
-    ec.check_estimator_cloneable,
-    ec.check_no_attributes_set_in_init,
-    ec.check_parameters_default_constructible,
-    ec.check_get_params_invariance,
-    ec.check_set_params,
-    ec.check_estimator_repr,
-    ec.check_mixin_order,
-    ec.check_valid_tag_types,
-    ec.check_do_not_raise_errors_in_init_or_set_params,
-]
 
 
 @pytest.fixture(autouse=True, scope="module")

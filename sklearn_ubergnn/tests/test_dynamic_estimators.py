@@ -10,28 +10,17 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
-from sklearn.utils import estimator_checks as ec
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_ubergnn.datasets import make_interactions
 from sklearn_ubergnn.dynamic import DynamicGraphEmbedder, DynamicInteractionClassifier, EdgeBankBaseline
 from sklearn_ubergnn.dynamic._data import N_STRUCT, QueryBuilder, StreamState
 from sklearn_ubergnn.nn._dynamic_heads import DynamicQueryModel
+from sklearn_ubergnn.tests._checks import DATA_FREE_CHECKS
 
 FAST = dict(n_hops=2, max_nodes=16, embedding_dim=8, object_dim=4, time_dim=4, max_epochs=2, batch_size=64,
             random_state=0)
 ESTIMATORS = [DynamicGraphEmbedder(**FAST), DynamicInteractionClassifier(**FAST)]
-DATA_FREE_CHECKS = [
-    ec.check_estimator_cloneable,
-    ec.check_no_attributes_set_in_init,
-    ec.check_parameters_default_constructible,
-    ec.check_get_params_invariance,
-    ec.check_set_params,
-    ec.check_estimator_repr,
-    ec.check_mixin_order,
-    ec.check_valid_tag_types,
-    ec.check_do_not_raise_errors_in_init_or_set_params,
-]
 
 
 @pytest.fixture(autouse=True, scope="module")
