@@ -17,6 +17,11 @@ Quick check (the 20k most recent training samples, 1 epoch)::
 The SR-GNN comparison (hidden 100, batch 100, lr 1e-3 decayed x0.1 every 3 epochs, all data)::
 
     python benchmarks/ubergnn_speed.py --epochs 10 --validation-fraction 0
+
+A synthetic catalogue of 50,000 items and about 500,000 training prefixes (``make_sessions``;
+the last 10 % of the sessions are the test set)::
+
+    python benchmarks/ubergnn_speed.py --synthetic 50000 500000 --epochs 1 --threads 1
 """
 import argparse
 import resource
@@ -38,6 +43,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(here.parent / "shared" / "data" / "yoochoose1_64"),
                         help="folder with SR-GNN's all_train_seq.txt and test.txt")
+    parser.add_argument("--synthetic", type=int, nargs=2, metavar=("N_ITEMS", "N_PREFIXES"), default=None,
+                        help="use make_sessions with this many items and about this many training prefixes "
+                             "instead of --data")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--hidden", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=100)
@@ -61,16 +69,27 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(here))
-    from sklearn_ubergnn.datasets import load_srgnn
+    from sklearn_ubergnn.datasets import load_srgnn, make_sessions
     from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
     from sklearn_ubergnn.preprocessing import session_prefixes
     from sklearn_ubergnn.session._ubergnn import UberGNNRecommender
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    data = load_srgnn(args.data)
-    X, y = session_prefixes(data.train_sessions, order="srgnn")
-    X_test, y_test = data.test_X, np.asarray(data.test_y)
+    if args.synthetic:
+        n_items, n_prefixes = args.synthetic
+        # make_sessions' mean length 3.5 gives about 2.5 prefixes per session; 10 % more sessions for the test set
+        n_sessions = int(n_prefixes / 2.5 / 0.9)
+        sessions, _, _ = make_sessions(n_users=10_000, n_items=n_items, n_sessions=n_sessions,
+                                       n_clusters=max(10, n_items // 50), random_state=args.seed)
+        cut = int(0.9 * n_sessions)
+        X, y = session_prefixes(sessions[:cut])
+        X_test, y_test = session_prefixes(sessions[cut:])
+        del sessions
+    else:
+        data = load_srgnn(args.data)
+        X, y = session_prefixes(data.train_sessions, order="srgnn")
+        X_test, y_test = data.test_X, np.asarray(data.test_y)
     if args.max_train:
         X, y = X[-args.max_train :], y[-args.max_train :]  # files are in time order
     if args.max_test:

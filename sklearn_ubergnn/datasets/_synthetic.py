@@ -36,6 +36,15 @@ def _sample_rows(cum, u):
     return np.minimum(idx, cum.shape[1] - 1)
 
 
+def _sample_table(cum, rows, u):
+    """Like ``_sample_rows(cum[rows], u)`` without materialising ``cum[rows]`` (few distinct rows, long ones)."""
+    out = np.empty(len(rows), dtype=np.int64)
+    for row in np.unique(rows):  # one searchsorted per distinct row (a segment), not per sample
+        mask = rows == row
+        out[mask] = np.searchsorted(cum[row], u[mask] * cum[row, -1], side="left")
+    return np.minimum(out, cum.shape[1] - 1)
+
+
 def _sample_categorical(p, size, rng):
     """``size`` draws from the probability vector ``p``."""
     return np.minimum(np.searchsorted(np.cumsum(p), rng.random(size) * p.sum(), side="right"), len(p) - 1)
@@ -64,6 +73,7 @@ def _zipf_popularity(n, exponent, rng):
         "repeat_prob": [Interval(Real, 0, 1, closed="both")],
         "jump_prob": [Interval(Real, 0, 1, closed="both")],
         "portrait_noise": [Interval(Real, 0, 1, closed="both")],
+        "anchored_segments": [Interval(Real, 0, 1, closed="both")],
         "return_segments": ["boolean"],
         "random_state": ["random_state"],
     },
@@ -85,6 +95,7 @@ def make_sessions(
     repeat_prob=0.1,
     jump_prob=0.05,
     portrait_noise=0.0,
+    anchored_segments=0.0,
     return_segments=False,
     random_state=None,
 ):
@@ -135,6 +146,12 @@ def make_sessions(
         segment prefers.
     portrait_noise : float, default=0.0
         Fraction of users whose segment is drawn at random instead of read off the portrait.
+    anchored_segments : float in [0, 1], default=0.0
+        Fraction of the segments whose users keep coming back to what they came for: each of
+        their transitions starts from the session's *first* click instead of the previous one.
+        Segments ``0 .. round(anchored_segments * n_segments) - 1`` are anchored. Which click
+        matters then depends on the user, the case a user-conditioned attention readout
+        (``UberGNNRecommender(readout="user" | "hybrid")``) is built for.
     return_segments : bool, default=False
         Also return the planted segment of every user.
     random_state : int, RandomState instance or None, default=None
@@ -188,6 +205,9 @@ def make_sessions(
       earlier click of the session; with probability ``jump_prob``, a new draw from
       ``p_j * w_s(j)``; otherwise a transition as above. Lengths are
       ``min(1 + Geometric(1 / (mean_length - 1)), max_length)``.
+    * **Anchored segments.** With ``anchored_segments > 0`` the transition of a user of an
+      anchored segment starts from the first click of the session: ``j`` is drawn from
+      ``S(first) * w_s``, whatever was clicked last.
 
     Measured with the defaults and ``random_state=0`` (hit rate at 20 of the next click, counts
     fitted on the first half of the sessions, scored on the second half): popularity 0.47,
@@ -253,17 +273,20 @@ def make_sessions(
     # --- sessions, one click position at a time (vectorised over sessions) --------------------
     session_users = rng.randint(n_users, size=n_sessions).astype(np.int64)
     session_segment = segment[session_users]
+    # the first round(anchored_segments * n_segments) segments move on from the session's first click
+    anchored = np.arange(n_segments) < int(round(anchored_segments * n_segments))
     lengths = np.minimum(1 + rng.geometric(1.0 / (mean_length - 1.0), size=n_sessions), max_length)
     clicks = np.full((n_sessions, max_length), -1, dtype=np.int64)
-    clicks[:, 0] = _sample_rows(start_cum[session_segment], rng.random_sample(n_sessions))
+    clicks[:, 0] = _sample_table(start_cum, session_segment, rng.random_sample(n_sessions))
     for t in range(1, int(lengths.max())):
         rows = np.flatnonzero(lengths > t)
-        seg, last = session_segment[rows], clicks[rows, t - 1]
+        seg = session_segment[rows]
+        last = np.where(anchored[seg], clicks[rows, 0], clicks[rows, t - 1])  # the click moved on from
         draw = rng.random_sample(len(rows))
         u = rng.random_sample(len(rows))
         nxt = successors[last, _sample_rows(trans_cum[seg, last], u)]
         jump = draw < repeat_prob + jump_prob
-        nxt[jump] = _sample_rows(start_cum[seg[jump]], u[jump])
+        nxt[jump] = _sample_table(start_cum, seg[jump], u[jump])
         repeat = draw < repeat_prob
         earlier = (rng.random_sample(int(repeat.sum())) * t).astype(np.int64)
         nxt[repeat] = clicks[rows[repeat], earlier]

@@ -118,6 +118,32 @@ def test_make_sessions_repeats_follow_repeat_prob():
     assert repeat_share(0.5) > 0.5 > 0.3 > repeat_share(0.1) > 0.1
 
 
+def test_make_sessions_anchored_segments_follow_the_first_click():
+    """Users of anchored segments draw every click from the successors of the session's first
+    click, the others from the successors of the previous click (no repeats or jumps here)."""
+    sessions, session_users, _, segments = make_sessions(
+        n_items=60, n_sessions=3000, n_clusters=60, n_successors=4, repeat_prob=0.0, jump_prob=0.0,
+        mean_length=5, anchored_segments=0.5, return_segments=True, random_state=0,
+    )
+    anchored = segments[session_users] < 2  # round(0.5 * 4) = 2: segments 0 and 1
+
+    def successors(pairs):
+        found = {}
+        for a, b in pairs:
+            found.setdefault(a, set()).add(b)
+        return max(len(v) for v in found.values())
+
+    from_first = [(s[0], v) for s, a in zip(sessions, anchored) if a for v in s[1:]]
+    from_previous = [(u, v) for s, a in zip(sessions, anchored) if not a for u, v in zip(s, s[1:])]
+    assert successors(from_first) <= 4 and successors(from_previous) <= 4
+    # and not the other way round: an anchored session's clicks do not follow their predecessor
+    wrong = [(u, v) for s, a in zip(sessions, anchored) if a for u, v in zip(s, s[1:])]
+    assert successors(wrong) > 4
+    # the default (0.0) moves on from the previous click for every segment
+    plain = make_sessions(n_sessions=50, random_state=3)
+    assert plain[0] == make_sessions(n_sessions=50, anchored_segments=0.0, random_state=3)[0]
+
+
 def test_make_sessions_popularity_is_skewed(default_sessions):
     counts = np.sort(np.bincount(np.concatenate(default_sessions[0]), minlength=100))[::-1]
     assert counts[:10].sum() > 3 * counts[-50:].sum() / 5  # top 10 items above 3x the bottom 50 per item
