@@ -81,7 +81,8 @@ def main(argv=None):
         # make_sessions' mean length 3.5 gives about 2.5 prefixes per session; 10 % more sessions for the test set
         n_sessions = int(n_prefixes / 2.5 / 0.9)
         sessions, _, _ = make_sessions(n_users=10_000, n_items=n_items, n_sessions=n_sessions,
-                                       n_clusters=max(10, n_items // 50), random_state=args.seed)
+                                       n_clusters=max(10, n_items // 500), popularity_exponent=0.5,
+                                       random_state=args.seed)
         cut = int(0.9 * n_sessions)
         X, y = session_prefixes(sessions[:cut])
         X_test, y_test = session_prefixes(sessions[cut:])
