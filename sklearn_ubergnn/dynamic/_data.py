@@ -28,7 +28,9 @@ col   meaning
 7..   the node's object's history statistics up to the node's time (the query node: up to its
       object's latest interaction before the query time): ``log1p`` of its interactions as
       source and as target and, with labels, of its revealed labels given and received per
-      class, then the fractions given / received per class (``StreamState.node_stats``)
+      class, then the fractions given / received per class (``StreamState.node_stats``), then
+      the same fractions over the object's last ``RECENT`` interactions only (recent outcomes:
+      behaviour drifts, and a few objects flip)
 ====  ======================================================================================
 """
 import numpy as np
@@ -46,6 +48,7 @@ __all__ = [
 ]
 
 N_STRUCT = 7
+RECENT = 10  # interactions of an object whose revealed labels are also summarised on their own
 
 
 # ------------------------------------------------------------------------------------------------
@@ -241,8 +244,8 @@ class QueryBuilder:
 
     @property
     def n_stat_inputs(self):
-        """Columns of object statistics: ``log1p`` of the counts, then the label fractions."""
-        return self.state.n_stats + 2 * self.state.n_classes
+        """Columns of object statistics: ``log1p`` of the counts, the label fractions, the recent ones."""
+        return self.state.n_stats + 4 * self.state.n_classes
 
     def fields(self, objects, times, partners=None, roles=None, pair=False):
         """Flat tensors for ``S`` queries.
@@ -374,13 +377,19 @@ class QueryBuilder:
             # the object's history statistics: at the node's time, or for the query node at its latest node
             at = np.where(is_query, targets[seg], node)
             stats = np.where((at >= 0)[:, None], state.node_stats.view[np.maximum(at, 0)], 0.0)
+            recent = stats
+            if state.n_classes:  # minus the totals RECENT interactions earlier (cumulative counts)
+                old = state.graph.own_ancestor(at, RECENT)
+                recent = stats - np.where((old >= 0)[:, None], state.node_stats.view[np.maximum(old, 0)], 0.0)
         else:
-            stats = np.zeros((m, state.n_stats), np.float32)
+            stats = recent = np.zeros((m, state.n_stats), np.float32)
         k, c = state.n_stats, state.n_classes
         feats[:, col: col + k] = np.log1p(stats)
         if c:
-            feats[:, col + k: col + k + c] = stats[:, 2: 2 + c] / (stats[:, :1] + 1)
-            feats[:, col + k + c: col + k + 2 * c] = stats[:, 2 + c: 2 + 2 * c] / (stats[:, 1:2] + 1)
+            for j, s in enumerate((stats, recent)):
+                base = col + k + 2 * c * j
+                feats[:, base: base + c] = s[:, 2: 2 + c] / (s[:, :1] + 1)
+                feats[:, base + c: base + 2 * c] = s[:, 2 + c: 2 + 2 * c] / (s[:, 1:2] + 1)
         col += self.n_stat_inputs
         if state.n_features:
             real = ~is_query

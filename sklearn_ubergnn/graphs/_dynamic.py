@@ -338,7 +338,7 @@ class DynamicInteractionGraph:
     *Complexity.* :meth:`append` of ``n`` interactions costs ``O(n log n)`` for the batch plus
     ``O(n log V)`` vocabulary look-ups (``V`` objects) and, when new objects arrive, one
     ``O(V)`` memory move of the sorted vocabulary; node arrays grow by capacity doubling, so
-    nothing is rebuilt. The graph pickles (and ``joblib.dump``s) with its state.
+    nothing is rebuilt. The graph pickles (and ``joblib.dump`` saves it) with its state.
 
     Examples
     --------
@@ -443,6 +443,33 @@ class DynamicInteractionGraph:
     @property
     def latest_node(self):
         return self._last_node[: self._n_objects].copy()
+
+    def own_ancestor(self, nodes, steps):
+        """The node of the same object ``steps`` interactions earlier along its own chain.
+
+        Follows the first parent (the object's own previous node) ``steps`` times, for all
+        ``nodes`` at once; interactions tied in time with the node share its parents, so a
+        step skips a whole run of ties.
+
+        Parameters
+        ----------
+        nodes : array-like of int
+            Node indices (``-1`` allowed: stays ``-1``).
+        steps : int >= 0
+            How many interactions to go back.
+
+        Returns
+        -------
+        ancestor : ndarray of int64, same shape as ``nodes``
+            ``-1`` where the chain is shorter than ``steps``.
+        """
+        at = np.asarray(nodes, dtype=np.int64).copy()
+        for _ in range(int(steps)):  # one vectorised gather per step, over every node at once
+            alive = np.flatnonzero(at >= 0)
+            if not len(alive):
+                break
+            at[alive] = self._parents_of(at[alive])[:, 0]
+        return at
 
     def _parents_of(self, nodes):
         """(len(nodes), 2) parent nodes: own object's previous node, then the partner's node."""

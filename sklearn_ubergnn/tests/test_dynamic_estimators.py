@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_ubergnn.datasets import make_interactions
 from sklearn_ubergnn.dynamic import DynamicGraphEmbedder, DynamicInteractionClassifier, EdgeBankBaseline
-from sklearn_ubergnn.dynamic._data import N_STRUCT, QueryBuilder, StreamState
+from sklearn_ubergnn.dynamic._data import N_STRUCT, RECENT, QueryBuilder, StreamState
 from sklearn_ubergnn.nn._dynamic_heads import DynamicQueryModel
 from sklearn_ubergnn.tests._checks import DATA_FREE_CHECKS
 
@@ -318,6 +318,23 @@ def test_object_statistics_by_hand():
     assert stats[2].tolist() == stats[5].tolist() == [2, 1, 1, 1, 0, 1]  # first append's t=2 run
     assert stats[6].tolist() == [3, 1, 1, 1, 0, 1]  # the tie continues in the next append (no label)
     assert stats[9].tolist() == [3, 2, 1, 1, 0, 1]  # t=5, object 1 as target
+
+
+def test_recent_outcomes_beside_the_whole_history():
+    """An object that gave label 1 twelve times, then label 0 ten times: over its whole history it gave
+    1 in 12 of 22 events, over its last RECENT = 10 in none; both fractions are node inputs."""
+    state = StreamState(n_classes=2)
+    n = 22
+    state.append(np.ones(n, dtype=np.int64), np.arange(2, n + 2), np.arange(1.0, n + 1),
+                 labels=np.r_[np.ones(12), np.zeros(10)].astype(np.int64))
+    builder = QueryBuilder(state, n_hops=1, time_window=None, max_nodes=None, time_scale=1.0, n_objects=n + 2)
+    feats = builder.fields(np.array([1]), np.array([100.0]))["features"].numpy()
+    query = feats[feats[:, 0] == 1][0]
+    col = N_STRUCT + state.n_stats  # after the log1p counts
+    assert RECENT == 10
+    np.testing.assert_allclose(query[col: col + 2], [10 / 23, 12 / 23], rtol=1e-6)           # given, all
+    np.testing.assert_allclose(query[col + 4: col + 6], [10 / 11, 0.0], rtol=1e-6, atol=1e-7)  # given, recent
+    np.testing.assert_allclose(query[col + 6: col + 8], [0.0, 0.0])                          # received, recent
 
 
 def test_time_window_measured_from_query_time():

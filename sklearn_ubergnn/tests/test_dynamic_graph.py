@@ -40,6 +40,15 @@ def test_hand_nodes_and_parents(hand):
     assert hand.last_time == 5.0
 
 
+def test_hand_own_ancestor(hand):
+    # B: nodes 1 -> 2 -> 7; C: 3 -> 5 -> 6; A: 0 -> 4
+    nodes = [7, 6, 4, 0, -1]
+    np.testing.assert_array_equal(hand.own_ancestor(nodes, 0), nodes)
+    np.testing.assert_array_equal(hand.own_ancestor(nodes, 1), [2, 5, 0, -1, -1])
+    np.testing.assert_array_equal(hand.own_ancestor(nodes, 2), [1, 3, -1, -1, -1])
+    np.testing.assert_array_equal(hand.own_ancestor(nodes, 3), [-1, -1, -1, -1, -1])
+
+
 def test_hand_target_node(hand):
     np.testing.assert_array_equal(hand.target_node(["A", "B", "C", "Z"]), [4, 7, 6, -1])
     # strictly before the query time
