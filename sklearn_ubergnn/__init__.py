@@ -16,6 +16,7 @@ from .dynamic import DynamicGraphEmbedder, DynamicInteractionClassifier, EdgeBan
 from .graphs import SessionGraphBatch
 from .pipeline import RecommenderPipeline, make_pipeline
 from .session import (
+    GRU4RecRecommender,
     PopularityRecommender,
     SessionGraphTransformer,
     SessionKNNRecommender,
@@ -29,6 +30,7 @@ __all__ = [
     "DynamicGraphEmbedder",
     "DynamicInteractionClassifier",
     "EdgeBankBaseline",
+    "GRU4RecRecommender",
     "LightGCNRecommender",
     "MostPopularRecommender",
     "PopularityRecommender",

@@ -1,7 +1,7 @@
 """Whole-array helpers for ragged data stored as a flat array plus offsets (CSR layout)."""
 import numpy as np
 
-__all__ = ["concat_ranges", "take_segments"]
+__all__ = ["concat_ranges", "pad_segments", "take_segments"]
 
 
 def concat_ranges(starts, lengths):
@@ -58,3 +58,39 @@ def take_segments(offsets, index):
     new_offsets = np.zeros(len(index) + 1, dtype=np.int64)
     np.cumsum(lengths, out=new_offsets[1:])
     return concat_ranges(starts, lengths), new_offsets, lengths
+
+
+def pad_segments(values, offsets, fill=0):
+    """Right-padded rows of the segments of a CSR layout, without a Python loop.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_values,)
+        The flat array; segment ``s`` is ``values[offsets[s]:offsets[s + 1]]``.
+    offsets : ndarray of shape (n_segments + 1,), int
+        Segment boundaries, ``offsets[0] == 0``.
+    fill : scalar, default=0
+        Value of the padding cells.
+
+    Returns
+    -------
+    padded : ndarray of shape (n_segments, max(1, longest segment))
+        Row ``s`` holds segment ``s`` followed by ``fill``.
+    lengths : ndarray of shape (n_segments,), int64
+        Length of each segment.
+
+    Examples
+    --------
+    >>> pad_segments(np.array([7, 8, 9]), np.array([0, 2, 2, 3]), fill=-1)
+    (array([[ 7,  8],
+           [-1, -1],
+           [ 9, -1]]), array([2, 0, 1]))
+    """
+    values = np.asarray(values)
+    offsets = np.asarray(offsets, dtype=np.int64)
+    lengths = np.diff(offsets)
+    width = max(int(lengths.max(initial=0)), 1)
+    padded = np.full((len(lengths), width), fill, dtype=values.dtype)
+    rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    padded[rows, np.arange(len(values), dtype=np.int64) - offsets[rows]] = values
+    return padded, lengths

@@ -10,6 +10,8 @@ Estimators compose a :class:`skorch.NeuralNet`; they never subclass it. The piec
   :func:`~sklearn_ubergnn.graphs.build_session_graphs`. With PyTorch's ``__getitems__`` protocol the
   data loader hands the whole batch of indices to the dataset at once, so there is no per-sample
   Python at all.
+- :class:`PaddedSessionDataset` batches the same samples as right-padded click sequences
+  (``items (B, T)``, ``lengths (B,)``) for recurrent modules such as :class:`~sklearn_ubergnn.nn.GRU4Rec`.
 - :class:`TensorBatch` carries named tensors through skorch with ``len`` = number of samples, so skorch's
   length checks see one consistent length while the tensors inside have their own sizes (nodes, edges,
   clicks). :class:`GraphNet` overrides ``infer`` alone: it moves the batch to the device and calls
@@ -30,6 +32,7 @@ from .graphs import build_session_graphs
 
 __all__ = [
     "GraphNet",
+    "PaddedSessionDataset",
     "SampleIndex",
     "SessionDataset",
     "TensorBatch",
@@ -152,6 +155,43 @@ class SessionDataset(torch.utils.data.Dataset):
         for start in range(0, len(self), batch_size):
             stop = min(start + batch_size, len(self))
             yield start, stop, self.batch(np.arange(start, stop))[0]
+
+
+class PaddedSessionDataset(SessionDataset):
+    """The samples of a :class:`SessionDataset`, batched as right-padded click sequences.
+
+    For recurrent modules (:class:`~sklearn_ubergnn.nn.GRU4Rec`): a mini-batch is the
+    ``TensorBatch`` of fields ``items (B, T) long`` (item codes in click order, padded with
+    code 0) and ``lengths (B,) long``, built with whole-array NumPy
+    (:func:`~sklearn_ubergnn._arrays.pad_segments`). Unseen items (code ``-1``) are dropped first,
+    so a session may have length 0. Collated by :func:`collate_sessions` like its parent.
+
+    Parameters
+    ----------
+    codes : FlatSessions
+        Sessions of item **codes** (``-1`` = unseen item, dropped).
+    y : ndarray of shape (n_samples,), int64, default=None
+        Code of each sample's next item; None for inference.
+    """
+
+    def __init__(self, codes, y=None):
+        super().__init__(codes, None, None, y)
+
+    def batch(self, index):
+        """The samples ``index`` as ``(TensorBatch, y)`` (``y`` is None when the dataset has none)."""
+        from ._arrays import pad_segments
+
+        index = np.asarray(index, dtype=np.int64)
+        sessions = self.codes.take(index)
+        items, offsets = sessions.items, sessions.offsets
+        known = items >= 0
+        if not known.all():
+            offsets = np.concatenate([[0], np.cumsum(known)])[offsets]
+            items = items[known]
+        padded, lengths = pad_segments(items.astype(np.int64, copy=False), offsets, fill=0)
+        fields = {"items": torch.from_numpy(padded), "lengths": torch.from_numpy(lengths)}
+        y = None if self.y is None else torch.as_tensor(self.y[index])
+        return TensorBatch(fields, len(index)), y
 
 
 def collate_sessions(samples):

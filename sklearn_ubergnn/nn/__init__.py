@@ -16,6 +16,7 @@ from ._dynamic import DAGLSTMEncoder, RNNSubgraphEncoder, TimeEncoding, Transfor
 from ._dynamic_heads import DynamicQueryModel
 from ._functional import propagate, segment_mean, segment_softmax, segment_sum
 from ._ggnn import GatedGraphNet
+from ._gru4rec import GRU4Rec
 from ._losses import SoftmaxBCELoss
 from ._readout import SessionReadout
 from ._ubergnn import UberGNN
@@ -29,6 +30,7 @@ __all__ = [
     "DisentangledGraphNet",
     "DistillationLoss",
     "DynamicQueryModel",
+    "GRU4Rec",
     "GatedGraphNet",
     "LightGCN",
     "RNNSubgraphEncoder",

@@ -4,12 +4,14 @@ Every recommender here follows ``_BaseSessionRecommender`` (``_base.py``): ``fit
 ``(prefix, next item)`` samples, ``recommend(X, k)`` in bounded batches, ``predict``,
 ``predict_proba`` and ``score`` (P@20).
 """
+from ._gru4rec import GRU4RecRecommender
 from ._knn import SessionKNNRecommender
 from ._popularity import PopularityRecommender
 from ._transformer import SessionGraphTransformer
 from ._ubergnn import UberGNNRecommender
 
 __all__ = [
+    "GRU4RecRecommender",
     "PopularityRecommender",
     "SessionGraphTransformer",
     "SessionKNNRecommender",

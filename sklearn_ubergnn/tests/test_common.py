@@ -20,6 +20,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold
 
 from sklearn_ubergnn import (
+    GRU4RecRecommender,
     PopularityRecommender,
     SessionGraphTransformer,
     SessionKNNRecommender,
@@ -35,6 +36,7 @@ RECOMMENDERS = [
     PopularityRecommender(),
     SessionKNNRecommender(k=20, sample_size=50),
     UberGNNRecommender(hidden_size=8, max_epochs=2, batch_size=16, device="cpu", random_state=0),
+    GRU4RecRecommender(hidden_size=8, max_epochs=2, batch_size=16, device="cpu", random_state=0),
 ]
 ALL_ESTIMATORS = [SessionGraphTransformer(), *RECOMMENDERS]
 
