@@ -40,6 +40,11 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6.80", "pytest-xdist>=3"],
+        # the documentation site: bash docs/build.sh
+        "docs": ["sphinx>=7.3", "numpydoc>=1.8", "sphinx-gallery>=0.17", "myst-parser>=3",
+                 "pydata-sphinx-theme>=0.15"],
+        # joblib's "dask" backend for GridSearchCV & co. on a cluster (docs/scaling.md)
+        "distributed": ["dask[distributed]>=2024.1"],
     },
     entry_points={"console_scripts": ["ubergnn = sklearn_ubergnn.cli:main"]},
     classifiers=[

@@ -164,3 +164,21 @@ def test_bitcoin_otc(shared_data):
     assert int(df["time"].min()) == utc("2010-11-08 18:45:11") and int(df["time"].max()) == utc(
         "2016-01-25 01:12:03"
     )
+
+
+def test_chunked_reading_equals_one_pass(shared_data):
+    """``chunksize=`` (streaming) returns exactly what one pass returns, on every real file."""
+    views = shared_data("diginetica-sample") / "sample_train-item-views.csv"
+    whole, chunked = load_diginetica(views), load_diginetica(views, chunksize=1_000)
+    assert chunked[0] == whole[0]
+    pd.testing.assert_frame_equal(chunked[1], whole[1])
+    kw = dict(sep=";", session_col="session_id", item_col="item_id", time_col="timeframe", user_col="user_id")
+    whole, chunked = load_session_csv(views, **kw), load_session_csv(views, chunksize=777, **kw)
+    assert chunked[0] == whole[0]
+    pd.testing.assert_frame_equal(chunked[1], whole[1])
+    for folder, name, fmt in [("collegemsg", "CollegeMsg.txt", "collegemsg"),
+                              ("bitcoin-otc", "soc-sign-bitcoinotc.csv", "bitcoin")]:
+        path = shared_data(folder) / name
+        pd.testing.assert_frame_equal(
+            load_interactions_csv(path, format=fmt, chunksize=5_000), load_interactions_csv(path, format=fmt)
+        )

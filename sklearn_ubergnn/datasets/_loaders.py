@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .._arrays import take_segments
-from ._readers import check_file, read_table, to_float, to_ids, to_int, to_sessions, to_time
+from ._readers import check_chunksize, check_file, read_columns, read_table, to_float, to_int, to_sessions
 
 __all__ = [
     "load_diginetica",
@@ -85,7 +85,9 @@ def _require(table, wanted):
             )
 
 
-def load_session_csv(path, *, session_col, item_col, time_col, user_col=None, sep=",", session_time="last"):
+def load_session_csv(
+    path, *, session_col, item_col, time_col, user_col=None, sep=",", session_time="last", chunksize=None
+):
     """Load click sessions from a delimited file with a header line (one click per line).
 
     Parameters
@@ -101,6 +103,12 @@ def load_session_csv(path, *, session_col, item_col, time_col, user_col=None, se
     session_time : {"last", "first"}, default="last"
         Which click dates a session: its last click (SR-GNN's convention for YOOCHOOSE, so a
         time split keeps whole sessions on one side) or its first.
+    chunksize : int, default=None
+        Read the file this many lines at a time (e.g. ``100_000``) instead of all at once.
+        Each chunk is parsed with pandas, checked, and reduced to flat arrays (ids, times)
+        before the next is read, so memory is dominated by the returned sessions rather than
+        by the file's text. The result, and the file and line named by any error, are the same
+        as without ``chunksize``; sessions may span chunks.
 
     Returns
     -------
@@ -145,26 +153,36 @@ def load_session_csv(path, *, session_col, item_col, time_col, user_col=None, se
     """
     if session_time not in ("last", "first"):
         raise ValueError(f"session_time must be 'last' or 'first', got {session_time!r}.")
-    table = read_table(path, sep=sep, header=True, what="session file")
+    check_chunksize(chunksize)
     wanted = [("session_col", session_col), ("item_col", item_col), ("time_col", time_col)]
     if user_col is not None:
         wanted.append(("user_col", user_col))
-    _require(table, wanted)
-    session_ids = to_ids(table, session_col)
-    items = to_ids(table, item_col)
-    times = to_time(table, time_col)
-    codes, uniques = pd.factorize(session_ids)  # codes in order of first appearance
+    kinds = {"session_col": "id", "item_col": "id", "time_col": "time", "user_col": "id?"}
+
+    def select(table):
+        _require(table, wanted)
+        return {role: (column, kinds[role]) for role, column in wanted}
+
+    columns = read_columns(path, select, sep=sep, header=True, what="session file", chunksize=chunksize)
+    # pop the flat columns as they are used up, so that big files hold few copies at the end
+    codes, uniques = pd.factorize(columns.pop("session_col"))  # codes in order of first appearance
+    times = columns.pop("time_col")
     click_order = _stable_order(codes, times)
     lengths = np.bincount(codes)
     ends = np.cumsum(lengths)
     sorted_times = times[click_order]
+    del times
     stamp = sorted_times[ends - 1] if session_time == "last" else sorted_times[ends - lengths]
+    del sorted_times
     order = np.argsort(stamp, kind="stable")  # ties keep first-appearance order (the codes)
     flat, offsets = _group(codes, click_order, order)
+    del codes, click_order
     meta = pd.DataFrame({"session_id": np.asarray(uniques)[order], "time": stamp[order]})
     if user_col is not None:
-        meta["user_id"] = _first_present(to_ids(table, user_col, allow_missing=True)[flat], offsets)
-    return to_sessions(items[flat], offsets), meta
+        meta["user_id"] = _first_present(columns.pop("user_col")[flat], offsets)
+    items = columns.pop("item_col")[flat]
+    del flat
+    return to_sessions(items, offsets), meta
 
 
 _DIGINETICA_COLUMNS = {
@@ -176,7 +194,46 @@ _DIGINETICA_COLUMNS = {
 }
 
 
-def load_diginetica(path):
+def _diginetica_dates(table, column):
+    """``YYYY-MM-DD`` dates as float64 Unix seconds of UTC midnight (each distinct date parsed once)."""
+    dates = table.frame[column].to_numpy(dtype=object)
+    unique_dates, date_codes = np.unique(dates.astype(str), return_inverse=True)
+    parsed = pd.to_datetime(pd.Series(unique_dates), format="%Y-%m-%d", errors="coerce", utc=True)
+    if parsed.isna().any():
+        bad = np.isin(date_codes, np.flatnonzero(parsed.isna().to_numpy()))
+        row = int(np.flatnonzero(bad)[0])
+        raise table.error(row, column, f"expected a date YYYY-MM-DD, found {dates[row]!r}.")
+    day_seconds = ((parsed - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64)
+    return day_seconds[date_codes]
+
+
+def _diginetica_columns(table):
+    """``{role: (column, kind)}`` of a Diginetica header (either spelling); ValueError if one is missing."""
+    found = {}
+    for name in table.frame.columns:
+        key = name.lower().replace("_", "")
+        if key in _DIGINETICA_COLUMNS and _DIGINETICA_COLUMNS[key] not in found:
+            found[_DIGINETICA_COLUMNS[key]] = name
+    for role, spellings in (
+        ("session", "'sessionId' (or 'session_id')"),
+        ("item", "'itemId' (or 'item_id')"),
+        ("timeframe", "'timeframe'"),
+        ("eventdate", "'eventdate'"),
+    ):
+        if role not in found:
+            raise ValueError(
+                f"{table.path}, line 1: missing required column {spellings}; "
+                f"the header has columns {list(table.frame.columns)}."
+            )
+    spec = {"session": (found["session"], "int"), "item": (found["item"], "int")}
+    spec["timeframe"] = (found["timeframe"], "int")
+    if "user" in found:
+        spec["user"] = (found["user"], "int?")
+    spec["eventdate"] = (found["eventdate"], _diginetica_dates)
+    return spec
+
+
+def load_diginetica(path, *, chunksize=None):
     """Load the CIKM Cup 2016 (DIGINETICA) ``train-item-views.csv`` as SR-GNN reads it.
 
     The file is ``;``-separated with the header ``sessionId;userId;itemId;timeframe;eventdate``
@@ -186,6 +243,11 @@ def load_diginetica(path):
     ----------
     path : str or path-like
         The csv file.
+    chunksize : int, default=None
+        Read the file this many lines at a time instead of all at once (the full
+        ``train-item-views.csv`` has 1.2 million lines); each chunk is reduced to flat integer
+        arrays before the next is read. Same result and same error messages (file, line,
+        column) as without it.
 
     Returns
     -------
@@ -226,36 +288,11 @@ def load_diginetica(path):
     >>> len(sessions), sum(len(s) == 1 for s in sessions)  # doctest: +SKIP
     (2986, 933)
     """
-    table = read_table(path, sep=";", header=True, what="Diginetica file")
-    found = {}
-    for name in table.frame.columns:
-        key = name.lower().replace("_", "")
-        if key in _DIGINETICA_COLUMNS and _DIGINETICA_COLUMNS[key] not in found:
-            found[_DIGINETICA_COLUMNS[key]] = name
-    for role, spellings in (
-        ("session", "'sessionId' (or 'session_id')"),
-        ("item", "'itemId' (or 'item_id')"),
-        ("timeframe", "'timeframe'"),
-        ("eventdate", "'eventdate'"),
-    ):
-        if role not in found:
-            raise ValueError(
-                f"{table.path}, line 1: missing required column {spellings}; "
-                f"the header has columns {list(table.frame.columns)}."
-            )
-    session_ids = to_int(table, found["session"])
-    items = to_int(table, found["item"])
-    timeframe = to_int(table, found["timeframe"])
-    users = to_int(table, found["user"], allow_missing=True) if "user" in found else None
-    dates = table.frame[found["eventdate"]].to_numpy(dtype=object)
-    unique_dates, date_codes = np.unique(dates.astype(str), return_inverse=True)
-    parsed = pd.to_datetime(pd.Series(unique_dates), format="%Y-%m-%d", errors="coerce", utc=True)
-    if parsed.isna().any():
-        bad = np.isin(date_codes, np.flatnonzero(parsed.isna().to_numpy()))
-        row = int(np.flatnonzero(bad)[0])
-        raise table.error(row, found["eventdate"], f"expected a date YYYY-MM-DD, found {dates[row]!r}.")
-    day_seconds = ((parsed - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64)
-    row_time = day_seconds[date_codes]
+    columns = read_columns(
+        path, _diginetica_columns, sep=";", header=True, what="Diginetica file", chunksize=chunksize
+    )
+    session_ids, items, timeframe = columns["session"], columns["item"], columns["timeframe"]
+    users, row_time = columns.get("user"), columns["eventdate"]
 
     codes, uniques = pd.factorize(session_ids)
     n_rows = len(codes)
@@ -436,7 +473,7 @@ _INTERACTION_FORMATS = {
 }
 
 
-def load_interactions_csv(path, *, format=None, sep=None, names=None, header=False):
+def load_interactions_csv(path, *, format=None, sep=None, names=None, header=False, chunksize=None):
     """Load a temporal edge list (SNAP style) as a time-sorted DataFrame of interactions.
 
     Parameters
@@ -457,6 +494,11 @@ def load_interactions_csv(path, *, format=None, sep=None, names=None, header=Fal
     header : bool, default=False
         Whether line 1 is a header line, skipped (``names`` give the columns; SNAP files have
         no header).
+    chunksize : int, default=None
+        Read the file this many lines at a time (e.g. ``100_000``) instead of all at once;
+        each chunk is parsed with pandas, checked and reduced to flat arrays before the next
+        is read, so memory is dominated by the returned DataFrame. Same result, and same file,
+        line and column in error messages, as without it.
 
     Returns
     -------
@@ -478,6 +520,7 @@ def load_interactions_csv(path, *, format=None, sep=None, names=None, header=Fal
     """
     if format is not None and format not in _INTERACTION_FORMATS:
         raise ValueError(f"format must be one of {sorted(_INTERACTION_FORMATS)} or None, got {format!r}.")
+    check_chunksize(chunksize)
     path = check_file(path, "interactions file")
     if format is not None:
         sep = _INTERACTION_FORMATS[format][0] if sep is None else sep
@@ -503,14 +546,16 @@ def load_interactions_csv(path, *, format=None, sep=None, names=None, header=Fal
     missing = [c for c in ("source", "target", "time") if c not in names]
     if missing:
         raise ValueError(f"names must include 'source', 'target' and 'time'; {missing} missing from {names}.")
-    table = read_table(path, sep=sep, header=header, names=names, what="interactions file")
-    columns = {}
-    for column in names:
-        if column in ("source", "target"):
-            columns[column] = to_ids(table, column)
-        elif column == "time":
-            columns[column] = to_time(table, column)
-        else:
-            columns[column] = to_float(table, column)
+    kinds = {"source": "id", "target": "id", "time": "time"}
+    spec = {column: (column, kinds.get(column, "float")) for column in names}
+    columns = read_columns(
+        path,
+        lambda table: spec,
+        sep=sep,
+        header=header,
+        names=names,
+        what="interactions file",
+        chunksize=chunksize,
+    )
     order = np.argsort(columns["time"], kind="stable")
     return pd.DataFrame({column: values[order] for column, values in columns.items()})
