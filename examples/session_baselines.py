@@ -1,4 +1,7 @@
-"""Session baselines with scikit-learn tooling: GridSearchCV with top-k scorers, then joblib.
+"""Session-kNN and popularity: GridSearchCV, top-k scorers, joblib
+===============================================================
+
+Session baselines with scikit-learn tooling: GridSearchCV with top-k scorers, then joblib.
 
 Fits the session-kNN recommender (V-SKNN) on synthetic sessions with planted structure, tunes its
 number of neighbours with ``GridSearchCV`` on P@20 and MRR@20 (scorers that call ``recommend``, so no

@@ -1,4 +1,7 @@
-"""UBER-GNN with user portraits: GridSearchCV on P@20/MRR@20, then save and reload with joblib.
+"""UBER-GNN with user portraits against SR-GNN
+===========================================
+
+UBER-GNN with user portraits: GridSearchCV on P@20/MRR@20, then save and reload with joblib.
 
 Sessions from ``make_sessions`` carry a planted user segment that only the user portrait (region and
 age band) reveals. The example tunes ``UberGNNRecommender``'s readout on P@20 and MRR@20 with

@@ -537,7 +537,7 @@ class UserPortraitEncoder(TransformerMixin, BaseEstimator):
         The fitted ordinal encoder and discretiser (codes ``-1 ..``, before the shift by 1).
     n_features_in_ : int
         Number of columns seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Column names seen in ``fit``; only when they are all strings.
 
     See Also

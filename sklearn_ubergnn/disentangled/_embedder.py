@@ -239,7 +239,7 @@ class _BaseBipartiteRecommender(BaseEstimator):
 
         Returns
         -------
-        ranked : ndarray of shape (n_users, min(k, n_items_))
+        ranked : ndarray of shape (n_users, min(k, ``n_items_``))
             Raw item ids, best first. Users unseen in ``fit`` get the most popular items.
         """
         check_is_fitted(self)

@@ -48,7 +48,7 @@ class SoftmaxBCELoss(nn.Module):
 
     References
     ----------
-    UBER-GNN, eq. 17. M. Maechler. Accurately Computing log(1 - exp(-|a|)). 2012.
+    UBER-GNN, eq. 17. M. Maechler. Accurately Computing ``log(1 - exp(-|a|))``. 2012.
 
     Examples
     --------

@@ -131,7 +131,7 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta)
 
         Returns
         -------
-        ranked : ndarray of shape (n_sessions, min(k, n_items_))
+        ranked : ndarray of shape (n_sessions, min(k, ``n_items_``))
             Raw item ids (``classes_`` values), best first; no id repeats within a row.
         """
         check_is_fitted(self)
@@ -174,7 +174,7 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta)
 
         Returns
         -------
-        proba : ndarray of shape (n_sessions, n_items_)
+        proba : ndarray of shape (n_sessions, ``n_items_``)
             Rows sum to 1; column ``j`` is item ``classes_[j]``.
         """
         check_is_fitted(self)

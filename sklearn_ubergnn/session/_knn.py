@@ -106,9 +106,9 @@ class SessionKNNRecommender(_BaseSessionRecommender):
         the neighbours do not score, and sessions without any known item.
     n_train_sessions_ : int
         Number of training sessions rebuilt from the samples (see Notes).
-    session_item_matrix_ : scipy.sparse.csr_matrix of shape (n_train_sessions_, n_items)
+    session_item_matrix_ : scipy.sparse.csr_matrix of shape (``n_train_sessions_``, n_items)
         Binary: which items each training session contains. Row order = training order.
-    item_session_matrix_ : scipy.sparse.csr_matrix of shape (n_items, n_train_sessions_)
+    item_session_matrix_ : scipy.sparse.csr_matrix of shape (n_items, ``n_train_sessions_``)
         Its transpose; each row lists the sessions of an item, oldest first.
     idf_ : ndarray of shape (n_items,)
         ``log(n_train_sessions_ / clicks)`` of each item over the rebuilt training sessions.

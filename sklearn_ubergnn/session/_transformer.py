@@ -35,7 +35,7 @@ class SessionGraphTransformer(TransformerMixin, BaseEstimator):
     ----------
     vocabulary_ : ItemVocabulary
         Maps raw ids to codes ``0..n_items_-1`` (``np.unique`` order) and unseen ids to ``-1``.
-    classes_ : ndarray of shape (n_items_,)
+    classes_ : ndarray of shape (``n_items_``,)
         Sorted raw ids seen in ``fit``: every item of ``X`` and, when given, of ``y``.
         ``int64`` for integer ids, ``object`` for string ids.
     n_items_ : int

@@ -487,7 +487,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
 
         Returns
         -------
-        ranked : ndarray of shape (n_sessions, min(k, n_items_))
+        ranked : ndarray of shape (n_sessions, min(k, ``n_items_``))
             Raw item ids (``classes_`` values), best first; no id repeats within a row.
         """
         check_is_fitted(self)
@@ -529,7 +529,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
 
         Returns
         -------
-        proba : ndarray of shape (n_sessions, n_items_)
+        proba : ndarray of shape (n_sessions, ``n_items_``)
             Rows sum to 1; column ``j`` is item ``classes_[j]``.
         """
         check_is_fitted(self)
