@@ -10,6 +10,9 @@ Usage (from the repository root; MovieLens is read from ../shared/data/ml-100k, 
     python benchmarks/bipartite_ml100k.py distill --seeds 0 1 2
     python benchmarks/bipartite_ml100k.py speed --edges 1000000
 
+``python -m benchmarks run --suite bipartite`` runs the ``accuracy`` models in one go (one fresh process per
+model and seed, mean ± std table, plots).
+
 References with this protocol (from the issue): LightGCN (dim 64, 3 layers, BPR, 400 epochs)
 0.340 / 0.413, MF-BPR 0.326 / 0.391 (best epoch), most popular 0.165 / 0.212.
 """
@@ -22,13 +25,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from sklearn_ubergnn.benchmark._bipartite import bipartite_models
 from sklearn_ubergnn.datasets import load_movielens_ratings
 from sklearn_ubergnn.disentangled import (
-    BPRMatrixFactorization,
     DisentangledGraphEmbedder,
     DistilledBehaviorClassifier,
-    LightGCNRecommender,
-    MostPopularRecommender,
     evaluate_bipartite,
     train_test_split_edges,
 )
@@ -37,19 +38,8 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
 
 
 def models(seed, epochs):
-    """The compared models, with the settings used for the reported figures."""
-    return {
-        "disentangled": DisentangledGraphEmbedder(
-            n_channels=4, n_iterations=2, n_layers=1, embedding_dim=64, loss="softmax", temperature=0.2,
-            batch_size=8192, lr=1e-2, max_epochs=epochs["disentangled"], random_state=seed),
-        "lightgcn": LightGCNRecommender(
-            embedding_dim=64, n_layers=3, batch_size=2048, lr=1e-3, l2=1e-4, max_epochs=epochs["lightgcn"],
-            random_state=seed),
-        "mf_bpr": BPRMatrixFactorization(
-            embedding_dim=64, batch_size=2048, lr=1e-3, l2=1e-4, max_epochs=epochs["mf_bpr"],
-            random_state=seed),
-        "most_popular": MostPopularRecommender(),
-    }
+    """The compared models, with the settings used for the reported figures (the bipartite suite's)."""
+    return bipartite_models(seed, epochs)
 
 
 def load_split(seed, path=DATA):

@@ -11,12 +11,14 @@ same fractions over ``o``'s last 10 given/received ratings (recent outcomes) and
 ``log1p(days since o's last event)`` (10^4 days when none). The model (``StandardScaler`` +
 ``LogisticRegression``) is fitted on train + validation and scored on test (ROC-AUC).
 
+The features come from :func:`sklearn_ubergnn.benchmark._dynamic.history_features`, the ``lr-history``
+model of ``python -m benchmarks run --suite dynamic --data bitcoin``.
+
 Usage::
 
     python benchmarks/bitcoin_lr_baseline.py [--no-recent]
 """
 import os
-from collections import defaultdict, deque
 from pathlib import Path
 
 import numpy as np
@@ -25,40 +27,10 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from sklearn_ubergnn.benchmark._dynamic import history_features
 from sklearn_ubergnn.datasets import load_interactions_csv
 
 DATA = Path(os.environ.get("UBERGNN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-
-
-def history_features(df, batch=200, recent=10):
-    """Features of every row from the rows of earlier batches (labels revealed batch by batch)."""
-    given, received = defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0])  # [count, negatives]
-    given_recent = defaultdict(lambda: deque(maxlen=recent))
-    received_recent = defaultdict(lambda: deque(maxlen=recent))
-    last = {}
-    src, dst = df["source"].to_numpy(), df["target"].to_numpy()
-    t, y = df["time"].to_numpy(), df["label"].to_numpy()
-    rows = []
-    for start in range(0, len(df), batch):
-        stop = min(start + batch, len(df))
-        for i in range(start, stop):
-            feats = []
-            for o in (src[i], dst[i]):
-                for table, rec in ((given, given_recent), (received, received_recent)):
-                    n, neg = table[o]
-                    r = rec[o]
-                    feats += [np.log1p(n), neg / (n + 1), sum(r) / (len(r) + 1)]
-                feats.append(np.log1p((t[i] - last[o]) / 86400) if o in last else np.log1p(1e4))
-            rows.append(feats)
-        for i in range(start, stop):
-            given[src[i]][0] += 1
-            given[src[i]][1] += y[i]
-            received[dst[i]][0] += 1
-            received[dst[i]][1] += y[i]
-            given_recent[src[i]].append(y[i])
-            received_recent[dst[i]].append(y[i])
-            last[src[i]] = last[dst[i]] = t[i]
-    return np.asarray(rows)
 
 
 def main(argv=None):

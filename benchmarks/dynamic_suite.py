@@ -20,6 +20,9 @@ Usage::
     python benchmarks/dynamic_suite.py latency --size 1000000 --encoders lstm rnn transformer --hops 2
     python benchmarks/dynamic_suite.py speed --encoders lstm rnn transformer --hops 1 2 3 --epochs 1
 
+The split and the streaming loops are :mod:`sklearn_ubergnn.benchmark`'s (``python -m benchmarks run
+--suite dynamic`` runs every model of this file on one split in one go).
+
 Set ``UBERGNN_SHARED_DATA`` if the data folder is not ``../shared/data``. Runs single-threaded
 (``torch.set_num_threads(1)``) unless ``--threads`` says otherwise.
 """
@@ -33,8 +36,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import average_precision_score, roc_auc_score
 
+from sklearn_ubergnn.benchmark._dynamic import chronological_split as split
+from sklearn_ubergnn.benchmark._dynamic import stream_classify, stream_link
 from sklearn_ubergnn.datasets import load_interactions_csv
 from sklearn_ubergnn.dynamic import DynamicGraphEmbedder, DynamicInteractionClassifier, EdgeBankBaseline
 
@@ -49,35 +53,6 @@ def load(name):
     path, fmt = FILES[name]
     df = load_interactions_csv(DATA / path, format=fmt)
     return df
-
-
-def split(df, train=0.70, valid=0.15):
-    n = len(df)
-    a, b = int(n * train), int(n * (train + valid))
-    parts = df.iloc[:a], df.iloc[a:b], df.iloc[b:]
-    return tuple(part.reset_index(drop=True) for part in parts)
-
-
-def stream_link(model, test, objects, seed, batch=200):
-    """Score every test row and one random negative, batch by batch, appending each batch after."""
-    rng = np.random.default_rng(seed)
-    y, p = [], []
-    t_score = 0.0
-    for start in range(0, len(test), batch):
-        pos = test.iloc[start:start + batch]
-        neg = pos.copy()
-        neg["target"] = objects[rng.integers(0, len(objects), len(pos))]
-        t0 = time.perf_counter()
-        scores = model.predict_link_proba(pd.concat([pos, neg], ignore_index=True))
-        t_score += time.perf_counter() - t0
-        p.append(scores)
-        y.append(np.r_[np.ones(len(pos)), np.zeros(len(pos))])
-        if isinstance(model, EdgeBankBaseline):
-            model.partial_fit(pos)
-        else:
-            model.partial_fit(pos, update_only=True)
-    y, p = np.concatenate(y), np.concatenate(p)
-    return {"ap": average_precision_score(y, p), "auc": roc_auc_score(y, p), "score_s": t_score}
 
 
 def run_link(args):
@@ -145,14 +120,9 @@ def run_classify(args):
         t0 = time.perf_counter()
         model.fit(fit_df[["source", "target", "time"]], fit_df["label"])
         fit_s = time.perf_counter() - t0
-        p = []
-        for start in range(0, len(test), 200):
-            batch = test.iloc[start:start + 200]
-            p.append(model.predict_proba(batch[["source", "target", "time"]])[:, 1])
-            model.partial_fit(batch[["source", "target", "time"]], batch["label"], update_only=True)
-        p = np.concatenate(p)
+        res = stream_classify(model, test, ["source", "target", "time"])
         rows.append({"model": args.encoders[0], "hops": args.hops[0], "seed": seed,
-                     "auc": roc_auc_score(test["label"], p), "ap": average_precision_score(test["label"], p),
+                     "auc": res["auc"], "ap": res["ap"],
                      "fit_s": fit_s, "epochs": len(model.history_),
                      "s_per_epoch": float(np.mean(model.history_[:, "dur"]))})
         print(json.dumps(rows[-1]), flush=True)

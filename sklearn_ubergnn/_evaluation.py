@@ -12,7 +12,14 @@ import pandas as pd
 from ._validation import check_k
 from .metrics import mrr_at_k, ndcg_at_k, precision_at_k
 
-__all__ = ["evaluate_recommenders", "format_table", "plot_results"]
+__all__ = [
+    "evaluate_recommenders",
+    "format_table",
+    "load_session_split",
+    "plot_results",
+    "synthetic_session_split",
+    "with_users",
+]
 
 
 def evaluate_recommenders(models, X_train, y_train, X_test, y_test, *, k=20, chunk_size=10_000, progress=False):
@@ -64,6 +71,104 @@ def evaluate_recommenders(models, X_train, y_train, X_test, y_test, *, k=20, chu
             }
         )
     return pd.DataFrame(rows)
+
+
+def with_users(X, users):
+    """Per-sample DataFrame: the ``session`` column and the user-portrait columns of each sample.
+
+    Parameters
+    ----------
+    X : sequence of sessions
+        One session (list of item ids) per sample.
+    users : pandas.DataFrame
+        One row of portrait columns per sample, in the same order.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        ``session`` (object column of lists) followed by the columns of ``users``.
+    """
+    frame = users.reset_index(drop=True).copy()
+    frame.insert(0, "session", pd.Series(list(X), dtype=object))
+    return frame
+
+
+def synthetic_session_split(n_sessions=4000, *, random_state=0, test_fraction=0.2):
+    """Planted sessions with portraits (``make_sessions``), split in time; the demo's protocol.
+
+    Sessions come in time order: the last ``test_fraction`` of them are the test set; every
+    prefix of a session is a sample, joined with the portrait of the session's user.
+
+    Returns
+    -------
+    X_train, y_train, X_test, y_test
+        ``X_*`` are DataFrames (``session`` column + portrait columns, see :func:`with_users`).
+    """
+    from .datasets import make_sessions
+    from .preprocessing import session_prefixes
+
+    sessions, session_users, users = make_sessions(n_sessions=n_sessions, random_state=random_state)
+    cut = int((1 - test_fraction) * len(sessions))
+    X_train, y_train, train_session = session_prefixes(sessions[:cut], return_session_index=True)
+    X_test, y_test, test_session = session_prefixes(sessions[cut:], return_session_index=True)
+    portraits = users.loc[session_users]
+    X_train = with_users(X_train, portraits.iloc[train_session])
+    X_test = with_users(X_test, portraits.iloc[cut + test_session])
+    return X_train, y_train, X_test, y_test
+
+
+def load_session_split(path, fmt, *, test_days=7.0, min_item_count=5, **csv_options):
+    """Load a session data set and apply the SR-GNN protocol; the data side of ``ubergnn evaluate``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        File or folder of the data set.
+    fmt : {"srgnn", "diginetica", "session-csv", "movielens"}
+        ``srgnn``: a folder with SR-GNN's pickles, already split (every prefix of
+        ``all_train_seq.txt`` is a training sample). Otherwise sessions of one click and items
+        seen fewer than ``min_item_count`` times are dropped and the last ``test_days`` days are
+        the test set (:func:`~sklearn_ubergnn.preprocessing.srgnn_preprocess`).
+    test_days : float, default=7.0
+        Days at the end kept for testing.
+    min_item_count : int, default=5
+        Items seen fewer times are dropped.
+    **csv_options
+        ``session_col``, ``item_col``, ``time_col``, ``user_col``, ``sep`` of
+        :func:`~sklearn_ubergnn.datasets.load_session_csv` (``session-csv`` only).
+
+    Returns
+    -------
+    X_train, y_train, X_test, y_test
+        Prefixes and next items. With user portraits (MovieLens, or a CSV with portrait
+        columns) ``X_*`` are DataFrames (see :func:`with_users`), else lists of sessions.
+    """
+    from . import datasets
+    from .preprocessing import session_prefixes, srgnn_preprocess
+
+    if fmt == "srgnn":
+        bunch = datasets.load_srgnn(path)
+        X_train, y_train = session_prefixes(bunch.train_sessions)
+        return X_train, y_train, bunch.test_X, np.asarray(bunch.test_y)
+    if fmt == "diginetica":
+        sessions, meta = datasets.load_diginetica(path)
+    elif fmt == "movielens":
+        sessions, meta = datasets.load_movielens(path)
+    elif fmt == "session-csv":
+        sessions, meta = datasets.load_session_csv(path, **csv_options)
+    else:
+        raise ValueError(f"unknown format {fmt!r}; expected one of srgnn, diginetica, session-csv, movielens")
+    split = srgnn_preprocess(sessions, meta["time"].to_numpy(), min_item_count=min_item_count, test_days=test_days)
+    portrait_columns = [c for c in meta.columns if c not in ("session_id", "user_id", "time")]
+    if not portrait_columns:
+        return split.train_X, split.train_y, split.test_X, split.test_y
+    portraits = meta[portrait_columns]
+    sides = []
+    for side in ("train", "test"):
+        X, y, session = session_prefixes(split[f"{side}_sessions"], order="srgnn", return_session_index=True)
+        rows = portraits.iloc[split[f"{side}_index"][session]]
+        sides += [with_users(X, rows), y]
+    return tuple(sides)
 
 
 def _input_for(model, X):

@@ -1,53 +1,41 @@
-"""The ``ubergnn`` command: ``ubergnn demo`` and ``ubergnn evaluate``.
+"""The ``ubergnn`` command: ``ubergnn demo``, ``ubergnn evaluate`` and ``ubergnn benchmark``.
 
-Both fit every chosen recommender on one split with :func:`sklearn_ubergnn._evaluation.evaluate_recommenders`,
-print a results table, and write it (markdown) with a comparison plot (PNG) into ``--output-dir``.
+``demo`` and ``evaluate`` fit every chosen recommender on one split with
+:func:`sklearn_ubergnn._evaluation.evaluate_recommenders`, print a results table, and write it (markdown)
+with a comparison plot (PNG) into ``--output-dir``. ``benchmark`` runs a whole suite of
+:mod:`sklearn_ubergnn.benchmark` (the same loop for the session suite) over several seeds, each model in a
+fresh process.
 """
 import argparse
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from ._evaluation import evaluate_recommenders, format_table, plot_results
+from ._evaluation import (
+    evaluate_recommenders,
+    format_table,
+    load_session_split,
+    plot_results,
+    synthetic_session_split,
+)
 
 __all__ = ["main"]
 
 FORMATS = ("srgnn", "diginetica", "session-csv", "movielens")
 
 
-# name -> (needs user portraits, builder(args) -> unfitted estimator)
+# name -> (needs user portraits, builder(args) -> unfitted estimator); the suite's definitions
 def _model_specs():
-    from .session import PopularityRecommender, SessionKNNRecommender, UberGNNRecommender
+    from .benchmark import session_model_specs
 
-    def gnn(readout, users=True):
-        # Without users, no column besides the sessions is used even when X is a DataFrame.
-        no_users = {} if users else {"categorical_columns": [], "continuous_columns": []}
+    def from_args(build):
+        return lambda args: build({"hidden_size": args.hidden_size, "epochs": args.epochs,
+                                   "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+                                   "verbose": 2 if args.verbose else 0})
 
-        def build(args):
-            return UberGNNRecommender(
-                **no_users,
-                readout=readout,
-                hidden_size=args.hidden_size,
-                max_epochs=args.epochs,
-                batch_size=args.batch_size,
-                lr=args.lr,
-                random_state=args.seed,
-                verbose=2 if args.verbose else 0,
-            )
-
-        return build
-
-    specs = {
-        "popularity": (False, lambda args: PopularityRecommender()),
-        "session-knn": (False, lambda args: SessionKNNRecommender(k=100, sample_size=500)),
-        "sr-gnn": (False, gnn("local", users=False)),  # UBER-GNN's V2 readout without users = SR-GNN
-    }
-    for readout in ("mean", "local", "user", "hybrid"):
-        specs[f"uber-gnn-{readout}"] = (True, gnn(readout))
-    return specs
+    return {name: (users, from_args(build)) for name, (users, build) in session_model_specs().items()}
 
 
 DEFAULT_MODELS = {
@@ -61,14 +49,14 @@ def _build_parser():
         prog="ubergnn",
         description="Graph neural network recommenders with a scikit-learn API: demos and evaluations.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,evaluate}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,evaluate,benchmark}")
     models = ", ".join(_model_specs())
 
     demo = sub.add_parser(
         "demo",
         help="fit every model on planted synthetic sessions and compare them",
         description="Generate sessions with planted user-segment transitions (make_sessions), split them in time "
-        "(the last 20%% of sessions are the test set), fit every model, print P@20/MRR@20 and timings, and "
+        "(the last 20 % of sessions are the test set), fit every model, print P@20/MRR@20 and timings, and "
         "save the table and a plot.",
     )
     demo.add_argument("--n-sessions", type=int, default=4000, help="number of synthetic sessions (default 4000)")
@@ -103,6 +91,16 @@ def _build_parser():
     csv.add_argument("--user-col", default=None, help="optional user id column")
     csv.add_argument("--sep", default=",", help="field separator (default ',')")
     _add_common(ev, models, DEFAULT_MODELS["evaluate"])
+
+    from .benchmark import add_suite_arguments
+    from .benchmark._cli import DESCRIPTION
+
+    bench = sub.add_parser(
+        "benchmark",
+        help="run a whole benchmark suite (every model and baseline, several seeds) and write RESULTS.md",
+        description=DESCRIPTION,
+    )
+    add_suite_arguments(bench)
     return parser
 
 
@@ -143,66 +141,22 @@ def _choose_models(args, has_users):
     return {name: specs[name][1](args) for name in names}
 
 
-def _with_users(X, users):
-    """Per-sample DataFrame: the ``session`` column and the user-portrait columns of each sample."""
-    frame = users.reset_index(drop=True).copy()
-    frame.insert(0, "session", pd.Series(list(X), dtype=object))
-    return frame
-
-
 def _demo_split(args):
-    from .datasets import make_sessions
-    from .preprocessing import session_prefixes
-
     n_sessions = 1000 if args.quick else args.n_sessions
     args.epochs = args.epochs or (4 if args.quick else 8)
     args.hidden_size = args.hidden_size or (32 if args.quick else 64)
     args.lr = args.lr or 1e-2  # few samples: larger steps than SR-GNN's 1e-3
-    sessions, session_users, users = make_sessions(n_sessions=n_sessions, random_state=args.seed)
-    cut = int(0.8 * len(sessions))  # sessions come in time order: the last 20 % are the test set
-    X_train, y_train, train_session = session_prefixes(sessions[:cut], return_session_index=True)
-    X_test, y_test, test_session = session_prefixes(sessions[cut:], return_session_index=True)
-    portraits = users.loc[session_users]
-    X_train = _with_users(X_train, portraits.iloc[train_session])
-    X_test = _with_users(X_test, portraits.iloc[cut + test_session])
-    return X_train, y_train, X_test, y_test, f"make_sessions(n_sessions={n_sessions}, random_state={args.seed})"
+    split = synthetic_session_split(n_sessions, random_state=args.seed)
+    return (*split, f"make_sessions(n_sessions={n_sessions}, random_state={args.seed})")
 
 
 def _evaluate_split(args):
-    from . import datasets
-    from .preprocessing import session_prefixes, srgnn_preprocess
-
-    fmt, path = args.format, args.data
-    if fmt == "srgnn":
-        bunch = datasets.load_srgnn(path)
-        X_train, y_train = session_prefixes(bunch.train_sessions)
-        return X_train, y_train, bunch.test_X, np.asarray(bunch.test_y)
-    if fmt == "diginetica":
-        sessions, meta = datasets.load_diginetica(path)
-    elif fmt == "movielens":
-        sessions, meta = datasets.load_movielens(path)
-    else:
-        sessions, meta = datasets.load_session_csv(
-            path,
-            session_col=args.session_col,
-            item_col=args.item_col,
-            time_col=args.time_col,
-            user_col=args.user_col,
-            sep=args.sep,
-        )
-    split = srgnn_preprocess(
-        sessions, meta["time"].to_numpy(), min_item_count=args.min_item_count, test_days=args.test_days
-    )
-    portrait_columns = [c for c in meta.columns if c not in ("session_id", "user_id", "time")]
-    if not portrait_columns:
-        return split.train_X, split.train_y, split.test_X, split.test_y
-    portraits = meta[portrait_columns]
-    sides = []
-    for side in ("train", "test"):
-        X, y, session = session_prefixes(split[f"{side}_sessions"], order="srgnn", return_session_index=True)
-        rows = portraits.iloc[split[f"{side}_index"][session]]
-        sides += [_with_users(X, rows), y]
-    return tuple(sides)
+    csv = {}
+    if args.format == "session-csv":
+        csv = {"session_col": args.session_col, "item_col": args.item_col, "time_col": args.time_col,
+               "user_col": args.user_col, "sep": args.sep}
+    return load_session_split(args.data, args.format, test_days=args.test_days,
+                              min_item_count=args.min_item_count, **csv)
 
 
 def _run(args, X_train, y_train, X_test, y_test, title):
@@ -229,7 +183,12 @@ def _run(args, X_train, y_train, X_test, y_test, title):
 
 def main(argv=None):
     """Entry point of the ``ubergnn`` command."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _build_parser().parse_args(argv)
+    if args.command == "benchmark":
+        from .benchmark import run_from_args
+
+        return run_from_args(args, prog="ubergnn", argv=argv)
     if args.command == "demo":
         *split, title = _demo_split(args)
     else:

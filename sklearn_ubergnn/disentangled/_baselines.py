@@ -132,7 +132,7 @@ _LIGHTGCN_CONSTRAINTS = {
 
 @fill_doc
 class LightGCNRecommender(_LightGCNBase):
-    """LightGCN (He et al., 2020) on the embedder's edge-list machinery.
+    __doc__ = """LightGCN (He et al., 2020) on the embedder's edge-list machinery.
 
     ID embeddings of users and items are smoothed by ``n_layers`` propagations with the
     symmetric-normalised adjacency ``1 / sqrt(deg(u) deg(i))`` and averaged over layers; a pair
@@ -190,7 +190,7 @@ class LightGCNRecommender(_LightGCNBase):
 
 @fill_doc
 class BPRMatrixFactorization(_LightGCNBase):
-    """Matrix factorisation trained with BPR (MF-BPR, Rendle et al., 2009).
+    __doc__ = """Matrix factorisation trained with BPR (MF-BPR, Rendle et al., 2009).
 
     A user and an item score the dot product of their learned vectors; no graph propagation
     (LightGCN with zero layers).
@@ -278,7 +278,8 @@ def train_test_split_edges(X, test_size=0.2, *, user_column="user", random_state
     return X[~is_test].copy(), X[is_test].copy()
 
 
-def evaluate_bipartite(models, train_edges, test_edges, k=20, *, user_column="user", item_column="item"):
+def evaluate_bipartite(models, train_edges, test_edges, k=20, *, user_column="user", item_column="item",
+                       return_estimators=False):
     """Fit every model on ``train_edges`` and rank all items for every test user.
 
     Parameters
@@ -291,26 +292,33 @@ def evaluate_bipartite(models, train_edges, test_edges, k=20, *, user_column="us
         Cut-off of Recall@k and NDCG@k.
     user_column, item_column : str, default="user", "item"
         Column names.
+    return_estimators : bool, default=False
+        Also return the fitted clones (e.g. to read their ``history_``).
 
     Returns
     -------
     results : DataFrame
         One row per model (index: the names) with ``Recall@k``, ``NDCG@k``, ``fit_s`` (wall
-        seconds of ``fit``), ``s_per_epoch`` (``fit_s / n_epochs``, NaN without epochs) and
-        ``n_epochs``. Training items are excluded from the rankings; test users unseen in
-        training get the popularity ranking.
+        seconds of ``fit``), ``s_per_epoch`` (``fit_s / n_epochs``, NaN without epochs),
+        ``n_epochs``, ``recommend_s`` (wall seconds ranking every test user) and ``users_per_s``.
+        Training items are excluded from the rankings; test users unseen in training get the
+        popularity ranking.
+    estimators : dict of str to estimator
+        The fitted clones by name; only when ``return_estimators=True``.
     """
     k = check_k(k)
     users, truth = group_targets(check_ids(test_edges[user_column], input_name="test_edges[user]"),
                                  check_ids(test_edges[item_column], input_name="test_edges[item]"))
-    rows = []
+    rows, fitted = [], {}
     for name, model in models.items():
-        est = clone(model)
+        est = fitted[name] = clone(model)
         start = time.perf_counter()
         est.fit(train_edges)
         fit_s = time.perf_counter() - start
         check_is_fitted(est)
+        start = time.perf_counter()
         ranked = est.recommend(users, k=k, exclude_seen=True)
+        recommend_s = time.perf_counter() - start
         history = getattr(est, "history_", None)
         n_epochs = len(history) if history is not None else 0
         rows.append({
@@ -320,5 +328,8 @@ def evaluate_bipartite(models, train_edges, test_edges, k=20, *, user_column="us
             "fit_s": fit_s,
             "s_per_epoch": fit_s / n_epochs if n_epochs else float("nan"),
             "n_epochs": n_epochs,
+            "recommend_s": recommend_s,
+            "users_per_s": len(users) / max(recommend_s, 1e-9),
         })
-    return pd.DataFrame(rows).set_index("model")
+    results = pd.DataFrame(rows).set_index("model")
+    return (results, fitted) if return_estimators else results

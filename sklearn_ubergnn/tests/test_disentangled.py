@@ -154,8 +154,13 @@ def test_evaluate_bipartite(small):
     models = {"pop": MostPopularRecommender(), "mf": BPRMatrixFactorization(**FAST)}
     table = evaluate_bipartite(models, train, test)
     assert list(table.index) == ["pop", "mf"]
-    assert list(table.columns) == ["Recall@20", "NDCG@20", "fit_s", "s_per_epoch", "n_epochs"]
+    assert list(table.columns) == ["Recall@20", "NDCG@20", "fit_s", "s_per_epoch", "n_epochs", "recommend_s",
+                                   "users_per_s"]
     assert table.loc["mf", "n_epochs"] == 3 and np.isnan(table.loc["pop", "s_per_epoch"])
+    assert (table["users_per_s"] > 0).all()
+    table, fitted = evaluate_bipartite(models, train, test, return_estimators=True)
+    assert set(fitted) == {"pop", "mf"} and len(fitted["mf"].history_) == 3
+    assert models["mf"] is not fitted["mf"]  # clones are fitted, the given models stay unfitted
 
 
 def test_train_test_split_edges_per_user(small):

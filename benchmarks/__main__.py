@@ -1,0 +1,28 @@
+"""``python -m benchmarks run --suite session|dynamic|bipartite [options]``: one-run benchmark suites.
+
+A thin wrapper over :mod:`sklearn_ubergnn.benchmark` (the same options as ``ubergnn benchmark``);
+a full run writes its section of ``benchmarks/RESULTS.md``. ``python -m benchmarks run --help``
+explains every option.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from sklearn_ubergnn.benchmark import add_suite_arguments, run_from_args
+from sklearn_ubergnn.benchmark._cli import DESCRIPTION
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{run}")
+    run = sub.add_parser("run", help="run one benchmark suite", description=DESCRIPTION)
+    add_suite_arguments(run, default_results=RESULTS)
+    args = parser.parse_args(argv)
+    return run_from_args(args, prog="python -m benchmarks", argv=argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

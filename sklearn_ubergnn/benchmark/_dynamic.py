@@ -1,0 +1,293 @@
+"""The dynamic suite: link prediction (CollegeMsg) or event classification (Bitcoin-OTC) on streams.
+
+Protocol (DyGLib/TGN): chronological 70/15/15 split by rows; models are fitted on train +
+validation with ``validation_fraction`` = the validation share (a chronological split, so early
+stopping never sees the test rows). The test rows are streamed in batches of 200: every batch is
+scored, then appended (``partial_fit(batch, update_only=True)``; for classification its labels
+are revealed then). Link prediction scores each test interaction against one negative with the
+same source and time and a destination drawn uniformly from all objects. AP and ROC-AUC
+(scikit-learn) over all scored rows.
+"""
+import time
+from collections import defaultdict, deque
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from ._core import SuiteData, history_rows, shared_data_dir
+
+__all__ = ["SUITE", "chronological_split", "history_features", "stream_classify", "stream_link"]
+
+_FILES = {
+    "collegemsg": ("collegemsg/CollegeMsg.txt", "collegemsg"),
+    "bitcoin": ("bitcoin-otc/soc-sign-bitcoinotc.csv", "bitcoin"),
+}
+
+
+def chronological_split(df, train=0.70, valid=0.15):
+    """Split rows in time order into (train, validation, test) DataFrames with fresh indices."""
+    n = len(df)
+    a, b = int(n * train), int(n * (train + valid))
+    return tuple(part.reset_index(drop=True) for part in (df.iloc[:a], df.iloc[a:b], df.iloc[b:]))
+
+
+def stream_link(model, test, objects, seed, batch=200):
+    """Score every test row and one random negative, batch by batch, appending each batch after.
+
+    Parameters
+    ----------
+    model : EdgeBankBaseline or DynamicGraphEmbedder
+        Fitted on the rows before ``test``.
+    test : DataFrame
+        Test interactions in time order.
+    objects : ndarray
+        The ids negatives are drawn from (uniformly).
+    seed : int
+        Seed of the negative sampling.
+    batch : int, default=200
+        Rows scored before they are appended.
+
+    Returns
+    -------
+    result : dict
+        ``ap``, ``auc`` (fractions), ``score_s`` (seconds in ``predict_link_proba``) and
+        ``n_scored`` (positives + negatives).
+    """
+    from ..dynamic import EdgeBankBaseline
+
+    rng = np.random.default_rng(seed)
+    y, p = [], []
+    t_score = 0.0
+    for start in range(0, len(test), batch):
+        pos = test.iloc[start:start + batch]
+        neg = pos.copy()
+        neg["target"] = objects[rng.integers(0, len(objects), len(pos))]
+        t0 = time.perf_counter()
+        scores = model.predict_link_proba(pd.concat([pos, neg], ignore_index=True))
+        t_score += time.perf_counter() - t0
+        p.append(scores)
+        y.append(np.r_[np.ones(len(pos)), np.zeros(len(pos))])
+        if isinstance(model, EdgeBankBaseline):
+            model.partial_fit(pos)
+        else:
+            model.partial_fit(pos, update_only=True)
+    y, p = np.concatenate(y), np.concatenate(p)
+    return {"ap": average_precision_score(y, p), "auc": roc_auc_score(y, p), "score_s": t_score,
+            "n_scored": len(y)}
+
+
+def stream_classify(model, test, columns, batch=200, label="label"):
+    """Score the test rows batch by batch, revealing each batch's labels after it is scored.
+
+    Returns ``ap``, ``auc``, ``score_s`` and ``n_scored`` as :func:`stream_link`.
+    """
+    p, t_score = [], 0.0
+    for start in range(0, len(test), batch):
+        part = test.iloc[start:start + batch]
+        t0 = time.perf_counter()
+        p.append(model.predict_proba(part[columns])[:, 1])
+        t_score += time.perf_counter() - t0
+        model.partial_fit(part[columns], part[label], update_only=True)
+    p, y = np.concatenate(p), test[label].to_numpy()
+    return {"ap": average_precision_score(y, p), "auc": roc_auc_score(y, p), "score_s": t_score,
+            "n_scored": len(y)}
+
+
+def history_features(df, batch=200, recent=10, label="label"):
+    """Features of every row from the rows of earlier batches (labels revealed batch by batch).
+
+    For each end ``o`` of a row ``(s, d, t)``: ``log1p`` of the events ``o`` gave and received so
+    far, the fraction of them with ``label == 1`` (``pos / (n + 1)``), the same fraction over its
+    last ``recent`` given/received events, and ``log1p(days since o's last event)`` (10^4 days
+    when none). A row never sees itself, its own batch or the future.
+
+    Returns
+    -------
+    X : ndarray of shape (n_rows, 14)
+    """
+    given, received = defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0])  # [count, positives]
+    given_recent = defaultdict(lambda: deque(maxlen=recent))
+    received_recent = defaultdict(lambda: deque(maxlen=recent))
+    last = {}
+    src, dst = df["source"].to_numpy(), df["target"].to_numpy()
+    t, y = df["time"].to_numpy(), df[label].to_numpy()
+    rows = []
+    for start in range(0, len(df), batch):
+        stop = min(start + batch, len(df))
+        for i in range(start, stop):
+            feats = []
+            for o in (src[i], dst[i]):
+                for table, rec in ((given, given_recent), (received, received_recent)):
+                    n, neg = table[o]
+                    r = rec[o]
+                    feats += [np.log1p(n), neg / (n + 1), sum(r) / (len(r) + 1)]
+                feats.append(np.log1p((t[i] - last[o]) / 86400) if o in last else np.log1p(1e4))
+            rows.append(feats)
+        for i in range(start, stop):
+            given[src[i]][0] += 1
+            given[src[i]][1] += y[i]
+            received[dst[i]][0] += 1
+            received[dst[i]][1] += y[i]
+            given_recent[src[i]].append(y[i])
+            received_recent[dst[i]].append(y[i])
+            last[src[i]] = last[dst[i]] = t[i]
+    return np.asarray(rows)
+
+
+_DEFAULTS = {
+    "full": {"epochs": 5, "patience": 2, "n_hops": None, "max_nodes": 32, "embedding_dim": 64,
+             "batch_size": 200, "lr": 1e-3, "n_interactions": None},
+    "quick": {"epochs": 2, "patience": 2, "n_hops": 2, "max_nodes": 16, "embedding_dim": 16,
+              "batch_size": 200, "lr": 3e-3, "n_interactions": 3000},
+    "tiny": {"epochs": 1, "patience": None, "n_hops": 1, "max_nodes": 8, "embedding_dim": 8,
+             "batch_size": 100, "lr": 3e-3, "n_interactions": 400},
+}
+_ENCODERS = {"dag-lstm": "lstm", "rnn": "rnn", "transformer": "transformer"}
+
+
+class _DynamicSuite:
+    name = "dynamic"
+    metrics = ("AP", "ROC-AUC")
+    primary = "AP"
+    metric_digits = 2
+    throughput = ("rows_per_s", "scored rows/s")
+    epoch_panels = (("valid_loss", "validation loss"), ("train_loss", "training loss"))
+    labels = {"edgebank": "EdgeBank (unlimited memory)",
+              "lr-history": "logistic regression on history statistics",
+              "dag-lstm": "DAG-LSTM", "rnn": "RNN", "transformer": "Transformer"}
+
+    def config(self, scale, options):
+        config = {**_DEFAULTS[scale], "scale": scale, "task": None}
+        unknown = set(options) - set(config)
+        if unknown:
+            raise ValueError(f"the dynamic suite has no option(s) {', '.join(sorted(unknown))}")
+        config.update(options)
+        return config
+
+    def load(self, data, scale, config):
+        from ..datasets import load_interactions_csv, make_interactions
+
+        if scale != "full":
+            df = make_interactions(n_objects=100, n_interactions=config["n_interactions"], random_state=0)
+            key, task = ("synthetic" if scale == "quick" else "tiny"), config["task"] or "link"
+            title = (f"synthetic stream (`make_interactions(n_objects=100, n_interactions="
+                     f"{config['n_interactions']}, random_state=0)`), ")
+            features = ["f0", "f1", "f2"] if task == "classify" else None
+        else:
+            name = "collegemsg" if data is None else str(data).lower()
+            if name in _FILES:
+                path, fmt = shared_data_dir() / _FILES[name][0], _FILES[name][1]
+            else:
+                from pathlib import Path
+
+                path = Path(data)
+                fmt = "bitcoin" if "bitcoin" in path.name.lower() else "collegemsg"
+                name = "bitcoin" if fmt == "bitcoin" else "collegemsg"
+            if not path.exists():
+                raise FileNotFoundError(f"interaction data {path} not found; pass --data "
+                                        "collegemsg|bitcoin|PATH or run --quick on synthetic data")
+            df = load_interactions_csv(path, format=fmt)
+            task = config["task"] or ("classify" if name == "bitcoin" else "link")
+            if task == "classify":
+                if "rating" not in df:
+                    raise ValueError(f"event classification needs a rating column; {path} has none")
+                df["label"] = (df["rating"] < 0).astype(np.int64)
+            default_task = "classify" if name == "bitcoin" else "link"
+            key, features = name + ("" if task == default_task else f"-{task}"), None
+            title = {"collegemsg": "CollegeMsg, ", "bitcoin": "Bitcoin-OTC, "}[name]
+        title += ("link prediction (one random negative per test row)" if task == "link"
+                  else "event classification (label revealed after each scored batch)")
+        config["task"] = task
+        train, valid, test = chronological_split(df)
+        info = (f"{len(df):,} interactions, chronological 70/15/15: {len(train):,} / {len(valid):,} / "
+                f"{len(test):,} rows, test batches of 200 scored then appended")
+        if task == "classify":
+            info += f", {100 * df['label'].mean():.1f} % positive labels"
+        return SuiteData(key, title, info, {"df": df, "task": task, "features": features})
+
+    def models(self, sdata, config):
+        first = "edgebank" if sdata.payload["task"] == "link" else "lr-history"
+        return {first: None, **{name: None for name in _ENCODERS}}
+
+    def run_job(self, payload, model, seed, config):
+        df, task, features = payload["df"], payload["task"], payload["features"]
+        train, valid, test = chronological_split(df)
+        fit_df = pd.concat([train, valid], ignore_index=True)
+        if model == "lr-history":
+            return self._lr_history(df, len(fit_df), seed)
+        from ..dynamic import DynamicGraphEmbedder, DynamicInteractionClassifier, EdgeBankBaseline
+
+        hops = config["n_hops"] or (2 if task == "link" else 3)
+        columns = ["source", "target", "time", *(features or [])]
+        start = time.perf_counter()
+        if model == "edgebank":
+            estimator = EdgeBankBaseline().fit(fit_df)
+        else:
+            cls = DynamicGraphEmbedder if task == "link" else DynamicInteractionClassifier
+            estimator = cls(encoder=_ENCODERS[model], n_hops=hops, max_nodes=config["max_nodes"],
+                            embedding_dim=config["embedding_dim"], max_epochs=config["epochs"],
+                            batch_size=config["batch_size"], lr=config["lr"],
+                            validation_fraction=len(valid) / len(fit_df), patience=config["patience"],
+                            feature_columns=features, random_state=seed)
+            if task == "link":
+                estimator.fit(fit_df[columns])
+            else:
+                estimator.fit(fit_df[columns], fit_df["label"])
+        fit_s = time.perf_counter() - start
+        if task == "link":
+            objects = np.unique(np.r_[df["source"].to_numpy(), df["target"].to_numpy()])
+            result = stream_link(estimator, test[columns], objects, seed)
+        else:
+            result = stream_classify(estimator, test, columns)
+        history = history_rows(estimator)
+        return {
+            "AP": 100 * result["ap"],
+            "ROC-AUC": 100 * result["auc"],
+            "fit_s": fit_s,
+            "epochs": len(history),
+            "s_per_epoch": float(np.mean([h["dur"] for h in history])) if history else float("nan"),
+            "score_s": result["score_s"],
+            "rows_per_s": result["n_scored"] / max(result["score_s"], 1e-9),
+        }, history
+
+    @staticmethod
+    def _lr_history(df, cut, seed):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        start = time.perf_counter()
+        X = history_features(df)
+        features_s = time.perf_counter() - start
+        y = df["label"].to_numpy()
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
+        model.fit(X[:cut], y[:cut])
+        fit_s = time.perf_counter() - start
+        start = time.perf_counter()
+        p = model.predict_proba(X[cut:])[:, 1]
+        # the one pass over the stream is shared pro rata between training and test rows
+        score_s = time.perf_counter() - start + features_s * (len(df) - cut) / len(df)
+        return {"AP": 100 * average_precision_score(y[cut:], p), "ROC-AUC": 100 * roc_auc_score(y[cut:], p),
+                "fit_s": fit_s, "epochs": 0, "s_per_epoch": float("nan"), "score_s": score_s,
+                "rows_per_s": (len(df) - cut) / max(score_s, 1e-9)}, []
+
+    def describe(self, config):
+        hops = config["n_hops"] or (2 if config["task"] == "link" else 3)
+        return (f"Encoders: {hops} hop(s), at most {config['max_nodes']} nodes per sub-graph, embedding "
+                f"{config['embedding_dim']}, batch {config['batch_size']}, Adam lr {config['lr']:g}, at most "
+                f"{config['epochs']} epoch(s)"
+                + (f", early stopping on the validation rows (patience {config['patience']})"
+                   if config["patience"] else "")
+                + ". AP and ROC-AUC in percent; scored rows/s counts `predict_link_proba` / `predict_proba` "
+                  "time only (appending excluded).")
+
+    def notes(self, sdata, config):
+        if sdata.payload["task"] == "classify":
+            return ("`lr-history` is `benchmarks/bitcoin_lr_baseline.py`'s model: logistic regression on "
+                    "past-interaction statistics (counts, negative fractions, last-10 outcome fractions, "
+                    "time since the last event), fitted on train + validation.")
+        return ""
+
+
+SUITE = _DynamicSuite()
