@@ -38,6 +38,14 @@ def _model_specs():
     return {name: (users, from_args(build)) for name, (users, build) in session_model_specs().items()}
 
 
+TASKS = ("session", "link", "event", "bipartite")
+TASK_HELP = (
+    "session: next-item recommendation (default); link: link prediction on an interaction stream; event: event "
+    "classification on a stream (labels revealed batch by batch); bipartite: top-20 recommendation on a user-item "
+    "graph. link/event run the dynamic-graph encoders against EdgeBank / a logistic-regression baseline, bipartite "
+    "the disentangled GNN against most-popular, BPR-MF and LightGCN (the suites of `ubergnn benchmark`, one seed)"
+)
+
 DEFAULT_MODELS = {
     "demo": "all",
     "evaluate": "popularity,session-knn",
@@ -59,6 +67,7 @@ def _build_parser():
         "(the last 20 % of sessions are the test set), fit every model, print P@20/MRR@20 and timings, and "
         "save the table and a plot.",
     )
+    demo.add_argument("--task", choices=TASKS, default="session", help=TASK_HELP + " on synthetic data")
     demo.add_argument("--n-sessions", type=int, default=4000, help="number of synthetic sessions (default 4000)")
     demo.add_argument(
         "--quick", action="store_true", help="a small, fast run (1000 sessions, smaller and shorter GNNs), e.g. for CI"
@@ -72,14 +81,18 @@ def _build_parser():
         "than --min-item-count times, keep the last --test-days days as the test set, make every prefix a "
         "sample) unless the data come already split (--format srgnn), then fit and score every model.",
     )
-    ev.add_argument("--data", required=True, type=Path, help="file or folder holding the dataset")
+    ev.add_argument("--task", choices=TASKS, default="session", help=TASK_HELP)
+    ev.add_argument("--data", required=True, type=Path,
+                    help="file or folder holding the dataset (--task link/event: an interaction CSV with "
+                    "source, target, time[, rating] columns, e.g. ../shared/data/collegemsg; --task bipartite: "
+                    "a MovieLens folder, e.g. ../shared/data/ml-100k)")
     ev.add_argument(
         "--format",
-        required=True,
+        default=None,
         choices=FORMATS,
         help="srgnn: folder with SR-GNN's all_train_seq.txt and test.txt; diginetica: CIKM Cup 2016 "
         "train-item-views.csv; session-csv: any click log (give the column names); movielens: ml-100k or "
-        "ml-1m folder (sessions per user and day)",
+        "ml-1m folder (sessions per user and day). Required with --task session",
     )
     ev.add_argument("--test-days", type=float, default=7.0, help="days at the end kept for testing (default 7)")
     ev.add_argument("--min-item-count", type=int, default=5, help="drop items seen fewer times (default 5)")
@@ -108,11 +121,14 @@ def _add_common(parser, models, default):
     parser.add_argument(
         "--models",
         default=default,
-        help=f"comma-separated models to run, or 'all' (available: {models}; the uber-gnn-* variants need "
-        f"user portraits: make_sessions and MovieLens have them). Default: {default}",
+        help=f"comma-separated models to run, or 'all' (--task session: {models}; the uber-gnn-* variants need "
+        f"user portraits: make_sessions and MovieLens have them. --task link: edgebank, dag-lstm, rnn, transformer; "
+        f"--task event: lr-history, dag-lstm, rnn, transformer; --task bipartite: most_popular, mf_bpr, lightgcn, "
+        f"disentangled). Default: {default}",
     )
     gnn = parser.add_argument_group("graph neural networks (sr-gnn, uber-gnn-*)")
-    gnn.add_argument("--epochs", type=int, default=None, help="maximum training epochs (default 10; demo 8)")
+    gnn.add_argument("--epochs", type=int, default=None, help="maximum training epochs (default 10; demo 8; other tasks: the suite's "
+                     "defaults, e.g. 400 for LightGCN and BPR-MF on --task bipartite)")
     gnn.add_argument("--hidden-size", type=int, default=None, help="item/session vector size (default 100; demo 64)")
     gnn.add_argument("--batch-size", type=int, default=100, help="training batch size (default 100)")
     gnn.add_argument(
@@ -181,6 +197,35 @@ def _run(args, X_train, y_train, X_test, y_test, title):
     return results
 
 
+def _run_suite_task(args, argv):
+    """``--task link|event|bipartite``: that suite (models against their baselines), one seed, in this process."""
+    from .benchmark import run_suite
+
+    if args.command == "evaluate" and not args.data.exists():
+        raise SystemExit(f"ubergnn: --data {args.data} does not exist")
+    models = None if args.models in ("all", DEFAULT_MODELS[args.command]) else [
+        m.strip() for m in args.models.split(",") if m.strip()]
+    if args.task == "bipartite":
+        suite, options = "bipartite", {"epochs": args.epochs}
+    else:
+        suite = "dynamic"
+        options = {"task": "link" if args.task == "link" else "classify", "epochs": args.epochs}
+        if args.hidden_size is not None:
+            options["embedding_dim"] = args.hidden_size
+    try:
+        report = run_suite(
+            suite, data=None if args.command == "demo" else args.data,
+            scale="quick" if args.command == "demo" else "full", seeds=1, models=models, options=options,
+            output_dir=args.output_dir, write=False, isolate=False, plots=not args.no_plot,
+            command=" ".join(["ubergnn", *argv]),
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        raise SystemExit(f"ubergnn: {exc}") from None
+    print(report.table)
+    print(f"files: {', '.join(str(f) for f in report.files)}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
 def main(argv=None):
     """Entry point of the ``ubergnn`` command."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -189,11 +234,16 @@ def main(argv=None):
         from .benchmark import run_from_args
 
         return run_from_args(args, prog="ubergnn", argv=argv)
+    if args.task != "session":
+        return _run_suite_task(args, argv)
     if args.command == "demo":
         *split, title = _demo_split(args)
     else:
         if not args.data.exists():
             raise SystemExit(f"ubergnn: --data {args.data} does not exist")
+        if args.format is None:
+            raise SystemExit("ubergnn: evaluate --task session needs --format (srgnn, diginetica, session-csv or "
+                             "movielens)")
         try:
             split = _evaluate_split(args)
         except (ValueError, TypeError) as exc:

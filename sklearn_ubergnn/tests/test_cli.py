@@ -96,3 +96,48 @@ def test_evaluate_recommenders_matches_direct_metrics():
     assert (results[["fit_s", "recommend_s"]] >= 0).all().all()
     table = format_table(results)
     assert table.splitlines()[0].startswith("| model | P@2 | MRR@2")
+
+
+def test_demo_stream_and_bipartite_tasks(tmp_path, capsys):
+    assert main(["demo", "--task", "link", "--models", "edgebank,rnn", "--epochs", "1", "--no-plot",
+                 "--output-dir", str(tmp_path / "link")]) == 0
+    out = capsys.readouterr().out
+    assert "EdgeBank" in out and "AP" in out and "transformer" not in out.lower()
+    assert main(["demo", "--task", "bipartite", "--epochs", "2", "--output-dir", str(tmp_path / "bp")]) == 0
+    out = capsys.readouterr().out
+    for label in ("most popular", "BPR-MF", "LightGCN", "DisentangledGraphEmbedder"):
+        assert label in out
+    assert (tmp_path / "bp" / "bipartite_quality_time.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_evaluate_event_task_on_a_stream_file(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    n = 600
+    source = rng.integers(0, 40, n)
+    # objects 0-9 rate badly: the label is predictable from history
+    rating = np.where(source < 10, -rng.integers(1, 10, n), rng.integers(1, 10, n))
+    frame = pd.DataFrame({"source": source, "target": rng.integers(40, 80, n), "rating": rating,
+                          "time": np.arange(n) * 60 + 1_300_000_000})
+    path = tmp_path / "bitcoin-small.csv"
+    frame.to_csv(path, header=False, index=False)
+    assert main(["evaluate", "--task", "event", "--data", str(path), "--models", "lr-history,rnn",
+                 "--epochs", "1", "--no-plot", "--output-dir", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "ROC-AUC" in out and "rnn" in out.lower()
+    with pytest.raises(SystemExit, match="needs --format"):
+        main(["evaluate", "--data", str(path)])
+    with pytest.raises(SystemExit, match="does not exist"):
+        main(["evaluate", "--task", "link", "--data", str(tmp_path / "missing.csv")])
+
+
+def test_evaluate_bipartite_task_on_a_movielens_folder(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "ml"
+    folder.mkdir()
+    rows = {(u, i) for u, i in zip(rng.integers(1, 41, 900), rng.integers(1, 61, 900))}
+    lines = [f"{u}\t{i}\t{1 + (u + i) % 5}\t{880000000 + k}" for k, (u, i) in enumerate(sorted(rows))]
+    (folder / "u.data").write_text("\n".join(lines) + "\n")
+    assert main(["evaluate", "--task", "bipartite", "--data", str(folder), "--models", "most_popular,disentangled",
+                 "--epochs", "2", "--no-plot", "--output-dir", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "Recall@20" in out and "most popular" in out and "DisentangledGraphEmbedder" in out
