@@ -64,6 +64,16 @@ def accuracy(args):
     return results
 
 
+# name: (soft_weight multiplier, teacher, soft_users)
+VARIANTS = {
+    "hard_only": (0.0, "softmax", "all"),
+    "sigmoid_labelled": (1.0, "sigmoid", "labelled"),
+    "sigmoid_all": (1.0, "sigmoid", "all"),
+    "softmax_labelled": (1.0, "softmax", "labelled"),
+    "softmax_all": (1.0, "softmax", "all"),
+}
+
+
 def distill(args):
     """Hard-only vs hard+soft behaviour models on held-out users, averaged over target items."""
     from sklearn.frozen import FrozenEstimator
@@ -85,6 +95,7 @@ def distill(args):
             candidates = all_users[~had]
             y_all = np.isin(candidates, test.loc[test["item"] == item, "user"]).astype(int)
             teacher = embedder.transform(candidates) @ embedder.transform_items([item])[0]
+            soft = embedder.item_proba(candidates, [item])[:, 0]  # ranks like the softmax teacher's labels
             for n_labelled in args.n_labelled:
                 pos, neg = np.flatnonzero(y_all == 1), np.flatnonzero(y_all == 0)
                 n_pos = max(2, int(round(n_labelled * len(pos) / len(y_all))))
@@ -92,17 +103,20 @@ def distill(args):
                                       rng.choice(neg, n_labelled - n_pos, replace=False)])
                 rest = np.setdiff1d(np.arange(len(candidates)), lab)
                 row = {"seed": seed, "item": item, "n_labelled": n_labelled,
-                       "teacher": roc_auc_score(y_all[rest], teacher[rest])}
-                for name, weight in (("hard_only", 0.0), ("hard_soft", args.soft_weight)):
-                    clf = DistilledBehaviorClassifier(frozen, target_item=item, soft_weight=weight,
-                                                      temperature=args.temperature, max_epochs=100,
+                       "teacher_sigmoid": roc_auc_score(y_all[rest], teacher[rest]),
+                       "teacher_softmax": roc_auc_score(y_all[rest], soft[rest])}
+                for name, (weight, kind, soft_users) in VARIANTS.items():
+                    clf = DistilledBehaviorClassifier(frozen, target_item=item, soft_weight=weight * args.soft_weight,
+                                                      teacher=kind, soft_users=soft_users,
+                                                      temperature=args.temperature, max_epochs=args.student_epochs,
                                                       random_state=seed)
                     clf.fit(candidates[lab], y_all[lab])
                     row[name] = roc_auc_score(y_all[rest], clf.predict_proba(candidates[rest])[:, 1])
                 rows.append(row)
         print(f"seed {seed} done", flush=True)
     results = pd.DataFrame(rows)
-    per_seed = results.groupby(["n_labelled", "seed"])[["hard_only", "hard_soft", "teacher"]].mean()
+    per_seed = results.groupby(["n_labelled", "seed"])[
+        [*VARIANTS, "teacher_sigmoid", "teacher_softmax"]].mean()
     print(per_seed.to_string(float_format="%.4f"))
     summary = per_seed.groupby("n_labelled").agg(["mean", "std"])
     print(f"\nROC-AUC on held-out users, mean over {args.n_items} target items, then mean/std over seeds")
@@ -145,6 +159,7 @@ def main(argv=None):
     parser.add_argument("--n-labelled", type=int, nargs="+", default=[20, 100])
     parser.add_argument("--soft-weight", type=float, default=1.0)
     parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--student-epochs", type=int, default=100)
     parser.add_argument("--edges", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=65536)
     args = parser.parse_args(argv)

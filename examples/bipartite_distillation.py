@@ -8,8 +8,10 @@ per-object behaviour model from them, and compare it with the same model trained
 ``K`` channels, and every edge is routed to the channels its two ends share) is trained by link
 prediction on the user–object edges. ``DistilledBehaviorClassifier`` is a logistic regression on
 a user's embedding that predicts whether the user will act on one target object; its loss is the
-hard-label loss on a few labelled users plus a soft-label loss whose targets are the embedder's
-own probabilities ``sigmoid(u . v_target)`` (the teacher). The example:
+hard-label loss on a few labelled users plus a soft-label loss, over every user the embedder
+knows, whose targets are the embedder's own probabilities that the user acts on the object (the
+teacher: its softmax over the catalogue, as the chance of the object among the user's
+interactions). The example:
 
 1. splits every user's edges 80/20 at random and fits the embedder on the 80 %;
 2. reports Recall@20 of the embedder against the most-popular ranking on the held-out 20 %, and
@@ -85,7 +87,7 @@ def main(quick=False):
         labelled = np.concatenate([rng.choice(pos, n_pos, replace=False),
                                    rng.choice(neg, n_labelled - n_pos, replace=False)])
         rest = np.setdiff1d(np.arange(len(users)), labelled)
-        teacher = embedder.transform(users[rest]) @ embedder.transform_items([target])[0]
+        teacher = embedder.item_proba(users[rest], [target])[:, 0]
         row = {"object": target, "positives": int(y.sum()), "teacher alone": roc_auc_score(y[rest], teacher)}
         for label, soft_weight in [("hard labels only", 0.0), ("hard + soft (distilled)", 1.0)]:
             student = DistilledBehaviorClassifier(frozen, target_item=target, soft_weight=soft_weight,

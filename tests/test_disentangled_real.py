@@ -5,10 +5,13 @@ Slow: a few minutes on two CPU cores. The full benchmark, with the reported figu
 """
 import numpy as np
 import pytest
+from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import roc_auc_score
 
 from sklearn_ubergnn.datasets import load_movielens_ratings
 from sklearn_ubergnn.disentangled import (
     DisentangledGraphEmbedder,
+    DistilledBehaviorClassifier,
     MostPopularRecommender,
     evaluate_bipartite,
     train_test_split_edges,
@@ -38,10 +41,34 @@ def test_popularity_matches_the_reference(split):
     assert table.loc["pop", "NDCG@20"] == pytest.approx(0.212, abs=0.015)
 
 
-def test_embedder_learns_movielens(split):
+@pytest.fixture(scope="module")
+def embedder(split):
+    return DisentangledGraphEmbedder(n_channels=4, n_iterations=2, n_layers=1, batch_size=8192, lr=1e-2,
+                                     max_epochs=5, random_state=0).fit(split[0])
+
+
+def test_embedder_learns_movielens(split, embedder):
     train, test = split
-    emb = DisentangledGraphEmbedder(n_channels=4, n_iterations=2, n_layers=1, batch_size=8192, lr=1e-2,
-                                    max_epochs=5, random_state=0)
-    table = evaluate_bipartite({"dis": emb, "pop": MostPopularRecommender()}, train, test)
-    assert table.loc["dis", "Recall@20"] > table.loc["pop", "Recall@20"] + 0.03
-    assert np.isfinite(table.loc["dis", "s_per_epoch"])
+    pop = MostPopularRecommender().fit(train).score(test)
+    assert embedder.score(test) > pop + 0.03
+    assert np.isfinite(embedder.history_[:, "dur"]).all()
+
+
+def test_distillation_beats_hard_labels_with_20_labelled_users(split, embedder):
+    # benchmarks/bipartite_ml100k.py distill in small: 8 target items, one seed.
+    train, test = split
+    rng = np.random.default_rng(0)
+    auc = {0.0: [], 1.0: []}
+    for item in test["item"].value_counts().index[:8]:
+        users = np.setdiff1d(embedder.users_, train.loc[train["item"] == item, "user"])
+        y = np.isin(users, test.loc[test["item"] == item, "user"]).astype(int)
+        pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+        n_pos = max(2, round(20 * len(pos) / len(y)))
+        lab = np.concatenate([rng.choice(pos, n_pos, replace=False), rng.choice(neg, 20 - n_pos, replace=False)])
+        rest = np.setdiff1d(np.arange(len(users)), lab)
+        for weight in auc:
+            clf = DistilledBehaviorClassifier(FrozenEstimator(embedder), target_item=item, soft_weight=weight,
+                                              max_epochs=100, random_state=0).fit(users[lab], y[lab])
+            auc[weight].append(roc_auc_score(y[rest], clf.predict_proba(users[rest])[:, 1]))
+    # Measured: about 0.78 vs 0.72 over 20 items and 3 seeds.
+    assert np.mean(auc[1.0]) > np.mean(auc[0.0]) + 0.02, auc

@@ -42,6 +42,8 @@ class MostPopularRecommender(_BaseBipartiteRecommender):
         As in :class:`DisentangledGraphEmbedder`.
     item_counts_ : ndarray of shape (n_items,), int64
         Users per item: the ranking (ties in ``classes_`` order).
+    user_counts_ : ndarray of shape (n_users,), int64
+        Items per user in the training graph.
 
     Examples
     --------
@@ -114,7 +116,7 @@ _LIGHTGCN_DOC_PARAMS = """
 
     Attributes
     ----------
-    users_, classes_, n_users_, n_items_, user_vocabulary_, item_vocabulary_, graph_, item_counts_
+    users_, classes_, n_users_, n_items_, user_vocabulary_, item_vocabulary_, graph_, item_counts_, user_counts_
         As in :class:`DisentangledGraphEmbedder`.
     user_embeddings_, item_embeddings_ : ndarray, float32
         Final user and item vectors; a pair scores their dot product.

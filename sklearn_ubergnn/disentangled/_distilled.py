@@ -6,7 +6,7 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
@@ -56,7 +56,13 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
     soft_weight : float, default=1.0
         Weight of the soft-label (teacher) loss.
     temperature : float, default=1.0
-        The teacher's probability is ``sigmoid(u . v_target / temperature)``.
+        With ``teacher="sigmoid"``, the teacher's probability is
+        ``sigmoid(u . v_target / temperature)``; unused with ``teacher="softmax"``.
+    teacher : {{"softmax", "sigmoid"}}, default="softmax"
+        The teacher's probability (see above). ``"softmax"`` needs an embedder of this package
+        (it has ``item_proba`` and ``user_counts_``).
+    soft_users : {{"all", "labelled"}}, default="all"
+        Users under the soft-label term: every user of the embedder, or the labelled ones only.
     hidden_layer_sizes : tuple of int, default=()
         Hidden widths of the student; ``()`` is logistic regression on the embedding.
     user_column : str, default="user"
@@ -109,6 +115,8 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         "target_item": [Integral, str, None],
         "soft_weight": [Interval(Real, 0, None, closed="left")],
         "temperature": [Interval(Real, 0, None, closed="neither")],
+        "teacher": [StrOptions({"softmax", "sigmoid"})],
+        "soft_users": [StrOptions({"all", "labelled"})],
         "hidden_layer_sizes": [tuple, list],
         "user_column": [str, Integral],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -127,6 +135,8 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         target_item=None,
         soft_weight=1.0,
         temperature=1.0,
+        teacher="softmax",
+        soft_users="all",
         hidden_layer_sizes=(),
         user_column="user",
         max_epochs=200,
@@ -141,6 +151,8 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         self.target_item = target_item
         self.soft_weight = soft_weight
         self.temperature = temperature
+        self.teacher = teacher
+        self.soft_users = soft_users
         self.hidden_layer_sizes = hidden_layer_sizes
         self.user_column = user_column
         self.max_epochs = max_epochs
@@ -222,9 +234,20 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
                 "choose an item of embedder.classes_."
             )
         self.target_embedding_ = target
+        hard = y_codes.astype(np.float32)
+        if self.soft_weight > 0 and self.soft_users == "all":
+            known = getattr(self.embedder_, "users_", None)
+            if known is None:
+                raise ValueError(
+                    f"soft_users='all' needs an embedder with a users_ attribute (the users it knows); "
+                    f"{type(self.embedder_).__name__} has none. Use soft_users='labelled'."
+                )
+            others = known[~np.isin(known, users)]
+            users = np.concatenate([users, others])
+            hard = np.concatenate([hard, np.full(len(others), np.nan, dtype=np.float32)])
         U = np.ascontiguousarray(self.embedder_.transform(users), dtype=np.float32)
-        teacher = 1.0 / (1.0 + np.exp(-(U.astype(np.float64) @ target) / self.temperature))
-        labels = np.stack([y_codes.astype(np.float32), teacher.astype(np.float32)], axis=1)
+        teacher = self._teacher_proba(users, U) if self.soft_weight > 0 else np.zeros(len(users))
+        labels = np.stack([hard, teacher.astype(np.float32)], axis=1)
         seed = seed_from(self.random_state)
         self.net_ = make_net(
             BehaviorMLP,
@@ -249,6 +272,21 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         release_training_state(self.net_)
         self.history_ = self.net_.history
         return self
+
+    def _teacher_proba(self, users, U):
+        """The soft labels of ``users`` (embeddings ``U``), see ``teacher``."""
+        if self.teacher == "sigmoid":
+            return 1.0 / (1.0 + np.exp(-(U.astype(np.float64) @ self.target_embedding_) / self.temperature))
+        if not (hasattr(self.embedder_, "item_proba") and hasattr(self.embedder_, "user_counts_")):
+            raise ValueError(
+                f"teacher='softmax' needs an embedder with item_proba and user_counts_ (the embedders of "
+                f"sklearn_ubergnn.disentangled); {type(self.embedder_).__name__} lacks them. Use "
+                "teacher='sigmoid'."
+            )
+        p = self.embedder_.item_proba(users, [self.target_item])[:, 0]
+        codes = self.embedder_.user_vocabulary_.transform(users, input_name="X")
+        n = np.where(codes >= 0, self.embedder_.user_counts_[np.maximum(codes, 0)], 1)
+        return -np.expm1(n * np.log1p(-np.minimum(p, 1 - 1e-12)))
 
     def decision_function(self, X):
         """Logits of acting on ``target_item``, ``(n_users,)``."""

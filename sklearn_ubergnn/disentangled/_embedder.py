@@ -195,6 +195,7 @@ class _BaseBipartiteRecommender(BaseEstimator):
             self.n_users_, self.n_items_, weight,
         )
         self.item_counts_ = self.graph_.item_degree()
+        self.user_counts_ = self.graph_.user_degree()
         self._fit_graph(self.graph_)
         return self
 
@@ -311,6 +312,44 @@ class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Bas
         check_is_fitted(self)
         codes = self.item_vocabulary_.transform(self._check_items(items), input_name="items")
         return self._lookup(self.item_embeddings_, codes)
+
+    def item_proba(self, X, items):
+        """The model's probability of each of ``items`` being a user's next interaction.
+
+        ``softmax_j(u . v_j / temperature)`` over the whole catalogue, read at ``items``: unlike
+        the raw dot product ``u . v`` (which softmax and BPR training leave free up to a per-user
+        shift, so that it ranks items for one user but not users for one item), these
+        probabilities are comparable across users. Computed in blocks of users, never as a full
+        users x catalogue matrix at once.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_users,) or DataFrame
+            User ids, or a DataFrame whose ``user_column`` holds them.
+        items : array-like of shape (n_items_asked,)
+            Raw item ids; items unseen in ``fit`` get probability 0.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_users, n_items_asked), float64
+            Users unseen in ``fit`` get the popularity distribution (``item_counts_`` normalised).
+        """
+        check_is_fitted(self)
+        codes = self.user_vocabulary_.transform(self._check_users(X), input_name="users")
+        item_codes = self.item_vocabulary_.transform(self._check_items(items), input_name="items")
+        known_item = item_codes >= 0
+        out = np.zeros((len(codes), len(item_codes)), dtype=np.float64)
+        popularity = self.item_counts_ / self.item_counts_.sum()
+        out[np.ix_(codes < 0, known_item)] = popularity[item_codes[known_item]]
+        known = np.flatnonzero(codes >= 0)
+        for start in range(0, len(known), _RANK_BLOCK):
+            rows = known[start:start + _RANK_BLOCK]
+            logits = self._user_scores(codes[rows]).astype(np.float64) / self.temperature
+            logits -= logits.max(axis=1, keepdims=True)
+            log_norm = np.log(np.exp(logits).sum(axis=1, keepdims=True))
+            out[np.ix_(rows, np.flatnonzero(known_item))] = np.exp(
+                logits[:, item_codes[known_item]] - log_norm)
+        return out
 
     @staticmethod
     def _lookup(table, codes):
@@ -455,6 +494,8 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         The training graph (distinct edges, codes).
     item_counts_ : ndarray of shape (n_items,), int64
         Users per item: the fallback popularity ranking.
+    user_counts_ : ndarray of shape (n_users,), int64
+        Items per user in the training graph.
     user_embeddings_ : ndarray of shape (n_users, embedding_dim), float32
     item_embeddings_ : ndarray of shape (n_items, embedding_dim), float32
         The final node vectors (computed once after training on the whole training graph).

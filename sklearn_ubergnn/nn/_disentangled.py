@@ -478,8 +478,10 @@ class BehaviorMLP(nn.Module):
 class DistillationLoss(nn.Module):
     r"""Hard-label plus soft-label binary cross-entropy of logits.
 
-    ``BCE(sigmoid(logit), y_hard) + soft_weight * BCE(sigmoid(logit), y_soft)``, each averaged
-    over the batch; ``y_soft`` is the teacher's probability.
+    ``BCE(sigmoid(logit), y_hard) + soft_weight * BCE(sigmoid(logit), y_soft)``: the hard term
+    averaged over the rows of the batch that carry a label, the soft term over all rows; ``y_soft``
+    is the teacher's probability. Rows whose hard label is NaN (unlabelled users) feed the soft
+    term only; a batch without any labelled row has a hard term of 0.
 
     Parameters
     ----------
@@ -488,8 +490,8 @@ class DistillationLoss(nn.Module):
 
     Shapes
     ------
-    ``logit (B,)``, ``y (B, 2)``: column 0 the observed 0/1 label, column 1 the teacher's
-    probability; ``out ()``.
+    ``logit (B,)``, ``y (B, 2)``: column 0 the observed 0/1 label (NaN: none), column 1 the
+    teacher's probability; ``out ()``.
     """
 
     def __init__(self, soft_weight=1.0):
@@ -499,7 +501,11 @@ class DistillationLoss(nn.Module):
     def forward(self, logit, y):
         _check_tensor("y", y, 2, integer=False)
         _check_size("y", y, 0, logit.shape[0], "one row per logit")
-        hard = F.binary_cross_entropy_with_logits(logit, y[:, 0].to(logit.dtype))
+        hard_label = y[:, 0].to(logit.dtype)
+        labelled = ~torch.isnan(hard_label)
+        per_row = F.binary_cross_entropy_with_logits(
+            logit, torch.where(labelled, hard_label, torch.zeros_like(hard_label)), reduction="none")
+        hard = (per_row * labelled).sum() / labelled.sum().clamp(min=1)
         if self.soft_weight == 0:
             return hard
         return hard + self.soft_weight * F.binary_cross_entropy_with_logits(logit, y[:, 1].to(logit.dtype))

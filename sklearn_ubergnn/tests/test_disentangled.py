@@ -3,7 +3,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import normalized_mutual_info_score, roc_auc_score
@@ -243,6 +243,87 @@ def test_distilled_classifier(planted, planted_model):
                           scoring="roc_auc", cv=2).fit(users, y)
     assert search.best_estimator_[-1].embedder_ is clf.embedder  # frozen: shared, never refitted
     assert search.predict_proba(users[:3]).shape == (3, 2)
+
+
+@pytest.mark.parametrize("estimator", EMBEDDERS, ids=_name)
+def test_item_proba_is_the_softmax_over_the_catalogue(estimator, small):
+    train, _, _ = small
+    model = clone(estimator).fit(train)
+    users = [*model.users_[:5], 10_000]  # the last is unknown
+    proba = model.item_proba(users, model.classes_)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    logits = model.transform(users[:5]) @ model.transform_items(model.classes_).T / model.temperature
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(proba[:5], expected / expected.sum(axis=1, keepdims=True), rtol=1e-4)
+    np.testing.assert_allclose(proba[5], model.item_counts_ / model.item_counts_.sum())
+    # A subset of items reads the same columns; an unknown item gets 0.
+    picked = model.item_proba(users, [model.classes_[3], 99_999, model.classes_[0]])
+    np.testing.assert_allclose(picked, np.stack([proba[:, 3], np.zeros(6), proba[:, 0]], axis=1))
+    np.testing.assert_array_equal(model.user_counts_, train.groupby("user").size().reindex(model.users_))
+
+
+def test_distillation_with_few_labels_learns_from_the_teacher(planted, planted_model):
+    # 12 labelled users: the soft labels on every known user must beat the hard labels alone on
+    # average over target items (by +0.055 here; soft labels on the labelled users only, the
+    # patent's sigmoid(u.v), gain +0.019) and lose clearly on none.
+    train, test, _ = planted
+    frozen = FrozenEstimator(planted_model)
+    rng = np.random.default_rng(0)
+    gains = []
+    for target in test["item"].value_counts().index[:6]:
+        users = np.setdiff1d(planted_model.users_, train.loc[train["item"] == target, "user"])
+        y = np.isin(users, test.loc[test["item"] == target, "user"]).astype(int)
+        pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+        lab = np.concatenate([rng.choice(pos, 3, replace=False), rng.choice(neg, 9, replace=False)])
+        rest = np.setdiff1d(np.arange(len(users)), lab)
+        auc = {}
+        for weight in (0.0, 1.0):
+            clf = DistilledBehaviorClassifier(frozen, target_item=target, soft_weight=weight, max_epochs=30,
+                                              random_state=0).fit(users[lab], y[lab])
+            auc[weight] = roc_auc_score(y[rest], clf.predict_proba(users[rest])[:, 1])
+        gains.append(auc[1.0] - auc[0.0])
+    assert np.mean(gains) > 0.03 and min(gains) > -0.02, gains
+
+
+def test_distilled_classifier_teacher_options(small):
+    train, _, _ = small
+    emb = DisentangledGraphEmbedder(n_channels=2, **FAST).fit(train)
+    users, y = emb.users_[:10], np.arange(10) % 2
+    clf = DistilledBehaviorClassifier(FrozenEstimator(emb), target_item=emb.classes_[0], max_epochs=2,
+                                      random_state=0)
+    # The soft labels of the softmax teacher: the chance that target_item is among the user's
+    # n training-edge-many draws from the embedder's softmax.
+    p = emb.item_proba(users, [emb.classes_[0]])[:, 0]
+    n = emb.user_counts_[:10]
+    np.testing.assert_allclose(clf.fit(users, y)._teacher_proba(users, emb.transform(users)), 1 - (1 - p) ** n)
+    sig = clone(clf).set_params(teacher="sigmoid", temperature=2.0).fit(users, y)
+    expected = 1 / (1 + np.exp(-(emb.transform(users) @ sig.target_embedding_) / 2.0))
+    np.testing.assert_allclose(sig._teacher_proba(users, emb.transform(users)), expected, rtol=1e-6)
+    # soft_users="all" goes over every known user once per epoch; "labelled" over the 10 only.
+    batches = {}
+    for soft_users in ("all", "labelled"):
+        fitted = clone(clf).set_params(soft_users=soft_users, batch_size=4, max_epochs=1).fit(users, y)
+        batches[soft_users] = len(fitted.history_[-1, "batches"])
+    assert batches == {"all": -(-emb.n_users_ // 4), "labelled": 3}
+
+    class Plain(BaseEstimator):  # a teacher with transform/transform_items only
+        def fit(self, X):
+            return self
+
+        def transform(self, X):
+            return emb.transform(X)
+
+        def transform_items(self, items):
+            return emb.transform_items(items)
+
+        def __sklearn_is_fitted__(self):
+            return True
+
+    with pytest.raises(ValueError, match="teacher='softmax' needs"):
+        clone(clf).set_params(embedder=Plain(), soft_users="labelled").fit(users, y)
+    with pytest.raises(ValueError, match="soft_users='all' needs"):
+        clone(clf).set_params(embedder=Plain()).fit(users, y)
+    clone(clf).set_params(embedder=Plain(), soft_users="labelled", teacher="sigmoid").fit(users, y)
 
 
 def test_distilled_classifier_fits_its_embedder(small):

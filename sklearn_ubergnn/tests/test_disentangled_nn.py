@@ -228,3 +228,18 @@ def test_distillation_loss_and_student():
     torch.testing.assert_close(DistillationLoss(0.0)(logit, y), hard)
     torch.testing.assert_close(DistillationLoss(2.0)(logit, y), hard + 2 * soft)
     assert BehaviorMLP(8, (4,))(torch.randn(5, 8)).shape == (5,)
+
+
+def test_distillation_loss_unlabelled_rows_feed_the_soft_term_only():
+    # Row 1 has no hard label: the hard term is row 0's alone, by hand: -log(sigmoid(0)) = log 2.
+    logit = torch.tensor([0.0, 2.0, -1.0])
+    y = torch.tensor([[1.0, 0.5], [float("nan"), 0.9], [0.0, 0.2]])
+    hard = (math.log(2) + math.log(1 + math.exp(-1.0))) / 2
+    soft = torch.nn.functional.binary_cross_entropy_with_logits(logit, y[:, 1]).item()
+    assert DistillationLoss(0.0)(logit, y).item() == pytest.approx(hard, rel=1e-6)
+    assert DistillationLoss(0.5)(logit, y).item() == pytest.approx(hard + 0.5 * soft, rel=1e-6)
+    # No labelled row at all: hard term 0, still finite and differentiable.
+    logit = torch.tensor([0.3, -0.2], requires_grad=True)
+    out = DistillationLoss(1.0)(logit, torch.tensor([[float("nan"), 0.4], [float("nan"), 0.1]]))
+    out.backward()
+    assert torch.isfinite(out) and torch.isfinite(logit.grad).all()
