@@ -169,6 +169,52 @@ def test_time_encoding_and_transformer_mean_readout(graph, batch):
     assert res.shape == (len(batch), D)
 
 
+@pytest.mark.parametrize("readout", ["target", "mean"])
+def test_transformer_packed_forward_equals_the_stock_encoder(readout):
+    """The packed-token forward equals torch's nn.TransformerEncoder run on the padded batch
+    (evaluation mode), values and gradients, with an empty sub-graph in the batch."""
+    torch.manual_seed(0)
+    enc = TransformerSubgraphEncoder(F, D, time_dim=4, n_heads=2, n_layers=2, readout=readout).eval()
+    lengths = torch.tensor([3, 0, 1, 5, 2])
+    offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
+    m = int(lengths.sum())
+    x = torch.randn(m, F, requires_grad=True)
+    delta_t = torch.rand(m) * 10
+    depth = torch.randint(0, 3, (m,))
+    out = enc(x, offsets, delta_t, depth=depth)
+    (grad_packed,) = torch.autograd.grad(out.square().sum(), x)
+
+    # reference: the stock module on the zero-padded (B, L, d) tokens with a key padding mask
+    segment = torch.repeat_interleave(torch.arange(len(lengths)), lengths)
+    position = torch.arange(m) - offsets[:-1][segment]
+    rank = lengths[segment] - 1 - position
+    tokens = enc.input_map(enc._inputs(x, delta_t)) + enc.depth_embedding(depth) + enc.order_embedding(rank)
+    seq = torch.zeros(len(lengths), int(lengths.max()), D).index_put((segment, position), tokens)
+    padding = torch.arange(seq.shape[1]).unsqueeze(0) >= lengths.clamp(min=1).unsqueeze(1)
+    full = enc.encoder(seq, src_key_padding_mask=padding)
+    if readout == "target":
+        ref = full[torch.arange(len(lengths)), (lengths - 1).clamp(min=0)]
+    else:
+        ref = (full * (~padding).unsqueeze(2)).sum(1) / lengths.clamp(min=1).unsqueeze(1)
+    ref = torch.where((lengths > 0).unsqueeze(1), ref, torch.zeros_like(ref))
+    (grad_ref,) = torch.autograd.grad(ref.square().sum(), x)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(grad_packed, grad_ref, atol=1e-5, rtol=1e-4)
+    assert out[1].abs().sum() == 0  # the empty sub-graph
+
+
+def test_transformer_dropout_trains_and_stays_finite():
+    torch.manual_seed(0)
+    enc = TransformerSubgraphEncoder(F, D, n_heads=2, n_layers=2, dropout=0.5).train()
+    offsets = torch.tensor([0, 2, 2, 6])
+    x, delta_t, depth = torch.randn(6, F), torch.rand(6), torch.zeros(6, dtype=torch.long)
+    out1, out2 = enc(x, offsets, delta_t, depth=depth), enc(x, offsets, delta_t, depth=depth)
+    assert torch.isfinite(out1).all() and not torch.equal(out1, out2)  # dropout is active
+    enc.eval()
+    torch.testing.assert_close(enc(x, offsets, delta_t, depth=depth), enc(x, offsets, delta_t, depth=depth))
+    assert out1[1].abs().sum() == 0
+
+
 def test_input_errors_name_the_tensor(batch):
     enc = RNNSubgraphEncoder(F, D)
     inputs = batch.to_torch()
