@@ -207,15 +207,21 @@ class DAGLSTMEncoder(_SubgraphEncoder):
         par = torch.where(parents < 0, torch.full_like(parents, m), parents)
         order = torch.argsort(level, stable=True)
         counts = torch.bincount(level, minlength=1).tolist() if m else []
-        for idx in torch.split(order, counts):
+        for lvl, idx in enumerate(torch.split(order, counts)):
             if idx.numel() == 0:
                 continue
-            p = par[idx]
-            hp = h[p].reshape(-1, 2 * d)
-            cp = c[p]
-            i, o, u, f1, f2 = (gates_x[idx] + self.parent_map(hp)).chunk(5, dim=1)
-            c_new = (torch.sigmoid(i) * torch.tanh(u) + torch.sigmoid(f1) * cp[:, 0]
-                     + torch.sigmoid(f2) * cp[:, 1])
+            if lvl == 0:
+                # level 0 has no parent inside its sub-graph (parents have smaller levels): their
+                # h = c = 0, so skip U [h_1; h_2] (about half the nodes of a 3-hop sub-graph)
+                i, o, u, _, _ = gates_x[idx].chunk(5, dim=1)
+                c_new = torch.sigmoid(i) * torch.tanh(u)
+            else:
+                p = par[idx]
+                hp = h[p].reshape(-1, 2 * d)
+                cp = c[p]
+                i, o, u, f1, f2 = (gates_x[idx] + self.parent_map(hp)).chunk(5, dim=1)
+                c_new = (torch.sigmoid(i) * torch.tanh(u) + torch.sigmoid(f1) * cp[:, 0]
+                         + torch.sigmoid(f2) * cp[:, 1])
             h_new = torch.sigmoid(o) * torch.tanh(c_new)
             # in place: the reads above saved indices only, so autograd stays exact (tested)
             h.index_copy_(0, idx, h_new)
