@@ -427,14 +427,15 @@ class TransformerSubgraphEncoder(_SubgraphEncoder):
         heads, head_dim = self.n_heads, d // self.n_heads
         h = layer.norm1(tokens)
         w, b = attn.in_proj_weight, attn.in_proj_bias
-        k = nn.functional.linear(h, w[d:2 * d], b[d:2 * d])
-        v = nn.functional.linear(h, w[2 * d:], b[2 * d:])
-        k = _pad(k, segment, position, n_seg, length).view(n_seg, length, heads, head_dim).transpose(1, 2)
-        v = _pad(v, segment, position, n_seg, length).view(n_seg, length, heads, head_dim).transpose(1, 2)
+
+        def grid(t):  # packed (M, d) -> zero-padded (B, heads, L, head_dim)
+            return _pad(t, segment, position, n_seg, length).view(n_seg, length, heads, head_dim).transpose(1, 2)
+
+        k = grid(nn.functional.linear(h, w[d:2 * d], b[d:2 * d]))
+        v = grid(nn.functional.linear(h, w[2 * d:], b[2 * d:]))
         dropout = self.dropout if self.training else 0.0
         if query_rows is None:
-            q = nn.functional.linear(h, w[:d], b[:d])
-            q = _pad(q, segment, position, n_seg, length).view(n_seg, length, heads, head_dim).transpose(1, 2)
+            q = grid(nn.functional.linear(h, w[:d], b[:d]))
             out = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=keep, dropout_p=dropout)
             out = out.transpose(1, 2)[segment, position].reshape(-1, d)  # back to the packed tokens
             resid = tokens
