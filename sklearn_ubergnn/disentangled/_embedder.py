@@ -342,13 +342,13 @@ class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Bas
         popularity = self.item_counts_ / self.item_counts_.sum()
         out[np.ix_(codes < 0, known_item)] = popularity[item_codes[known_item]]
         known = np.flatnonzero(codes >= 0)
+        columns, asked = np.flatnonzero(known_item), item_codes[known_item]
         for start in range(0, len(known), _RANK_BLOCK):
             rows = known[start:start + _RANK_BLOCK]
             logits = self._user_scores(codes[rows]).astype(np.float64) / self.temperature
             logits -= logits.max(axis=1, keepdims=True)
             log_norm = np.log(np.exp(logits).sum(axis=1, keepdims=True))
-            out[np.ix_(rows, np.flatnonzero(known_item))] = np.exp(
-                logits[:, item_codes[known_item]] - log_norm)
+            out[np.ix_(rows, columns)] = np.exp(logits[:, asked] - log_norm)
         return out
 
     @staticmethod
