@@ -6,6 +6,7 @@ numbers can come out, and the result is then checked to have exactly the expecte
 """
 
 import pickle
+import reprlib
 from pathlib import Path
 
 from sklearn.utils import Bunch
@@ -29,6 +30,11 @@ def _unpickle(path):
     try:
         with open(path, "rb") as f:
             return _RestrictedUnpickler(f).load()
+    except (RecursionError, MemoryError) as exc:
+        raise ValueError(
+            f"{path}: not a valid SR-GNN pickle: it is nested too deeply or too large to load "
+            f"({type(exc).__name__})."
+        ) from None
     except (
         pickle.UnpicklingError,
         EOFError,
@@ -39,13 +45,26 @@ def _unpickle(path):
         KeyError,
         OverflowError,
         UnicodeDecodeError,
-        MemoryError,
     ) as exc:
-        raise ValueError(f"{path}: not a valid SR-GNN pickle: {exc}") from None
+        raise ValueError(f"{path}: not a valid SR-GNN pickle: {_short(str(exc))}") from None
+
+
+# Bounded previews: never the whole object (a file may hold millions of items or nest deeply).
+_PREVIEW = reprlib.Repr()
+_PREVIEW.maxlevel, _PREVIEW.maxstring, _PREVIEW.maxother, _PREVIEW.maxlong = 2, 30, 30, 30
+_PREVIEW.maxlist = _PREVIEW.maxtuple = _PREVIEW.maxdict = _PREVIEW.maxset = 4
+
+
+def _short(text, limit=200):
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _describe(value):
-    text = repr(value)
+    """``"<type> <preview>"``: at most 40 characters of a bounded repr, never the whole object."""
+    try:
+        text = _PREVIEW.repr(value)
+    except (RecursionError, MemoryError):  # pragma: no cover - reprlib stops at maxlevel
+        text = "..."
     return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
@@ -97,6 +116,18 @@ def _check_examples(obj, path):
     return list(sessions), list(targets)
 
 
+def _checked(check, path, *args):
+    """Unpickle ``path`` and check its structure; a too deep or too large content is a ValueError."""
+    obj = _unpickle(path)
+    try:
+        return check(obj, path, *args)
+    except (RecursionError, MemoryError) as exc:
+        raise ValueError(
+            f"{path}: not a valid SR-GNN file: its content is nested too deeply or too large to check "
+            f"({type(exc).__name__}); found {_describe(obj)}."
+        ) from None
+
+
 def load_srgnn(folder):
     """Load SR-GNN's preprocessed data set (``all_train_seq.txt``, ``test.txt``, ``train.txt``).
 
@@ -137,7 +168,10 @@ def load_srgnn(folder):
         If a file is not a pickle, refers to any global or persistent id, or does not hold
         the expected structure: ``all_train_seq.txt`` a list of non-empty lists of ints;
         ``test.txt`` and ``train.txt`` a pair ``(list of non-empty lists of ints, list of
-        ints)`` of equal lengths. The message names the file and what was found where.
+        ints)`` of equal lengths; also if a file is nested too deeply or is too large to
+        load (``RecursionError``/``MemoryError`` while loading or checking). The message names
+        the file and what was found where, with a short preview of the value, never the whole
+        content.
 
     Examples
     --------
@@ -155,13 +189,11 @@ def load_srgnn(folder):
             raise FileNotFoundError(
                 f"SR-GNN file not found: {paths[name]} (expected all_train_seq.txt and test.txt in {folder})"
             )
-    train_sessions = _check_session_list(
-        _unpickle(paths["all_train_seq"]), paths["all_train_seq"], "sessions"
-    )
-    test_X, test_y = _check_examples(_unpickle(paths["test"]), paths["test"])
+    train_sessions = _checked(_check_session_list, paths["all_train_seq"], "sessions")
+    test_X, test_y = _checked(_check_examples, paths["test"])
     train_X = train_y = None
     if paths["train"].is_file():
-        train_X, train_y = _check_examples(_unpickle(paths["train"]), paths["train"])
+        train_X, train_y = _checked(_check_examples, paths["train"])
     return Bunch(
         train_sessions=train_sessions, test_X=test_X, test_y=test_y, train_X=train_X, train_y=train_y
     )

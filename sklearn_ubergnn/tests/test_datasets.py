@@ -547,6 +547,38 @@ def test_load_srgnn_missing_and_corrupt_files(srgnn_folder, tmp_path):
         load_srgnn(srgnn_folder)
 
 
+def test_load_srgnn_deep_or_huge_content_is_a_short_value_error(srgnn_folder, monkeypatch):
+    depth = 100_000  # far beyond the recursion limit: repr() of it raised RecursionError
+    deep = b"\x80\x02" + b"]" * depth + b"a" * (depth - 1) + b"."
+    (srgnn_folder / "all_train_seq.txt").write_bytes(deep)
+    with raises(ValueError, srgnn_folder / "all_train_seq.txt",
+                ": expected an int item id at sessions[0][0], found list [[[...]]]."):
+        load_srgnn(srgnn_folder)
+    dump(srgnn_folder / "all_train_seq.txt", [[1, 2]])
+    dump(srgnn_folder / "test.txt", ([[1]] * 3, ["x" * 100_000] * 3))  # the message shows a preview only
+    preview = re.escape(": expected an int item id at targets[0], found str 'xxx")
+    with pytest.raises(ValueError, match=preview) as info:
+        load_srgnn(srgnn_folder)
+    assert len(str(info.value)) < len(str(srgnn_folder)) + 120
+    dump(srgnn_folder / "test.txt", {"a" * 1000: list(range(100_000))})
+    with pytest.raises(ValueError, match="found dict ") as info:
+        load_srgnn(srgnn_folder)
+    assert len(str(info.value)) < len(str(srgnn_folder)) + 120
+
+    def too_deep(*args):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    dump(srgnn_folder / "test.txt", ([[1]], [2]))
+    monkeypatch.setattr("sklearn_ubergnn.datasets._srgnn._check_examples", too_deep)
+    with raises(ValueError, srgnn_folder / "test.txt", ": not a valid SR-GNN file: its content is nested "
+                "too deeply or too large to check (RecursionError); found tuple ([[...]], [2])."):
+        load_srgnn(srgnn_folder)
+    monkeypatch.setattr("sklearn_ubergnn.datasets._srgnn._RestrictedUnpickler.load", too_deep)
+    with raises(ValueError, srgnn_folder / "all_train_seq.txt", ": not a valid SR-GNN pickle: it is nested "
+                "too deeply or too large to load (RecursionError)."):
+        load_srgnn(srgnn_folder)
+
+
 # ------------------------------------------------------------------------------------------------
 # load_movielens
 # ------------------------------------------------------------------------------------------------
