@@ -21,6 +21,7 @@ __all__ = [
     "check_chunksize",
     "check_file",
     "iter_tables",
+    "preview",
     "read_columns",
     "read_table",
     "time_kind",
@@ -37,12 +38,81 @@ _PARSER_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
 def check_file(path, what):
-    """Return ``path`` as a Path; raise ``FileNotFoundError`` naming it when it is not a file."""
+    """Return ``path`` as a Path after checking that it is a text file.
+
+    Raises ``FileNotFoundError`` naming it when it is not a file (e.g. a directory), and a
+    ``ValueError`` (see :func:`check_text`) when its start is not text.
+    """
     path = Path(path)
     if not path.is_file():
         detail = " (it is a directory)" if path.is_dir() else ""
         raise FileNotFoundError(f"{what} not found: {path}{detail}")
+    check_text(path)
     return path
+
+
+_TEXT_PROBE = 1 << 16  # bytes read at the start of a file to tell text from binary
+# Signatures of common non-text files: what the message calls them.
+_MAGIC = (
+    (b"\x1f\x8b", "a gzip-compressed file; decompress it first (gunzip)"),
+    (b"PK\x03\x04", "a zip archive; extract the file from it first"),
+    (b"BZh", "a bzip2-compressed file; decompress it first (bunzip2)"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file; decompress it first (unxz)"),
+    (b"\x80\x02", "a Python pickle"),
+    (b"\x80\x03", "a Python pickle"),
+    (b"\x80\x04", "a Python pickle"),
+    (b"\x80\x05", "a Python pickle"),
+    (b"PAR1", "a Parquet file; read it with pandas.read_parquet"),
+    (b"\xff\xfe", "UTF-16 text; save it as UTF-8"),
+    (b"\xfe\xff", "UTF-16 text; save it as UTF-8"),
+)
+# Control bytes that never occur in delimited text (tab, line feed, vertical tab, form feed and
+# carriage return do).
+_CONTROL = np.setdiff1d(np.arange(32), [9, 10, 11, 12, 13]).astype(np.uint8)
+
+
+def check_text(path):
+    """Raise a ValueError when the start of the file ``path`` is not text (a binary or compressed file).
+
+    The first 64 KiB are read: a NUL byte, or more than 20 % of control bytes and invalid UTF-8
+    sequences, mean binary (a few non-UTF-8 bytes, e.g. Latin-1 accents, are accepted). The
+    message names the file and the line and column (byte, 1-based) of the first offending byte,
+    or what the file looks like (gzip, zip, pickle...); it never shows the bytes themselves.
+    """
+    with open(path, "rb") as f:
+        head = f.read(_TEXT_PROBE)
+    expected = "expected a delimited text file (UTF-8), such as a CSV file"
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            raise ValueError(f"{path}: not a text file: it looks like {kind}; {expected}.")
+    buf = np.frombuffer(head, dtype=np.uint8)
+    bad = np.isin(buf, _CONTROL)
+    text = head.decode("utf-8", errors="replace")
+    n_invalid = text.count("\ufffd") - head.count("\ufffd".encode())
+    if not (buf == 0).any() and bad.sum() + n_invalid <= 0.2 * max(len(text), 1):
+        return
+    first = min(int(np.flatnonzero(bad)[0]) if bad.any() else len(head), _first_invalid_utf8(head))
+    line = head.count(b"\n", 0, first) + 1
+    column = first - (head.rfind(b"\n", 0, first) + 1) + 1
+    raise ValueError(
+        f"{path}, line {line}, column {column}: not a text file (byte 0x{head[first]:02x} there); "
+        f"{expected}. Is it compressed or binary?"
+    )
+
+
+def _first_invalid_utf8(head):
+    """Offset of the first byte of ``head`` that is not UTF-8 (``len(head)`` when all are)."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return len(head)
+
+
+def preview(value, limit=40):
+    """``repr(value)``, cut to ``limit`` characters with ``...``: a field shown in a message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
 class Table:
@@ -319,7 +389,7 @@ def _first_bad(table, column, bad, values, expected):
     value = values[row]
     if value.strip() in MISSING:
         return table.error(row, column, f"missing value {value!r}; expected {expected}.")
-    return table.error(row, column, f"expected {expected}, found {value!r}.")
+    return table.error(row, column, f"expected {expected}, found {preview(value)}.")
 
 
 def to_int(table, column, *, allow_missing=False):

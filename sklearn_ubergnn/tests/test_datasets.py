@@ -287,6 +287,39 @@ def test_load_session_csv_iso_times_blank_lines_and_crlf(tmp_path):
     assert meta["time"].tolist() == [1396742400.0, 1396867869.277]
 
 
+def test_binary_files_are_not_text_and_never_echoed(tmp_path):
+    kw = dict(session_col="s", item_col="i", time_col="t")
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, size=2000, dtype=np.uint8).tobytes()
+    binary = tmp_path / "noise.csv"
+    binary.write_bytes(b"s,i,t\n1,2,3\n" + noise)
+    nul = tmp_path / "nul.csv"
+    nul.write_bytes(b"s,i,t\n1,2,3\n1,\x00x,4\n")
+    gz = tmp_path / "clicks.csv.gz"
+    gz.write_bytes(b"\x1f\x8b\x08\x00" + noise)
+    with raises(ValueError, nul, ", line 3, column 3: not a text file (byte 0x00 there); expected a "
+                "delimited text file (UTF-8), such as a CSV file. Is it compressed or binary?"):
+        load_session_csv(nul, **kw)
+    with raises(ValueError, gz, ": not a text file: it looks like a gzip-compressed file; decompress it "
+                "first (gunzip); expected a delimited text file (UTF-8), such as a CSV file."):
+        load_session_csv(gz, **kw)
+    for load in (lambda p: load_session_csv(p, **kw), load_diginetica, load_interactions_csv,
+                 lambda p: load_session_csv(p, chunksize=2, **kw)):
+        with pytest.raises(ValueError, match=re.escape(f"{binary}, line 3, column ")) as info:
+            load(binary)
+        assert "not a text file" in str(info.value) and len(str(info.value)) < len(str(binary)) + 160
+    latin1 = tmp_path / "latin1.csv"  # a few non-UTF-8 bytes are text, not binary
+    latin1.write_bytes("s,i,t\n1,café,3\n1,thé,4\n".encode("latin-1"))
+    assert len(load_session_csv(latin1, **kw)[0]) == 1
+
+
+def test_bad_values_are_shown_cut_short(tmp_path):
+    path = write(tmp_path / "long.csv", "s,i,t\n1,2,3\n1," + "x" * 10_000 + ",4\n")
+    with raises(ValueError, path, ", line 3, column 'i': expected a number (like the first value), found "
+                "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'."):
+        load_session_csv(path, session_col="s", item_col="t", time_col="i")
+
+
 def test_load_session_csv_does_not_sort_ties_away_from_file_order(tmp_path):
     path = write(tmp_path / "c.csv", "s,i,t\n1,3,1\n1,2,1\n1,1,1\n")
     assert load_session_csv(path, session_col="s", item_col="i", time_col="t")[0] == [[3, 2, 1]]
