@@ -22,6 +22,16 @@ device : str or torch.device, default="cpu"
 verbose : int, default=0
     0 is silent, 1 prints a per-epoch table (skorch's ``PrintLog``), 2 also shows a progress
     bar (skorch's ``ProgressBar``).""",
+    "n_jobs": """\
+n_jobs : int or None, default=None
+    CPU threads torch runs on during ``fit``, ``predict``, ``recommend``, ``transform`` and the
+    other calls; the caller's ``torch.get_num_threads()`` is restored afterwards. ``None``
+    chooses per call: one thread for a small model (parameters x ``batch_size`` under 1e8,
+    where a second thread costs more than it gives), else the CPUs this process may use
+    (``OMP_NUM_THREADS`` when set, otherwise the CPU affinity and cgroup quota) less those
+    other processes keep busy at that moment, re-checked between long epochs. A positive int
+    is that many threads; ``-1`` means all usable CPUs, ``-2`` all but one, as in joblib.
+    Ignored on a GPU except for data preparation.""",
     "batch_size": """\
 batch_size : int, default=100
     Number of samples (sessions, interactions or users) per training and inference batch.""",

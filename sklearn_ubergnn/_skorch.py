@@ -27,6 +27,7 @@ from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 
+from ._threads import ThreadBudget
 from ._validation import FlatSessions
 from .graphs import build_session_graphs
 
@@ -241,6 +242,7 @@ def make_net(
     callbacks=None,
     device="cpu",
     verbose=0,
+    n_jobs=None,
     **module_params,
 ):
     """Build the skorch net of an estimator from its user-facing parameters.
@@ -278,6 +280,9 @@ def make_net(
         Torch device.
     verbose : int, default=0
         0 silent, 1 epoch table, 2 epoch table and progress bar.
+    n_jobs : int or None, default=None
+        Torch threads while training (:class:`~sklearn_ubergnn._threads.ThreadBudget`, the first
+        callback); None sizes them on the module and the CPUs other processes leave free.
     **module_params
         Constructor arguments of ``module`` (passed as ``module__*``).
 
@@ -286,7 +291,7 @@ def make_net(
     net : GraphNet
         Not initialised; ``fit`` initialises it.
     """
-    all_callbacks = list(default_callbacks)
+    all_callbacks = [("thread_budget", ThreadBudget(n_jobs)), *default_callbacks]
     if lr_step_size is not None:
         all_callbacks.append(
             ("lr_scheduler", LRScheduler(policy=torch.optim.lr_scheduler.StepLR, step_size=lr_step_size,

@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
+from .._threads import uses_torch_threads
 from .._validation import check_ids, check_k
 from ..metrics import ndcg_at_k, recall_at_k
 from ..nn import LightGCN
@@ -113,6 +114,7 @@ _LIGHTGCN_DOC_PARAMS = """
     {device}
     {random_state}
     {verbose}
+    {n_jobs}
 
     Attributes
     ----------
@@ -162,7 +164,8 @@ class LightGCNRecommender(_LightGCNBase):
 
     def __init__(self, *, embedding_dim=64, n_layers=3, loss="bpr", n_negatives=None, temperature=1.0,
                  l2=1e-4, user_column="user", item_column="item", weight_column=None, max_epochs=100, batch_size=2048,
-                 lr=5e-3, weight_decay=0.0, callbacks=None, device="cpu", random_state=None, verbose=0):
+                 lr=5e-3, weight_decay=0.0, callbacks=None, device="cpu", random_state=None, verbose=0,
+                 n_jobs=None):
         self.embedding_dim = embedding_dim
         self.n_layers = n_layers
         self.loss = loss
@@ -180,11 +183,13 @@ class LightGCNRecommender(_LightGCNBase):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.n_jobs = n_jobs
 
     def _n_layers(self):
         return self.n_layers
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @uses_torch_threads
     def fit(self, X, y=None):
         """Learn vocabularies, graph and embeddings from the edge DataFrame ``X``; returns ``self``."""
         return self._fit_edges(X)
@@ -214,7 +219,8 @@ class BPRMatrixFactorization(_LightGCNBase):
 
     def __init__(self, *, embedding_dim=64, loss="bpr", n_negatives=None, temperature=1.0, l2=1e-4,
                  user_column="user", item_column="item", weight_column=None, max_epochs=100, batch_size=2048,
-                 lr=5e-3, weight_decay=0.0, callbacks=None, device="cpu", random_state=None, verbose=0):
+                 lr=5e-3, weight_decay=0.0, callbacks=None, device="cpu", random_state=None, verbose=0,
+                 n_jobs=None):
         self.embedding_dim = embedding_dim
         self.loss = loss
         self.n_negatives = n_negatives
@@ -231,11 +237,13 @@ class BPRMatrixFactorization(_LightGCNBase):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.n_jobs = n_jobs
 
     def _n_layers(self):
         return 0
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @uses_torch_threads
     def fit(self, X, y=None):
         """Learn vocabularies and embeddings from the edge DataFrame ``X``; returns ``self``."""
         return self._fit_edges(X)

@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
 from .._skorch import make_net, release_training_state, seed_from
+from .._threads import uses_torch_threads
 from .._validation import check_ids
 from ..nn import BehaviorMLP, DistillationLoss
 from ._embedder import DisentangledGraphEmbedder
@@ -78,6 +79,7 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
     {device}
     {random_state}
     {verbose}
+    {n_jobs}
 
     Attributes
     ----------
@@ -126,6 +128,7 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -146,6 +149,7 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         device="cpu",
         random_state=None,
         verbose=0,
+        n_jobs=None,
     ):
         self.embedder = embedder
         self.target_item = target_item
@@ -162,6 +166,7 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.n_jobs = n_jobs
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -187,6 +192,7 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         return np.ascontiguousarray(self.embedder_.transform(self._users(X)), dtype=np.float32)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @uses_torch_threads
     def fit(self, X, y, edges=None):
         """Fit the student on labelled users (fitting the teacher first if needed).
 
@@ -262,6 +268,7 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
             dataset=_ArrayDataset,
             device=self.device,
             verbose=self.verbose,
+            n_jobs=self.n_jobs,
             in_features=U.shape[1],
             hidden_layer_sizes=tuple(self.hidden_layer_sizes),
         )
@@ -288,16 +295,19 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         n = np.where(codes >= 0, self.embedder_.user_counts_[np.maximum(codes, 0)], 1)
         return -np.expm1(n * np.log1p(-np.minimum(p, 1 - 1e-12)))
 
+    @uses_torch_threads
     def decision_function(self, X):
         """Logits of acting on ``target_item``, ``(n_users,)``."""
         check_is_fitted(self)
         return self.net_.forward(self._features(X)).detach().cpu().numpy().astype(np.float64)
 
+    @uses_torch_threads
     def predict_proba(self, X):
         """Probabilities ``(n_users, 2)``, columns in ``classes_`` order."""
         p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
         return np.stack([1.0 - p, p], axis=1)
 
+    @uses_torch_threads
     def predict(self, X):
         """The more probable class of each user."""
         return self.classes_[(self.decision_function(X) > 0).astype(np.int64)]

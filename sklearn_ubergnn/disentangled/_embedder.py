@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
 from .._skorch import TensorBatch, make_net, release_training_state, seed_from
+from .._threads import uses_torch_threads
 from .._validation import check_ids, check_k, check_same_id_kind
 from .._vocabulary import ItemVocabulary
 from ..graphs import build_bipartite_graph
@@ -380,6 +381,7 @@ class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Bas
             callbacks=self.callbacks,
             device=self.device,
             verbose=self.verbose,
+            n_jobs=self.n_jobs,
             n_users=self.n_users_,
             n_items=self.n_items_,
             **module_params,
@@ -415,6 +417,7 @@ _TRAINING_CONSTRAINTS = {
     "device": [str, torch.device],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
+    "n_jobs": [Integral, None],
 }
 
 
@@ -479,6 +482,7 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
     {device}
     {random_state}
     {verbose}
+    {n_jobs}
 
     Attributes
     ----------
@@ -575,6 +579,7 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         device="cpu",
         random_state=None,
         verbose=0,
+        n_jobs=None,
     ):
         self.n_channels = n_channels
         self.n_iterations = n_iterations
@@ -597,8 +602,10 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @uses_torch_threads
     def fit(self, X, y=None):
         """Learn the vocabularies, the graph and the embeddings from training edges.
 

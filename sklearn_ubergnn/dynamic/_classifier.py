@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
 from .._skorch import seed_from
+from .._threads import uses_torch_threads
 from ._data import ClassificationDataset, LinkDataset
 from ._embedder import _COMMON_CONSTRAINTS, _DynamicGraphBase
 
@@ -79,6 +80,7 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
     {device}
     {random_state}
     {verbose}
+    {n_jobs}
 
     Attributes
     ----------
@@ -120,7 +122,7 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
                  dropout=0.1, pretrain_epochs=0, max_epochs=10, batch_size=200, lr=1e-3, weight_decay=0.0,
                  validation_fraction=0.15, patience=3, source_column="source", target_column="target",
                  time_column="time", feature_columns=None, callbacks=None, device="cpu", random_state=None,
-                 verbose=0):
+                 verbose=0, n_jobs=None):
         self.target = target
         self.encoder = encoder
         self.n_hops = n_hops
@@ -148,6 +150,7 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.n_jobs = n_jobs
 
     def _encode_labels(self, y, input_name="y"):
         codes = np.searchsorted(self.classes_, y)
@@ -162,6 +165,7 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
         return codes.astype(np.int64)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @uses_torch_threads
     def fit(self, X, y):
         """Build the graph of ``X`` with its labels as known history and train the classifier.
 
@@ -214,6 +218,7 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
         self._pretrained = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @uses_torch_threads
     def partial_fit(self, X, y=None, update_only=True):
         """Append interactions to the history, with their labels when known.
 
@@ -248,6 +253,7 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
             self._train_more(dataset, seed)
         return self
 
+    @uses_torch_threads
     def predict_proba(self, X):
         """Class probabilities of each row from the history strictly before its time.
 
@@ -265,6 +271,7 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
         logits = torch.cat(self._run("forward", sources, targets, times, pair=self.target == "event"))
         return torch.softmax(logits.double(), dim=1).numpy()
 
+    @uses_torch_threads
     def predict(self, X):
         """The most probable class of each row (``classes_`` values)."""
         check_is_fitted(self)

@@ -17,6 +17,7 @@ from .._skorch import (
     seed_from,
     torch_generator,
 )
+from .._threads import uses_torch_threads
 from ..graphs._dynamic import _check_interaction_frame
 from ..nn._dynamic_heads import DynamicQueryModel
 from ._data import ChronologicalSplit, LinkDataset, QueryBuilder, StreamState, query_fields
@@ -50,6 +51,7 @@ _COMMON_CONSTRAINTS = {
     "device": [str, torch.device],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
+    "n_jobs": [Integral, None],
 }
 
 
@@ -147,7 +149,7 @@ class _DynamicGraphBase(BaseEstimator):
             batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay, validation_fraction=None,
             patience=None, collate_fn=collate_sessions, dataset=dataset_class,
             default_callbacks=default_callbacks, callbacks=self.callbacks, device=self.device,
-            verbose=self.verbose, n_objects=self.n_objects_, n_features=self.builder_.n_inputs,
+            verbose=self.verbose, n_jobs=self.n_jobs, n_objects=self.n_objects_, n_features=self.builder_.n_inputs,
             hidden_size=self.embedding_dim, object_dim=self.object_dim, encoder=self.encoder,
             time_dim=self.time_dim, n_outputs=n_outputs, pair=pair, dropout=self.dropout,
             n_heads=self.n_heads, n_layers=self.n_layers,
@@ -272,6 +274,7 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
     {device}
     {random_state}
     {verbose}
+    {n_jobs}
 
     Attributes
     ----------
@@ -338,7 +341,7 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
                  weight_decay=0.0,
                  validation_fraction=0.15, patience=3, source_column="source", target_column="target",
                  time_column="time", feature_columns=None, callbacks=None, device="cpu", random_state=None,
-                 verbose=0):
+                 verbose=0, n_jobs=None):
         self.encoder = encoder
         self.n_hops = n_hops
         self.time_window = time_window
@@ -366,6 +369,7 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.n_jobs = n_jobs
 
     def _link_dataset(self, sources, targets, times, seed):
         return LinkDataset(self.builder_, sources, targets, times, self.negative_pool_,
@@ -373,6 +377,7 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
                            seed=seed)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @uses_torch_threads
     def fit(self, X, y=None):
         """Build the interaction graph of ``X`` and train the encoder by link prediction.
 
@@ -399,6 +404,7 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @uses_torch_threads
     def partial_fit(self, X, y=None, update_only=False):
         """Append interactions to the history and, unless ``update_only``, train on them.
 
@@ -427,6 +433,7 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
             self._train_more(self._link_dataset(sources, targets, times, seed), seed)
         return self
 
+    @uses_torch_threads
     def predict_link_proba(self, X):
         """Probability that each row's source and target interact at the row's time.
 
@@ -444,6 +451,7 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         logits = torch.cat(self._run("forward", sources, targets, times, pair=True))
         return torch.sigmoid(logits.double()).numpy()
 
+    @uses_torch_threads
     def transform(self, X):
         """Vectors of each row's two ends at the row's time, from history strictly before it.
 

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
 from .._skorch import PaddedSessionDataset, inference_device, make_net, release_training_state, seed_from
+from .._threads import uses_torch_threads
 from .._validation import check_k, check_sessions
 from ..nn import GRU4Rec
 from ._base import _BaseSessionRecommender
@@ -64,6 +65,7 @@ class GRU4RecRecommender(_BaseSessionRecommender):
     {device}
     {random_state}
     {verbose}
+    {n_jobs}
 
     Attributes
     ----------
@@ -154,6 +156,7 @@ class GRU4RecRecommender(_BaseSessionRecommender):
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -176,6 +179,7 @@ class GRU4RecRecommender(_BaseSessionRecommender):
         device="cpu",
         random_state=None,
         verbose=0,
+        n_jobs=None,
     ):
         self.hidden_size = hidden_size
         self.embedding_size = embedding_size
@@ -194,6 +198,7 @@ class GRU4RecRecommender(_BaseSessionRecommender):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ input handling
     def _sessions(self, X):
@@ -210,6 +215,7 @@ class GRU4RecRecommender(_BaseSessionRecommender):
     # ------------------------------------------------------------------ fit
     @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
+    @uses_torch_threads
     def fit(self, X, y):
         """Learn the item vocabulary, the item popularity and the network from sessions.
 
@@ -247,6 +253,7 @@ class GRU4RecRecommender(_BaseSessionRecommender):
             callbacks=self.callbacks,
             device=self.device,
             verbose=self.verbose,
+            n_jobs=self.n_jobs,
             n_items=self.n_items_,
             hidden_size=self.hidden_size,
             embedding_size=self.embedding_size,
@@ -275,6 +282,7 @@ class GRU4RecRecommender(_BaseSessionRecommender):
         # The base class's hook, used by predict_proba: the softmax, positive and summing to 1.
         return torch.softmax(self._logits(sessions_codes).double(), dim=1).cpu().numpy()
 
+    @uses_torch_threads
     def recommend(self, X, k=20):
         """Return the ``k`` best items of each session, best first.
 
@@ -306,6 +314,7 @@ class GRU4RecRecommender(_BaseSessionRecommender):
             parts.append(top)
         return self.classes_[np.concatenate(parts)]
 
+    @uses_torch_threads
     def predict_proba(self, X):
         """Return the network's softmax over ``classes_`` for each session.
 
@@ -327,6 +336,7 @@ class GRU4RecRecommender(_BaseSessionRecommender):
         return super().predict_proba(self._sessions(X))
 
     @fill_doc
+    @uses_torch_threads
     def score(self, X, y):
         """Return SR-GNN's P@20: the share of samples whose next item is in the top 20.
 

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
 from .._skorch import SessionDataset, inference_device, make_net, release_training_state, seed_from
+from .._threads import uses_torch_threads
 from .._validation import FlatSessions, check_ids, check_k, check_same_id_kind, check_sessions
 from .._vocabulary import ItemVocabulary
 from ..graphs import SessionGraphBatch
@@ -106,6 +107,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
     {device}
     {random_state}
     {verbose}
+    {n_jobs}
 
     Attributes
     ----------
@@ -228,6 +230,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -262,6 +265,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
         device="cpu",
         random_state=None,
         verbose=0,
+        n_jobs=None,
     ):
         self.hidden_size = hidden_size
         self.user_dim = user_dim
@@ -292,6 +296,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ input handling
     def _user_frame(self, X):
@@ -355,6 +360,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
     # ------------------------------------------------------------------ fit
     @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
+    @uses_torch_threads
     def fit(self, X, y):
         """Learn the item vocabulary, the user encoder and the network from sessions.
 
@@ -420,6 +426,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
             callbacks=self.callbacks,
             device=self.device,
             verbose=self.verbose,
+            n_jobs=self.n_jobs,
             n_items=self.n_items_,
             hidden_size=self.hidden_size,
             n_steps=self.n_steps,
@@ -469,6 +476,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
                     items = module.item_embeddings().t() * module.logit_scale
                 yield start, stop, s_h @ items, empty
 
+    @uses_torch_threads
     def recommend(self, X, k=20):
         """Return the ``k`` best items of each session, best first.
 
@@ -500,6 +508,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
             parts.append(top)
         return self.classes_[np.concatenate(parts)]
 
+    @uses_torch_threads
     def predict(self, X):
         """Return the best item of each session (the first column of :meth:`recommend`).
 
@@ -515,6 +524,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
         """
         return self.recommend(X, k=1)[:, 0]
 
+    @uses_torch_threads
     def predict_proba(self, X):
         """Return the model's softmax over ``classes_`` for each session.
 
@@ -541,6 +551,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
             parts.append(block)
         return np.concatenate(parts)
 
+    @uses_torch_threads
     def transform(self, X):
         """Return the session vectors ``s_h``, to feed other estimators.
 
@@ -561,6 +572,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
         )
 
     @fill_doc
+    @uses_torch_threads
     def score(self, X, y):
         """Return SR-GNN's P@20: the share of samples whose next item is in the top 20.
 

@@ -107,10 +107,11 @@ def _net(**kwargs):
 
 def test_make_net_callbacks():
     names = lambda net: [name for name, _ in net.callbacks]  # noqa: E731
-    assert names(_net()) == []
-    assert names(_net(patience=2, lr_step_size=3)) == ["lr_scheduler", "early_stop"]
-    assert names(_net(patience=2, validation_fraction=None)) == []
-    assert names(_net(verbose=2, callbacks=[("mine", ProgressBar())])) == ["progress_bar", "mine"]
+    assert names(_net()) == ["thread_budget"]
+    assert names(_net(patience=2, lr_step_size=3)) == ["thread_budget", "lr_scheduler", "early_stop"]
+    assert names(_net(patience=2, validation_fraction=None)) == ["thread_budget"]
+    assert names(_net(verbose=2, callbacks=[("mine", ProgressBar())])) == ["thread_budget", "progress_bar", "mine"]
+    assert dict(_net(n_jobs=3).callbacks)["thread_budget"].n_jobs == 3
     net = _net(patience=2, lr_step_size=3, lr_gamma=0.5)
     callbacks = dict(net.callbacks)
     assert isinstance(callbacks["early_stop"], EarlyStopping) and callbacks["early_stop"].patience == 2
