@@ -44,8 +44,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 
@@ -114,12 +114,13 @@ def run_cuda_tests(files, *, collect_only=False, root=ROOT, log=print):
     base = [sys.executable, "-m", "pytest", "-p", "benchmarks.gpu_check", "-p", "no:cacheprovider",
             *[str(f) for f in files]]
     if collect_only:
-        proc = subprocess.run([*base, "--collect-only", "-q"], cwd=root, capture_output=True, text=True)
+        proc = subprocess.run([*base, "--collect-only", "-q"], cwd=root, capture_output=True, text=True,
+                              check=False)
         tests = [line.strip() for line in proc.stdout.splitlines() if "::" in line]
         return {"rc": proc.returncode, "passed": 0, "failed": 0, "skipped": 0, "tests": tests}
     with tempfile.TemporaryDirectory(prefix="ubergnn-gpu-check-") as tmp:
         report = Path(tmp) / "junit.xml"
-        proc = subprocess.run([*base, "-q", "-rfEs", f"--junitxml={report}"], cwd=root)
+        proc = subprocess.run([*base, "-q", "-rfEs", f"--junitxml={report}"], cwd=root, check=False)
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         if report.exists():
             for suite in ElementTree.parse(report).getroot().iter("testsuite"):
@@ -352,19 +353,22 @@ def section_key(device, quick, synthetic):
     return f"gpu-check:{kind}{'-quick' if quick else ''}{'-synthetic' if synthetic else ''}"
 
 
-def format_section(key, *, command, header, tests_line, table, wall_s):
+def format_section(key, *, command, header, tests_line, table, wall_s, isolate=True):
+    """The RESULTS.md block of one run, between its markers."""
     stamp = time.strftime("%Y-%m-%d %H:%M")
+    memory = ("peak memory during `fit`, each system in a fresh process" if isolate
+              else "peak memory during `fit` (on CPU the running peak of one process: --in-process)")
     return "\n".join([
         f"<!-- {key}:start -->",
         f"### `{key}`: one training epoch of each system",
         "",
         f"`{command}`",
         "",
-        f"{header}. {tests_line}. Whole run {wall_s:,.0f} s wall clock on {stamp}, load average "
-        f"{os.getloadavg()[0]:.1f} at the end. Defaults of each estimator except `device`, `max_epochs=1`, "
-        "no validation split; epoch s = skorch's `dur`; fit s = wall seconds of `fit` (set-up included, "
-        "CUDA context excluded); peak memory during `fit`, each system in a fresh process; P@20 is SR-GNN's "
-        "(= HR@20), quality figures in percent after the one epoch.",
+        (f"{header}. {tests_line}. Whole run {wall_s:,.0f} s wall clock on {stamp}, load average "
+         f"{os.getloadavg()[0]:.1f} at the end. Defaults of each estimator except `device`, `max_epochs=1`, "
+         "no validation split; epoch s = skorch's `dur`; fit s = wall seconds of `fit` (set-up included, "
+         f"CUDA context excluded); {memory}; P@20 is SR-GNN's (= HR@20); quality figures in percent after "
+         "the one epoch."),
         "",
         table,
         f"<!-- {key}:end -->",
@@ -456,8 +460,8 @@ def _run(device, has_cuda, quick, synthetic, systems, run_tests, isolate, thread
             rows.append({"system": system, "error": False, "why": f"data folder {missing} not found"})
             log(f"{LABELS[system]}: skipped, data folder {missing} not found")
             continue
-        kwargs = dict(system=system, device=device, data_dir=data_dir, quick=quick, synthetic=synthetic,
-                      threads=threads)
+        kwargs = {"system": system, "device": device, "data_dir": data_dir, "quick": quick,
+                  "synthetic": synthetic, "threads": threads}
         try:
             row = _in_fresh_process(**kwargs) if isolate else run_system(**kwargs)
         except Exception as exc:  # noqa: BLE001 - one failing system must not hide the others
@@ -479,7 +483,7 @@ def _run(device, has_cuda, quick, synthetic, systems, run_tests, isolate, thread
         log(f"warning: the run took longer than its budget of {BUDGET_S} s")
     key = section_key(device, quick, synthetic)
     section = format_section(key, command=command or "python -m benchmarks gpu", header=header,
-                             tests_line=tests_line, table=table, wall_s=wall_s)
+                             tests_line=tests_line, table=table, wall_s=wall_s, isolate=isolate)
     if write:
         replace_section(results_file, key, section)
         log(f"section {key} written to {results_file}")
