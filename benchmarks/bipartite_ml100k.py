@@ -17,6 +17,7 @@ References with this protocol (from the issue): LightGCN (dim 64, 3 layers, BPR,
 0.340 / 0.413, MF-BPR 0.326 / 0.391 (best epoch), most popular 0.165 / 0.212.
 """
 import argparse
+import os
 import resource
 import time
 from pathlib import Path
@@ -163,6 +164,8 @@ def main(argv=None):
     parser.add_argument("--edges", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=65536)
     args = parser.parse_args(argv)
+    # caps the estimators' n_jobs=None (usable CPUs) and torch work outside them
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
     torch.set_num_threads(args.threads)
     {"accuracy": accuracy, "distill": distill, "speed": speed}[args.task](args)
 

@@ -222,6 +222,8 @@ def main(argv=None):
     parser.add_argument("--verbose", type=int, default=0)
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
+    # caps the estimators' n_jobs=None (usable CPUs) and torch work outside them
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
     torch.set_num_threads(args.threads)
     {"link": run_link, "classify": run_classify, "latency": run_latency, "speed": run_speed}[args.task](args)
 

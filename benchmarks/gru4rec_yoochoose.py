@@ -54,7 +54,8 @@ def main(argv=None):
     parser.add_argument("--max-test", type=int, default=None, help="use only the first N test samples")
     parser.add_argument("--validation-fraction", type=float, default=0.0,
                         help="held-out share for early stopping; 0 trains on everything")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="n_jobs of the estimator, torch threads during its calls (default: its own choice)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", type=int, default=1)
@@ -68,8 +69,6 @@ def main(argv=None):
     from sklearn_ubergnn.preprocessing import session_prefixes
     from sklearn_ubergnn.session import GRU4RecRecommender
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     data = load_srgnn(args.data)
     X, y = session_prefixes(data.train_sessions, order="srgnn")
     X_test, y_test = data.test_X, np.asarray(data.test_y)
@@ -77,7 +76,7 @@ def main(argv=None):
         X, y = X[-args.max_train:], y[-args.max_train:]  # files are in time order
     if args.max_test:
         X_test, y_test = X_test[: args.max_test], y_test[: args.max_test]
-    print(f"train samples {len(X):,}  test samples {len(X_test):,}  torch threads {torch.get_num_threads()}",
+    print(f"train samples {len(X):,}  test samples {len(X_test):,}  n_jobs {args.threads}",
           flush=True)
 
     class ValidTopK(Callback):
@@ -97,7 +96,7 @@ def main(argv=None):
         hidden_size=args.hidden, embedding_size=args.embedding, n_layers=args.layers, dropout=args.dropout,
         batch_size=args.batch_size, max_epochs=args.epochs, lr=args.lr, lr_step_size=args.lr_step_size,
         weight_decay=args.weight_decay, validation_fraction=args.validation_fraction or None,
-        patience=args.patience, callbacks=callbacks, device=args.device, random_state=args.seed,
+        patience=args.patience, callbacks=callbacks, device=args.device, random_state=args.seed, n_jobs=args.threads,
         verbose=args.verbose,
     )
     start = time.perf_counter()

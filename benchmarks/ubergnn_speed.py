@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 
 def peak_rss_mb():
@@ -62,7 +61,8 @@ def main(argv=None):
                         help="SR-GNN's unnormalised attention weights")
     parser.add_argument("--validation-fraction", type=float, default=0.0,
                         help="held-out share for early stopping; 0 trains on everything (SR-GNN)")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="n_jobs of the estimator, torch threads during its calls (default: its own choice)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", type=int, default=1)
@@ -74,8 +74,6 @@ def main(argv=None):
     from sklearn_ubergnn.preprocessing import session_prefixes
     from sklearn_ubergnn.session._ubergnn import UberGNNRecommender
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     if args.synthetic:
         n_items, n_prefixes = args.synthetic
         # make_sessions' mean length 3.5 gives about 2.5 prefixes per session; 10 % more sessions for the test set
@@ -95,7 +93,7 @@ def main(argv=None):
         X, y = X[-args.max_train :], y[-args.max_train :]  # files are in time order
     if args.max_test:
         X_test, y_test = X_test[: args.max_test], y_test[: args.max_test]
-    print(f"train samples {len(X):,}  test samples {len(X_test):,}  torch threads {torch.get_num_threads()}  "
+    print(f"train samples {len(X):,}  test samples {len(X_test):,}  n_jobs {args.threads}  "
           f"peak RSS after loading {peak_rss_mb():.0f} MiB", flush=True)
 
     model = UberGNNRecommender(
@@ -103,7 +101,7 @@ def main(argv=None):
         lr=args.lr, lr_step_size=args.lr_step_size, n_steps=args.n_steps, loss=args.loss,
         normalize=args.normalize, attention_softmax=not args.raw_attention,
         validation_fraction=args.validation_fraction or None, device=args.device,
-        random_state=args.seed, verbose=args.verbose,
+        random_state=args.seed, verbose=args.verbose, n_jobs=args.threads,
     )
     start = time.perf_counter()
     model.fit(X, y)

@@ -15,6 +15,7 @@ Data where the click that matters depends on the user (see ``make_sessions(ancho
     python benchmarks/ubergnn_variants.py --seeds 0 1 2 --n-sessions 20000 --n-items 500 --anchored-segments 0.5
 """
 import argparse
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -60,6 +61,10 @@ def main(argv=None):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from sklearn_ubergnn import UberGNNRecommender
     from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
+
+    # caps the estimators' n_jobs=None (usable CPUs) and torch work outside them
+
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
 
     torch.set_num_threads(args.threads)
     scores = {name: [] for name in args.variants}

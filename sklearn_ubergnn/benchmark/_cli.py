@@ -71,7 +71,9 @@ def add_suite_arguments(parser, *, default_results=None):
                       help="session suite: keep only the N most recent training prefixes")
     nets.add_argument("--max-test", type=int, default=None,
                       help="session suite: score only the first N test prefixes")
-    nets.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
+    nets.add_argument("--threads", type=int, default=None,
+                      help="n_jobs of every neural model: torch threads during its calls, -1 for all CPUs "
+                           "(default: the estimators' own choice, as users run them)")
     out = parser.add_argument_group("output")
     out.add_argument("--output-dir", type=Path, default=None,
                      help="folder for results.md, runs.csv (one row per model x seed, written as runs "

@@ -100,7 +100,7 @@ def _run_job(suite_name, payload, payload_file, model, seed, config, threads):
 
     from . import SUITES
 
-    torch.set_num_threads(threads)
+    # Torch threads are the estimators' own business (their n_jobs, from ``threads`` in the config).
     # The first optimizer of a process imports torch._dynamo (seconds): do it before any timing.
     torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
     if payload is None:
@@ -133,7 +133,7 @@ def run_suite(
     results_file=None,
     write=None,
     isolate=True,
-    threads=1,
+    threads=None,
     plots=True,
     command=None,
     log=None,
@@ -168,8 +168,9 @@ def run_suite(
         Run every model × seed in a fresh spawned process (its peak RSS is that job's own);
         False runs them in this process (faster start; the RSS column is then this process's
         running peak).
-    threads : int, default=1
-        ``torch.set_num_threads`` of every job.
+    threads : int, default=None
+        ``n_jobs`` of every neural model (torch threads during its calls); None keeps the
+        estimators' default, which is how users run them.
     plots : bool, default=True
         Write the PNG plots.
     command : str, default=None
@@ -195,6 +196,7 @@ def run_suite(
     seed_list = list(range(n_seeds))
     write = (scale == "full" and results_file is not None) if write is None else write
     config = spec.config(scale, {k: v for k, v in (options or {}).items() if v is not None})
+    config["n_jobs"] = threads
     wall = time.perf_counter()
     load_start = os.getloadavg()[0]
     sdata = spec.load(data, scale, config)
@@ -390,6 +392,12 @@ def _environment():
             f"scikit-learn {sklearn.__version__}, {os.cpu_count()} CPU cores")
 
 
+def _threads_text(threads):
+    if threads is None:
+        return "the estimators' default (`n_jobs=None`: one for small models, else the CPUs left free)"
+    return f"`n_jobs={threads}`"
+
+
 def _section(spec, sdata, config, table, seeds, isolate, threads, wall_s, load_start, skipped, failed,
              command, plots):
     key = f"suite:{spec.name}:{sdata.key}"
@@ -413,7 +421,8 @@ def _section(spec, sdata, config, table, seeds, isolate, threads, wall_s, load_s
         "",
         (f"{seeds_text}. {memory}. "
         f"fit s = wall seconds of `fit` (validation passes included); s/epoch = skorch's mean epoch "
-        f"duration. {threads} torch thread(s). Whole run: {wall_s:,.0f} s wall clock on {stamp}, "
+        f"duration. Torch threads: {_threads_text(threads)}. "
+        f"Whole run: {wall_s:,.0f} s wall clock on {stamp}, "
         f"load average {load_start:.1f} at the start and {os.getloadavg()[0]:.1f} at the end "
         f"({_environment()}): timings on a shared machine are upper bounds."),
         "",

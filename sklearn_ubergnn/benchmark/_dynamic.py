@@ -229,7 +229,7 @@ class _DynamicSuite:
                             embedding_dim=config["embedding_dim"], max_epochs=config["epochs"],
                             batch_size=config["batch_size"], lr=config["lr"],
                             validation_fraction=len(valid) / len(fit_df), patience=config["patience"],
-                            feature_columns=features, random_state=seed)
+                            feature_columns=features, random_state=seed, n_jobs=config.get("n_jobs"))
             if task == "link":
                 estimator.fit(fit_df[columns])
             else:

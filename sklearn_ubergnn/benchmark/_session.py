@@ -97,6 +97,7 @@ def session_model_specs():
                 lr=params["lr"],
                 random_state=params["seed"],
                 verbose=params.get("verbose", 0),
+                n_jobs=params.get("n_jobs"),
                 **extra,
             )
 
@@ -117,6 +118,7 @@ def session_model_specs():
             names = gru().get_params()
             wanted = {"hidden_size": params["hidden_size"], "max_epochs": params["epochs"],
                       "random_state": params["seed"], "verbose": params.get("verbose", 0),
+                      "n_jobs": params.get("n_jobs"),
                       **{k: params[k] for k in ("validation_fraction", "patience", "callbacks")
                          if k in params}}
             return gru(**{k: v for k, v in wanted.items() if k in names})
