@@ -3,8 +3,8 @@
 Made for a machine with a GPU (``benchmarks/gpu_check.sh`` is the same command), and runs on CPU
 too (``--device cpu``, ``--quick`` to cut the data):
 
-1. **CUDA tests.** Every test of ``sklearn_ubergnn/tests`` and ``tests`` whose name or source mentions
-   ``cuda`` (they skip without a GPU) runs with pytest; the pass/fail/skip counts are printed.
+1. **CUDA tests.** Every test of ``sklearn_ubergnn/tests`` and ``tests`` that puts something on the
+   GPU (``device="cuda"``, ``.cuda()``, ``.to("cuda")``; they skip without a GPU) runs with pytest; the pass/fail/skip counts are printed.
    Without CUDA the step says so in one line, listing the tests it would run.
 2. **One epoch of each system**, on real data, with the estimator's defaults except ``device``,
    ``max_epochs=1`` and the internal validation split off where the estimator has one (as
@@ -70,8 +70,9 @@ BUDGET_S = 8 * 60
 # ------------------------------------------------------------------------------------------------
 # 1. the CUDA tests
 # ------------------------------------------------------------------------------------------------
-# code that puts something on a GPU or asks about one (a comment mentioning CUDA does not count)
-CUDA_CODE = re.compile(r"""device\s*=\s*["']cuda|torch\.cuda\.|\bis_cuda\b|\.cuda\(""")
+# code that puts something on a GPU: device="cuda", .cuda(), .to("cuda"), torch.device("cuda")
+# (a skip condition or a comment mentioning CUDA does not count)
+CUDA_CODE = re.compile(r"""device\s*=\s*["']cuda|\.cuda\(|\.to\(\s*["']cuda|torch\.device\(\s*["']cuda""")
 
 
 def cuda_test_files(root=ROOT):
@@ -87,8 +88,8 @@ def cuda_test_files(root=ROOT):
 def pytest_collection_modifyitems(config, items):
     """Pytest hook (this module is loaded with ``-p benchmarks.gpu_check``): keep the CUDA tests only.
 
-    A test is kept when the source of its function uses CUDA (:data:`CUDA_CODE`) or its node id
-    (name and parameters) says ``cuda``.
+    A test is kept when the source of its function puts something on a GPU (:data:`CUDA_CODE`)
+    or one of its parameters is ``cuda``.
     """
     keep, drop = [], []
     for item in items:
@@ -96,7 +97,8 @@ def pytest_collection_modifyitems(config, items):
             source = inspect.getsource(item.function)
         except (AttributeError, OSError, TypeError):
             source = ""
-        (keep if CUDA_CODE.search(source) or "cuda" in item.nodeid.lower() else drop).append(item)
+        params = getattr(getattr(item, "callspec", None), "id", "")
+        (keep if CUDA_CODE.search(source) or "cuda" in params.lower() else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

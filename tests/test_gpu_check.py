@@ -54,8 +54,10 @@ def test_cuda_tests_are_found_selected_and_failures_counted(tmp_path):
     names = {path.name for path in gpu_check.cuda_test_files()}
     assert {"test_ubergnn.py", "test_gru4rec.py"} <= names
     assert "test_readme.py" not in names  # mentions CUDA in a comment only
+    assert "test_gpu_check.py" not in names  # asks whether CUDA is there, puts nothing on it
     fake = tmp_path / "test_fake.py"
-    fake.write_text("def test_on_gpu():\n    import torch\n    assert torch.cuda.is_available() and False\n\n"
-                    "def test_plain():\n    pass\n")
+    on_gpu = "device=" + '"cuda"'  # spelt in two pieces so that this file is no CUDA test itself
+    fake.write_text(f"import torch\n\ndef test_on_gpu():\n    torch.zeros(1, {on_gpu})\n\n"
+                    "def test_plain():\n    assert torch.cuda.is_available() or True\n")
     result = gpu_check.run_cuda_tests([fake])  # test_plain is deselected: nothing passes
     assert result["failed"] == 1 and result["passed"] == 0 and result["skipped"] == 0 and result["rc"] == 1
