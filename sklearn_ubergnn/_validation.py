@@ -7,6 +7,8 @@ Item ids may be integers (Python or NumPy) or strings, never a mix of both, neve
 (``None``/``NaN``), never floats or booleans. Validated ids come back as a NumPy array of
 ``int64`` (integer ids) or ``object`` holding ``str`` (string ids).
 """
+import math
+import warnings
 from dataclasses import dataclass
 from itertools import chain
 from numbers import Integral
@@ -20,6 +22,7 @@ __all__ = [
     "check_k",
     "check_same_id_kind",
     "check_sessions",
+    "check_validation_split",
     "id_kind",
 ]
 
@@ -169,7 +172,7 @@ def check_ids(ids, *, input_name="y", n_samples=None):
     return _ids_to_array(values, lambda i: f"{input_name}[{i}]")
 
 
-def check_sessions(X, y=None, *, input_name="X"):
+def check_sessions(X, y=None, *, input_name="X", allow_empty=False):
     """Validate sessions (and optionally their next items).
 
     Parameters
@@ -181,6 +184,9 @@ def check_sessions(X, y=None, *, input_name="X"):
         The next item of each session.
     input_name : str, default="X"
         Name used in error messages.
+    allow_empty : bool, default=False
+        Accept empty sessions (``predict``-like methods: an empty session is ranked as one whose
+        items are all unseen). False (``fit``) raises on them.
 
     Returns
     -------
@@ -195,13 +201,13 @@ def check_sessions(X, y=None, *, input_name="X"):
         If ``X`` is not a sequence of sequences, ids are neither all int nor all str, or
         ``X`` and ``y`` hold ids of different kinds.
     ValueError
-        If ``X`` is empty, a session is empty, an id is missing, or ``X`` and ``y`` differ
-        in length.
+        If ``X`` is empty, a session is empty (unless ``allow_empty``), an id is missing, or
+        ``X`` and ``y`` differ in length.
     """
     if isinstance(X, FlatSessions):
         sessions = FlatSessions(X.items.copy(), X.offsets.copy())
     else:
-        sessions = _flatten_sessions(X, input_name)
+        sessions = _flatten_sessions(X, input_name, allow_empty)
     if y is None:
         return sessions
     y = check_ids(y, input_name="y", n_samples=len(sessions))
@@ -209,7 +215,7 @@ def check_sessions(X, y=None, *, input_name="X"):
     return sessions, y
 
 
-def _flatten_sessions(X, input_name):
+def _flatten_sessions(X, input_name, allow_empty=False):
     if isinstance(X, (str, bytes, dict)) or not hasattr(X, "__len__") or not hasattr(X, "__iter__"):
         raise TypeError(
             f"{input_name} must be a sequence of sessions (e.g. a list of lists of item ids), "
@@ -221,6 +227,8 @@ def _flatten_sessions(X, input_name):
             "Pass the column holding the sessions, e.g. df['session']."
         )
     if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype != object:
+        if X.shape[0] and not X.shape[1] and allow_empty:
+            return FlatSessions(np.zeros(0, dtype=np.int64), np.zeros(X.shape[0] + 1, dtype=np.int64))
         if X.shape[0] == 0 or X.shape[1] == 0:
             raise ValueError(f"{input_name} must contain at least one non-empty session; got shape {X.shape}.")
         items = X.reshape(-1)
@@ -238,7 +246,7 @@ def _flatten_sessions(X, input_name):
                 f"{type(s).__name__} {s!r}. Wrap single items in a list: [item]."
             )
     lengths = np.fromiter(map(len, X), dtype=np.int64, count=n)
-    if (lengths == 0).any():
+    if not allow_empty and (lengths == 0).any():
         i = int(np.flatnonzero(lengths == 0)[0])
         raise ValueError(
             f"sessions must contain at least one item; session {i} of {input_name} is empty. "
@@ -247,6 +255,8 @@ def _flatten_sessions(X, input_name):
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     flat = list(chain.from_iterable(X))
+    if not flat:  # allow_empty and every session is empty
+        return FlatSessions(np.zeros(0, dtype=np.int64), offsets)
     if isinstance(flat[0], (list, tuple, np.ndarray)):
         raise TypeError(
             f"sessions must hold item ids, but {input_name}[0][0] is a {type(flat[0]).__name__}; "
@@ -268,6 +278,78 @@ def check_same_id_kind(a, b, name_a, name_b):
             f"{name_a} holds {id_kind(a)} item ids but {name_b} holds {id_kind(b)} item ids; "
             "use one id type throughout."
         )
+
+
+def _user_stacklevel():
+    """``stacklevel`` of a warning of the caller: the first frame outside this package and sklearn.
+
+    Decorators (``_fit_context``, thread control) add frames between the user's call and the
+    code that warns, so the level is found by walking the stack, as pandas does.
+    """
+    import inspect
+    import os
+
+    import sklearn
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    skipped = (package + os.sep, os.path.dirname(os.path.abspath(sklearn.__file__)) + os.sep)
+    tests = os.path.join(package, "tests") + os.sep
+    frame, level = inspect.currentframe(), 0
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not name.startswith(skipped) or name.startswith(tests):
+            break
+        frame, level = frame.f_back, level + 1
+    return max(level, 1)
+
+
+def check_validation_split(n_samples, validation_fraction, *, chronological=False):
+    """The ``validation_fraction`` to use for ``n_samples`` training samples, or None with a warning.
+
+    Estimators with an internal validation split (for early stopping) call this before
+    training. When ``n_samples`` is too small to keep at least one sample on each side of the
+    split, they train on all samples without validation (and without early stopping): a
+    ``UserWarning`` says so, with the number of samples the split needs.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of training samples (prefixes, or interactions of a stream).
+    validation_fraction : float in (0, 1) or None
+        The estimator's parameter; None is returned unchanged.
+    chronological : bool, default=False
+        The split keeps the latest ``round(n * validation_fraction)`` samples (the dynamic-graph
+        estimators); False: ``ceil(n * validation_fraction)`` samples at random (skorch's
+        ``ValidSplit``).
+    Returns
+    -------
+    validation_fraction : float or None
+    """
+    if validation_fraction is None:
+        return None
+
+    def n_valid(n):
+        return round(n * validation_fraction) if chronological else math.ceil(n * validation_fraction)
+
+    def splits(n):
+        return 1 <= n_valid(n) < n
+
+    if splits(n_samples):
+        return validation_fraction
+    needed = max(2, n_samples + 1, int(0.5 / validation_fraction) if chronological else 0)
+    while not splits(needed):
+        needed += 1
+    held_out = n_valid(n_samples)
+    left = "no validation sample" if held_out < 1 else "no sample to train on"
+    warnings.warn(
+        f"validation_fraction={validation_fraction} holds out {held_out} of the {n_samples} training "
+        f"samples, which leaves {left}; the validation split needs at least {needed} samples. Training on "
+        f"all {n_samples} samples without validation (and without early stopping). Pass more samples, or "
+        "validation_fraction=None to silence this warning.",
+        UserWarning,
+        stacklevel=_user_stacklevel(),
+    )
+    return None
 
 
 def check_k(k, *, name="k"):

@@ -71,7 +71,9 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
     lr : float, default=1e-3
     weight_decay : float, default=0.0
     validation_fraction : float or None, default=0.15
-        Latest share of the training rows used for early stopping (chronological split).
+        Latest share of the training rows used for early stopping (chronological split). Too few
+        rows to keep one on each side of the split: trained on all rows without early stopping,
+        with a ``UserWarning`` (as in :class:`DynamicGraphEmbedder`).
     patience : int or None, default=3
     source_column, target_column, time_column : str
     feature_columns : list of str or None, default=None
@@ -194,7 +196,7 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
             self._pretrain(sources, targets, times)
         self.net_ = self._build_net(self.seed_, criterion=torch.nn.CrossEntropyLoss,
                                     n_outputs=len(self.classes_), pair=pair,
-                                    dataset_class=ClassificationDataset)
+                                    dataset_class=ClassificationDataset, n_samples=len(times))
         if self.pretrain_epochs:
             self.net_.initialize()
             encoder = {k: v for k, v in self._pretrained.items() if not k.startswith("head.")}

@@ -18,6 +18,7 @@ from .._skorch import (
     torch_generator,
 )
 from .._threads import uses_torch_threads
+from .._validation import check_validation_split
 from ..graphs._dynamic import _check_interaction_frame
 from ..nn._dynamic_heads import DynamicQueryModel
 from ._data import ChronologicalSplit, LinkDataset, QueryBuilder, StreamState, query_fields
@@ -136,8 +137,12 @@ class _DynamicGraphBase(BaseEstimator):
                                      feature_mean=mean, feature_scale=scale, n_classes=n_classes)
 
     # ---------------------------------------------------------------- net
-    def _build_net(self, seed, *, criterion, n_outputs, pair, dataset_class, validate=True, max_epochs=None):
-        validate = validate and self.validation_fraction is not None
+    def _build_net(self, seed, *, criterion, n_outputs, pair, dataset_class, validate=True, max_epochs=None,
+                   n_samples=None):
+        """The skorch net; ``n_samples`` training rows decide whether the validation split is possible."""
+        validate = validate and check_validation_split(
+            n_samples, self.validation_fraction, chronological=True
+        ) is not None
         default_callbacks = []
         if validate and self.patience is not None:
             default_callbacks.append(
@@ -262,7 +267,9 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
     weight_decay : float, default=0.0
     validation_fraction : float or None, default=0.15
         The latest share of the training interactions validates (a chronological split, never
-        random) for early stopping; None trains on all.
+        random) for early stopping; None trains on all. A stream too short to keep at least one
+        interaction on each side of the split (e.g. 3 rows at 0.15) is trained on in full,
+        without early stopping, with a ``UserWarning`` giving the number of rows needed.
     patience : int or None, default=3
         Early stopping on the validation loss (best epoch restored); None: off.
     source_column, target_column, time_column : str, default="source", "target", "time"
@@ -398,7 +405,7 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         self.seed_ = seed_from(self.random_state)
         self.negative_pool_ = np.unique(targets)
         self.net_ = self._build_net(self.seed_, criterion=torch.nn.BCEWithLogitsLoss, n_outputs=1, pair=True,
-                                    dataset_class=LinkDataset)
+                                    dataset_class=LinkDataset, n_samples=len(times))
         self._train(self._link_dataset(sources, targets, times, self.seed_), self.seed_)
         self._n_features_out = 2 * self.embedding_dim
         return self

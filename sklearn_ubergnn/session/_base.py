@@ -41,7 +41,8 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta)
     score, ties broken by ``classes_`` order (as ``numpy.argmax`` of :meth:`predict_proba` does); the
     remaining places are filled with the most popular items not yet listed (``item_counts_``
     decreasing, ties by ``classes_`` order). A session whose items were all unseen in ``fit`` therefore
-    gets the popularity ranking.
+    gets the popularity ranking, and so does an empty session: ``fit`` refuses empty sessions, the
+    ``predict``-like methods treat them as sessions with no known item.
 
     Attributes
     ----------
@@ -121,8 +122,8 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta)
         """Return the ``k`` best items of each session, best first.
 
         Computed in batches of ``batch_size`` sessions; the full ``(n_sessions, n_items)`` score matrix
-        is never built. Unseen item ids are ignored; a session with no known item gets the
-        popularity ranking (see ``item_counts_``).
+        is never built. Unseen item ids are ignored; a session with no known item (all unseen, or
+        empty) gets the popularity ranking (see ``item_counts_``).
 
         Parameters
         ----------
@@ -138,7 +139,7 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta)
         k = min(check_k(k), self.n_items_)
         popular = np.argsort(-self.item_counts_, kind="stable")[:k]
         parts = []
-        for _, _, batch in self._encoded_batches(check_sessions(X)):
+        for _, _, batch in self._encoded_batches(check_sessions(X, allow_empty=True)):
             top = _top_k(self._score_codes(batch), len(batch), k, popular)
             top[batch.lengths == 0] = popular  # no known item: the popularity ranking
             parts.append(top)
@@ -178,7 +179,7 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta)
             Rows sum to 1; column ``j`` is item ``classes_[j]``.
         """
         check_is_fitted(self)
-        sessions = check_sessions(X)
+        sessions = check_sessions(X, allow_empty=True)
         proba = np.empty((len(sessions), self.n_items_), dtype=np.float64)
         prior = self.item_counts_ / self.item_counts_.sum()
         for start, stop, batch in self._encoded_batches(sessions):
@@ -214,7 +215,7 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta)
         from ..metrics import precision_at_k
 
         check_is_fitted(self)
-        sessions, y = check_sessions(X, y)
+        sessions, y = check_sessions(X, y, allow_empty=True)
         return precision_at_k(y, self.recommend(sessions, k=20), k=20)
 
     def __sklearn_tags__(self):

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._docstrings import fill_doc
 from .._skorch import PaddedSessionDataset, inference_device, make_net, release_training_state, seed_from
 from .._threads import uses_torch_threads
-from .._validation import check_k, check_sessions
+from .._validation import check_k, check_sessions, check_validation_split
 from ..nn import GRU4Rec
 from ._base import _BaseSessionRecommender
 
@@ -57,7 +57,9 @@ class GRU4RecRecommender(_BaseSessionRecommender):
     validation_fraction : float or None, default=0.2
         Share of the training samples held out at random to monitor ``valid_loss`` and stop
         early. None trains on every sample for ``max_epochs`` epochs (recommended inside
-        :class:`~sklearn.model_selection.GridSearchCV`, whose folds already validate).
+        :class:`~sklearn.model_selection.GridSearchCV`, whose folds already validate). Too few
+        samples to keep one on each side of the split (e.g. a single one): trained on all of
+        them without early stopping, with a ``UserWarning`` giving the number needed.
     patience : int or None, default=2
         Stop when ``valid_loss`` has not improved for ``patience`` epochs and restore the best
         epoch's weights; None disables early stopping.
@@ -108,9 +110,9 @@ class GRU4RecRecommender(_BaseSessionRecommender):
 
     **Inputs and unseen ids.** ``X`` is a sequence of sessions (lists of raw item ids) or a
     DataFrame with ``session_column``. Items unseen in ``fit`` are dropped from their session;
-    a session left with no known item gets the popularity ranking (``item_counts_``
+    a session left with no known item, or empty, gets the popularity ranking (``item_counts_``
     decreasing, ties in ``classes_`` order) from :meth:`recommend` and :meth:`predict`, and the
-    popularity distribution from :meth:`predict_proba`.
+    popularity distribution from :meth:`predict_proba` (``fit`` refuses empty sessions).
 
     **Persistence and devices.** As :class:`UberGNNRecommender`: the fitted estimator pickles
     with the weights only (:func:`~sklearn_ubergnn._skorch.release_training_state`), and a model
@@ -247,7 +249,7 @@ class GRU4RecRecommender(_BaseSessionRecommender):
             weight_decay=self.weight_decay,
             lr_step_size=self.lr_step_size,
             lr_gamma=self.lr_gamma,
-            validation_fraction=self.validation_fraction,
+            validation_fraction=check_validation_split(len(y_codes), self.validation_fraction),
             patience=self.patience,
             dataset=PaddedSessionDataset,
             callbacks=self.callbacks,
@@ -288,7 +290,8 @@ class GRU4RecRecommender(_BaseSessionRecommender):
 
         Computed batch by batch (``batch_size`` sessions): the network's logits, then
         ``torch.topk``; the full ``(n_sessions, n_items)`` score matrix is never built. Unseen
-        item ids are ignored; a session with no known item gets the popularity ranking.
+        item ids are ignored; a session with no known item (all unseen, or empty) gets the
+        popularity ranking.
 
         Parameters
         ----------
@@ -305,7 +308,7 @@ class GRU4RecRecommender(_BaseSessionRecommender):
         """
         check_is_fitted(self)
         k = min(check_k(k), self.n_items_)
-        sessions = check_sessions(self._sessions(X))
+        sessions = check_sessions(self._sessions(X), allow_empty=True)
         popular = np.argsort(-self.item_counts_, kind="stable")[:k]
         parts = []
         for _, _, batch in self._encoded_batches(sessions):

@@ -51,7 +51,8 @@ class SessionGraphTransformer(TransformerMixin, BaseEstimator):
     **Unseen items.** With ``handle_unknown="ignore"`` an unseen click is removed from its
     session and the clicks on each side of it become consecutive: ``[a, X, b]`` with ``X``
     unseen gives the graph of ``[a, b]`` (edge ``a -> b``). A session whose items are all unseen
-    becomes an empty graph (no nodes, no edges, ``last_node == -1``); session recommenders
+    becomes an empty graph (no nodes, no edges, ``last_node == -1``), and so does an empty
+    session passed to ``transform`` (``fit`` refuses empty sessions); session recommenders
     recommend the training popularity ranking for it instead of failing.
 
     **Next items extend the catalogue.** ``fit(X, y)`` learns the ids of ``X`` and of ``y``, so an
@@ -128,7 +129,7 @@ class SessionGraphTransformer(TransformerMixin, BaseEstimator):
             If ``X`` holds ids of another kind (int vs str) than those seen in ``fit``.
         """
         check_is_fitted(self)
-        sessions = check_sessions(X)
+        sessions = check_sessions(X, allow_empty=True)
         codes = self.vocabulary_.transform(sessions.items, input_name="X")
         if self.handle_unknown == "error":
             unseen = np.flatnonzero(codes < 0)

@@ -11,7 +11,14 @@ from sklearn.utils.validation import check_is_fitted
 from .._docstrings import fill_doc
 from .._skorch import SessionDataset, inference_device, make_net, release_training_state, seed_from
 from .._threads import uses_torch_threads
-from .._validation import FlatSessions, check_ids, check_k, check_same_id_kind, check_sessions
+from .._validation import (
+    FlatSessions,
+    check_ids,
+    check_k,
+    check_same_id_kind,
+    check_sessions,
+    check_validation_split,
+)
 from .._vocabulary import ItemVocabulary
 from ..graphs import SessionGraphBatch
 from ..nn import SoftmaxBCELoss, UberGNN
@@ -99,7 +106,9 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
     validation_fraction : float or None, default=0.2
         Share of the training samples held out at random to monitor ``valid_loss`` and stop
         early. None trains on every sample for ``max_epochs`` epochs (recommended inside
-        :class:`~sklearn.model_selection.GridSearchCV`, whose folds already validate).
+        :class:`~sklearn.model_selection.GridSearchCV`, whose folds already validate). Too few
+        samples to keep one on each side of the split (e.g. a single one): trained on all of
+        them without early stopping, with a ``UserWarning`` giving the number needed.
     patience : int or None, default=3
         Stop when ``valid_loss`` has not improved for ``patience`` epochs and restore the best
         epoch's weights; None disables early stopping.
@@ -150,11 +159,11 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
     modified.
 
     **Unseen ids.** Items unseen in ``fit`` are dropped from their session; a session left
-    with no known item gets the popularity ranking (``item_counts_`` decreasing, ties in
-    ``classes_`` order) from :meth:`recommend` and :meth:`predict`, the popularity
-    distribution from :meth:`predict_proba` and a zero vector from :meth:`transform`. A user
-    value unseen in ``fit`` (or missing) is coded 0, the "unknown" value of its field, which
-    has an embedding of its own.
+    with no known item, or empty (``fit`` refuses empty sessions), gets the popularity ranking
+    (``item_counts_`` decreasing, ties in ``classes_`` order) from :meth:`recommend` and
+    :meth:`predict`, the popularity distribution from :meth:`predict_proba` and a zero vector
+    from :meth:`transform`. A user value unseen in ``fit`` (or missing) is coded 0, the
+    "unknown" value of its field, which has an embedding of its own.
 
     **Learning rate.** SR-GNN trains with Adam at ``1e-3`` decayed by 0.1 every 3 epochs, L2
     ``1e-5``, batches of 100: the defaults here. The UBER-GNN paper states an initial
@@ -320,17 +329,19 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
         if isinstance(X, SessionGraphBatch):
             # The transformer dropped unseen clicks; its kept clicks are the sessions.
             items = np.asarray(X.classes)[X.items[X.alias]]
-            sessions = check_sessions(FlatSessions(items, np.asarray(X.alias_offsets, dtype=np.int64)))
+            sessions = check_sessions(FlatSessions(items, np.asarray(X.alias_offsets, dtype=np.int64)),
+                                      allow_empty=not reset)
         elif isinstance(X, pd.DataFrame):
             users = self._user_frame(X)
-            sessions = check_sessions(X[self.session_column], input_name=f"X[{self.session_column!r}]")
+            sessions = check_sessions(X[self.session_column], input_name=f"X[{self.session_column!r}]",
+                                      allow_empty=not reset)
         else:
             if reset and (self.categorical_columns or self.continuous_columns):
                 raise ValueError(
                     "categorical_columns/continuous_columns name user columns, but X is not a DataFrame. "
                     f"Pass a DataFrame with a {self.session_column!r} column and the user columns."
                 )
-            sessions = check_sessions(X)
+            sessions = check_sessions(X, allow_empty=not reset)
         if not reset:
             if self.user_encoder_ is not None and users is None:
                 raise ValueError(
@@ -421,7 +432,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
             weight_decay=self.weight_decay,
             lr_step_size=self.lr_step_size,
             lr_gamma=self.lr_gamma,
-            validation_fraction=self.validation_fraction,
+            validation_fraction=check_validation_split(len(y_codes), self.validation_fraction),
             patience=self.patience,
             callbacks=self.callbacks,
             device=self.device,
@@ -482,8 +493,8 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
 
         Computed batch by batch (``batch_size`` sessions): session vectors, their dot products
         with the item embeddings, then ``torch.topk``; the full ``(n_sessions, n_items)`` score
-        matrix is never built. Unseen item ids are ignored; a session with no known item gets
-        the popularity ranking.
+        matrix is never built. Unseen item ids are ignored; a session with no known item (all
+        unseen, or empty) gets the popularity ranking.
 
         Parameters
         ----------
