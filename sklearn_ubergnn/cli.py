@@ -5,14 +5,23 @@
 with a comparison plot (PNG) into ``--output-dir``. ``benchmark`` runs a whole suite of
 :mod:`sklearn_ubergnn.benchmark` (the same loop for the session suite) over several seeds, each model in a
 fresh process.
+
+Errors. A user error (a bad option value, a missing or unreadable file, data that cannot be
+parsed) prints one line, ``ubergnn: error: ...`` (naming the file, line and column where it
+applies), to stderr and exits with status 2; an interruption (Ctrl-C) exits with status 130. An
+unexpected internal error prints one line too, exits with status 1 and suggests ``--debug``:
+``--debug`` (or the environment variable ``UBERGNN_DEBUG=1``) shows the full traceback instead.
 """
 import argparse
+import os
+import pickle
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
+from ._argtypes import non_negative_int, positive_float, positive_int
 from ._evaluation import (
     evaluate_recommenders,
     format_table,
@@ -22,6 +31,28 @@ from ._evaluation import (
 )
 
 __all__ = ["main"]
+
+PROG = "ubergnn"
+EXIT_USER_ERROR = 2  # as argparse exits on a bad command line
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+# Exceptions that mean bad input, not a bug: shown as one line, exit status 2.
+USER_ERRORS = (ValueError, TypeError, OSError, pickle.UnpicklingError, EOFError, MemoryError)
+
+
+class UserError(Exception):
+    """A user error the command reports itself: printed as ``ubergnn: error: <message>``, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """``argparse`` parser whose errors are one line: ``ubergnn: error: <message> (see ... --help)``."""
+
+    def error(self, message):
+        sys.stderr.write(f"{PROG}: error: {_one_line(message)} (see '{self.prog} --help')\n")
+        sys.exit(EXIT_USER_ERROR)
+
+
+def _one_line(text):
+    return " ".join(str(text).split())
 
 FORMATS = ("srgnn", "diginetica", "session-csv", "movielens")
 
@@ -53,9 +84,14 @@ DEFAULT_MODELS = {
 
 
 def _build_parser():
-    parser = argparse.ArgumentParser(
-        prog="ubergnn",
-        description="Graph neural network recommenders with a scikit-learn API: demos and evaluations.",
+    parser = _Parser(
+        prog=PROG,
+        description="Graph neural network recommenders with a scikit-learn API: demos and evaluations. "
+        "User errors print one line and exit with status 2.",
+    )
+    parser.add_argument(
+        "--debug", action="store_true",
+        help="show the full Python traceback of an error instead of one line (also: UBERGNN_DEBUG=1)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,evaluate,benchmark}")
     models = ", ".join(_model_specs())
@@ -68,9 +104,13 @@ def _build_parser():
         "save the table and a plot.",
     )
     demo.add_argument("--task", choices=TASKS, default="session", help=TASK_HELP + " on synthetic data")
-    demo.add_argument("--n-sessions", type=int, default=4000, help="number of synthetic sessions (default 4000)")
+    demo.add_argument("--n-sessions", type=positive_int, default=None,
+                      help="number of synthetic sessions (default 4000, 1000 with --quick); --task session "
+                      "only")
     demo.add_argument(
-        "--quick", action="store_true", help="a small, fast run (1000 sessions, smaller and shorter GNNs), e.g. for CI"
+        "--quick", action="store_true",
+        help="a small, fast run, e.g. for CI: --task session: 1000 sessions, smaller and shorter GNNs; other "
+        "tasks: the suites' tiny scale (tiny synthetic data, 1 epoch)",
     )
     _add_common(demo, models, DEFAULT_MODELS["demo"])
 
@@ -94,9 +134,12 @@ def _build_parser():
         "train-item-views.csv; session-csv: any click log (give the column names); movielens: ml-100k or "
         "ml-1m folder (sessions per user and day). Required with --task session",
     )
-    ev.add_argument("--test-days", type=float, default=7.0, help="days at the end kept for testing (default 7)")
-    ev.add_argument("--min-item-count", type=int, default=5, help="drop items seen fewer times (default 5)")
-    ev.add_argument("--max-test", type=int, default=None, help="score only the first N test prefixes")
+    ev.add_argument("--test-days", type=positive_float, default=7.0,
+                    help="days at the end kept for testing (default 7)")
+    ev.add_argument("--min-item-count", type=non_negative_int, default=5,
+                    help="drop items seen fewer times (default 5)")
+    ev.add_argument("--max-test", type=positive_int, default=None,
+                    help="score only the first N test prefixes")
     csv = ev.add_argument_group("session-csv columns")
     csv.add_argument("--session-col", default="session_id", help="session id column (default session_id)")
     csv.add_argument("--item-col", default="item_id", help="item id column (default item_id)")
@@ -114,6 +157,9 @@ def _build_parser():
         description=DESCRIPTION,
     )
     add_suite_arguments(bench)
+    for command in (demo, ev, bench):  # --debug is accepted after the command too
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show the full traceback of an error (also: UBERGNN_DEBUG=1)")
     return parser
 
 
@@ -127,38 +173,48 @@ def _add_common(parser, models, default):
         f"disentangled). Default: {default}",
     )
     gnn = parser.add_argument_group("graph neural networks (sr-gnn, uber-gnn-*)")
-    gnn.add_argument("--epochs", type=int, default=None, help="maximum training epochs (default 10; demo 8; other tasks: the suite's "
+    gnn.add_argument("--epochs", type=positive_int, default=None, help="maximum training epochs (default 10; demo 8; other tasks: the suite's "
                      "defaults, e.g. 400 for LightGCN and BPR-MF on --task bipartite)")
-    gnn.add_argument("--hidden-size", type=int, default=None, help="item/session vector size (default 100; demo 64)")
-    gnn.add_argument("--batch-size", type=int, default=100, help="training batch size (default 100)")
+    gnn.add_argument("--hidden-size", type=positive_int, default=None, help="item/session vector size (default 100; demo 64)")
+    gnn.add_argument("--batch-size", type=positive_int, default=100, help="training batch size (default 100)")
     gnn.add_argument(
-        "--lr", type=float, default=None, help="Adam learning rate, x0.1 every 3 epochs (default 1e-3; demo 1e-2)"
+        "--lr", type=positive_float, default=None, help="Adam learning rate, x0.1 every 3 epochs (default 1e-3; demo 1e-2)"
     )
     gnn.add_argument("--verbose", action="store_true", help="show per-epoch tables and progress bars")
-    parser.add_argument("--k", type=int, default=20, help="metric cut-off (default 20)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--k", type=positive_int, default=20, help="metric cut-off (default 20)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     parser.add_argument(
         "--output-dir", type=Path, default=Path("ubergnn_output"), help="where results.md and results.png go"
     )
     parser.add_argument("--no-plot", action="store_true", help="do not write the PNG plot")
 
 
-def _choose_models(args, has_users):
+def _model_names(args):
+    """The ``--models`` of ``--task session``, checked against the known names (before any data is loaded)."""
     specs = _model_specs()
     names = list(specs) if args.models == "all" else [n.strip() for n in args.models.split(",") if n.strip()]
+    if not names:
+        raise UserError(f"--models is empty; choose from {', '.join(specs)} or 'all'")
     unknown = [n for n in names if n not in specs]
     if unknown:
-        raise SystemExit(f"ubergnn: unknown model(s) {', '.join(unknown)}; choose from {', '.join(specs)}")
+        raise UserError(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(specs)}")
+    return names
+
+
+def _choose_models(args, has_users):
+    specs = _model_specs()
+    names = _model_names(args)
     if not has_users:
         skipped = [n for n in names if specs[n][0]]
         if skipped and args.models != "all":
-            raise SystemExit(f"ubergnn: {', '.join(skipped)} need user portraits, which these data do not have")
+            raise UserError(f"{', '.join(skipped)} need user portraits, which these data do not have; "
+                            "use MovieLens or the demo's synthetic sessions, or other --models")
         names = [n for n in names if not specs[n][0]]
     return {name: specs[name][1](args) for name in names}
 
 
 def _demo_split(args):
-    n_sessions = 1000 if args.quick else args.n_sessions
+    n_sessions = args.n_sessions or (1000 if args.quick else 4000)
     args.epochs = args.epochs or (4 if args.quick else 8)
     args.hidden_size = args.hidden_size or (32 if args.quick else 64)
     args.lr = args.lr or 1e-2  # few samples: larger steps than SR-GNN's 1e-3
@@ -202,7 +258,10 @@ def _run_suite_task(args, argv):
     from .benchmark import run_suite
 
     if args.command == "evaluate" and not args.data.exists():
-        raise SystemExit(f"ubergnn: --data {args.data} does not exist")
+        raise UserError(f"--data {args.data} does not exist")
+    if args.command == "demo" and args.n_sessions is not None:
+        raise UserError(f"--n-sessions applies to --task session only, not {args.task}; use --quick for a "
+                        "smaller run")
     models = None if args.models in ("all", DEFAULT_MODELS[args.command]) else [
         m.strip() for m in args.models.split(",") if m.strip()]
     if args.task == "bipartite":
@@ -212,45 +271,98 @@ def _run_suite_task(args, argv):
         options = {"task": "link" if args.task == "link" else "classify", "epochs": args.epochs}
         if args.hidden_size is not None:
             options["embedding_dim"] = args.hidden_size
-    try:
-        report = run_suite(
-            suite, data=None if args.command == "demo" else args.data,
-            scale="quick" if args.command == "demo" else "full", seeds=1, models=models, options=options,
-            output_dir=args.output_dir, write=False, isolate=False, plots=not args.no_plot,
-            command=" ".join(["ubergnn", *argv]),
-        )
-    except (FileNotFoundError, ValueError) as exc:
-        raise SystemExit(f"ubergnn: {exc}") from None
+    if args.command == "demo":
+        scale = "tiny" if args.quick else "quick"
+    else:
+        scale = "full"
+    report = run_suite(
+        suite, data=None if args.command == "demo" else args.data,
+        scale=scale, seeds=1, models=models, options=options,
+        output_dir=args.output_dir, write=False, isolate=False, plots=not args.no_plot,
+        command=" ".join(["ubergnn", *argv]),
+    )
     print(report.table)
     print(f"files: {', '.join(str(f) for f in report.files)}", file=sys.stderr)
     return 1 if report.failed else 0
 
 
-def main(argv=None):
-    """Entry point of the ``ubergnn`` command."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = _build_parser().parse_args(argv)
+def _run_command(args, argv):
     if args.command == "benchmark":
         from .benchmark import run_from_args
 
-        return run_from_args(args, prog="ubergnn", argv=argv)
+        return run_from_args(args, prog=PROG, argv=argv)
     if args.task != "session":
         return _run_suite_task(args, argv)
+    _model_names(args)  # unknown names fail before any data is loaded
     if args.command == "demo":
         *split, title = _demo_split(args)
     else:
         if not args.data.exists():
-            raise SystemExit(f"ubergnn: --data {args.data} does not exist")
+            raise UserError(f"--data {args.data} does not exist")
         if args.format is None:
-            raise SystemExit("ubergnn: evaluate --task session needs --format (srgnn, diginetica, session-csv or "
-                             "movielens)")
+            raise UserError("evaluate --task session needs --format (srgnn, diginetica, session-csv or "
+                            "movielens)")
         try:
             split = _evaluate_split(args)
         except (ValueError, TypeError) as exc:
-            raise SystemExit(f"ubergnn: cannot read {args.data} as {args.format}: {exc}") from None
+            raise UserError(f"cannot read {args.data} as {args.format}: {exc}") from exc
         title = f"{args.format}: {args.data}"
     _run(args, *split, title)
     return 0
+
+
+def _debug_requested(args):
+    return getattr(args, "debug", False) or os.environ.get("UBERGNN_DEBUG", "").strip() not in ("", "0")
+
+
+def main(argv=None):
+    """Entry point of the ``ubergnn`` command; returns the exit status.
+
+    0: success; 1: a benchmark run failed, or an internal error; 2: a user error (one line on
+    stderr); 130: interrupted. ``--debug`` or ``UBERGNN_DEBUG=1`` re-raises errors with their
+    traceback.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _build_parser().parse_args(argv)  # a bad command line exits here with status 2
+    try:
+        return _run_command(args, argv)
+    except KeyboardInterrupt:
+        if _debug_requested(args):
+            raise
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SystemExit as exc:  # the suites' own checks: SystemExit("ubergnn: <message>")
+        if _debug_requested(args) or not isinstance(exc.code, str):
+            raise
+        message = exc.code.removeprefix(f"{PROG}: ")
+        print(f"{PROG}: error: {_one_line(message)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except (UserError, *USER_ERRORS) as exc:
+        if _debug_requested(args):
+            raise
+        print(f"{PROG}: error: {_describe_error(exc)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except Exception as exc:  # a bug: one line, and how to see the traceback
+        if _debug_requested(args):
+            raise
+        print(f"{PROG}: internal error: {type(exc).__name__}: {_one_line(exc)} (run again with --debug, or "
+              "UBERGNN_DEBUG=1, for the traceback, and please report it)", file=sys.stderr)
+        return 1
+
+
+def _describe_error(exc):
+    """One line for a user error: its message, with the exception type where the message alone is unclear."""
+    if isinstance(exc, UserError):
+        return _one_line(exc)
+    if isinstance(exc, MemoryError):
+        return ("out of memory; try smaller data (e.g. --max-test) or smaller models (--hidden-size, "
+                "--batch-size)")
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}"
+    text = _one_line(exc)
+    if isinstance(exc, (pickle.UnpicklingError, EOFError)) or not text:
+        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text
 
 
 if __name__ == "__main__":  # pragma: no cover

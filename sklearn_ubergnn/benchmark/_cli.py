@@ -3,6 +3,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .._argtypes import positive_int
 from ._core import command_line, run_suite
 
 __all__ = ["add_suite_arguments", "run_from_args"]
@@ -43,7 +44,7 @@ def add_suite_arguments(parser, *, default_results=None):
     parser.add_argument("--task", choices=("link", "classify"), default=None,
                         help="dynamic suite only: link prediction or event classification (default: link, "
                              "classify for bitcoin)")
-    parser.add_argument("--seeds", type=int, default=None,
+    parser.add_argument("--seeds", type=positive_int, default=None,
                         help="number of seeds 0..N-1 per model (default 3; 1 with --quick/--tiny)")
     scale = parser.add_mutually_exclusive_group()
     scale.add_argument("--quick", action="store_true",
@@ -60,16 +61,16 @@ def add_suite_arguments(parser, *, default_results=None):
                              "(classify), dag-lstm, rnn, transformer; bipartite: most_popular, mf_bpr, "
                              "lightgcn, disentangled")
     nets = parser.add_argument_group("neural models (override the suite's defaults)")
-    nets.add_argument("--epochs", type=int, default=None,
+    nets.add_argument("--epochs", type=positive_int, default=None,
                       help="maximum training epochs of every neural model (defaults: session 10 with early "
                            "stopping, quick 6; dynamic 5, quick 2; bipartite disentangled 6, LightGCN and "
                            "BPR-MF 400, quick 40)")
-    nets.add_argument("--hidden-size", type=int, default=None,
+    nets.add_argument("--hidden-size", type=positive_int, default=None,
                       help="session: item/session vector size (default 100, quick 32); dynamic: embedding "
                            "size (default 64, quick 16)")
-    nets.add_argument("--max-train", type=int, default=None,
+    nets.add_argument("--max-train", type=positive_int, default=None,
                       help="session suite: keep only the N most recent training prefixes")
-    nets.add_argument("--max-test", type=int, default=None,
+    nets.add_argument("--max-test", type=positive_int, default=None,
                       help="session suite: score only the first N test prefixes")
     nets.add_argument("--threads", type=int, default=None,
                       help="n_jobs of every neural model: torch threads during its calls, -1 for all CPUs "

@@ -318,7 +318,8 @@ def _movielens_files(path):
     """(ratings file, users file, kind) of a MovieLens folder, detected by the files present."""
     folder = Path(path)
     if not folder.is_dir():
-        raise FileNotFoundError(f"MovieLens folder not found: {folder}")
+        detail = " (it is a file; pass the folder holding u.data or ratings.dat)" if folder.exists() else ""
+        raise FileNotFoundError(f"MovieLens folder not found: {folder}{detail}")
     if (folder / "u.data").is_file():
         return folder / "u.data", folder / "u.user", "ml-100k"
     if (folder / "ratings.dat").is_file():

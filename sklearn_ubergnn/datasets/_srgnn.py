@@ -182,7 +182,10 @@ def load_srgnn(folder):
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"SR-GNN data folder not found: {folder}")
+        detail = ""
+        if folder.exists():
+            detail = " (it is a file; pass the folder holding all_train_seq.txt and test.txt)"
+        raise FileNotFoundError(f"SR-GNN data folder not found: {folder}{detail}")
     paths = {name: folder / f"{name}.txt" for name in ("all_train_seq", "test", "train")}
     for name in ("all_train_seq", "test"):
         if not paths[name].is_file():

@@ -25,8 +25,8 @@ def test_demo_model_selection_and_unknown_model(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| popularity |" in out and "session-knn" not in out
     assert not (tmp_path / "results.png").exists()
-    with pytest.raises(SystemExit, match="unknown model.*bogus"):
-        main(["demo", "--quick", "--models", "bogus", "--output-dir", str(tmp_path)])
+    assert main(["demo", "--quick", "--models", "bogus", "--output-dir", str(tmp_path)]) == 2
+    assert_one_error_line(capsys, "unknown model(s) bogus; choose from popularity, ")
 
 
 def test_help_explains_every_option(capsys):
@@ -36,6 +36,15 @@ def test_help_explains_every_option(capsys):
     for option in ("--data", "--format", "--test-days", "--min-item-count", "--models", "--k", "--output-dir",
                    "--session-col", "--item-col", "--time-col", "--sep", "--max-test"):
         assert option in text
+
+
+def assert_one_error_line(capsys, expected):
+    """stderr ends with one line ``ubergnn: error: <expected>...``, and no traceback was printed."""
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.rstrip("\n").splitlines()[-1]
+    assert last.startswith(f"ubergnn: error: {expected}"), err
+    return last
 
 
 def _write_srgnn(folder):
@@ -68,20 +77,21 @@ def test_evaluate_session_csv_applies_protocol(tmp_path, capsys):
     assert "| popularity |" in capsys.readouterr().out
 
 
-def test_user_models_need_portraits(tmp_path):
+def test_user_models_need_portraits(tmp_path, capsys):
     _write_srgnn(tmp_path / "data")
-    with pytest.raises(SystemExit, match="uber-gnn-hybrid need user portraits"):
-        main(["evaluate", "--data", str(tmp_path / "data"), "--format", "srgnn", "--models", "uber-gnn-hybrid"])
+    assert main(["evaluate", "--data", str(tmp_path / "data"), "--format", "srgnn", "--models",
+                 "uber-gnn-hybrid"]) == 2
+    assert_one_error_line(capsys, "uber-gnn-hybrid need user portraits")
 
 
-def test_evaluate_bad_file_names_file_and_line(tmp_path):
+def test_evaluate_bad_file_names_file_and_line(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("sid,iid,ts\n1,2,3\n1,2\n")
-    with pytest.raises(SystemExit, match=r"bad\.csv, line 3"):
-        main(["evaluate", "--data", str(bad), "--format", "session-csv", "--session-col", "sid",
-              "--item-col", "iid", "--time-col", "ts"])
-    with pytest.raises(SystemExit, match="does not exist"):
-        main(["evaluate", "--data", str(tmp_path / "missing"), "--format", "srgnn"])
+    assert main(["evaluate", "--data", str(bad), "--format", "session-csv", "--session-col", "sid",
+                 "--item-col", "iid", "--time-col", "ts"]) == 2
+    assert_one_error_line(capsys, f"cannot read {bad} as session-csv: {bad}, line 3: expected 3 fields")
+    assert main(["evaluate", "--data", str(tmp_path / "missing"), "--format", "srgnn"]) == 2
+    assert_one_error_line(capsys, f"--data {tmp_path / 'missing'} does not exist")
 
 
 def test_evaluate_recommenders_matches_direct_metrics():
@@ -124,10 +134,10 @@ def test_evaluate_event_task_on_a_stream_file(tmp_path, capsys):
                  "--epochs", "1", "--no-plot", "--output-dir", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
     assert "ROC-AUC" in out and "rnn" in out.lower()
-    with pytest.raises(SystemExit, match="needs --format"):
-        main(["evaluate", "--data", str(path)])
-    with pytest.raises(SystemExit, match="does not exist"):
-        main(["evaluate", "--task", "link", "--data", str(tmp_path / "missing.csv")])
+    assert main(["evaluate", "--data", str(path)]) == 2
+    assert_one_error_line(capsys, "evaluate --task session needs --format")
+    assert main(["evaluate", "--task", "link", "--data", str(tmp_path / "missing.csv")]) == 2
+    assert_one_error_line(capsys, "--data")
 
 
 def test_evaluate_bipartite_task_on_a_movielens_folder(tmp_path, capsys):
@@ -141,3 +151,141 @@ def test_evaluate_bipartite_task_on_a_movielens_folder(tmp_path, capsys):
                  "--epochs", "2", "--no-plot", "--output-dir", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
     assert "Recall@20" in out and "most popular" in out and "DisentangledGraphEmbedder" in out
+
+
+# ------------------------------------------------------------------------------------------------
+# user errors: one line on stderr, exit status 2, no traceback; --debug / UBERGNN_DEBUG=1 re-raise
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture
+def no_loading(monkeypatch):
+    """Fail the test if any data set is loaded or any suite runs."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("data loaded before the arguments were checked")
+
+    monkeypatch.setattr("sklearn_ubergnn.cli.load_session_split", refuse)
+    monkeypatch.setattr("sklearn_ubergnn.cli.synthetic_session_split", refuse)
+    monkeypatch.setattr("sklearn_ubergnn.benchmark.run_suite", refuse)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["evaluate", "--data", ".", "--format", "srgnn", "--k", "0"], "argument --k: must be a positive integer"),
+    (["demo", "--epochs", "0"], "argument --epochs: must be a positive integer, got '0'"),
+    (["demo", "--n-sessions", "0"], "argument --n-sessions: must be a positive integer, got '0'"),
+    (["demo", "--batch-size", "-5"], "argument --batch-size: must be a positive integer, got '-5'"),
+    (["demo", "--lr", "nan"], "argument --lr: must be a positive number, got 'nan'"),
+    (["demo", "--k", "ten"], "argument --k: must be a positive integer, got 'ten'"),
+    (["evaluate", "--data", ".", "--format", "srgnn", "--max-test", "0"], "argument --max-test: must be a"),
+    (["evaluate", "--data", ".", "--test-days", "-1"], "argument --test-days: must be a positive number"),
+    (["benchmark", "--suite", "session", "--epochs", "0"], "argument --epochs: must be a positive integer"),
+    (["benchmark", "--suite", "dynamic", "--seeds", "0"], "argument --seeds: must be a positive integer"),
+    (["demo", "--task", "nope"], "argument --task: invalid choice: 'nope'"),
+    ([], "the following arguments are required"),
+])
+def test_bad_arguments_are_one_line_before_any_loading(argv, message, capsys, no_loading):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"ubergnn: error: {message}"), err
+    assert "--help" in err  # points at the help of the command
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["demo", "--models", "bogus"], "unknown model(s) bogus"),
+    (["demo", "--task", "link", "--n-sessions", "100"], "--n-sessions applies to --task session only, not link"),
+    (["demo", "--task", "bipartite", "--quick", "--n-sessions", "9"], "--n-sessions applies to --task session"),
+    (["benchmark", "--suite", "bipartite", "--hidden-size", "8"], "--hidden-size does not apply to the"),
+])
+def test_inconsistent_options_are_refused_before_any_loading(argv, message, capsys, no_loading):
+    assert main(argv) == 2
+    assert_one_error_line(capsys, message)
+
+
+def test_evaluate_data_errors_are_one_line(tmp_path, capsys):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    assert main(["evaluate", "--data", str(folder), "--format", "diginetica"]) == 2
+    assert_one_error_line(capsys, f"Diginetica file not found: {folder} (it is a directory)")
+    assert main(["evaluate", "--data", str(folder), "--format", "srgnn"]) == 2
+    assert_one_error_line(capsys, f"SR-GNN file not found: {folder / 'all_train_seq.txt'}")
+    assert main(["evaluate", "--task", "link", "--data", str(folder)]) == 2
+    assert_one_error_line(capsys, f"interactions file not found: {folder} (it is a directory)")
+    deep = tmp_path / "deep"
+    _write_srgnn(deep)
+    (deep / "test.txt").write_bytes(b"\x80\x02" + b"]" * 50_000 + b"a" * 49_999 + b".")
+    assert main(["evaluate", "--data", str(deep), "--format", "srgnn"]) == 2
+    assert_one_error_line(capsys, f"cannot read {deep} as srgnn: {deep / 'test.txt'}: expected a pair")
+    _write_srgnn(tmp_path / "data")
+    not_a_folder = tmp_path / "out.txt"
+    not_a_folder.write_text("a file where the output folder should be")
+    assert main(["evaluate", "--data", str(tmp_path / "data"), "--format", "srgnn", "--models", "popularity",
+                 "--output-dir", str(not_a_folder)]) == 2
+    assert_one_error_line(capsys, "File exists: ")
+
+
+@pytest.mark.parametrize("command", [
+    ["evaluate", "--format", "diginetica"],
+    ["evaluate", "--format", "session-csv"],
+    ["evaluate", "--task", "link"],
+    ["benchmark", "--suite", "dynamic", "--in-process"],  # the full scale loads --data
+])
+def test_binary_data_is_not_a_text_file(command, tmp_path, capsys):
+    path = tmp_path / "clicks.csv"
+    path.write_bytes(b"sessionId,itemId\n" + bytes(range(256)) * 8)
+    assert main([*command, "--data", str(path), "--output-dir", str(tmp_path / "o")]) == 2
+    line = assert_one_error_line(capsys, "")
+    assert f"{path}, line 2, column 1: not a text file" in line
+    assert line.isascii() and line.isprintable()  # never the raw bytes
+    assert len(line.replace(str(path), "")) < 250
+
+
+def test_debug_flag_and_environment_show_the_traceback(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("UBERGNN_DEBUG", raising=False)
+    argv = ["evaluate", "--data", str(tmp_path), "--format", "diginetica"]
+    with pytest.raises(FileNotFoundError, match="it is a directory"):
+        main(["--debug", *argv])
+    with pytest.raises(FileNotFoundError):
+        main([*argv, "--debug"])  # after the command too
+    monkeypatch.setenv("UBERGNN_DEBUG", "1")
+    with pytest.raises(FileNotFoundError):
+        main(argv)
+    monkeypatch.setenv("UBERGNN_DEBUG", "0")
+    assert main(argv) == 2
+
+
+def test_interrupt_and_internal_errors(monkeypatch, capsys):
+    monkeypatch.delenv("UBERGNN_DEBUG", raising=False)
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("sklearn_ubergnn.cli._run_command", interrupted)
+    assert main(["demo"]) == 130
+    assert capsys.readouterr().err == "ubergnn: interrupted\n"
+
+    def bug(*args):
+        raise AttributeError("'Thing' object has no attribute 'x'\nsecond line")
+
+    monkeypatch.setattr("sklearn_ubergnn.cli._run_command", bug)
+    assert main(["demo"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("ubergnn: internal error: AttributeError: 'Thing' object has no attribute 'x' second")
+    assert "--debug" in err
+    with pytest.raises(AttributeError):
+        main(["--debug", "demo"])
+
+
+def test_demo_quick_acts_on_every_task(monkeypatch, tmp_path):
+    seen = {}
+
+    def fake_run_suite(suite, **kwargs):
+        seen[suite] = kwargs["scale"]
+        raise ValueError("stop here")
+
+    monkeypatch.setattr("sklearn_ubergnn.benchmark.run_suite", fake_run_suite)
+    for task, suite in (("link", "dynamic"), ("bipartite", "bipartite")):
+        assert main(["demo", "--task", task, "--quick", "--output-dir", str(tmp_path)]) == 2
+        assert seen.pop(suite) == "tiny"
+        assert main(["demo", "--task", task, "--output-dir", str(tmp_path)]) == 2
+        assert seen.pop(suite) == "quick"
