@@ -148,6 +148,8 @@ class _SessionSuite:
     primary = "P@20"
     metric_digits = 2
     throughput = ("sessions_per_s", "recommend sessions/s")
+    headline = "uber-gnn-hybrid"  # the paper's V4
+    baselines = ("popularity", "session-knn", "gru4rec", "sr-gnn")  # Table 2 (the variants are Table 3)
     epoch_panels = (("valid_loss", "validation loss"), ("valid_P@20", "validation P@20 (%)"))
     labels = {
         "popularity": "popularity",
