@@ -242,10 +242,16 @@ def _run(args, X_train, y_train, X_test, y_test, title):
     results = evaluate_recommenders(models, X_train, y_train, X_test, y_test, k=args.k, progress=True)
     table = format_table(results)
     print(table)
+    from .benchmark import SUITES, suite_margin
+
+    margin = suite_margin(results, SUITES["session"])  # the headline model against the best baseline
+    if margin:
+        print(margin)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y-%m-%d %H:%M")
     (args.output_dir / "results.md").write_text(
         f"# {title}\n\n{len(y_train):,} training prefixes, {len(y_test):,} test prefixes ({stamp})\n\n{table}\n"
+        + (f"\n{margin}\n" if margin else "")
     )
     if not args.no_plot:
         png = plot_results(results, args.output_dir / "results.png", k=args.k, title=title)
@@ -282,6 +288,8 @@ def _run_suite_task(args, argv):
         command=" ".join(["ubergnn", *argv]),
     )
     print(report.table)
+    if report.margin:
+        print(report.margin)
     print(f"files: {', '.join(str(f) for f in report.files)}", file=sys.stderr)
     return 1 if report.failed else 0
 

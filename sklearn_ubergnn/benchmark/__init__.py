@@ -11,7 +11,15 @@ per epoch from skorch's history; quality against training time). ``ubergnn bench
 """
 from . import _bipartite, _dynamic, _session
 from ._cli import add_suite_arguments, run_from_args
-from ._core import SuiteData, SuiteReport, format_summary, replace_section, run_suite, summarize_runs
+from ._core import (
+    SuiteData,
+    SuiteReport,
+    format_summary,
+    replace_section,
+    run_suite,
+    suite_margin,
+    summarize_runs,
+)
 from ._session import ValidationTopK, session_model_specs
 
 SUITES = {"session": _session.SUITE, "dynamic": _dynamic.SUITE, "bipartite": _bipartite.SUITE}
@@ -27,5 +35,6 @@ __all__ = [
     "run_from_args",
     "run_suite",
     "session_model_specs",
+    "suite_margin",
     "summarize_runs",
 ]

@@ -31,6 +31,7 @@ __all__ = [
     "replace_section",
     "run_suite",
     "shared_data_dir",
+    "suite_margin",
     "summarize_runs",
 ]
 
@@ -74,7 +75,12 @@ class SuiteData:
 
 @dataclass
 class SuiteReport:
-    """What :func:`run_suite` returns: per-run rows, the summary, the markdown and the files written."""
+    """What :func:`run_suite` returns: per-run rows, the summary, the markdown and the files written.
+
+    ``margin`` is the one line of :func:`~sklearn_ubergnn._evaluation.headline_margin`: the suite's
+    headline model (``spec.headline``) against its best baseline (``spec.baselines``), on the mean
+    over seeds; None when either was not run.
+    """
 
     suite: str
     data: SuiteData
@@ -87,6 +93,7 @@ class SuiteReport:
     files: list
     skipped: dict
     failed: dict
+    margin: str = None
 
 
 def _peak_rss_mib():
@@ -247,6 +254,7 @@ def run_suite(
     hist = pd.DataFrame(histories)
     summary = summarize_runs(runs, spec.metrics, order=to_run)
     table = format_summary(summary, spec)
+    margin = suite_margin(summary, spec)
     wall_s = time.perf_counter() - wall
     files = [output_dir / "runs.csv", output_dir / "results.md"]
     if plots and len(runs):
@@ -259,7 +267,7 @@ def run_suite(
             files.append(plot_epochs(hist, spec, output_dir / f"{suite}_epochs.png", title=title,
                                      models=list(plan)))
     section = _section(spec, sdata, config, table, seed_list, isolate, threads, wall_s, load_start, skipped,
-                       failed, command, [f for f in files if f.suffix == ".png"])
+                       failed, command, [f for f in files if f.suffix == ".png"], margin)
     (output_dir / "results.md").write_text(section + "\n")
     if write:
         if results_file is None:
@@ -268,7 +276,8 @@ def run_suite(
         files.append(Path(results_file))
         log(f"[{suite}] section suite:{suite}:{sdata.key} written to {results_file}")
     log(f"[{suite}] done in {wall_s:.0f} s; table, runs.csv and plots in {output_dir}")
-    return SuiteReport(suite, sdata, runs, histories, summary, table, section, wall_s, files, skipped, failed)
+    return SuiteReport(suite, sdata, runs, histories, summary, table, section, wall_s, files, skipped, failed,
+                       margin)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -310,6 +319,42 @@ def summarize_runs(runs, metrics, *, order=None):
     if order is not None:
         summary = summary.reindex([m for m in order if m in summary.index])
     return summary
+
+
+def suite_margin(scores, spec):
+    """The headline line of a suite's results (:func:`~sklearn_ubergnn._evaluation.headline_margin`).
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Output of :func:`summarize_runs` (the means over seeds are compared), or one row per
+        model with a ``model`` column and metric columns, as
+        :func:`~sklearn_ubergnn._evaluation.evaluate_recommenders` returns (``ubergnn demo``; any
+        cut-off: ``P@10`` stands for ``P@20``).
+    spec : suite
+        Gives ``headline``, ``baselines``, ``metrics`` (the first one ranks) and ``metric_digits``.
+
+    Returns
+    -------
+    line : str or None
+        None when the headline model or every baseline is missing.
+    """
+    from .._evaluation import headline_margin
+
+    if scores is None or not len(scores):
+        return None
+    if "model" in scores.columns:
+        scores = scores.set_index("model")
+        stems = [m.split("@")[0] for m in spec.metrics]
+        metrics = [c for stem in stems for c in scores.columns if str(c).split("@")[0] == stem]
+    else:
+        columns = {f"{m}_mean": m for m in spec.metrics if f"{m}_mean" in scores}
+        scores = scores[list(columns)].rename(columns=columns)
+        metrics = list(columns.values())
+    if not metrics:
+        return None
+    return headline_margin(scores, headline=spec.headline, baselines=spec.baselines, metrics=metrics,
+                           digits=spec.metric_digits)
 
 
 def _fmt(value, digits):
@@ -399,7 +444,7 @@ def _threads_text(threads):
 
 
 def _section(spec, sdata, config, table, seeds, isolate, threads, wall_s, load_start, skipped, failed,
-             command, plots):
+             command, plots, margin=None):
     key = f"suite:{spec.name}:{sdata.key}"
     stamp = time.strftime("%Y-%m-%d %H:%M")
     if len(seeds) > 1:
@@ -428,6 +473,8 @@ def _section(spec, sdata, config, table, seeds, isolate, threads, wall_s, load_s
         "",
         table,
     ]
+    if margin:
+        lines += ["", f"{margin[0].upper()}{margin[1:]} (mean over seeds)."]
     notes = spec.notes(sdata, config)
     if notes:
         lines += ["", notes]

@@ -112,8 +112,9 @@ def plot_quality_time(summary, spec, path, *, title=None, models=None):
     epochs = summary["epochs_max"].fillna(0) if "epochs_max" in summary else np.zeros(len(summary))
     for i, model in enumerate(summary.index):
         trained = np.asarray(epochs)[i] > 0
-        ax.scatter(x_plot[i], y[i], s=45, zorder=3, color=colors.get(model), marker="o" if trained else "s",
-                   label=_label(spec, model))
+        # hollow markers named in the legend: no text on the axes, and points that coincide stay visible
+        ax.scatter(x_plot[i], y[i], s=55, zorder=3, facecolors="none", edgecolors=colors.get(model),
+                   linewidths=1.6, marker="o" if trained else "s", label=_label(spec, model))
     if x_plot.max() / x_plot.min() > 30:
         ax.set_xscale("log")
         ax.set_xlim(x_plot.min() / 2, x_plot.max() * 3)
