@@ -5,7 +5,7 @@ A bad value is reported by ``argparse`` as ``argument --k: must be a positive in
 import argparse
 import math
 
-__all__ = ["non_negative_int", "positive_float", "positive_int"]
+__all__ = ["non_negative_int", "nonzero_int", "positive_float", "positive_int"]
 
 
 def _integer(text, minimum, what):
@@ -26,6 +26,14 @@ def positive_int(text):
 def non_negative_int(text):
     """An integer >= 0 (``--seed``, ``--min-item-count``)."""
     return _integer(text, 0, "an integer >= 0")
+
+
+def nonzero_int(text):
+    """A non-zero integer (``--threads``: N threads, or -1 for every CPU, -2 all but one)."""
+    value = _integer(text, -(10**9), "a non-zero integer")
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be a non-zero integer (-1 for every CPU), got {text!r}")
+    return value
 
 
 def positive_float(text):

@@ -4,6 +4,7 @@ One implementation of "fit every model on the same split, rank the test prefixes
 P@k / MRR@k / NDCG@k and timings", so that ``ubergnn evaluate``, ``ubergnn demo`` and the benchmark
 suite compare models identically.
 """
+import sys
 import time
 
 import numpy as np
@@ -42,7 +43,8 @@ def evaluate_recommenders(models, X_train, y_train, X_test, y_test, *, k=20, chu
     chunk_size : int, default=10_000
         Test sessions ranked per ``recommend`` call (bounds memory; drives the progress bar).
     progress : bool, default=False
-        Show a tqdm progress bar per model while ranking.
+        Name each model on stderr before it is fitted and show a tqdm progress bar per model while
+        ranking.
 
     Returns
     -------
@@ -54,6 +56,8 @@ def evaluate_recommenders(models, X_train, y_train, X_test, y_test, *, k=20, chu
     y_test = np.asarray(y_test)
     rows = []
     for name, model in models.items():
+        if progress:
+            print(f"fitting {name} ...", file=sys.stderr, flush=True)
         start = time.perf_counter()
         model.fit(_input_for(model, X_train), y_train)
         fit_s = time.perf_counter() - start

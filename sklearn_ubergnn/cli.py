@@ -13,6 +13,7 @@ unexpected internal error prints one line too, exits with status 1 and suggests 
 ``--debug`` (or the environment variable ``UBERGNN_DEBUG=1``) shows the full traceback instead.
 """
 import argparse
+import contextlib
 import os
 import pickle
 import sys
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._argtypes import non_negative_int, positive_float, positive_int
+from ._argtypes import non_negative_int, nonzero_int, positive_float, positive_int
 from ._evaluation import (
     evaluate_recommenders,
     format_table,
@@ -64,7 +65,7 @@ def _model_specs():
     def from_args(build):
         return lambda args: build({"hidden_size": args.hidden_size, "epochs": args.epochs,
                                    "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
-                                   "verbose": 2 if args.verbose else 0})
+                                   "verbose": _verbosity(args), "n_jobs": args.threads})
 
     return {name: (users, from_args(build)) for name, (users, build) in session_model_specs().items()}
 
@@ -180,13 +181,30 @@ def _add_common(parser, models, default):
     gnn.add_argument(
         "--lr", type=positive_float, default=None, help="Adam learning rate, x0.1 every 3 epochs (default 1e-3; demo 1e-2)"
     )
-    gnn.add_argument("--verbose", action="store_true", help="show per-epoch tables and progress bars")
+    gnn.add_argument("--threads", type=nonzero_int, default=None,
+                     help="torch threads of every neural model (its n_jobs): N, or -1 for every CPU; default: "
+                     "the estimators' choice (one thread for small models, else the CPUs other processes leave "
+                     "free)")
+    shown = gnn.add_mutually_exclusive_group()
+    shown.add_argument("--quiet", action="store_true",
+                       help="no per-epoch table or progress bar while the neural models train")
+    shown.add_argument("--verbose", action="store_true",
+                       help="progress bars even when stderr is not a terminal (the per-epoch table, with the "
+                       "validation metrics, is always shown unless --quiet)")
     parser.add_argument("--k", type=positive_int, default=20, help="metric cut-off (default 20)")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     parser.add_argument(
         "--output-dir", type=Path, default=Path("ubergnn_output"), help="where results.md and results.png go"
     )
     parser.add_argument("--no-plot", action="store_true", help="do not write the PNG plot")
+
+
+def _verbosity(args):
+    """``verbose`` of the neural models: 0 with --quiet, else the epoch table (1) plus skorch's progress bar (2)
+    when stderr is a terminal or --verbose is given."""
+    if args.quiet:
+        return 0
+    return 2 if args.verbose or sys.stderr.isatty() else 1
 
 
 def _model_names(args):
@@ -239,7 +257,13 @@ def _run(args, X_train, y_train, X_test, y_test, title):
     if getattr(args, "max_test", None):
         X_test, y_test = X_test[: args.max_test], y_test[: args.max_test]
     print(f"{title}: {len(y_train):,} training prefixes, {len(y_test):,} test prefixes", file=sys.stderr)
-    results = evaluate_recommenders(models, X_train, y_train, X_test, y_test, k=args.k, progress=True)
+    from .benchmark import ValidationTopK
+
+    for model in models.values():  # validation P@k / MRR@k in the epoch table as the models train
+        if "callbacks" in model.get_params() and _verbosity(args):
+            model.set_params(callbacks=[("valid_topk", ValidationTopK(k=args.k))])
+    with contextlib.redirect_stdout(sys.stderr):  # skorch's epoch tables go to stderr, the results to stdout
+        results = evaluate_recommenders(models, X_train, y_train, X_test, y_test, k=args.k, progress=True)
     table = format_table(results)
     print(table)
     from .benchmark import SUITES, suite_margin
@@ -281,12 +305,13 @@ def _run_suite_task(args, argv):
         scale = "tiny" if args.quick else "quick"
     else:
         scale = "full"
-    report = run_suite(
-        suite, data=None if args.command == "demo" else args.data,
-        scale=scale, seeds=1, models=models, options=options,
-        output_dir=args.output_dir, write=False, isolate=False, plots=not args.no_plot,
-        command=" ".join(["ubergnn", *argv]),
-    )
+    with contextlib.redirect_stdout(sys.stderr):  # skorch's epoch tables go to stderr, the results to stdout
+        report = run_suite(
+            suite, data=None if args.command == "demo" else args.data,
+            scale=scale, seeds=1, models=models, options=options,
+            output_dir=args.output_dir, write=False, isolate=False, plots=not args.no_plot,
+            threads=args.threads, verbose=_verbosity(args), command=" ".join(["ubergnn", *argv]),
+        )
     print(report.table)
     if report.margin:
         print(report.margin)

@@ -14,7 +14,7 @@ from ._core import SuiteData, history_rows, shared_data_dir
 __all__ = ["SUITE", "bipartite_models"]
 
 
-def bipartite_models(seed, epochs, n_jobs=None):
+def bipartite_models(seed, epochs, n_jobs=None, verbose=0):
     """The compared models with the settings of the reported figures.
 
     Parameters
@@ -25,6 +25,8 @@ def bipartite_models(seed, epochs, n_jobs=None):
         Epochs of ``disentangled``, ``lightgcn`` and ``mf_bpr``.
     n_jobs : int or None, default=None
         ``n_jobs`` of every neural model (None: the estimators' own choice).
+    verbose : int, default=0
+        ``verbose`` of every neural model.
 
     Returns
     -------
@@ -41,14 +43,14 @@ def bipartite_models(seed, epochs, n_jobs=None):
         "most_popular": MostPopularRecommender(),
         "mf_bpr": BPRMatrixFactorization(
             embedding_dim=64, batch_size=2048, lr=1e-3, l2=1e-4, max_epochs=epochs["mf_bpr"],
-            random_state=seed, n_jobs=n_jobs),
+            random_state=seed, n_jobs=n_jobs, verbose=verbose),
         "lightgcn": LightGCNRecommender(
             embedding_dim=64, n_layers=3, batch_size=2048, lr=1e-3, l2=1e-4, max_epochs=epochs["lightgcn"],
-            random_state=seed, n_jobs=n_jobs),
+            random_state=seed, n_jobs=n_jobs, verbose=verbose),
         "disentangled": DisentangledGraphEmbedder(
             n_channels=4, n_iterations=2, n_layers=1, embedding_dim=64, loss="softmax", temperature=0.2,
             batch_size=8192, lr=1e-2, max_epochs=epochs["disentangled"], random_state=seed,
-            n_jobs=n_jobs),
+            n_jobs=n_jobs, verbose=verbose),
     }
 
 
@@ -115,7 +117,7 @@ class _BipartiteSuite:
 
         train, test = train_test_split_edges(payload, 0.2, random_state=seed)
         epochs = {name: config[f"epochs_{name}"] for name in ("disentangled", "lightgcn", "mf_bpr")}
-        estimator = bipartite_models(seed, epochs, config.get("n_jobs"))[model]
+        estimator = bipartite_models(seed, epochs, config.get("n_jobs"), config.get("verbose", 0))[model]
         table, fitted = evaluate_bipartite({model: estimator}, train, test, k=20, return_estimators=True)
         row = table.iloc[0].to_dict()
         history = history_rows(fitted[model])

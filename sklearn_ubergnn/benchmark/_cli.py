@@ -3,7 +3,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .._argtypes import positive_int
+from .._argtypes import nonzero_int, positive_int
 from ._core import command_line, run_suite
 
 __all__ = ["add_suite_arguments", "run_from_args"]
@@ -72,7 +72,10 @@ def add_suite_arguments(parser, *, default_results=None):
                       help="session suite: keep only the N most recent training prefixes")
     nets.add_argument("--max-test", type=positive_int, default=None,
                       help="session suite: score only the first N test prefixes")
-    nets.add_argument("--threads", type=int, default=None,
+    nets.add_argument("--quiet", action="store_true",
+                      help="no per-epoch tables while the neural models train (default: skorch's epoch table, "
+                           "with the validation metrics, on stderr; a progress bar too when stderr is a terminal)")
+    nets.add_argument("--threads", type=nonzero_int, default=None,
                       help="n_jobs of every neural model: torch threads during its calls, -1 for all CPUs "
                            "(default: the estimators' own choice, as users run them)")
     out = parser.add_argument_group("output")
@@ -117,7 +120,8 @@ def run_from_args(args, *, prog, argv):
         report = run_suite(
             args.suite, data=args.data, scale=scale, seeds=args.seeds, models=models, options=options,
             output_dir=output_dir, results_file=results, write=args.write, isolate=not args.in_process,
-            threads=args.threads, plots=not args.no_plot, command=command_line(prog, argv),
+            threads=args.threads, verbose=0 if args.quiet else (2 if sys.stderr.isatty() else 1),
+            plots=not args.no_plot, command=command_line(prog, argv),
         )
     except (FileNotFoundError, ValueError) as exc:
         raise SystemExit(f"{prog}: {exc}") from None

@@ -6,6 +6,7 @@ process each by default (so that the peak resident memory of every row is that m
 turns their rows into a mean ± std table, a markdown section and plots.
 """
 import concurrent.futures
+import contextlib
 import math
 import multiprocessing
 import os
@@ -115,7 +116,8 @@ def _run_job(suite_name, payload, payload_file, model, seed, config, threads):
             payload = pickle.load(f)
     data_rss = _peak_rss_mib()
     start = time.perf_counter()
-    row, history = SUITES[suite_name].run_job(payload, model, seed, config)
+    with contextlib.redirect_stdout(sys.stderr):  # skorch's epoch tables (verbose) go to stderr
+        row, history = SUITES[suite_name].run_job(payload, model, seed, config)
     row = {"model": model, "seed": seed, **row, "job_s": time.perf_counter() - start}
     row["peak_rss_mib"] = _peak_rss_mib()
     row["data_rss_mib"] = data_rss
@@ -141,6 +143,7 @@ def run_suite(
     write=None,
     isolate=True,
     threads=None,
+    verbose=0,
     plots=True,
     command=None,
     log=None,
@@ -178,6 +181,9 @@ def run_suite(
     threads : int, default=None
         ``n_jobs`` of every neural model (torch threads during its calls); None keeps the
         estimators' default, which is how users run them.
+    verbose : int, default=0
+        ``verbose`` of every neural model: 1 prints skorch's per-epoch table (with the validation
+        metrics), 2 adds a progress bar.
     plots : bool, default=True
         Write the PNG plots.
     command : str, default=None
@@ -204,6 +210,7 @@ def run_suite(
     write = (scale == "full" and results_file is not None) if write is None else write
     config = spec.config(scale, {k: v for k, v in (options or {}).items() if v is not None})
     config["n_jobs"] = threads
+    config["verbose"] = verbose
     wall = time.perf_counter()
     load_start = os.getloadavg()[0]
     sdata = spec.load(data, scale, config)

@@ -235,7 +235,8 @@ class _DynamicSuite:
                             embedding_dim=config["embedding_dim"], max_epochs=config["epochs"],
                             batch_size=config["batch_size"], lr=config["lr"],
                             validation_fraction=len(valid) / len(fit_df), patience=config["patience"],
-                            feature_columns=features, random_state=seed, n_jobs=config.get("n_jobs"))
+                            feature_columns=features, random_state=seed, n_jobs=config.get("n_jobs"),
+                            verbose=config.get("verbose", 0))
             if task != "link":
                 estimator.set_params(pretrain_epochs=config["pretrain_epochs"])
             if task == "link":

@@ -207,7 +207,7 @@ class _SessionSuite:
 
     def run_job(self, payload, model, seed, config):
         _, build = session_model_specs()[model]
-        params = {**config, "seed": seed, "verbose": 0}
+        params = {**config, "seed": seed, "verbose": config.get("verbose", 0)}
         estimator = build(params)
         if "callbacks" in estimator.get_params():
             estimator.set_params(callbacks=[("valid_topk", ValidationTopK(k=config["k"]))])

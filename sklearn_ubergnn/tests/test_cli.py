@@ -179,6 +179,9 @@ def no_loading(monkeypatch):
     (["benchmark", "--suite", "session", "--epochs", "0"], "argument --epochs: must be a positive integer"),
     (["benchmark", "--suite", "dynamic", "--seeds", "0"], "argument --seeds: must be a positive integer"),
     (["demo", "--task", "nope"], "argument --task: invalid choice: 'nope'"),
+    (["demo", "--threads", "0"], "argument --threads: must be a non-zero integer (-1 for every CPU)"),
+    (["benchmark", "--suite", "session", "--threads", "x"], "argument --threads: must be a non-zero integer"),
+    (["demo", "--quiet", "--verbose"], "argument --verbose: not allowed with argument --quiet"),
     ([], "the following arguments are required"),
 ])
 def test_bad_arguments_are_one_line_before_any_loading(argv, message, capsys, no_loading):
@@ -289,3 +292,40 @@ def test_demo_quick_acts_on_every_task(monkeypatch, tmp_path):
         assert seen.pop(suite) == "tiny"
         assert main(["demo", "--task", task, "--output-dir", str(tmp_path)]) == 2
         assert seen.pop(suite) == "quick"
+
+
+def test_demo_shows_training_on_stderr_and_results_on_stdout(tmp_path, capsys):
+    """Each neural model is named and its epoch table (with validation P@20/MRR@20) goes to stderr."""
+    argv = ["demo", "--quick", "--models", "popularity,sr-gnn", "--epochs", "2", "--no-plot",
+            "--output-dir", str(tmp_path)]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "fitting sr-gnn" in captured.err and "valid_P@20" in captured.err and "valid_MRR@20" in captured.err
+    assert "train_loss" not in captured.out and "| sr-gnn |" in captured.out
+    assert main([*argv, "--quiet"]) == 0
+    assert "train_loss" not in capsys.readouterr().err
+
+
+def test_threads_reach_every_neural_model(monkeypatch, tmp_path):
+    """``--threads`` is the models' ``n_jobs`` (session task) and the suites' ``threads`` (other tasks)."""
+    fitted = {}
+
+    def fake_evaluate(models, *args, **kwargs):
+        fitted.update({name: model.get_params().get("n_jobs", "none") for name, model in models.items()})
+        raise ValueError("stop here")
+
+    monkeypatch.setattr("sklearn_ubergnn.cli.evaluate_recommenders", fake_evaluate)
+    main(["demo", "--quick", "--models", "popularity,sr-gnn,gru4rec", "--threads", "-1",
+          "--output-dir", str(tmp_path)])
+    assert fitted == {"popularity": "none", "sr-gnn": -1, "gru4rec": -1}
+    seen = {}
+
+    def fake_run_suite(suite, **kwargs):
+        seen.update(threads=kwargs["threads"], verbose=kwargs["verbose"])
+        raise ValueError("stop here")
+
+    monkeypatch.setattr("sklearn_ubergnn.benchmark.run_suite", fake_run_suite)
+    main(["demo", "--task", "link", "--threads", "2", "--quiet", "--output-dir", str(tmp_path)])
+    assert seen == {"threads": 2, "verbose": 0}
+    main(["demo", "--task", "link", "--output-dir", str(tmp_path)])
+    assert seen == {"threads": None, "verbose": 1}  # stderr is not a terminal under pytest
