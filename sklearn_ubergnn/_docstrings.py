@@ -26,11 +26,13 @@ verbose : int, default=0
 n_jobs : int or None, default=None
     CPU threads torch runs on during ``fit``, ``predict``, ``recommend``, ``transform`` and the
     other calls; the caller's ``torch.get_num_threads()`` is restored afterwards. ``None``
-    chooses per call: one thread for a small model (parameters x ``batch_size`` under 1e8,
-    where a second thread costs more than it gives), else the CPUs this process may use
-    (``OMP_NUM_THREADS`` when set, otherwise the CPU affinity and cgroup quota) less those
-    other processes keep busy at that moment, re-checked between long epochs. A positive int
-    is that many threads; ``-1`` means all usable CPUs, ``-2`` all but one, as in joblib.
+    chooses: one thread for a small model (parameters x ``batch_size`` under 1e7); otherwise
+    the CPUs this process may use (``OMP_NUM_THREADS`` when set, else the CPU affinity and
+    cgroup quota) less those other processes keep busy, kept only if a few timed training
+    batches run faster on them than on one thread, and chosen again before an epoch that
+    follows one of over 10 s. A positive int is that many threads; ``-1`` means all usable
+    CPUs, ``-2`` all but one, as in joblib. Results can differ in the last bits between
+    thread counts: set ``n_jobs`` for bit-identical refits of a large model.
     Ignored on a GPU except for data preparation.""",
     "batch_size": """\
 batch_size : int, default=100

@@ -12,7 +12,9 @@ busy core the package's demo took 81 s with torch's default of 2 threads and 23 
 - an int: exactly that many threads; negative values count back from the usable CPUs as in joblib
   (``-1`` all of them, ``-2`` all but one);
 - ``None`` (the default): one thread when the model's work per batch is small
-  (:data:`SMALL_WORK`), else the usable CPUs less those that other processes keep busy right now.
+  (:data:`SMALL_WORK`); else the usable CPUs less those that other processes keep busy right now
+  (:func:`busy_cpus_elsewhere`), kept in training only if a few timed batches show them faster than one
+  thread (:class:`ThreadBudget`).
 
 The usable CPUs are ``OMP_NUM_THREADS`` when it is set (joblib sets it in the workers of a parallel
 search, so nested searches never oversubscribe) and otherwise the CPUs this process may run on, cgroup
@@ -24,6 +26,7 @@ import os
 import threading
 import time
 
+import numpy as np
 import torch
 from skorch.callbacks import Callback
 
@@ -37,9 +40,10 @@ __all__ = [
     "uses_torch_threads",
 ]
 
-#: Work per batch (parameters of the module x samples per batch) under which one thread is
-#: faster than two, measured by ``benchmarks/threads.py`` on 2 idle cores.
-SMALL_WORK = 1e8
+#: Work per batch (parameters of the module x samples per batch) under which training and inference
+#: run on one thread without trying more: a second thread gained at most ~10 % on such models on an
+#: idle 2-core machine and made them 3.5x slower beside a busy process (``benchmarks/threads.py``).
+SMALL_WORK = 1e7
 
 _PROBE_SECONDS = 0.1  # sampling window of /proc/stat (10 ms ticks: 10 per CPU)
 _PROBE_CACHE_SECONDS = 1.0  # a probe is reused for this long (recommend in chunks probes once)
@@ -166,6 +170,14 @@ def module_work(net, batch_size):
     return float(sum(p.numel() for p in module.parameters())) * batch_size
 
 
+def _trained_threads(net):
+    """The threads the net's :class:`ThreadBudget` settled on in training, or None."""
+    for _, callback in getattr(net, "callbacks_", ()) or ():
+        if isinstance(callback, ThreadBudget):
+            return getattr(callback, "n_threads_", None)
+    return None
+
+
 def uses_torch_threads(method):
     """Decorate an estimator method that runs torch: ``n_jobs`` threads for its duration.
 
@@ -182,6 +194,8 @@ def uses_torch_threads(method):
         n_jobs = self.n_jobs
         if method.__name__ in ("fit", "partial_fit", "fit_transform") and n_jobs is None:
             n = 1  # data preparation; the net's ThreadBudget callback sizes training on the real module
+        elif n_jobs is None and _trained_threads(getattr(self, "net_", None)) == 1:
+            n = 1  # training found no gain in a second thread (or the model is small)
         else:
             work = module_work(getattr(self, "net_", None), getattr(self, "batch_size", 1))
             n = resolve_n_threads(n_jobs, work)
@@ -196,12 +210,22 @@ def uses_torch_threads(method):
 
 
 class ThreadBudget(Callback):
-    """skorch callback: size torch's threads on the module being trained, and re-check between epochs.
+    """skorch callback: choose torch's threads for training by timing a few batches, re-checked later.
 
-    At the start of training the count is resolved by :func:`resolve_n_threads` from ``n_jobs`` and the
-    module's work per batch; with ``n_jobs=None`` and long epochs (over ``recheck_after`` seconds) it
-    is resolved again before each epoch, so a job started on the other cores mid-fit is noticed. The
-    caller's setting is restored by the estimator method that runs the training
+    With ``n_jobs`` given, training runs on :func:`resolve_n_threads` of it. With ``n_jobs=None``:
+
+    1. a module whose work per batch is under :data:`SMALL_WORK` trains on one thread;
+    2. otherwise the candidate is the usable CPUs less those other processes keep busy
+       (:func:`busy_cpus_elsewhere`); if that is 1, one thread;
+    3. otherwise ``n_batches`` training batches are timed on one thread and ``n_batches`` on the
+       candidate (after one batch to warm up), and the candidate is kept only if its median batch is
+       at least ``min_gain`` faster. Beside a busy process the candidate's threads wait for each other
+       at every kernel and lose; on an idle machine a large enough model gains.
+
+    Steps 2 and 3 are repeated before an epoch when the previous one took longer than
+    ``recheck_after`` seconds, so a job started on the other cores mid-fit is noticed. The choice is
+    kept in ``n_threads_`` (inference reuses it: a model that trained best on one thread predicts on
+    one). The caller's setting is restored by the estimator method that runs the training
     (:func:`uses_torch_threads`), not here.
 
     Parameters
@@ -209,23 +233,69 @@ class ThreadBudget(Callback):
     n_jobs : int or None, default=None
         As the estimators' ``n_jobs``.
     recheck_after : float, default=10.0
-        Re-resolve before an epoch when the previous one took longer than this many seconds.
+        Choose again before an epoch when the previous one took longer than this many seconds.
+    n_batches : int, default=3
+        Timed batches per setting.
+    min_gain : float, default=0.1
+        The candidate must make the median batch this much faster (a share) to be kept.
     """
 
-    def __init__(self, n_jobs=None, recheck_after=10.0):
+    def __init__(self, n_jobs=None, recheck_after=10.0, n_batches=3, min_gain=0.1):
         self.n_jobs = n_jobs
         self.recheck_after = recheck_after
+        self.n_batches = n_batches
+        self.min_gain = min_gain
 
-    def _apply(self, net):
-        n = resolve_n_threads(self.n_jobs, module_work(net, net.batch_size))
+    def _set(self, n):
         if n != torch.get_num_threads():
             torch.set_num_threads(n)
 
+    def _choose(self, net):
+        """Set the threads now; start timing batches if a candidate above one thread must be tried."""
+        self._trials = None
+        if self.n_jobs is not None:
+            self.n_threads_ = resolve_n_threads(self.n_jobs)
+        elif (module_work(net, net.batch_size) or 0.0) < SMALL_WORK:
+            self.n_threads_ = 1
+        else:
+            candidate = resolve_n_threads(None)  # the CPUs other processes leave free
+            self.n_threads_ = 1
+            if candidate > 1:
+                self._trials = {"order": [1, candidate], "times": {1: [], candidate: []}, "skip": 1}
+        self._set(self.n_threads_)
+
     def on_train_begin(self, net, **kwargs):
-        self._apply(net)
+        self._choose(net)
 
     def on_epoch_begin(self, net, **kwargs):
         if self.n_jobs is not None or len(net.history) < 2:
             return
         if net.history[-2].get("dur", 0.0) > self.recheck_after:
-            self._apply(net)
+            self._choose(net)
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if training and self._trials is not None:
+            self._tic = time.perf_counter()
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        trials = self._trials
+        if not training or trials is None:
+            return
+        elapsed = time.perf_counter() - self._tic
+        if trials["skip"]:  # the first batch after a change warms the new thread pool up
+            trials["skip"] -= 1
+            return
+        current = trials["order"][0]
+        trials["times"][current].append(elapsed)
+        if len(trials["times"][current]) < self.n_batches:
+            return
+        trials["order"].pop(0)
+        if trials["order"]:  # now time the candidate
+            self._set(trials["order"][0])
+            trials["skip"] = 1
+            return
+        one, candidate = (float(np.median(t)) for t in trials["times"].values())
+        n_candidate = list(trials["times"])[1]
+        self.n_threads_ = n_candidate if candidate < (1.0 - self.min_gain) * one else 1
+        self._set(self.n_threads_)
+        self._trials = None

@@ -225,23 +225,68 @@ def test_stream_and_graph_estimators_restore_the_caller_setting(caller_threads):
         assert torch.get_num_threads() == caller_threads
 
 
-def test_thread_budget_rechecks_between_long_epochs(monkeypatch, no_probe):
-    """With ``n_jobs=None`` a job that starts on the other cores mid-fit is noticed at the next epoch."""
+class SlowOn(Callback):
+    """Make every training batch run on ``n`` threads take 20 ms longer (a busy core, simulated)."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if training and torch.get_num_threads() == self.n:
+            time.sleep(0.02)
+
+
+@pytest.mark.parametrize("slow, chosen", [(2, 1), (1, 2)])
+def test_thread_budget_keeps_what_timed_batches_show_faster(slow, chosen, monkeypatch, no_probe, caller_threads):
+    """Large model, 2 free CPUs: a few batches on 1 and on 2 threads decide; inference reuses the choice."""
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     monkeypatch.setattr(_threads, "SMALL_WORK", 0.0)  # every model counts as large here
     X, y = _sessions()
     recorder = ThreadRecorder()
+    model = UberGNNRecommender(hidden_size=8, max_epochs=3, batch_size=32, validation_fraction=None,
+                               random_state=0, callbacks=[("slow", SlowOn(slow)), ("threads", recorder)])
+    model.fit(X, y)
+    budget = dict(model.net_.callbacks_)["thread_budget"]
+    assert budget.n_threads_ == chosen
+    assert recorder.seen_ == {1, 2}  # both were tried
+    assert torch.get_num_threads() == caller_threads
+    seen = []
+    monkeypatch.setattr(_threads, "torch_threads", lambda n: seen.append(n) or torch_threads(n))
+    model.recommend(X[:4], k=2)
+    assert seen == [chosen]
 
-    class LongEpochs(Callback):  # pretend every epoch took a minute; the machine gets busy after the first
+
+def test_thread_budget_tries_nothing_beside_a_busy_process(monkeypatch, no_probe):
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    monkeypatch.setattr(_threads, "SMALL_WORK", 0.0)
+    no_probe["busy"] = 1.0
+    X, y = _sessions()
+    recorder = ThreadRecorder()
+    model = UberGNNRecommender(hidden_size=8, max_epochs=2, validation_fraction=None, random_state=0,
+                               callbacks=[("threads", recorder)]).fit(X, y)
+    assert recorder.seen_ == {1} and dict(model.net_.callbacks_)["thread_budget"].n_threads_ == 1
+
+
+def test_thread_budget_chooses_again_after_long_epochs(monkeypatch, no_probe):
+    """A job that starts on the other cores mid-fit is noticed before the next (long) epoch."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    monkeypatch.setattr(_threads, "SMALL_WORK", 0.0)
+    X, y = _sessions()
+    recorder, per_epoch = ThreadRecorder(), []
+
+    class LongEpochs(Callback):  # every epoch "took a minute"; the machine gets busy after the first
         def on_epoch_end(self, net, **kwargs):
             net.history.record("dur", 60.0)
             no_probe["busy"] = 1.0
+            per_epoch.append(set(recorder.seen_))
+            recorder.seen_.clear()
 
     before = torch.get_num_threads()
     try:
-        UberGNNRecommender(hidden_size=8, max_epochs=3, validation_fraction=None, random_state=0,
-                           callbacks=[("long", LongEpochs()), ("threads", recorder)]).fit(X, y)
+        model = UberGNNRecommender(hidden_size=8, max_epochs=3, batch_size=32, validation_fraction=None,
+                                   random_state=0, callbacks=[("slow", SlowOn(1)), ("long", LongEpochs()),
+                                                              ("threads", recorder)]).fit(X, y)
     finally:
         torch.set_num_threads(before)
-    assert recorder.seen_ == {2, 1}
-    assert ThreadBudget().recheck_after == 10.0
+    assert per_epoch[0] == {1, 2} and per_epoch[-1] == {1}  # idle: both tried; then busy: no trial
+    assert dict(model.net_.callbacks_)["thread_budget"].n_threads_ == 1
