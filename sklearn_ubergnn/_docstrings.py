@@ -20,8 +20,12 @@ device : str or torch.device, default="cpu"
     can be loaded and used on a CPU-only machine whatever device it was trained on.""",
     "verbose": """\
 verbose : int, default=0
-    0 is silent, 1 prints a per-epoch table (skorch's ``PrintLog``), 2 also shows a progress
-    bar (skorch's ``ProgressBar``).""",
+    0 is silent. 1 prints skorch's table after every epoch (``PrintLog``): the epoch,
+    ``train_loss``, ``valid_loss`` when a validation split is used, the learning rate when it
+    is scheduled, ``dur`` (seconds), and any column a callback records (e.g. the
+    ``valid_P@20``/``valid_MRR@20`` of ``sklearn_ubergnn.benchmark.ValidationTopK``); the
+    best values so far are highlighted and early stopping says when it stops. 2 also shows a
+    progress bar over the batches of each epoch (skorch's ``ProgressBar``).""",
     "n_jobs": """\
 n_jobs : int or None, default=None
     CPU threads torch runs on during ``fit``, ``predict``, ``recommend``, ``transform`` and the
