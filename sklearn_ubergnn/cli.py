@@ -308,7 +308,7 @@ def _run_suite_task(args, argv):
     with contextlib.redirect_stdout(sys.stderr):  # skorch's epoch tables go to stderr, the results to stdout
         report = run_suite(
             suite, data=None if args.command == "demo" else args.data,
-            scale=scale, seeds=1, models=models, options=options,
+            scale=scale, seeds=[args.seed], models=models, options=options,
             output_dir=args.output_dir, write=False, isolate=False, plots=not args.no_plot,
             threads=args.threads, verbose=_verbosity(args), command=" ".join(["ubergnn", *argv]),
         )

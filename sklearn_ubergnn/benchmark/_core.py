@@ -159,8 +159,10 @@ def run_suite(
         at the ``quick`` and ``tiny`` scales, which use synthetic data).
     scale : {"full", "quick", "tiny"}, default="full"
         ``quick``: synthetic data and short training (minutes); ``tiny``: a smoke test (seconds).
-    seeds : int, default=None
-        Number of seeds (0 .. seeds - 1); None: 3 at the full scale, 1 otherwise.
+    seeds : int or list of int, default=None
+        Number of seeds (0 .. seeds - 1), or the seeds themselves; None: 3 at the full scale, 1
+        otherwise. Seeds drive the models (initialisation, shuffling) and the suites' random
+        splits; the synthetic data of the quick and tiny scales stay those of ``random_state=0``.
     models : list of str, default=None
         Subset of the suite's models; None runs them all.
     options : dict, default=None
@@ -203,10 +205,16 @@ def run_suite(
         raise ValueError(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}")
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     spec = SUITES[suite]
-    n_seeds = seeds if seeds is not None else (3 if scale == "full" else 1)
-    if n_seeds < 1:
-        raise ValueError(f"seeds must be at least 1, got {n_seeds}")
-    seed_list = list(range(n_seeds))
+    if isinstance(seeds, (list, tuple)):
+        seed_list = [int(seed) for seed in seeds]
+        if not seed_list or min(seed_list) < 0:
+            raise ValueError(f"seeds must be a non-empty list of integers >= 0, got {seeds}")
+    else:
+        n_seeds = seeds if seeds is not None else (3 if scale == "full" else 1)
+        if n_seeds < 1:
+            raise ValueError(f"seeds must be at least 1, got {n_seeds}")
+        seed_list = list(range(n_seeds))
+    n_seeds = len(seed_list)
     write = (scale == "full" and results_file is not None) if write is None else write
     config = spec.config(scale, {k: v for k, v in (options or {}).items() if v is not None})
     config["n_jobs"] = threads

@@ -321,11 +321,11 @@ def test_threads_reach_every_neural_model(monkeypatch, tmp_path):
     seen = {}
 
     def fake_run_suite(suite, **kwargs):
-        seen.update(threads=kwargs["threads"], verbose=kwargs["verbose"])
+        seen.update(threads=kwargs["threads"], verbose=kwargs["verbose"], seeds=kwargs["seeds"])
         raise ValueError("stop here")
 
     monkeypatch.setattr("sklearn_ubergnn.benchmark.run_suite", fake_run_suite)
-    main(["demo", "--task", "link", "--threads", "2", "--quiet", "--output-dir", str(tmp_path)])
-    assert seen == {"threads": 2, "verbose": 0}
+    main(["demo", "--task", "link", "--threads", "2", "--quiet", "--seed", "3", "--output-dir", str(tmp_path)])
+    assert seen == {"threads": 2, "verbose": 0, "seeds": [3]}  # --seed acts on every task
     main(["demo", "--task", "link", "--output-dir", str(tmp_path)])
-    assert seen == {"threads": None, "verbose": 1}  # stderr is not a terminal under pytest
+    assert seen == {"threads": None, "verbose": 1, "seeds": [0]}  # stderr is not a terminal under pytest

@@ -187,3 +187,11 @@ def test_python_m_benchmarks_is_the_same_command(capsys):
         benchmarks_main(["run", "--help"])
     text = capsys.readouterr().out
     assert "--suite" in text and "benchmarks/RESULTS.md" in text.replace("\n", "").replace(" ", "")
+
+
+def test_run_suite_takes_a_list_of_seeds(tmp_path):
+    report = run_suite("session", scale="tiny", isolate=False, models=["popularity"], seeds=[4, 2],
+                       output_dir=tmp_path, write=False, plots=False)
+    assert report.runs["seed"].tolist() == [4, 2]
+    with pytest.raises(ValueError, match="non-empty list"):
+        run_suite("session", scale="tiny", seeds=[], output_dir=tmp_path, write=False, plots=False)
