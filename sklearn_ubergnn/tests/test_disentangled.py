@@ -1,14 +1,19 @@
 """Estimators of sklearn_ubergnn.disentangled: API contract, ids, errors, persistence, learning."""
+import io
+import pickle
+
 import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import normalized_mutual_info_score, roc_auc_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
+from skorch.exceptions import DeviceWarning
 
 from sklearn_ubergnn.datasets import make_bipartite
 from sklearn_ubergnn.disentangled import (
@@ -147,6 +152,60 @@ def test_joblib_round_trip_and_determinism(estimator, small, tmp_path):
     np.testing.assert_array_equal(twin.fit(train).transform(users), expected_Z)  # same seed, same model
     other = clone(est).set_params(random_state=1).fit(train).transform(users)
     assert not np.array_equal(other, expected_Z)
+
+
+def _load_without_gpu(est, monkeypatch):
+    """``est`` saved with joblib and loaded where torch sees no GPU (CUDA off for the rest of the test)."""
+    buf = io.BytesIO()
+    joblib.dump(est, buf)
+    buf.seek(0)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(DeviceWarning):  # skorch maps the CUDA weights to the CPU
+        return joblib.load(buf)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("estimator", EMBEDDERS, ids=_name)
+def test_cuda_model_predicts_on_cpu(estimator, small, monkeypatch):
+    train, _, _ = small
+    est = clone(estimator).set_params(max_epochs=1, device="cuda").fit(train)
+    users = np.arange(20)
+    on_gpu, Z = est.recommend(users, k=10), est.transform(users)
+    proba = est.item_proba(users, est.classes_[:3])
+    assert next(est.net_.module_.parameters()).is_cuda
+    # recommend/transform/item_proba read the embeddings computed at the end of fit (numpy)
+    again = pickle.loads(pickle.dumps(est)).set_params(device="cpu")
+    np.testing.assert_array_equal(again.recommend(users, k=10), on_gpu)
+    loaded = _load_without_gpu(est, monkeypatch)
+    assert not next(loaded.net_.module_.parameters()).is_cuda
+    np.testing.assert_array_equal(loaded.recommend(users, k=10), on_gpu)
+    np.testing.assert_array_equal(loaded.transform(users), Z)
+    np.testing.assert_array_equal(loaded.item_proba(users, est.classes_[:3]), proba)
+    # the weights came over: the module, now on the CPU, gives the embeddings computed on the GPU
+    graph = loaded.graph_
+    weight = None if isinstance(loaded, DisentangledGraphEmbedder) else graph.symmetric_weight()  # LightGCN's
+    with torch.no_grad():
+        h = loaded.net_.module_.eval().embed(**graph.to_torch(weight=weight)).numpy()
+    np.testing.assert_allclose(h[: loaded.n_users_], loaded.user_embeddings_, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_distilled_classifier_predicts_on_cpu(small, monkeypatch):
+    train, _, _ = small
+    embedder = DisentangledGraphEmbedder(n_channels=2, **{**FAST, "max_epochs": 1}, device="cuda")
+    clf = DistilledBehaviorClassifier(embedder, target_item=1, hidden_layer_sizes=(8,), max_epochs=2,
+                                      random_state=0, device="cuda")
+    users = np.arange(20)
+    clf.fit(users[:10], np.arange(10) % 2, edges=train)
+    on_gpu, proba = clf.decision_function(users), clf.predict_proba(users)
+    assert next(clf.net_.module_.parameters()).is_cuda
+    # The student predicts with skorch's forward on net_.device, which set_params(device="cpu") after
+    # fit does not change: only a machine without a GPU (skorch's loading) moves it to the CPU.
+    loaded = _load_without_gpu(clf, monkeypatch)
+    assert not next(loaded.net_.module_.parameters()).is_cuda
+    assert not next(loaded.embedder_.net_.module_.parameters()).is_cuda
+    np.testing.assert_allclose(loaded.decision_function(users), on_gpu, rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(loaded.predict_proba(users), proba, rtol=1e-3, atol=1e-6)
 
 
 def test_evaluate_bipartite(small):

@@ -1,5 +1,6 @@
 """Tests of the dynamic-graph estimators: DynamicGraphEmbedder and DynamicInteractionClassifier."""
 import io
+import pickle
 
 import joblib
 import numpy as np
@@ -11,6 +12,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.utils._param_validation import InvalidParameterError
+from skorch.exceptions import DeviceWarning
 
 from sklearn_ubergnn.datasets import make_interactions
 from sklearn_ubergnn.dynamic import DynamicGraphEmbedder, DynamicInteractionClassifier, EdgeBankBaseline
@@ -219,6 +221,32 @@ def test_joblib_round_trip(which, request, stream):
     loaded.partial_fit(stream[450:500], update_only=True)
     copy.partial_fit(stream[450:500], update_only=True)
     np.testing.assert_array_equal(getattr(loaded, method)(stream[500:]), getattr(copy, method)(stream[500:]))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
+def test_cuda_model_predicts_on_cpu(estimator, stream, monkeypatch):
+    train, test = stream[:300], stream[300:400]
+    est = clone(estimator).set_params(max_epochs=1, device="cuda")
+    embedder = isinstance(est, DynamicGraphEmbedder)
+    est.fit(train) if embedder else est.fit(train, train["label"])
+    method = "predict_link_proba" if embedder else "predict_proba"
+    on_gpu = getattr(est, method)(test)
+    z_gpu = est.transform(test) if embedder else None
+    assert next(est.net_.module_.parameters()).is_cuda
+    cpu = pickle.loads(pickle.dumps(est)).set_params(device="cpu")
+    on_cpu = getattr(cpu, method)(test)
+    assert not next(cpu.net_.module_.parameters()).is_cuda
+    np.testing.assert_allclose(on_cpu, on_gpu, rtol=1e-3, atol=1e-4)  # float differences only
+    # A machine without a GPU: the joblib file loads there on the CPU and predicts the same.
+    buf = _dump(est)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(DeviceWarning):
+        loaded = joblib.load(buf)
+    assert not next(loaded.net_.module_.parameters()).is_cuda
+    np.testing.assert_allclose(getattr(loaded, method)(test), on_gpu, rtol=1e-3, atol=1e-4)
+    if embedder:
+        np.testing.assert_allclose(loaded.transform(test), z_gpu, rtol=1e-3, atol=1e-4)
 
 
 def test_determinism(stream):
