@@ -11,7 +11,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
-from .._skorch import make_net, release_training_state, seed_from
+from .._skorch import inference_device, make_net, release_training_state, seed_from
 from .._threads import uses_torch_threads
 from .._validation import check_ids
 from ..nn import BehaviorMLP, DistillationLoss
@@ -299,6 +299,7 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X):
         """Logits of acting on ``target_item``, ``(n_users,)``."""
         check_is_fitted(self)
+        inference_device(self.net_, self.device)  # the estimator's device, or the CPU when no GPU is here
         return self.net_.forward(self._features(X)).detach().cpu().numpy().astype(np.float64)
 
     @uses_torch_threads

@@ -226,6 +226,7 @@ class _BaseBipartiteRecommender(BaseEstimator):
         order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
         return np.take_along_axis(part, order, axis=1)
 
+    @uses_torch_threads
     def recommend(self, X, k=20, exclude_seen=True):
         """Top-``k`` items of each user, best first (raw item ids).
 
@@ -287,8 +288,14 @@ class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Bas
     dot product.
     """
 
-    def _user_scores(self, codes):
-        return self.user_embeddings_[codes] @ self.item_embeddings_.T
+    def _user_scores(self, codes, logits=False):
+        """``(b, n_items)`` float64 scores of known users from the trained module (its ``pair_score``;
+        divided by its ``temperature`` when ``logits`` is true, the logits of training)."""
+        module = self.net_.module_
+        with torch.no_grad():
+            u = torch.from_numpy(self.user_embeddings_[codes].astype(np.float64))
+            v = torch.from_numpy(self.item_embeddings_.astype(np.float64))
+            return module.all_pair_scores(u, v, logits=logits).numpy()
 
     def transform(self, X):
         """User embeddings.
@@ -314,12 +321,14 @@ class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Bas
         codes = self.item_vocabulary_.transform(self._check_items(items), input_name="items")
         return self._lookup(self.item_embeddings_, codes)
 
+    @uses_torch_threads
     def item_proba(self, X, items):
         """The model's probability of each of ``items`` being a user's next interaction.
 
-        ``softmax_j(u . v_j / temperature)`` over the whole catalogue, read at ``items``: unlike
-        the raw dot product ``u . v`` (which softmax and BPR training leave free up to a per-user
-        shift, so that it ranks items for one user but not users for one item), these
+        ``softmax_j(score(u, v_j) / temperature)`` over the whole catalogue, with the score and the
+        temperature the module was trained with (for ``channel_score="sum"``, ``u . v / K``), read
+        at ``items``. Unlike the raw dot product ``u . v`` (which softmax and BPR training leave
+        free up to a per-user shift, so that it ranks items for one user but not users for one item), these
         probabilities are comparable across users. Computed in blocks of users, never as a full
         users x catalogue matrix at once.
 
@@ -346,7 +355,7 @@ class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Bas
         columns, asked = np.flatnonzero(known_item), item_codes[known_item]
         for start in range(0, len(known), _RANK_BLOCK):
             rows = known[start:start + _RANK_BLOCK]
-            logits = self._user_scores(codes[rows]).astype(np.float64) / self.temperature
+            logits = self._user_scores(codes[rows], logits=True)
             logits -= logits.max(axis=1, keepdims=True)
             log_norm = np.log(np.exp(logits).sum(axis=1, keepdims=True))
             out[np.ix_(rows, columns)] = np.exp(logits[:, asked] - log_norm)
@@ -657,17 +666,6 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         self.user_routing_ = np.ascontiguousarray(p[:E])
         self.item_routing_ = np.empty((E, K), dtype=np.float32)
         self.item_routing_[order] = p[E:]
-
-    def _user_scores(self, codes):
-        if self.channel_score == "sum":
-            return super()._user_scores(codes)
-        K = self.n_channels
-        u = self.user_embeddings_[codes].reshape(len(codes), K, -1)
-        v = self.item_embeddings_.reshape(self.n_items_, K, -1)
-        s = np.einsum("bkc,mkc->bmk", u, v, optimize=True).astype(np.float64)
-        w = np.exp((s - s.max(axis=2, keepdims=True)) / self.routing_temperature)
-        w /= w.sum(axis=2, keepdims=True)
-        return (w * s).sum(axis=2)
 
     def channel_affinity(self, items=None, *, users=None):
         """Through which channels the network routes the training edges of some items (or users).

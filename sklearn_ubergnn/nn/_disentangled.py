@@ -198,6 +198,17 @@ class _BipartiteScorer(nn.Module):
             return u.squeeze(1) @ v.squeeze(0).T
         return (u * v).sum(dim=-1)
 
+    def all_pair_scores(self, u, v, logits=False):
+        """Scores of every user row against every item row, as in training: ``(b, m)``.
+
+        ``u (b, d)`` and ``v (m, d)`` are node vectors from :meth:`embed` (any float dtype); the
+        score is :meth:`pair_score`, divided by ``temperature`` when ``logits`` is true, which makes
+        it the logit the training loss saw (so ``softmax`` over the catalogue is the model's own
+        probability).
+        """
+        scores = self.pair_score(u.unsqueeze(1), v.unsqueeze(0))
+        return scores / self.temperature if logits else scores
+
     def penalty(self, users, items, neg_items):
         """L2 penalty on the ego embeddings of the batch's nodes (LightGCN's regulariser)."""
         if self.l2 == 0:

@@ -304,6 +304,36 @@ def test_distilled_classifier(planted, planted_model):
     assert search.predict_proba(users[:3]).shape == (3, 2)
 
 
+def _training_softmax(model, user_codes):
+    """Softmax over the catalogue of the logits the module's training ``forward`` gives (every item a
+    shared negative; the positive's column, masked there, is the positive score)."""
+    import torch
+
+    module = model.net_.module_.eval()
+    n_items = model.n_items_
+    users = torch.as_tensor(np.repeat(user_codes, 1), dtype=torch.long)
+    items = torch.zeros(len(user_codes), dtype=torch.long)
+    fields = (model.graph_.to_torch(weight=model.graph_.symmetric_weight())
+              if not hasattr(model, "channel_score") else model.graph_.to_torch())
+    with torch.no_grad():
+        pos, neg, _ = module(users, items, torch.arange(n_items), **fields)
+    logits = neg.double().numpy()
+    logits[:, 0] = pos.double().numpy()
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return expected / expected.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("channel_score", ["sum", "routed"])
+def test_item_proba_is_the_training_softmax_for_every_channel_score(channel_score, small):
+    """The probability the disentangled model reports is the one it was trained on (K channels and the
+    routed score included), not a sharper or different score computed beside the module."""
+    train, _, _ = small
+    model = DisentangledGraphEmbedder(n_channels=4, embedding_dim=16, max_epochs=2, channel_score=channel_score,
+                                      temperature=0.2, random_state=0).fit(train)
+    proba = model.item_proba(model.users_[:6], model.classes_)
+    np.testing.assert_allclose(proba, _training_softmax(model, np.arange(6)), rtol=1e-4, atol=1e-9)
+
+
 @pytest.mark.parametrize("estimator", EMBEDDERS, ids=_name)
 def test_item_proba_is_the_softmax_over_the_catalogue(estimator, small):
     train, _, _ = small
@@ -311,9 +341,7 @@ def test_item_proba_is_the_softmax_over_the_catalogue(estimator, small):
     users = [*model.users_[:5], 10_000]  # the last is unknown
     proba = model.item_proba(users, model.classes_)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    logits = model.transform(users[:5]) @ model.transform_items(model.classes_).T / model.temperature
-    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
-    np.testing.assert_allclose(proba[:5], expected / expected.sum(axis=1, keepdims=True), rtol=1e-4)
+    np.testing.assert_allclose(proba[:5], _training_softmax(model, np.arange(5)), rtol=1e-4)
     np.testing.assert_allclose(proba[5], model.item_counts_ / model.item_counts_.sum())
     # A subset of items reads the same columns; an unknown item gets 0.
     picked = model.item_proba(users, [model.classes_[3], 99_999, model.classes_[0]])
