@@ -28,17 +28,21 @@ from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 
 from ._threads import ThreadBudget
-from ._validation import FlatSessions
 from .graphs import build_session_graphs
 
 __all__ = [
+    "ArraySource",
     "GraphNet",
+    "IndexDataset",
     "PaddedSessionDataset",
     "SampleIndex",
     "SessionDataset",
     "TensorBatch",
+    "collate_samples",
     "collate_sessions",
+    "fit_net",
     "inference_device",
+    "iter_outputs",
     "make_net",
     "release_training_state",
     "seed_from",
@@ -56,10 +60,13 @@ class TensorBatch:
         Keyword arguments of the module's ``forward``.
     n_samples : int
         Number of samples (sessions, interactions, users) in the batch; what ``len`` returns.
+    method : str, default="forward"
+        The module method :meth:`GraphNet.infer` calls at inference (``forward`` in training).
     """
 
     fields: dict
     n_samples: int
+    method: str = "forward"
 
     def __len__(self):
         return self.n_samples
@@ -70,7 +77,7 @@ class TensorBatch:
         if all(v.device == device for v in self.fields.values()):
             return self
         fields = {k: v.to(device, non_blocking=True) for k, v in self.fields.items()}
-        return TensorBatch(fields, self.n_samples)
+        return TensorBatch(fields, self.n_samples, self.method)
 
 
 class GraphNet(NeuralNet):
@@ -82,24 +89,109 @@ class GraphNet(NeuralNet):
 
     def infer(self, x, **fit_params):
         if isinstance(x, TensorBatch):
-            return self.module_(**x.to(self.device).fields, **fit_params)
+            method = self.module_ if x.method == "forward" or self.module_.training \
+                else getattr(self.module_, x.method)
+            return method(**x.to(self.device).fields, **fit_params)
         return super().infer(x, **fit_params)
 
 
 # ------------------------------------------------------------------------------------------------
-# data
+# data: one dataset class, one collate function, for every model family
 # ------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SampleIndex:
-    """What indexing a :class:`SessionDataset` returns: the dataset and the positions of some samples.
+    """What indexing an :class:`IndexDataset` returns: the dataset and the positions of some samples.
 
-    :func:`collate_sessions` builds the mini-batch from it; nothing per sample is materialised.
+    :func:`collate_samples` builds the mini-batch from it; nothing per sample is materialised.
     """
 
-    dataset: "SessionDataset"
+    dataset: "IndexDataset"
     index: np.ndarray
 
 
+class IndexDataset(torch.utils.data.Dataset):
+    """The one dataset of the package: ``n`` samples whose batches a *source* builds.
+
+    A source is any object with ``len(source)`` (the number of samples) and
+    ``source.batch(index) -> (TensorBatch, y)`` (``y`` a tensor, or None for inference), where
+    ``index`` is an int64 array of sample positions: the session graphs, the padded click
+    sequences, the dynamic sub-graph queries, the bipartite edges with their negatives and the
+    rows of a feature matrix are all sources. Indexing the dataset returns a
+    :class:`SampleIndex`; with PyTorch's ``__getitems__`` protocol the data loader hands a whole
+    batch of indices to the dataset at once, so a batch is built by whole-array operations and
+    there is no per-sample Python.
+
+    Parameters
+    ----------
+    source : object
+        Builds the batches (see above).
+    method : str, default="forward"
+        The module method a batch is fed to at inference (:meth:`GraphNet.infer`); training
+        always calls ``forward``.
+    """
+
+    def __init__(self, source, method="forward"):
+        self.source = source
+        self.method = method
+
+    def __len__(self):
+        return len(self.source)
+
+    def __getitem__(self, i):
+        return SampleIndex(self, np.array([i], dtype=np.int64))
+
+    def __getitems__(self, indices):
+        return SampleIndex(self, np.asarray(indices, dtype=np.int64))
+
+
+def collate_samples(samples):
+    """The collate function of :class:`IndexDataset`: samples -> ``(TensorBatch, y)``.
+
+    Accepts what the data loader hands over: one :class:`SampleIndex` (datasets with
+    ``__getitems__``) or a list of them (one per sample).
+    """
+    if isinstance(samples, SampleIndex):
+        dataset, index = samples.dataset, samples.index
+    else:
+        dataset, index = samples[0].dataset, np.concatenate([s.index for s in samples])
+    if not isinstance(dataset, IndexDataset):  # a dataset that builds its own batches
+        return dataset.batch(index)
+    batch, y = dataset.source.batch(index)
+    batch.method = dataset.method
+    return batch, y
+
+
+class ArraySource:
+    """A source of rows of numeric arrays: each array is one module argument.
+
+    Parameters
+    ----------
+    fields : dict of str to array-like
+        Arrays of the same length, one per keyword argument of the module's ``forward``.
+    y : array-like or None, default=None
+        Training targets (float32), one per row; None for inference.
+    """
+
+    def __init__(self, fields, y=None):
+        self.fields = {k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in fields.items()}
+        self.y = None if y is None else torch.as_tensor(np.asarray(y, dtype=np.float32))
+        lengths = {len(v) for v in self.fields.values()} | ({len(self.y)} if self.y is not None else set())
+        if len(lengths) > 1:
+            raise ValueError(f"every array of an ArraySource needs the same length; got {sorted(lengths)}.")
+
+    def __len__(self):
+        return len(next(iter(self.fields.values())))
+
+    def batch(self, index):
+        """The rows ``index`` as ``(TensorBatch, y)``."""
+        index = torch.as_tensor(index)
+        y = None if self.y is None else self.y[index]
+        return TensorBatch({k: v[index] for k, v in self.fields.items()}, len(index)), y
+
+
+# ------------------------------------------------------------------------------------------------
+# session batches (legacy: move to session/_data.py as sources of IndexDataset)
+# ------------------------------------------------------------------------------------------------
 class SessionDataset(torch.utils.data.Dataset):
     """Per-sample arrays of a session data set: encoded sessions, optional user fields, next items.
 
@@ -236,7 +328,7 @@ def make_net(
     lr_gamma=0.1,
     validation_fraction=0.2,
     patience=None,
-    collate_fn=collate_sessions,
+    collate_fn=collate_samples,
     dataset=SessionDataset,
     default_callbacks=(),
     callbacks=None,
@@ -268,7 +360,7 @@ def make_net(
     patience : int or None, default=None
         Early-stopping patience on ``valid_loss`` (the best epoch's weights are restored); None,
         or ``validation_fraction=None``, disables early stopping.
-    collate_fn : callable, default=collate_sessions
+    collate_fn : callable, default=collate_samples
         Turns the samples of a mini-batch into ``(TensorBatch, y)``.
     dataset : type of torch.utils.data.Dataset, default=SessionDataset
         What skorch wraps ``X`` in when ``fit`` gets something else than a dataset.
@@ -331,6 +423,66 @@ def make_net(
         verbose=int(verbose >= 1),
         **{f"module__{k}": v for k, v in module_params.items()},
     )
+
+
+def fit_net(net, source, seed, *, partial=False):
+    """Train ``net`` on the batches of ``source``: the one training wrapper of the package.
+
+    Seeds weight initialisation and dropout with ``seed`` inside :func:`torch.random.fork_rng` (the
+    caller's global torch RNG is left as it was), runs skorch's ``fit`` (a fresh start) or
+    ``partial_fit`` (``partial=True``: more epochs on an initialised net, history and callbacks
+    kept), then frees what only training needs (:func:`release_training_state`).
+
+    Parameters
+    ----------
+    net : GraphNet
+        The estimator's net (from :func:`make_net`).
+    source : object
+        A batch source (see :class:`IndexDataset`), or an ``IndexDataset``.
+    seed : int
+        Seed of torch's global RNG during training.
+    partial : bool, default=False
+        Continue training (skorch's ``partial_fit``) instead of starting afresh.
+
+    Returns
+    -------
+    net : GraphNet
+        The trained net.
+    """
+    dataset = source if isinstance(source, IndexDataset) else IndexDataset(source)
+    with torch.random.fork_rng(devices=[]):  # seed weights and dropout, leave the global RNG alone
+        torch.manual_seed(int(seed))
+        if partial:
+            net.partial_fit(dataset, y=None)
+        else:
+            net.fit(dataset, y=None)
+    return release_training_state(net)
+
+
+def iter_outputs(net, source, method="forward", *, device=None):
+    """Yield the module's outputs, batch by batch (``net.batch_size`` samples), on the CPU.
+
+    skorch's ``forward_iter`` over an :class:`IndexDataset` of ``source``: evaluation mode, no
+    gradients, each batch moved to the net's device and fed to ``module.<method>``. Call
+    :func:`inference_device` first to choose that device.
+
+    Parameters
+    ----------
+    net : GraphNet
+        A fitted net.
+    source : object
+        A batch source (see :class:`IndexDataset`).
+    method : str, default="forward"
+        The module method to call, e.g. ``"forward"`` (scores) or ``"embed"``.
+    device : str or None, default=None
+        Where the outputs are put; None leaves them on the CPU.
+
+    Yields
+    ------
+    output : torch.Tensor
+        The module's output for one batch, in sample order.
+    """
+    yield from net.forward_iter(IndexDataset(source, method), training=False, device=device or "cpu")
 
 
 def inference_device(net, device):

@@ -137,3 +137,60 @@ def test_graph_net_trains_and_releases_state(dataset):
     assert len(net.optimizer_.state) == 0
     assert len(pickle.dumps(net)) < size
     torch.testing.assert_close(pickle.loads(pickle.dumps(net)).infer(batch), logits)
+
+
+# ------------------------------------------------------------------------------------------------
+# the one dataset, training wrapper and inference loop
+# ------------------------------------------------------------------------------------------------
+class _Linear(torch.nn.Module):
+    def __init__(self, in_features=3):
+        super().__init__()
+        self.linear = torch.nn.Linear(in_features, 1)
+
+    def forward(self, x):
+        return self.linear(x)[:, 0]
+
+    def doubled(self, x):
+        return 2 * self.forward(x)
+
+
+def test_index_dataset_batches_come_from_the_source():
+    from sklearn_ubergnn._skorch import ArraySource, IndexDataset, collate_samples
+
+    source = ArraySource({"x": np.arange(12, dtype=np.float32).reshape(4, 3)}, y=[0, 1, 2, 3])
+    dataset = IndexDataset(source, method="doubled")
+    assert len(dataset) == 4
+    batch, y = collate_samples(dataset.__getitems__([3, 1]))
+    assert batch.method == "doubled" and len(batch) == 2
+    torch.testing.assert_close(batch.fields["x"], torch.tensor([[9.0, 10, 11], [3, 4, 5]]))
+    torch.testing.assert_close(y, torch.tensor([3.0, 1.0]))
+    same, _ = collate_samples([dataset[3], dataset[1]])  # one SampleIndex per sample
+    torch.testing.assert_close(same.fields["x"], batch.fields["x"])
+    with pytest.raises(ValueError, match="same length"):
+        ArraySource({"x": np.zeros((4, 3))}, y=np.zeros(5))
+
+
+def test_fit_net_is_seeded_and_iter_outputs_calls_the_method():
+    from sklearn_ubergnn._skorch import ArraySource, fit_net, iter_outputs
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3)).astype(np.float32)
+    source = ArraySource({"x": X}, y=X @ np.array([1.0, -2.0, 0.5]))
+
+    def trained(seed):
+        net = make_net(_Linear, criterion=torch.nn.MSELoss, seed=seed, max_epochs=30, batch_size=16, lr=0.05,
+                       validation_fraction=None, optimizer=torch.optim.SGD)
+        return fit_net(net, source, seed)
+
+    state = torch.random.get_rng_state()
+    a, b = trained(1), trained(1)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's RNG is left alone
+    torch.testing.assert_close(a.module_.linear.weight, b.module_.linear.weight)
+    assert a.history[-1, "train_loss"] < 0.1 * a.history[0, "train_loss"]
+    epochs = len(a.history)
+    fit_net(a, source, 2, partial=True)  # more epochs, history kept
+    assert len(a.history) == 2 * epochs
+    inputs = ArraySource({"x": X})
+    out = torch.cat(list(iter_outputs(a, inputs, "doubled")))
+    torch.testing.assert_close(out, 2 * a.module_(torch.from_numpy(X)).detach())
+    assert torch.is_grad_enabled()

@@ -1,0 +1,91 @@
+"""What every torch-backed estimator of the package shares: its training knobs, net, device and threads.
+
+:class:`_NetEstimator` is a mixin placed before :class:`sklearn.base.BaseEstimator`. It holds no
+parameters of its own (scikit-learn reads them from the subclass's ``__init__``); it turns the
+training knobs a subclass has (``max_epochs``, ``batch_size``, ``lr``, ``weight_decay``,
+``lr_step_size``, ``lr_gamma``, ``validation_fraction``, ``patience``, ``callbacks``, ``device``,
+``verbose``, ``n_jobs``) into a skorch net, trains it with the one training wrapper
+(:func:`~sklearn_ubergnn._skorch.fit_net`) and reads the module's outputs batch by batch
+(:func:`~sklearn_ubergnn._skorch.iter_outputs`). Estimators never do tensor maths: scores,
+probabilities and embeddings come from their module's methods.
+"""
+from numbers import Integral, Real
+
+import torch
+from sklearn.utils._param_validation import Interval
+
+from ._skorch import fit_net, inference_device, iter_outputs, make_net
+from ._validation import check_validation_split
+
+__all__ = ["TRAINING_CONSTRAINTS", "_NetEstimator"]
+
+#: ``_parameter_constraints`` of the training knobs, shared by every torch estimator.
+TRAINING_CONSTRAINTS = {
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "lr_step_size": [Interval(Integral, 1, None, closed="left"), None],
+    "lr_gamma": [Interval(Real, 0, 1, closed="right")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+    "patience": [Interval(Integral, 1, None, closed="left"), None],
+    "callbacks": [list, None],
+    "device": [str, torch.device],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+    "n_jobs": [Integral, None],
+}
+
+
+class _NetEstimator:
+    """Mixin of the torch-backed estimators: build, train and query one skorch net.
+
+    Sets ``net_`` and ``history_`` in :meth:`_fit_net`. Knobs a subclass does not have take
+    the value that switches them off (no learning-rate schedule, no validation split, no early
+    stopping, no callbacks).
+    """
+
+    def _make_net(self, module, *, criterion, seed, n_samples, validation=True, train_split=None,
+                  **module_params):
+        """The estimator's skorch net (not initialised) for ``n_samples`` training samples.
+
+        ``seed`` (from :func:`~sklearn_ubergnn._skorch.seed_from` of ``random_state``, once per
+        ``fit``) seeds shuffling and the validation split.
+        ``validation=False`` trains on every sample whatever ``validation_fraction`` says;
+        ``train_split`` replaces skorch's random ``ValidSplit`` (e.g. a chronological split) when
+        a validation split is made.
+        """
+        fraction = getattr(self, "validation_fraction", None) if validation else None
+        fraction = check_validation_split(n_samples, fraction, chronological=train_split is not None)
+        net = make_net(
+            module,
+            criterion=criterion,
+            seed=seed,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            weight_decay=getattr(self, "weight_decay", 0.0),
+            lr_step_size=getattr(self, "lr_step_size", None),
+            lr_gamma=getattr(self, "lr_gamma", 0.1),
+            validation_fraction=fraction,
+            patience=getattr(self, "patience", None),
+            callbacks=getattr(self, "callbacks", None),
+            device=self.device,
+            verbose=self.verbose,
+            n_jobs=self.n_jobs,
+            **module_params,
+        )
+        if fraction is not None and train_split is not None:
+            net.train_split = train_split
+        return net
+
+    def _fit_net(self, net, source, seed, *, partial=False):
+        """Train ``net`` on ``source`` (:func:`~sklearn_ubergnn._skorch.fit_net`); sets ``net_``, ``history_``."""
+        self.net_ = fit_net(net, source, seed, partial=partial)
+        self.history_ = self.net_.history
+        return self.net_
+
+    def _outputs(self, source, method="forward"):
+        """The fitted module's ``method`` on every batch of ``source``, on the CPU (a generator)."""
+        inference_device(self.net_, self.device)
+        return iter_outputs(self.net_, source, method)
