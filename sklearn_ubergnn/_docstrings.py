@@ -1,8 +1,9 @@
 """Shared parameter documentation, inserted into docstrings with :func:`fill_doc`.
 
-Write ``{random_state}`` (etc.) on its own line in a ``Parameters`` section; :func:`fill_doc`
-replaces it with the shared text below, indented to match, so every estimator documents a
-parameter with the same words.
+Write ``{random_state}`` (etc.) on its own line in a ``Parameters`` or ``Attributes`` section;
+:func:`fill_doc` replaces it with the shared text below, indented to match, so every estimator
+documents a parameter with the same words. Texts with a ``{default}`` slot take the estimator's
+default after an equals sign: ``{patience=3}``.
 """
 import textwrap
 
@@ -39,16 +40,47 @@ n_jobs : int or None, default=None
     thread counts: set ``n_jobs`` for bit-identical refits of a large model.
     Ignored on a GPU except for data preparation.""",
     "batch_size": """\
-batch_size : int, default=100
+batch_size : int, default={default}
     Number of samples (sessions, interactions or users) per training and inference batch.""",
+    "lr_step_size": """\
+lr_step_size : int or None, default={default}
+    Multiply the learning rate by ``lr_gamma`` every ``lr_step_size`` epochs (skorch's
+    ``LRScheduler(policy=StepLR)``); None keeps it constant.""",
+    "lr_gamma": """\
+lr_gamma : float, default=0.1
+    Decay factor of the step schedule.""",
+    "validation_fraction": """\
+validation_fraction : float or None, default={default}
+    Share of the training samples held out (at random; the latest rows for a stream) to
+    monitor ``valid_loss`` and stop early. None trains on every sample for ``max_epochs``
+    epochs (recommended inside :class:`~sklearn.model_selection.GridSearchCV`, whose folds
+    already validate). Too few samples to keep one on each side of the split (e.g. a single
+    one): trained on all of them without early stopping, with a ``UserWarning`` giving the
+    number needed.""",
+    "patience": """\
+patience : int or None, default={default}
+    Stop when ``valid_loss`` has not improved for ``patience`` epochs and restore the best
+    epoch's weights; None (or no validation split) disables early stopping.""",
+    "net_": """\
+net_ : skorch.NeuralNet
+    The trained skorch net; its module is ``net_.module_``.""",
+    "history_": """\
+history_ : skorch.History
+    Per-epoch training record (``train_loss``, ``valid_loss``, ``dur``, ...).""",
+    "classes_items": """\
+classes_ : ndarray of shape (n_items,)
+    Sorted distinct item ids of the training data (``int64`` or ``object``).""",
+    "vocabulary_": """\
+vocabulary_ : ItemVocabulary
+    Raw ids <-> codes (positions in ``classes_``).""",
     "max_epochs": """\
-max_epochs : int, default=10
+max_epochs : int, default={default}
     Maximum number of passes over the training data (early stopping may end sooner).""",
     "lr": """\
-lr : float, default=1e-3
+lr : float, default={default}
     Learning rate of the optimiser.""",
     "weight_decay": """\
-weight_decay : float, default=1e-5
+weight_decay : float, default={default}
     L2 penalty passed to the optimiser.""",
     "callbacks": """\
 callbacks : list of (str, skorch.callbacks.Callback) or None, default=None
@@ -68,17 +100,28 @@ k : int, default=20
 }
 
 
+# Defaults of the texts with a ``{default}`` slot when a docstring gives none (``{lr}``).
+_DEFAULTS = {"batch_size": "100", "max_epochs": "10", "lr": "1e-3", "weight_decay": "1e-5",
+             "lr_step_size": "None", "validation_fraction": "0.2", "patience": "3"}
+
+
 def fill_doc(obj):
-    """Replace ``{name}`` lines of ``obj.__doc__`` with the shared texts of :data:`DOCS`."""
+    """Replace ``{name}`` and ``{name=default}`` lines of ``obj.__doc__`` with the texts of :data:`DOCS`."""
     doc = obj.__doc__
     if not doc:
         return obj
     lines = []
     for line in doc.splitlines():
         key = line.strip()
-        if key.startswith("{") and key.endswith("}") and key[1:-1] in DOCS:
+        name, _, default = key[1:-1].partition("=")
+        if key.startswith("{") and key.endswith("}") and name in DOCS:
             indent = line[: len(line) - len(line.lstrip())]
-            lines.append(textwrap.indent(DOCS[key[1:-1]], indent))
+            text = DOCS[name]
+            if "{default}" in text:
+                text = text.replace("{default}", default or _DEFAULTS[name])
+            elif default:
+                raise ValueError(f"the shared text {name!r} has no default to set; write {{{name}}}.")
+            lines.append(textwrap.indent(text, indent))
         else:
             lines.append(line)
     obj.__doc__ = "\n".join(lines)

@@ -425,7 +425,7 @@ def make_net(
     )
 
 
-def fit_net(net, source, seed, *, partial=False):
+def fit_net(net, source, seed, *, partial=False, epochs=None):
     """Train ``net`` on the batches of ``source``: the one training wrapper of the package.
 
     Seeds weight initialisation and dropout with ``seed`` inside :func:`torch.random.fork_rng` (the
@@ -443,6 +443,8 @@ def fit_net(net, source, seed, *, partial=False):
         Seed of torch's global RNG during training.
     partial : bool, default=False
         Continue training (skorch's ``partial_fit``) instead of starting afresh.
+    epochs : int or None, default=None
+        With ``partial=True``: number of epochs (None: the net's ``max_epochs``).
 
     Returns
     -------
@@ -453,7 +455,7 @@ def fit_net(net, source, seed, *, partial=False):
     with torch.random.fork_rng(devices=[]):  # seed weights and dropout, leave the global RNG alone
         torch.manual_seed(int(seed))
         if partial:
-            net.partial_fit(dataset, y=None)
+            net.partial_fit(dataset, y=None, epochs=epochs)
         else:
             net.fit(dataset, y=None)
     return release_training_state(net)
