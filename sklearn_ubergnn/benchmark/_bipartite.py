@@ -3,7 +3,7 @@
 Every rating is an implicit edge; each user's edges are split 80/20 at random, with the seed
 (:func:`~sklearn_ubergnn.disentangled.train_test_split_edges`), so seeds vary the split as well as
 the initialisation; every model ranks all items for every test user, training items excluded;
-Recall@20 and NDCG@20 over test users (:func:`~sklearn_ubergnn.disentangled.evaluate_bipartite`).
+Recall@20 and NDCG@20 over test users (:func:`~sklearn_ubergnn.evaluation.evaluate_bipartite`).
 """
 from pathlib import Path
 
@@ -113,7 +113,8 @@ class _BipartiteSuite:
         return {"most_popular": None, "mf_bpr": None, "lightgcn": None, "disentangled": None}
 
     def run_job(self, payload, model, seed, config):
-        from ..disentangled import evaluate_bipartite, train_test_split_edges
+        from ..disentangled import train_test_split_edges
+        from ..evaluation import evaluate_bipartite
 
         train, test = train_test_split_edges(payload, 0.2, random_state=seed)
         epochs = {name: config[f"epochs_{name}"] for name in ("disentangled", "lightgcn", "mf_bpr")}

@@ -78,7 +78,7 @@ class SuiteData:
 class SuiteReport:
     """What :func:`run_suite` returns: per-run rows, the summary, the markdown and the files written.
 
-    ``margin`` is the one line of :func:`~sklearn_ubergnn._evaluation.headline_margin`: the suite's
+    ``margin`` is the one line of :func:`~sklearn_ubergnn.evaluation.headline_margin`: the suite's
     headline model (``spec.headline``) against its best baseline (``spec.baselines``), on the mean
     over seeds; None when either was not run.
     """
@@ -337,14 +337,14 @@ def summarize_runs(runs, metrics, *, order=None):
 
 
 def suite_margin(scores, spec):
-    """The headline line of a suite's results (:func:`~sklearn_ubergnn._evaluation.headline_margin`).
+    """The headline line of a suite's results (:func:`~sklearn_ubergnn.evaluation.headline_margin`).
 
     Parameters
     ----------
     scores : DataFrame
         Output of :func:`summarize_runs` (the means over seeds are compared), or one row per
         model with a ``model`` column and metric columns, as
-        :func:`~sklearn_ubergnn._evaluation.evaluate_recommenders` returns (``ubergnn demo``; any
+        :func:`~sklearn_ubergnn.evaluation.evaluate_recommenders` returns (``ubergnn demo``; any
         cut-off: ``P@10`` stands for ``P@20``).
     spec : suite
         Gives ``headline``, ``baselines``, ``metrics`` (the first one ranks) and ``metric_digits``.
@@ -354,7 +354,7 @@ def suite_margin(scores, spec):
     line : str or None
         None when the headline model or every baseline is missing.
     """
-    from .._evaluation import headline_margin
+    from ..evaluation import headline_margin
 
     if scores is None or not len(scores):
         return None

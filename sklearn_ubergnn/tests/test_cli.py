@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from sklearn_ubergnn import PopularityRecommender, SessionKNNRecommender
-from sklearn_ubergnn._evaluation import evaluate_recommenders, format_table
+from sklearn_ubergnn.evaluation import evaluate_recommenders, format_table
 from sklearn_ubergnn.cli import main
 
 
