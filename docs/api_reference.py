@@ -54,6 +54,11 @@ API_REFERENCE = [
         "description": "Measured figures: :doc:`/benchmarks`.",
     },
     {
+        "module": "sklearn_ubergnn.utils",
+        "title": "Utilities",
+        "description": "The registry of public estimators the common tests run over.",
+    },
+    {
         "module": "sklearn_ubergnn.graphs",
         "title": "Graph structures in flat arrays",
         "description": "",

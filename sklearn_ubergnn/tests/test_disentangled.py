@@ -25,7 +25,6 @@ from sklearn_ubergnn.disentangled import (
     evaluate_bipartite,
     train_test_split_edges,
 )
-from sklearn_ubergnn.tests._checks import DATA_FREE_CHECKS
 
 FAST = dict(embedding_dim=8, max_epochs=3, batch_size=64, random_state=0)
 EMBEDDERS = [
@@ -34,19 +33,10 @@ EMBEDDERS = [
     LightGCNRecommender(n_layers=2, **FAST),
 ]
 RECOMMENDERS = [*EMBEDDERS, MostPopularRecommender()]
-ALL = [*RECOMMENDERS, DistilledBehaviorClassifier(target_item=1, max_epochs=3)]
 
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny graphs: one intra-op thread is fastest, and other jobs share the cores."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 def _name(est):
@@ -59,12 +49,6 @@ def small():
                                             random_state=0)
     train, test = train_test_split_edges(edges, 0.25, random_state=0)
     return train, test, item_channel
-
-
-@pytest.mark.parametrize("estimator", ALL, ids=_name)
-@pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
-def test_sklearn_data_free_checks(estimator, check):
-    check(_name(estimator), clone(estimator))
 
 
 @pytest.mark.parametrize("estimator", RECOMMENDERS, ids=_name)

@@ -21,18 +21,11 @@ from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
 from sklearn_ubergnn.nn import GRU4Rec
 from sklearn_ubergnn.preprocessing import session_prefixes
 from sklearn_ubergnn.session import GRU4RecRecommender, PopularityRecommender
-from sklearn_ubergnn.tests._checks import DATA_FREE_CHECKS
 
 FAST = dict(hidden_size=8, max_epochs=2, batch_size=32, validation_fraction=None, random_state=0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models run fastest on one thread (and do not fight other processes for cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 @pytest.fixture(scope="module")
@@ -109,11 +102,6 @@ def test_padded_batches_drop_unseen_codes():
 
 
 # ---------------------------------------------------------------------------------- scikit-learn API
-@pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
-def test_sklearn_data_free_checks(check):
-    check("GRU4RecRecommender", GRU4RecRecommender(**FAST))
-
-
 def test_exported_from_the_package_root():
     assert RootExport is GRU4RecRecommender
 
