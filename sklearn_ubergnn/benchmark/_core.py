@@ -500,8 +500,8 @@ def _section(spec, sdata, config, table, seeds, isolate, threads, wall_s, load_s
         lines += ["", "Failed: " + "; ".join(f"{m}: {why}" for m, why in failed.items()) + "."]
     if plots:
         names = ", ".join(f"`{p.name}`" for p in plots)
-        lines += ["", f"Plots (in the output folder, not committed): {names} — metric per epoch of the "
-                  "neural models (skorch history) and quality against fit time."]
+        lines += ["", (f"Plots (in the output folder, not committed): {names} — metric per epoch of the "
+                  "neural models (skorch history) and quality against fit time.")]
     lines.append(f"<!-- {key}:end -->")
     return "\n".join(lines)
 
