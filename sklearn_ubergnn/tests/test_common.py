@@ -13,7 +13,8 @@ estimator without one fails ``test_every_estimator_has_a_case``, so none escapes
   joblib round trips give identical outputs, refitting with a seed is identical, inputs are never
   mutated, and a bad parameter value raises ``InvalidParameterError`` naming it.
 - Session recommenders also run the session contract: raw ids in and out, bounded top-k,
-  popularity fallback for unseen items, bad input, GridSearchCV over a Pipeline.
+  popularity fallback for unseen items, bad input, GridSearchCV(n_jobs=2) over a Pipeline.
+- With a CUDA GPU, every estimator with a ``device`` fitted on the GPU predicts the same on the CPU.
 """
 import copy
 import dataclasses
@@ -24,6 +25,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold
@@ -295,6 +297,23 @@ def test_refit_and_clone_refit_are_identical(name, family_data):
     _assert_same_outputs(_outputs(_fit(est, data), data), first)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("name", [n for n in ESTIMATORS if "device" in CASES[n][1]().get_params(deep=False)])
+def test_cuda_model_predicts_on_cpu(name, family_data):
+    est, data = _case(name, family_data)
+    on_gpu = _outputs(_fit(est.set_params(device="cuda"), data), data)
+    assert next(est.net_.module_.parameters()).is_cuda
+    cpu = pickle.loads(pickle.dumps(est)).set_params(device="cpu")
+    on_cpu = _outputs(cpu, data)
+    assert not next(cpu.net_.module_.parameters()).is_cuda
+    assert on_cpu.keys() == on_gpu.keys()
+    for key, value in on_gpu.items():
+        if key in ("recommend", "predict"):
+            assert (on_cpu[key] == value).mean() > 0.95, key  # float differences may swap near-ties
+        else:
+            np.testing.assert_allclose(on_cpu[key], value, rtol=1e-3, atol=1e-4, err_msg=key)
+
+
 @pytest.mark.parametrize("name", ESTIMATORS)
 def test_inputs_are_not_mutated(name, family_data):
     est, data = _case(name, family_data)
@@ -404,22 +423,38 @@ def test_bad_k(name, session_split, k):
         CASES[name][1]().fit(X, y).recommend(X_test, k=k)
 
 
-def test_grid_search_over_pipeline_in_parallel(session_split):
+# Session recommenders searched in parallel over a pipeline: name -> (steps before it, grid of its step).
+SEARCHES = {
+    "SessionKNNRecommender": ([], {"k": [5, 50]}),
+    "GRU4RecRecommender": ([], {"hidden_size": [4, 8]}),
+    "UberGNNRecommender": ([SessionGraphTransformer()], {"hidden_size": [4, 8]}),  # fed the transformer's graphs
+}
+
+
+@pytest.mark.parametrize("name", SEARCHES)
+def test_grid_search_in_parallel_over_a_pipeline(name, session_split):
     X, y, _, _ = session_split
+    before, grid = SEARCHES[name]
+    step = name.lower()
     search = GridSearchCV(
-        make_pipeline(SessionKNNRecommender()),
-        {"sessionknnrecommender__k": [5, 50]},
+        make_pipeline(*[clone(t) for t in before], CASES[name][1]()),
+        {f"{step}__{param}": values for param, values in grid.items()},
         scoring={"P@20": make_topk_scorer("precision", k=20), "MRR@20": make_topk_scorer("mrr", k=20)},
         refit="MRR@20",
         cv=KFold(2),
         n_jobs=2,
     )
     search.fit(X, y)
-    assert search.best_params_["sessionknnrecommender__k"] in (5, 50)
-    assert np.isfinite(search.cv_results_["mean_test_P@20"]).all()
+    for param, values in grid.items():
+        assert search.best_params_[f"{step}__{param}"] in values
+    assert (search.cv_results_["mean_test_P@20"] > 0).all()
+    assert recommend(search.best_estimator_, X[:4], k=20).shape == (4, 20)
+
+
+def test_recommend_refuses_a_model_that_cannot_recommend(session_split):
+    X, _, _, _ = session_split
     with pytest.raises(TypeError, match="cannot recommend"):
         recommend(SessionGraphTransformer().fit(X), X)
-    assert recommend(search.best_estimator_, X[:4], k=20).shape == (4, 20)
 
 
 def test_recommender_pipeline_forwards_recommend(session_split):

@@ -8,12 +8,11 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 
 from sklearn_ubergnn._skorch import SessionDataset
 from sklearn_ubergnn.datasets import make_sessions
-from sklearn_ubergnn.metrics import make_topk_scorer, mrr_at_k, precision_at_k
+from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
 from sklearn_ubergnn.nn import segment_mean
 from sklearn_ubergnn.preprocessing import session_prefixes
 from sklearn_ubergnn.session import PopularityRecommender
@@ -368,26 +367,6 @@ def test_graph_batch_input_and_pipeline(data):
     assert 0.0 <= pipe.score(test["session"].tolist(), data[3]) <= 1.0
 
 
-def test_grid_search_in_parallel_over_a_graph_pipeline(data):
-    from sklearn_ubergnn.pipeline import recommend
-
-    train, y, _, _ = data
-    X = train["session"].tolist()
-    search = GridSearchCV(
-        make_pipeline(SessionGraphTransformer(), UberGNNRecommender(**FAST)),
-        {"ubergnnrecommender__hidden_size": [4, 8]},
-        scoring={"P@20": make_topk_scorer("precision", k=20), "MRR@20": make_topk_scorer("mrr", k=20)},
-        refit="MRR@20",
-        cv=KFold(2),
-        n_jobs=2,
-    )
-    search.fit(X, y)
-    assert search.best_params_["ubergnnrecommender__hidden_size"] in (4, 8)
-    assert np.isfinite(search.cv_results_["mean_test_P@20"]).all()
-    assert (search.cv_results_["mean_test_P@20"] > 0).all()
-    assert recommend(search.best_estimator_, X[:4], k=20).shape == (4, 20)
-
-
 def test_device_can_be_changed_after_fit(fitted, data):
     _, _, test, _ = data
     X_test = test["session"].tolist()
@@ -397,7 +376,7 @@ def test_device_can_be_changed_after_fit(fitted, data):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cuda_model_predicts_on_cpu(data):
+def test_cuda_model_with_portraits_predicts_on_cpu(data):
     train, y, test, _ = data
     est = UberGNNRecommender(**FAST, device="cuda").fit(train, y)
     on_gpu = est.recommend(test, k=10)
