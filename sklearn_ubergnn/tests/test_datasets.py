@@ -692,31 +692,30 @@ def test_load_interactions_bitcoin_and_custom(tmp_path):
     assert df.to_dict("list") == {"source": ["a"], "target": ["b"], "time": [1577836800.0], "amount": [1.5]}
 
 
-def test_load_interactions_errors(tmp_path):
-    path = write(tmp_path / "m.txt", "1 2 30\n3 4 x\n")
-    with raises(
-        ValueError, path, ", line 2, column 'time': expected a number (like the first value), found 'x'."
-    ):
-        load_interactions_csv(path, format="collegemsg")
-    path = write(tmp_path / "n.txt", "1 2 30\n3 4\n")
-    with raises(
-        ValueError,
-        path,
-        ", line 2: expected 3 fields separated by ' ' (source, target, time), found 2: "
-        "missing column(s) 'time'.",
-    ):
-        load_interactions_csv(path, format="collegemsg")
-    path = write(tmp_path / "b.csv", "6,2,4,1.5\n6,5,,2.5\n")
-    with raises(ValueError, path, ", line 2, column 'rating': missing value ''; expected a finite number."):
-        load_interactions_csv(path, format="bitcoin")
+# name, file text, format, message after the path
+INTERACTION_ERRORS = [
+    ("bad_time", "1 2 30\n3 4 x\n", "collegemsg",
+     ", line 2, column 'time': expected a number (like the first value), found 'x'."),
+    ("short", "1 2 30\n3 4\n", "collegemsg",
+     ", line 2: expected 3 fields separated by ' ' (source, target, time), found 2: missing column(s) 'time'."),
+    ("no_rating", "6,2,4,1.5\n6,5,,2.5\n", "bitcoin",
+     ", line 2, column 'rating': missing value ''; expected a finite number."),
+    ("too_wide", "1,2,3,4,5\n", None,
+     (", line 1: cannot infer the columns of 5 fields separated by ','; pass names=[...] including 'source', "
+      "'target' and 'time', or format='collegemsg'/'bitcoin'.")),
+    ("empty", "", "collegemsg", ": the file is empty; expected lines of 3 fields separated by ' '."),
+]
+
+
+@pytest.mark.parametrize("name, text, fmt, message", INTERACTION_ERRORS, ids=[e[0] for e in INTERACTION_ERRORS])
+def test_load_interactions_errors_name_the_file_line(tmp_path, name, text, fmt, message):
+    path = write(tmp_path / f"{name}.txt", text)
+    with raises(ValueError, path, message):
+        load_interactions_csv(path, format=fmt)
+
+
+def test_load_interactions_bad_options_and_missing_file(tmp_path):
     path = write(tmp_path / "w.csv", "1,2,3,4,5\n")
-    with raises(
-        ValueError,
-        path,
-        ", line 1: cannot infer the columns of 5 fields separated by ','; pass "
-        "names=[...] including 'source', 'target' and 'time', or format='collegemsg'/'bitcoin'.",
-    ):
-        load_interactions_csv(path)
     with pytest.raises(
         ValueError, match=r"^format must be one of \['bitcoin', 'collegemsg'\] or None, got 'uci'\.$"
     ):
@@ -725,9 +724,6 @@ def test_load_interactions_errors(tmp_path):
         ValueError, match=r"names must include 'source', 'target' and 'time'; \['time'\] missing"
     ):
         load_interactions_csv(path, names=["source", "target", "a", "b", "c"])
-    empty = write(tmp_path / "e.txt", "")
-    with raises(ValueError, empty, ": the file is empty; expected lines of 3 fields separated by ' '."):
-        load_interactions_csv(empty, format="collegemsg")
     with raises(FileNotFoundError, "interactions file not found: ", tmp_path / "none.txt"):
         load_interactions_csv(tmp_path / "none.txt")
 
