@@ -18,6 +18,7 @@ estimator without one fails ``test_every_estimator_has_a_case``, so none escapes
 """
 import copy
 import dataclasses
+import doctest
 import pickle
 import warnings
 
@@ -53,7 +54,7 @@ from sklearn_ubergnn.metrics import make_topk_scorer
 from sklearn_ubergnn.pipeline import make_pipeline, recommend
 from sklearn_ubergnn.preprocessing import UserPortraitEncoder
 from sklearn_ubergnn.tests._checks import DATA_FREE_CHECKS
-from sklearn_ubergnn.utils import all_estimators
+from sklearn_ubergnn.utils import all_estimators, discovery
 
 pytestmark = [
     pytest.mark.usefixtures("one_torch_thread"),
@@ -229,6 +230,8 @@ def test_all_estimators_type_filter():
     assert "DynamicInteractionClassifier" in both and "DynamicGraphEmbedder" in both
     with pytest.raises(ValueError, match="type_filter must be None or among"):
         all_estimators("regressor")
+    result = doctest.testmod(discovery)
+    assert result.attempted and not result.failed
 
 
 # -------------------------------------------------------------------------------------------------
