@@ -4,6 +4,7 @@ import itertools
 import os
 import pickle
 import re
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -316,8 +317,8 @@ def test_load_session_csv_does_not_sort_ties_away_from_file_order(tmp_path):
     assert load_session_csv(path, session_col="s", item_col="i", time_col="t")[0] == [[3, 2, 1]]
 
 
-# name, file text, message after the path; texts span several chunks, so chunked reads must give the
-# whole file's line numbers.
+# name, file text, message after the path (test_loader_errors_name_the_file_line); texts span several
+# chunks, so chunked reads must give the whole file's line numbers.
 SESSION_CSV_ERRORS = [
     ("empty", "\n\n\n\n\n", ": the file is empty; expected a header line and data lines separated by ','."),
     ("header_only", "session,item,time\n\n\n\n\n", ": the file has a header line but no data lines."),
@@ -336,14 +337,6 @@ SESSION_CSV_ERRORS = [
      (", line 4: expected 3 fields separated by ',' (session, item, time), found 4: 1 extra field(s) after column "
       "'time'.")),
 ]
-
-
-@pytest.mark.parametrize("chunksize", [None, 1, 2, 3, 4])
-@pytest.mark.parametrize("name, text, message", SESSION_CSV_ERRORS, ids=[e[0] for e in SESSION_CSV_ERRORS])
-def test_load_session_csv_errors_name_the_file_line(tmp_path, name, text, message, chunksize):
-    path = write(tmp_path / f"{name}.csv", text)
-    with raises(ValueError, path, message):
-        load_session_csv(path, chunksize=chunksize, session_col="session", item_col="item", time_col="time")
 
 
 def test_load_session_csv_missing_file_and_bad_session_time(tmp_path):
@@ -408,14 +401,6 @@ DIGINETICA_ERRORS = [
       "missing column(s) 'eventdate'.")),
     ("empty", "", ": the file is empty; expected a header line and data lines separated by ';'."),
 ]
-
-
-@pytest.mark.parametrize("chunksize", [None, 1, 2, 3, 4])
-@pytest.mark.parametrize("name, text, message", DIGINETICA_ERRORS, ids=[e[0] for e in DIGINETICA_ERRORS])
-def test_load_diginetica_errors_name_the_file_line(tmp_path, name, text, message, chunksize):
-    path = write(tmp_path / f"{name}.csv", text)
-    with raises(ValueError, path, message):
-        load_diginetica(path, chunksize=chunksize)
 
 
 def test_load_diginetica_missing_file(tmp_path):
@@ -707,11 +692,27 @@ INTERACTION_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize("name, text, fmt, message", INTERACTION_ERRORS, ids=[e[0] for e in INTERACTION_ERRORS])
-def test_load_interactions_errors_name_the_file_line(tmp_path, name, text, fmt, message):
-    path = write(tmp_path / f"{name}.txt", text)
+def _session_csv(path, chunksize=None):
+    return load_session_csv(path, chunksize=chunksize, session_col="session", item_col="item", time_col="time")
+
+
+# loader, name, file text, message after the path: every loader, every chunk size, the same message
+LOADER_ERRORS = [
+    *[(_session_csv, *error) for error in SESSION_CSV_ERRORS],
+    *[(load_diginetica, *error) for error in DIGINETICA_ERRORS],
+    *[(partial(load_interactions_csv, format=fmt), name, text, message) for name, text, fmt, message in
+      INTERACTION_ERRORS],
+]
+LOADER_IDS = [*(f"session_csv-{e[0]}" for e in SESSION_CSV_ERRORS), *(f"diginetica-{e[0]}" for e in DIGINETICA_ERRORS),
+              *(f"interactions-{e[0]}" for e in INTERACTION_ERRORS)]
+
+
+@pytest.mark.parametrize("chunksize", [None, 1, 2, 3, 4])
+@pytest.mark.parametrize("loader, name, text, message", LOADER_ERRORS, ids=LOADER_IDS)
+def test_loader_errors_name_the_file_line(tmp_path, loader, name, text, message, chunksize):
+    path = write(tmp_path / f"{name}.csv", text)
     with raises(ValueError, path, message):
-        load_interactions_csv(path, format=fmt)
+        loader(path, chunksize=chunksize)
 
 
 def test_load_interactions_bad_options_and_missing_file(tmp_path):
