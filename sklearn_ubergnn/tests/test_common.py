@@ -409,12 +409,17 @@ def test_unseen_items_fall_back_to_popularity(name, session_split):
 
 @pytest.mark.parametrize("name", SESSION_RECOMMENDERS)
 @pytest.mark.parametrize(
-    "X_bad, y_bad, error",
-    [([], [], ValueError), ([[1], []], [1, 2], ValueError), ([[1, None]], [1], ValueError),
-     ([[1, "a"]], [1], TypeError), ([[1], [2]], [1], ValueError)],
+    "X_bad, y_bad, error, match",
+    [([], [], ValueError, "at least one session"),
+     ([[1], []], [1, 2], ValueError, "empty"),
+     ([[1, np.nan]], [1], ValueError, "missing"),
+     ([[1, None]], [1], ValueError, "missing"),
+     ([[1, "a"]], [1], TypeError, "not a mix"),
+     ([[1], [2]], [1], ValueError, "same length"),
+     ([[1], [2]], ["a", "b"], TypeError, "int item ids but y holds str")],
 )
-def test_bad_fit_input(name, X_bad, y_bad, error):
-    with pytest.raises(error):
+def test_bad_fit_input(name, X_bad, y_bad, error, match):
+    with pytest.raises(error, match=match):
         CASES[name][1]().fit(X_bad, y_bad)
 
 

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.utils._param_validation import InvalidParameterError
@@ -49,13 +48,6 @@ def _ids(est):
 # ------------------------------------------------------------------------------------------------
 # scikit-learn contract
 # ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
-def test_not_fitted(estimator, stream):
-    est = clone(estimator)
-    with pytest.raises(NotFittedError):
-        (est.transform if hasattr(est, "transform") else est.predict_proba)(stream[:5])
-
-
 def test_embedder_shapes_and_feature_names(embedder, stream):
     Z = embedder.transform(stream[450:])
     assert Z.shape == (150, 16) and Z.dtype == np.float32 and np.isfinite(Z).all()

@@ -9,7 +9,6 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_ubergnn import GRU4RecRecommender as RootExport
@@ -179,27 +178,6 @@ def test_inference_does_not_depend_on_batch_size(fitted, data):
 
 
 # ---------------------------------------------------------------------------------- errors
-def test_not_fitted(data):
-    _, _, X_test, _ = data
-    for method in ("recommend", "predict", "predict_proba"):
-        with pytest.raises(NotFittedError):
-            getattr(GRU4RecRecommender(), method)(X_test)
-
-
-@pytest.mark.parametrize(
-    "X_bad, y_bad, error, match",
-    [([], [], ValueError, "at least one session"),
-     ([[1], []], [1, 2], ValueError, "empty"),
-     ([[1, None]], [1], ValueError, "missing"),
-     ([[1, "a"]], [1], TypeError, "mix"),
-     ([[1], [2]], [1], ValueError, "same length"),
-     ([[1], [2]], ["a", "b"], TypeError, "int item ids but y holds str")],
-)
-def test_bad_fit_input(X_bad, y_bad, error, match):
-    with pytest.raises(error, match=match):
-        GRU4RecRecommender(**FAST).fit(X_bad, y_bad)
-
-
 @pytest.mark.parametrize(
     "params", [dict(hidden_size=0), dict(embedding_size=0), dict(n_layers=0), dict(dropout=1.0),
                dict(lr=0), dict(batch_size=0), dict(max_epochs=0), dict(validation_fraction=1.0)]

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 
 from sklearn_ubergnn._skorch import SessionDataset
@@ -101,13 +100,6 @@ def test_transform_shape_dtype_and_feature_names(fitted, data):
     known = np.abs(vectors).sum(axis=1) > 0  # sessions with a known item (the others are zero)
     scores = vectors[known] @ fitted.net_.module_.item_embeddings().detach().numpy().T
     np.testing.assert_array_equal(fitted.classes_[scores.argmax(axis=1)], fitted.predict(X_test)[known])
-
-
-def test_not_fitted(data):
-    est = UberGNNRecommender()
-    for method in ("recommend", "predict", "predict_proba", "transform"):
-        with pytest.raises(NotFittedError):
-            getattr(est, method)([[1, 2]])
 
 
 # ---------------------------------------------------------------------------------- readouts, users
@@ -263,21 +255,6 @@ def test_lr_schedule(data):
 
 
 # ---------------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize(
-    "X_bad, y_bad, error, match",
-    [([], [], ValueError, "at least one session"),
-     ([[1], []], [1, 2], ValueError, "empty"),
-     ([[1, np.nan]], [1], ValueError, "missing"),
-     ([[1, None]], [1], ValueError, "missing"),
-     ([[1, "a"]], [1], TypeError, "not a mix"),
-     ([[1], [2]], [1], ValueError, "same length"),
-     ([[1], [2]], ["a", "b"], TypeError, "int item ids but y holds str")],
-)
-def test_bad_fit_input(X_bad, y_bad, error, match):
-    with pytest.raises(error, match=match):
-        UberGNNRecommender(**FAST).fit(X_bad, y_bad)
-
-
 def test_missing_session_column(data):
     train, y, _, _ = data
     with pytest.raises(ValueError, match="session column 'session'"):
