@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._core import SuiteData, history_rows, shared_data_dir
+from ._core import SuiteData, history_rows, shared_data_dir, suite_config
 
 __all__ = ["SUITE", "bipartite_models"]
 
@@ -76,11 +76,7 @@ class _BipartiteSuite:
               "disentangled": "`DisentangledGraphEmbedder` (K=4, T=2, L=1)"}
 
     def config(self, scale, options):
-        config = {**_DEFAULTS[scale], "scale": scale, "epochs": None}
-        unknown = set(options) - set(config)
-        if unknown:
-            raise ValueError(f"the bipartite suite has no option(s) {', '.join(sorted(unknown))}")
-        config.update(options)
+        config = suite_config(self.name, {**_DEFAULTS[scale], "scale": scale, "epochs": None}, options)
         if config["epochs"]:  # one override for every neural model
             for name in ("disentangled", "lightgcn", "mf_bpr"):
                 config[f"epochs_{name}"] = config["epochs"]

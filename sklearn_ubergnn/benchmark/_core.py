@@ -536,6 +536,20 @@ def replace_section(path, key, section):
     return path
 
 
+def suite_config(name, defaults, options):
+    """A suite's configuration: its ``defaults`` updated with ``options``, which may only name known keys.
+
+    Raises
+    ------
+    ValueError
+        When ``options`` names an option the suite does not have.
+    """
+    unknown = set(options) - set(defaults)
+    if unknown:
+        raise ValueError(f"the {name} suite has no option(s) {', '.join(sorted(unknown))}")
+    return {**defaults, **options}
+
+
 def command_line(prog, argv):
     """``prog`` followed by the shell-quoted arguments (for the report)."""
     return " ".join([prog, *(shlex.quote(a) for a in argv)])

@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from ..evaluation import evaluate_stream_events, evaluate_stream_links
-from ._core import SuiteData, history_rows, shared_data_dir
+from ._core import SuiteData, history_rows, shared_data_dir, suite_config
 
 __all__ = ["SUITE", "chronological_split", "history_features"]
 
@@ -103,12 +103,7 @@ class _DynamicSuite:
               "dag-lstm": "DAG-LSTM", "rnn": "RNN", "transformer": "Transformer"}
 
     def config(self, scale, options):
-        config = {**_DEFAULTS[scale], "scale": scale, "task": None}
-        unknown = set(options) - set(config)
-        if unknown:
-            raise ValueError(f"the dynamic suite has no option(s) {', '.join(sorted(unknown))}")
-        config.update(options)
-        return config
+        return suite_config(self.name, {**_DEFAULTS[scale], "scale": scale, "task": None}, options)
 
     def load(self, data, scale, config):
         from ..datasets import load_interactions_csv, make_interactions

@@ -15,7 +15,7 @@ from skorch.callbacks import Callback
 from .._ranking import top_k
 from ..evaluation import evaluate_recommenders, load_session_split, synthetic_session_split
 from ..metrics import mrr_at_k, precision_at_k
-from ._core import SuiteData, history_rows, shared_data_dir
+from ._core import SuiteData, history_rows, shared_data_dir, suite_config
 
 __all__ = ["SUITE", "ValidationTopK", "session_model_specs"]
 
@@ -163,13 +163,8 @@ class _SessionSuite:
     }
 
     def config(self, scale, options):
-        config = {**_DEFAULTS[scale], "scale": scale, "k": 20, "knn_k": 100, "knn_sample_size": 500,
-                  "max_train": None, "max_test": None}
-        unknown = set(options) - set(config)
-        if unknown:
-            raise ValueError(f"the session suite has no option(s) {', '.join(sorted(unknown))}")
-        config.update(options)
-        return config
+        return suite_config(self.name, {**_DEFAULTS[scale], "scale": scale, "k": 20, "knn_k": 100,
+                                        "knn_sample_size": 500, "max_train": None, "max_test": None}, options)
 
     def load(self, data, scale, config):
         if scale != "full":
