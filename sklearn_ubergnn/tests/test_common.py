@@ -9,9 +9,10 @@ estimator without one fails ``test_every_estimator_has_a_case``, so none escapes
 - The others (sessions, user–item edges, interaction streams: scikit-learn skips all its checks
   for them) run the data-free scikit-learn checks (``DATA_FREE_CHECKS``).
 - Every estimator runs this package's own checks on its family's data: fit returns self and
-  changes no parameter, clone gives an unfitted twin, unfitted -> ``NotFittedError``, pickle and
-  joblib round trips give identical outputs, refitting with a seed is identical, inputs are never
-  mutated, and a bad parameter value raises ``InvalidParameterError`` naming it.
+  changes neither its parameters nor the global torch RNG, clone gives an unfitted twin, unfitted
+  -> ``NotFittedError``, pickle and joblib round trips give identical outputs, refitting with a
+  seed is identical (another seed is not), inputs are never mutated, and a bad parameter value
+  raises ``InvalidParameterError`` naming it.
 - Session recommenders also run the session contract: raw ids in and out, bounded top-k,
   popularity fallback for unseen items, bad input, GridSearchCV(n_jobs=2) over a Pipeline.
 - With a CUDA GPU, every estimator with a ``device`` fitted on the GPU predicts the same on the CPU.
@@ -259,14 +260,16 @@ def test_sklearn_data_free_checks(name, check):
 # the package's own checks, every estimator
 # -------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ESTIMATORS)
-def test_fit_returns_self_and_keeps_params(name, family_data):
+def test_fit_returns_self_keeps_params_and_the_global_rng(name, family_data):
     est, data = _case(name, family_data)
 
     def param_hash(estimator):  # of the parameter values (a clone drops what nested estimators learned)
         return joblib.hash(clone(estimator).get_params(deep=False))
 
     before = param_hash(est)
+    rng_state = torch.random.get_rng_state()
     assert _fit(est, data) is est
+    assert torch.equal(torch.random.get_rng_state(), rng_state), "fit must leave the global torch RNG alone"
     assert param_hash(est) == before, "fit must not change the parameters"
     twin = clone(est)
     assert not [a for a in vars(twin) if a.endswith("_") and not a.startswith("__")], "a clone must be unfitted"
@@ -298,6 +301,9 @@ def test_refit_and_clone_refit_are_identical(name, family_data):
     first = _outputs(_fit(est, data), data)
     _assert_same_outputs(_outputs(_fit(clone(est), data), data), first)
     _assert_same_outputs(_outputs(_fit(est, data), data), first)
+    if "random_state" in est.get_params(deep=False):  # the seed is used
+        other = _outputs(_fit(clone(est).set_params(random_state=1), data), data)
+        assert any(not np.array_equal(np.asarray(other[key]), np.asarray(value)) for key, value in first.items())
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -212,15 +212,6 @@ def test_determinism_clone_and_refit(data):
     assert not np.array_equal(other, proba)
 
 
-def test_fit_leaves_the_global_torch_rng_alone(data):
-    X, y, _, _ = data
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    GRU4RecRecommender(**FAST).fit(X[:50], y[:50])
-    np.testing.assert_array_equal(torch.rand(3), expected)
-
-
 def test_early_stopping_restores_the_best_epoch(data):
     X, y, X_test, _ = data
     params = dict(hidden_size=8, lr=0.05, validation_fraction=0.3, random_state=0)

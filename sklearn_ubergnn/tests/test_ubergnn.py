@@ -292,15 +292,6 @@ def test_determinism_clone_and_refit(data):
     assert not np.array_equal(other, first_vectors)
 
 
-def test_fit_leaves_the_global_torch_rng_alone(data):
-    train, y, _, _ = data
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    UberGNNRecommender(**FAST).fit(train["session"].tolist()[:50], y[:50])
-    np.testing.assert_array_equal(torch.rand(3), expected)
-
-
 def test_inputs_are_not_mutated(data):
     train, y, test, _ = data
     train_copy, test_copy, y_copy = train.copy(deep=True), test.copy(deep=True), y.copy()
