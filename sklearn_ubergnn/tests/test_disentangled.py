@@ -121,23 +121,6 @@ def test_bad_input_errors(X, params, error, match):
         DisentangledGraphEmbedder(**{**FAST, "n_channels": 2, **params}).fit(X)
 
 
-@pytest.mark.parametrize("estimator", EMBEDDERS, ids=_name)
-def test_joblib_round_trip_and_determinism(estimator, small, tmp_path):
-    train, _, _ = small
-    est = clone(estimator).fit(train)
-    users = np.arange(20)
-    expected_top, expected_Z = est.recommend(users, k=5), est.transform(users)
-    joblib.dump(est, tmp_path / "model.joblib")
-    loaded = joblib.load(tmp_path / "model.joblib")
-    np.testing.assert_array_equal(loaded.recommend(users, k=5), expected_top)
-    np.testing.assert_array_equal(loaded.transform(users), expected_Z)
-    twin = clone(est)
-    assert not hasattr(twin, "net_")
-    np.testing.assert_array_equal(twin.fit(train).transform(users), expected_Z)  # same seed, same model
-    other = clone(est).set_params(random_state=1).fit(train).transform(users)
-    assert not np.array_equal(other, expected_Z)
-
-
 def _load_without_gpu(est, monkeypatch):
     """``est`` saved with joblib and loaded where torch sees no GPU (CUDA off for the rest of the test)."""
     buf = io.BytesIO()
