@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 from sklearn_ubergnn.benchmark import add_suite_arguments, run_from_args
-from sklearn_ubergnn.benchmark._cli import DESCRIPTION
 
 from . import gpu_check
 
@@ -23,7 +22,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="{run,gpu}")
-    run = sub.add_parser("run", help="run one benchmark suite", description=DESCRIPTION)
+    run = sub.add_parser("run", help="run one benchmark suite")  # add_suite_arguments describes it
     add_suite_arguments(run, default_results=RESULTS)
     gpu = sub.add_parser("gpu", help="CUDA tests and one timed epoch of each system",
                          description=gpu_check.__doc__.splitlines()[0])

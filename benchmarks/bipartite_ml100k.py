@@ -26,14 +26,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sklearn_ubergnn.benchmark._bipartite import bipartite_models
+from sklearn_ubergnn.benchmark import bipartite_models
 from sklearn_ubergnn.datasets import load_movielens_ratings
 from sklearn_ubergnn.disentangled import (
     DisentangledGraphEmbedder,
     DistilledBehaviorClassifier,
-    evaluate_bipartite,
     train_test_split_edges,
 )
+from sklearn_ubergnn.evaluation import evaluate_bipartite
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
 

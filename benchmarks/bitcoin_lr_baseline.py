@@ -11,7 +11,7 @@ same fractions over ``o``'s last 10 given/received ratings (recent outcomes) and
 ``log1p(days since o's last event)`` (10^4 days when none). The model (``StandardScaler`` +
 ``LogisticRegression``) is fitted on train + validation and scored on test (ROC-AUC).
 
-The features come from :func:`sklearn_ubergnn.benchmark._dynamic.history_features`, the ``lr-history``
+The features come from :func:`sklearn_ubergnn.benchmark.history_features`, the ``lr-history``
 model of ``python -m benchmarks run --suite dynamic --data bitcoin``.
 
 Usage::
@@ -27,7 +27,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_ubergnn.benchmark._dynamic import history_features
+from sklearn_ubergnn.benchmark import history_features
 from sklearn_ubergnn.datasets import load_interactions_csv
 
 DATA = Path(os.environ.get("UBERGNN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))

@@ -37,10 +37,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sklearn_ubergnn.benchmark._dynamic import chronological_split as split
-from sklearn_ubergnn.benchmark._dynamic import stream_classify, stream_link
+from sklearn_ubergnn.benchmark import chronological_split as split
 from sklearn_ubergnn.datasets import load_interactions_csv
 from sklearn_ubergnn.dynamic import DynamicGraphEmbedder, DynamicInteractionClassifier, EdgeBankBaseline
+from sklearn_ubergnn.evaluation import evaluate_stream_events, evaluate_stream_links
 
 DATA = Path(os.environ.get("UBERGNN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 FILES = {
@@ -63,7 +63,7 @@ def run_link(args):
     features = ["rating"] if (args.data == "bitcoin" and args.rating_feature) else None
     rows = []
     for seed in args.seeds:
-        res = stream_link(EdgeBankBaseline().fit(fit_df), test, objects, seed)
+        res = evaluate_stream_links(EdgeBankBaseline().fit(fit_df), test, objects, random_state=seed)
         rows.append({"model": "edgebank", "hops": None, "seed": seed, **res})
         print(json.dumps(rows[-1]), flush=True)
     for enc in args.encoders:
@@ -79,7 +79,7 @@ def run_link(args):
                 t0 = time.perf_counter()
                 model.fit(fit_df)
                 fit_s = time.perf_counter() - t0
-                res = stream_link(model, test, objects, seed)
+                res = evaluate_stream_links(model, test, objects, random_state=seed)
                 dur = model.history_[:, "dur"]
                 rows.append({"model": enc, "hops": hops, "seed": seed, **res, "fit_s": fit_s,
                              "epochs": len(dur), "s_per_epoch": float(np.mean(dur)),
@@ -120,7 +120,7 @@ def run_classify(args):
         t0 = time.perf_counter()
         model.fit(fit_df[["source", "target", "time"]], fit_df["label"])
         fit_s = time.perf_counter() - t0
-        res = stream_classify(model, test, ["source", "target", "time"])
+        res = evaluate_stream_events(model, test, ["source", "target", "time"])
         rows.append({"model": args.encoders[0], "hops": args.hops[0], "seed": seed,
                      "auc": res["auc"], "ap": res["ap"],
                      "fit_s": fit_s, "epochs": len(model.history_),

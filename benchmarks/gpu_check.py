@@ -15,7 +15,7 @@ too (``--device cpu``, ``--quick`` to cut the data):
    ========================== ========================================= =============================
    UberGNNRecommender         YOOCHOOSE 1/64, every training prefix     P@20 on 5,000 test prefixes
    DynamicGraphEmbedder       CollegeMsg, chronological train + valid   link AP on the test rows
-   (DAG-LSTM, RNN, Transformer)                                         (``stream_link``)
+   (DAG-LSTM, RNN, Transformer)                                         (``evaluate_stream_links``)
    DisentangledGraphEmbedder  MovieLens-100k, 80 % of each user's edges Recall@20 on the other 20 %
    ========================== ========================================= =============================
 
@@ -40,6 +40,7 @@ import os
 import platform
 import re
 import resource
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -178,7 +179,7 @@ def _load(system, data_dir, quick, synthetic):
     if system in _ENCODERS:
         import pandas as pd
 
-        from sklearn_ubergnn.benchmark._dynamic import chronological_split
+        from sklearn_ubergnn.benchmark import chronological_split
 
         if synthetic:
             from sklearn_ubergnn.datasets import make_interactions
@@ -243,10 +244,10 @@ def _quality(system, est, test):
         X_test, y_test = test
         return f"P@20 ({len(X_test):,} test prefixes)", 100 * precision_at_k(y_test, est.recommend(X_test, k=20))
     if system in _ENCODERS:
-        from sklearn_ubergnn.benchmark._dynamic import stream_link
+        from sklearn_ubergnn.evaluation import evaluate_stream_links
 
         rows, objects = test
-        return f"link AP ({len(rows):,} test rows)", 100 * stream_link(est, rows, objects, seed=0)["ap"]
+        return f"link AP ({len(rows):,} test rows)", 100 * evaluate_stream_links(est, rows, objects, random_state=0)["ap"]
     from sklearn_ubergnn.disentangled._embedder import group_targets
     from sklearn_ubergnn.metrics import recall_at_k
 
@@ -267,7 +268,7 @@ def run_system(system, *, device="cpu", data_dir=None, quick=False, synthetic=Fa
     """
     import torch
 
-    from sklearn_ubergnn.benchmark._core import shared_data_dir
+    from sklearn_ubergnn.benchmark import shared_data_dir
 
     if threads:
         torch.set_num_threads(threads)
@@ -402,7 +403,7 @@ def run_gpu_check(*, device=None, quick=False, synthetic=False, systems=None, ru
     """
     import torch
 
-    from sklearn_ubergnn.benchmark._core import shared_data_dir
+    from sklearn_ubergnn.benchmark import shared_data_dir
 
     wall = time.perf_counter()
     has_cuda = torch.cuda.is_available()
@@ -518,14 +519,12 @@ def add_arguments(parser):
 
 
 def run_from_args(args, *, prog="python -m benchmarks gpu", argv=()):
-    from sklearn_ubergnn.benchmark._core import command_line
-
     try:
         status, _, _ = run_gpu_check(
             device=args.device, quick=args.quick, synthetic=args.synthetic,
             systems=args.systems.split(",") if args.systems else None, run_tests=args.run_tests,
             isolate=args.isolate, threads=args.threads, data_dir=args.data_dir, write=args.write,
-            results_file=args.results, command=command_line(prog, argv))
+            results_file=args.results, command=shlex.join([prog, *argv]))
     except ValueError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2

@@ -43,9 +43,20 @@ API_REFERENCE = [
         "description": "User guide: :doc:`/session_recommendation` (metrics) and :doc:`/evaluation`.",
     },
     {
+        "module": "sklearn_ubergnn.evaluation",
+        "title": "Evaluation loops",
+        "description": "One loop per task (sessions, user–item graphs, interaction streams), shared by the "
+                       "command line, the benchmark suites and the examples. User guide: :doc:`/evaluation`.",
+    },
+    {
         "module": "sklearn_ubergnn.benchmark",
         "title": "Benchmark suites",
         "description": "Measured figures: :doc:`/benchmarks`.",
+    },
+    {
+        "module": "sklearn_ubergnn.utils",
+        "title": "Utilities",
+        "description": "The registry of public estimators the common tests run over.",
     },
     {
         "module": "sklearn_ubergnn.graphs",

@@ -1,7 +1,7 @@
 """The ``ubergnn`` command: ``ubergnn demo``, ``ubergnn evaluate`` and ``ubergnn benchmark``.
 
 ``demo`` and ``evaluate`` fit every chosen recommender on one split with
-:func:`sklearn_ubergnn._evaluation.evaluate_recommenders`, print a results table, and write it (markdown)
+:func:`sklearn_ubergnn.evaluation.evaluate_recommenders`, print a results table, and write it (markdown)
 with a comparison plot (PNG) into ``--output-dir``. ``benchmark`` runs a whole suite of
 :mod:`sklearn_ubergnn.benchmark` (the same loop for the session suite) over several seeds, each model in a
 fresh process.
@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from ._argtypes import non_negative_int, nonzero_int, positive_float, positive_int
-from ._evaluation import (
+from .evaluation import (
     evaluate_recommenders,
     format_table,
     load_session_split,
@@ -150,14 +150,12 @@ def _build_parser():
     _add_common(ev, models, DEFAULT_MODELS["evaluate"])
 
     from .benchmark import add_suite_arguments
-    from .benchmark._cli import DESCRIPTION
 
     bench = sub.add_parser(
         "benchmark",
         help="run a whole benchmark suite (every model and baseline, several seeds) and write RESULTS.md",
-        description=DESCRIPTION,
     )
-    add_suite_arguments(bench)
+    add_suite_arguments(bench)  # with the suites' description
     for command in (demo, ev, bench):  # --debug is accepted after the command too
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show the full traceback of an error (also: UBERGNN_DEBUG=1)")

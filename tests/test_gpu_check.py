@@ -52,7 +52,7 @@ def test_unknown_system_is_a_usage_error(capsys):
 
 def test_cuda_tests_are_found_selected_and_failures_counted(tmp_path):
     names = {path.name for path in gpu_check.cuda_test_files()}
-    assert {"test_ubergnn.py", "test_gru4rec.py"} <= names
+    assert {"test_ubergnn.py", "test_common.py"} <= names
     assert "test_readme.py" not in names  # mentions CUDA in a comment only
     assert "test_gpu_check.py" not in names  # asks whether CUDA is there, puts nothing on it
     fake = tmp_path / "test_fake.py"

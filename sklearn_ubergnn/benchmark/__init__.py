@@ -7,9 +7,10 @@ markdown table, a RESULTS.md section (between ``<!-- suite:<suite>:<data>:start 
 ``...:end -->`` markers, replaced idempotently by :func:`replace_section`) and PNG plots (metric
 per epoch from skorch's history; quality against training time). ``ubergnn benchmark`` and
 ``python -m benchmarks run`` are thin command lines over it. The session suite scores with
-:func:`sklearn_ubergnn._evaluation.evaluate_recommenders`, the loop of ``ubergnn evaluate``.
+:func:`sklearn_ubergnn.evaluation.evaluate_recommenders`, the loop of ``ubergnn evaluate``.
 """
 from . import _bipartite, _dynamic, _session
+from ._bipartite import bipartite_models
 from ._cli import add_suite_arguments, run_from_args
 from ._core import (
     SuiteData,
@@ -17,9 +18,11 @@ from ._core import (
     format_summary,
     replace_section,
     run_suite,
+    shared_data_dir,
     suite_margin,
     summarize_runs,
 )
+from ._dynamic import chronological_split, history_features
 from ._session import ValidationTopK, session_model_specs
 
 SUITES = {"session": _session.SUITE, "dynamic": _dynamic.SUITE, "bipartite": _bipartite.SUITE}
@@ -30,11 +33,15 @@ __all__ = [
     "SuiteReport",
     "ValidationTopK",
     "add_suite_arguments",
+    "bipartite_models",
+    "chronological_split",
     "format_summary",
+    "history_features",
     "replace_section",
     "run_from_args",
     "run_suite",
     "session_model_specs",
+    "shared_data_dir",
     "suite_margin",
     "summarize_runs",
 ]

@@ -3,13 +3,13 @@
 Every rating is an implicit edge; each user's edges are split 80/20 at random, with the seed
 (:func:`~sklearn_ubergnn.disentangled.train_test_split_edges`), so seeds vary the split as well as
 the initialisation; every model ranks all items for every test user, training items excluded;
-Recall@20 and NDCG@20 over test users (:func:`~sklearn_ubergnn.disentangled.evaluate_bipartite`).
+Recall@20 and NDCG@20 over test users (:func:`~sklearn_ubergnn.evaluation.evaluate_bipartite`).
 """
 from pathlib import Path
 
 import numpy as np
 
-from ._core import SuiteData, history_rows, shared_data_dir
+from ._core import SuiteData, history_rows, shared_data_dir, suite_config
 
 __all__ = ["SUITE", "bipartite_models"]
 
@@ -76,11 +76,7 @@ class _BipartiteSuite:
               "disentangled": "`DisentangledGraphEmbedder` (K=4, T=2, L=1)"}
 
     def config(self, scale, options):
-        config = {**_DEFAULTS[scale], "scale": scale, "epochs": None}
-        unknown = set(options) - set(config)
-        if unknown:
-            raise ValueError(f"the bipartite suite has no option(s) {', '.join(sorted(unknown))}")
-        config.update(options)
+        config = suite_config(self.name, {**_DEFAULTS[scale], "scale": scale, "epochs": None}, options)
         if config["epochs"]:  # one override for every neural model
             for name in ("disentangled", "lightgcn", "mf_bpr"):
                 config[f"epochs_{name}"] = config["epochs"]
@@ -113,7 +109,8 @@ class _BipartiteSuite:
         return {"most_popular": None, "mf_bpr": None, "lightgcn": None, "disentangled": None}
 
     def run_job(self, payload, model, seed, config):
-        from ..disentangled import evaluate_bipartite, train_test_split_edges
+        from ..disentangled import train_test_split_edges
+        from ..evaluation import evaluate_bipartite
 
         train, test = train_test_split_edges(payload, 0.2, random_state=seed)
         epochs = {name: config[f"epochs_{name}"] for name in ("disentangled", "lightgcn", "mf_bpr")}

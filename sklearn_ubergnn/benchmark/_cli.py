@@ -22,7 +22,7 @@ DESCRIPTION = (
 
 
 def add_suite_arguments(parser, *, default_results=None):
-    """Add the suite options to an ``argparse`` parser.
+    """Add the suite options to an ``argparse`` parser (and the suites' description when it has none).
 
     Parameters
     ----------
@@ -31,6 +31,8 @@ def add_suite_arguments(parser, *, default_results=None):
         RESULTS.md written by default at the full scale; None: ``benchmarks/RESULTS.md`` under the
         working directory when it exists, else ``RESULTS.md`` in the output folder.
     """
+    if parser.description is None:
+        parser.description = DESCRIPTION
     parser.add_argument("--suite", required=True, choices=("session", "dynamic", "bipartite"),
                         help="which suite to run")
     parser.add_argument(

@@ -78,7 +78,7 @@ class SuiteData:
 class SuiteReport:
     """What :func:`run_suite` returns: per-run rows, the summary, the markdown and the files written.
 
-    ``margin`` is the one line of :func:`~sklearn_ubergnn._evaluation.headline_margin`: the suite's
+    ``margin`` is the one line of :func:`~sklearn_ubergnn.evaluation.headline_margin`: the suite's
     headline model (``spec.headline``) against its best baseline (``spec.baselines``), on the mean
     over seeds; None when either was not run.
     """
@@ -337,14 +337,14 @@ def summarize_runs(runs, metrics, *, order=None):
 
 
 def suite_margin(scores, spec):
-    """The headline line of a suite's results (:func:`~sklearn_ubergnn._evaluation.headline_margin`).
+    """The headline line of a suite's results (:func:`~sklearn_ubergnn.evaluation.headline_margin`).
 
     Parameters
     ----------
     scores : DataFrame
         Output of :func:`summarize_runs` (the means over seeds are compared), or one row per
         model with a ``model`` column and metric columns, as
-        :func:`~sklearn_ubergnn._evaluation.evaluate_recommenders` returns (``ubergnn demo``; any
+        :func:`~sklearn_ubergnn.evaluation.evaluate_recommenders` returns (``ubergnn demo``; any
         cut-off: ``P@10`` stands for ``P@20``).
     spec : suite
         Gives ``headline``, ``baselines``, ``metrics`` (the first one ranks) and ``metric_digits``.
@@ -354,7 +354,7 @@ def suite_margin(scores, spec):
     line : str or None
         None when the headline model or every baseline is missing.
     """
-    from .._evaluation import headline_margin
+    from ..evaluation import headline_margin
 
     if scores is None or not len(scores):
         return None
@@ -500,8 +500,8 @@ def _section(spec, sdata, config, table, seeds, isolate, threads, wall_s, load_s
         lines += ["", "Failed: " + "; ".join(f"{m}: {why}" for m, why in failed.items()) + "."]
     if plots:
         names = ", ".join(f"`{p.name}`" for p in plots)
-        lines += ["", f"Plots (in the output folder, not committed): {names} — metric per epoch of the "
-                  "neural models (skorch history) and quality against fit time."]
+        lines += ["", (f"Plots (in the output folder, not committed): {names} — metric per epoch of the "
+                  "neural models (skorch history) and quality against fit time.")]
     lines.append(f"<!-- {key}:end -->")
     return "\n".join(lines)
 
@@ -534,6 +534,20 @@ def replace_section(path, key, section):
         new = text.rstrip("\n") + ("\n\n" if text.strip() else "") + section.rstrip() + "\n"
     path.write_text(new)
     return path
+
+
+def suite_config(name, defaults, options):
+    """A suite's configuration: its ``defaults`` updated with ``options``, which may only name known keys.
+
+    Raises
+    ------
+    ValueError
+        When ``options`` names an option the suite does not have.
+    """
+    unknown = set(options) - set(defaults)
+    if unknown:
+        raise ValueError(f"the {name} suite has no option(s) {', '.join(sorted(unknown))}")
+    return {**defaults, **options}
 
 
 def command_line(prog, argv):

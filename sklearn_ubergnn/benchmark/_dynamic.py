@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from ._core import SuiteData, history_rows, shared_data_dir
+from ..evaluation import evaluate_stream_events, evaluate_stream_links
+from ._core import SuiteData, history_rows, shared_data_dir, suite_config
 
-__all__ = ["SUITE", "chronological_split", "history_features", "stream_classify", "stream_link"]
+__all__ = ["SUITE", "chronological_split", "history_features"]
 
 _FILES = {
     "collegemsg": ("collegemsg/CollegeMsg.txt", "collegemsg"),
@@ -30,68 +31,6 @@ def chronological_split(df, train=0.70, valid=0.15):
     n = len(df)
     a, b = int(n * train), int(n * (train + valid))
     return tuple(part.reset_index(drop=True) for part in (df.iloc[:a], df.iloc[a:b], df.iloc[b:]))
-
-
-def stream_link(model, test, objects, seed, batch=200):
-    """Score every test row and one random negative, batch by batch, appending each batch after.
-
-    Parameters
-    ----------
-    model : EdgeBankBaseline or DynamicGraphEmbedder
-        Fitted on the rows before ``test``.
-    test : DataFrame
-        Test interactions in time order.
-    objects : ndarray
-        The ids negatives are drawn from (uniformly).
-    seed : int
-        Seed of the negative sampling.
-    batch : int, default=200
-        Rows scored before they are appended.
-
-    Returns
-    -------
-    result : dict
-        ``ap``, ``auc`` (fractions), ``score_s`` (seconds in ``predict_link_proba``) and
-        ``n_scored`` (positives + negatives).
-    """
-    from ..dynamic import EdgeBankBaseline
-
-    rng = np.random.default_rng(seed)
-    y, p = [], []
-    t_score = 0.0
-    for start in range(0, len(test), batch):
-        pos = test.iloc[start:start + batch]
-        neg = pos.copy()
-        neg["target"] = objects[rng.integers(0, len(objects), len(pos))]
-        t0 = time.perf_counter()
-        scores = model.predict_link_proba(pd.concat([pos, neg], ignore_index=True))
-        t_score += time.perf_counter() - t0
-        p.append(scores)
-        y.append(np.r_[np.ones(len(pos)), np.zeros(len(pos))])
-        if isinstance(model, EdgeBankBaseline):
-            model.partial_fit(pos)
-        else:
-            model.partial_fit(pos, update_only=True)
-    y, p = np.concatenate(y), np.concatenate(p)
-    return {"ap": average_precision_score(y, p), "auc": roc_auc_score(y, p), "score_s": t_score,
-            "n_scored": len(y)}
-
-
-def stream_classify(model, test, columns, batch=200, label="label"):
-    """Score the test rows batch by batch, revealing each batch's labels after it is scored.
-
-    Returns ``ap``, ``auc``, ``score_s`` and ``n_scored`` as :func:`stream_link`.
-    """
-    p, t_score = [], 0.0
-    for start in range(0, len(test), batch):
-        part = test.iloc[start:start + batch]
-        t0 = time.perf_counter()
-        p.append(model.predict_proba(part[columns])[:, 1])
-        t_score += time.perf_counter() - t0
-        model.partial_fit(part[columns], part[label], update_only=True)
-    p, y = np.concatenate(p), test[label].to_numpy()
-    return {"ap": average_precision_score(y, p), "auc": roc_auc_score(y, p), "score_s": t_score,
-            "n_scored": len(y)}
 
 
 def history_features(df, batch=200, recent=10, label="label"):
@@ -164,12 +103,7 @@ class _DynamicSuite:
               "dag-lstm": "DAG-LSTM", "rnn": "RNN", "transformer": "Transformer"}
 
     def config(self, scale, options):
-        config = {**_DEFAULTS[scale], "scale": scale, "task": None}
-        unknown = set(options) - set(config)
-        if unknown:
-            raise ValueError(f"the dynamic suite has no option(s) {', '.join(sorted(unknown))}")
-        config.update(options)
-        return config
+        return suite_config(self.name, {**_DEFAULTS[scale], "scale": scale, "task": None}, options)
 
     def load(self, data, scale, config):
         from ..datasets import load_interactions_csv, make_interactions
@@ -246,9 +180,9 @@ class _DynamicSuite:
         fit_s = time.perf_counter() - start
         if task == "link":
             objects = np.unique(np.r_[df["source"].to_numpy(), df["target"].to_numpy()])
-            result = stream_link(estimator, test[columns], objects, seed)
+            result = evaluate_stream_links(estimator, test[columns], objects, random_state=seed)
         else:
-            result = stream_classify(estimator, test, columns)
+            result = evaluate_stream_events(estimator, test, columns)
         history = history_rows(estimator)
         return {
             "AP": 100 * result["ap"],

@@ -3,16 +3,19 @@
 Baselines (popularity, session-kNN, GRU4Rec when the package has it), SR-GNN (``readout="local"``
 without user columns) and UBER-GNN V1–V4 (``readout`` mean / local / user / hybrid with the user
 portrait), all fitted on the same training prefixes and scored on the same test prefixes with
-:func:`~sklearn_ubergnn._evaluation.evaluate_recommenders` (P@20 = hit rate, MRR@20, NDCG@20).
+:func:`~sklearn_ubergnn.evaluation.evaluate_recommenders` (P@20 = hit rate, MRR@20, NDCG@20).
 """
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 from skorch.callbacks import Callback
 
-from .._evaluation import evaluate_recommenders, load_session_split, synthetic_session_split
-from ._core import SuiteData, history_rows, shared_data_dir
+from .._ranking import top_k
+from ..evaluation import evaluate_recommenders, load_session_split, synthetic_session_split
+from ..metrics import mrr_at_k, precision_at_k
+from ._core import SuiteData, history_rows, shared_data_dir, suite_config
 
 __all__ = ["SUITE", "ValidationTopK", "session_model_specs"]
 
@@ -20,12 +23,15 @@ VARIANTS = {"mean": "V1", "local": "V2", "user": "V3", "hybrid": "V4"}
 
 
 class ValidationTopK(Callback):
-    """Record the hit rate and MRR at ``k`` of the validation batches in the skorch history.
+    """Record the P@k (hit rate) and MRR@k of the validation batches in the skorch history.
 
     Uses the logits skorch already computes for ``valid_loss`` (``on_batch_end`` of the
-    validation batches), so it costs no extra forward pass. Adds ``valid_P@k`` and
-    ``valid_MRR@k`` (percent) to every epoch of ``history_``; does nothing for models whose
-    outputs are not ``(batch, n_items)`` scores against integer targets.
+    validation batches), so it costs no extra forward pass: each batch's top ``k`` item codes
+    (:func:`~sklearn_ubergnn._ranking.top_k`, the recommenders' ranking rule) are scored with
+    :func:`~sklearn_ubergnn.metrics.precision_at_k` and :func:`~sklearn_ubergnn.metrics.mrr_at_k`
+    against the integer targets. Adds ``valid_P@k`` and ``valid_MRR@k`` (percent) to every epoch
+    of ``history_``; does nothing for models whose outputs are not ``(batch, n_items)`` scores
+    against integer targets.
 
     Parameters
     ----------
@@ -42,19 +48,16 @@ class ValidationTopK(Callback):
     def on_batch_end(self, net, batch=None, training=None, y_pred=None, **kwargs):
         if training or y_pred is None or not isinstance(batch, (tuple, list)) or len(batch) < 2:
             return
-        import torch
-
         y = batch[1]
         if not isinstance(y, torch.Tensor) or y.ndim != 1 or y_pred.ndim != 2 or len(y) != len(y_pred):
             return
-        with torch.no_grad():
-            y = y.to(y_pred.device).long()
-            target = y_pred.gather(1, y.unsqueeze(1))
-            rank = (y_pred > target).sum(1)  # items strictly better than the target
-            hit = rank < self.k
-            self.hits_ += float(hit.sum())
-            self.rr_ += float((hit / (rank + 1).float()).sum())
-            self.n_ += len(y)
+        n_items = y_pred.shape[1]
+        k = min(self.k, n_items)
+        ranked = top_k(y_pred, k, np.arange(k), min_score=-np.inf)
+        y = y.cpu().numpy()
+        self.hits_ += len(y) * precision_at_k(y, ranked, k=k)
+        self.rr_ += len(y) * mrr_at_k(y, ranked, k=k)
+        self.n_ += len(y)
 
     def on_epoch_end(self, net, **kwargs):
         if getattr(self, "n_", 0):
@@ -160,13 +163,8 @@ class _SessionSuite:
     }
 
     def config(self, scale, options):
-        config = {**_DEFAULTS[scale], "scale": scale, "k": 20, "knn_k": 100, "knn_sample_size": 500,
-                  "max_train": None, "max_test": None}
-        unknown = set(options) - set(config)
-        if unknown:
-            raise ValueError(f"the session suite has no option(s) {', '.join(sorted(unknown))}")
-        config.update(options)
-        return config
+        return suite_config(self.name, {**_DEFAULTS[scale], "scale": scale, "k": 20, "knn_k": 100,
+                                        "knn_sample_size": 500, "max_train": None, "max_test": None}, options)
 
     def load(self, data, scale, config):
         if scale != "full":

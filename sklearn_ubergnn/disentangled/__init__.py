@@ -4,13 +4,14 @@ Estimators take a DataFrame of edges (``user``, ``item`` columns, optional weigh
 raw ids: :class:`DisentangledGraphEmbedder` (DisenGCN routing, CN111681059A), the baselines
 :class:`MostPopularRecommender`, :class:`BPRMatrixFactorization` and :class:`LightGCNRecommender`
 under the same API, :class:`DistilledBehaviorClassifier` (a light per-item model trained on hard
-labels plus the embedder's soft labels), and :func:`evaluate_bipartite` to compare them.
+labels plus the embedder's soft labels), and :func:`train_test_split_edges`, the per-user split of
+:func:`sklearn_ubergnn.evaluation.evaluate_bipartite` (re-exported here, where it used to live).
 """
+from ..evaluation import evaluate_bipartite  # noqa: F401  (the old import path; documented in evaluation)
 from ._baselines import (
     BPRMatrixFactorization,
     LightGCNRecommender,
     MostPopularRecommender,
-    evaluate_bipartite,
     train_test_split_edges,
 )
 from ._distilled import DistilledBehaviorClassifier
@@ -22,6 +23,5 @@ __all__ = [
     "DistilledBehaviorClassifier",
     "LightGCNRecommender",
     "MostPopularRecommender",
-    "evaluate_bipartite",
     "train_test_split_edges",
 ]

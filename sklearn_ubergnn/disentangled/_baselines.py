@@ -1,27 +1,20 @@
-"""Baselines for user–item graphs under the embedder's API, a per-user split and an evaluation loop."""
-import time
+"""Baselines for user–item graphs under the embedder's API and a per-user split of the edges."""
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
-from sklearn.base import clone
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
 from .._threads import uses_torch_threads
-from .._validation import check_ids, check_k
-from ..metrics import ndcg_at_k, recall_at_k
 from ..nn import LightGCN
-from ._embedder import _TRAINING_CONSTRAINTS, _BaseBipartiteRecommender, _BaseGraphEmbedder, group_targets
+from ._embedder import _TRAINING_CONSTRAINTS, _BaseBipartiteRecommender, _BaseGraphEmbedder
 
 __all__ = [
     "BPRMatrixFactorization",
     "LightGCNRecommender",
     "MostPopularRecommender",
-    "evaluate_bipartite",
     "train_test_split_edges",
 ]
 
@@ -286,60 +279,3 @@ def train_test_split_edges(X, test_size=0.2, *, user_column="user", random_state
     n_test = np.minimum(np.round(test_size * counts).astype(np.int64), counts - 1)
     is_test = rank < n_test[codes]
     return X[~is_test].copy(), X[is_test].copy()
-
-
-def evaluate_bipartite(models, train_edges, test_edges, k=20, *, user_column="user", item_column="item",
-                       return_estimators=False):
-    """Fit every model on ``train_edges`` and rank all items for every test user.
-
-    Parameters
-    ----------
-    models : dict of str to estimator
-        Unfitted bipartite recommenders (cloned before fitting).
-    train_edges, test_edges : DataFrame
-        Training edges and held-out edges (``user_column``, ``item_column``).
-    k : int, default=20
-        Cut-off of Recall@k and NDCG@k.
-    user_column, item_column : str, default="user", "item"
-        Column names.
-    return_estimators : bool, default=False
-        Also return the fitted clones (e.g. to read their ``history_``).
-
-    Returns
-    -------
-    results : DataFrame
-        One row per model (index: the names) with ``Recall@k``, ``NDCG@k``, ``fit_s`` (wall
-        seconds of ``fit``), ``s_per_epoch`` (``fit_s / n_epochs``, NaN without epochs),
-        ``n_epochs``, ``recommend_s`` (wall seconds ranking every test user) and ``users_per_s``.
-        Training items are excluded from the rankings; test users unseen in training get the
-        popularity ranking.
-    estimators : dict of str to estimator
-        The fitted clones by name; only when ``return_estimators=True``.
-    """
-    k = check_k(k)
-    users, truth = group_targets(check_ids(test_edges[user_column], input_name="test_edges[user]"),
-                                 check_ids(test_edges[item_column], input_name="test_edges[item]"))
-    rows, fitted = [], {}
-    for name, model in models.items():
-        est = fitted[name] = clone(model)
-        start = time.perf_counter()
-        est.fit(train_edges)
-        fit_s = time.perf_counter() - start
-        check_is_fitted(est)
-        start = time.perf_counter()
-        ranked = est.recommend(users, k=k, exclude_seen=True)
-        recommend_s = time.perf_counter() - start
-        history = getattr(est, "history_", None)
-        n_epochs = len(history) if history is not None else 0
-        rows.append({
-            "model": name,
-            f"Recall@{k}": recall_at_k(truth, ranked, k=k),
-            f"NDCG@{k}": ndcg_at_k(truth, ranked, k=k),
-            "fit_s": fit_s,
-            "s_per_epoch": fit_s / n_epochs if n_epochs else float("nan"),
-            "n_epochs": n_epochs,
-            "recommend_s": recommend_s,
-            "users_per_s": len(users) / max(recommend_s, 1e-9),
-        })
-    results = pd.DataFrame(rows).set_index("model")
-    return (results, fitted) if return_estimators else results

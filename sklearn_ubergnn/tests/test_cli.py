@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from sklearn_ubergnn import PopularityRecommender, SessionKNNRecommender
-from sklearn_ubergnn._evaluation import evaluate_recommenders, format_table
 from sklearn_ubergnn.cli import main
+from sklearn_ubergnn.evaluation import evaluate_recommenders, format_table
 
 
 def test_demo_writes_table_and_plot(tmp_path, capsys):

@@ -1,9 +1,10 @@
 """Fast tests of sklearn_ubergnn.datasets: generators (planted structure) and loaders (hand-made files)."""
 
+import itertools
 import os
 import pickle
 import re
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -20,16 +21,7 @@ from sklearn_ubergnn.datasets import (
     make_interactions,
     make_sessions,
 )
-
-
-def write(path, text):
-    Path(path).write_text(text)
-    return path
-
-
-def raises(exc, path, message):
-    """pytest.raises matching ``"<path><message>"`` literally."""
-    return pytest.raises(exc, match="^" + re.escape(f"{path}{message}") + "$")
+from sklearn_ubergnn.tests._checks import DIGINETICA, raises, write
 
 
 # ------------------------------------------------------------------------------------------------
@@ -115,7 +107,7 @@ def test_make_sessions_repeats_follow_repeat_prob():
         repeated = sum(s[t] in s[:t] for s in sessions for t in range(1, len(s)))
         return repeated / sum(len(s) - 1 for s in sessions)
 
-    assert repeat_share(0.5) > 0.5 > 0.3 > repeat_share(0.1) > 0.1
+    assert repeat_share(0.5) > 0.5 and 0.3 > repeat_share(0.1) > 0.1
 
 
 def test_make_sessions_anchored_segments_follow_the_first_click():
@@ -134,10 +126,10 @@ def test_make_sessions_anchored_segments_follow_the_first_click():
         return max(len(v) for v in found.values())
 
     from_first = [(s[0], v) for s, a in zip(sessions, anchored) if a for v in s[1:]]
-    from_previous = [(u, v) for s, a in zip(sessions, anchored) if not a for u, v in zip(s, s[1:])]
+    from_previous = [(u, v) for s, a in zip(sessions, anchored) if not a for u, v in itertools.pairwise(s)]
     assert successors(from_first) <= 4 and successors(from_previous) <= 4
     # and not the other way round: an anchored session's clicks do not follow their predecessor
-    wrong = [(u, v) for s, a in zip(sessions, anchored) if a for u, v in zip(s, s[1:])]
+    wrong = [(u, v) for s, a in zip(sessions, anchored) if a for u, v in itertools.pairwise(s)]
     assert successors(wrong) > 4
     # the default (0.0) moves on from the previous click for every segment
     plain = make_sessions(n_sessions=50, random_state=3)
@@ -182,7 +174,7 @@ def test_make_sessions_rejects_bad_parameters(kwargs):
 
 
 def test_make_sessions_single_segment_and_tiny_sizes():
-    sessions, users_of, users, seg = make_sessions(3, 2, 4, 1, return_segments=True, random_state=0)
+    sessions, _users_of, _users, seg = make_sessions(3, 2, 4, 1, return_segments=True, random_state=0)
     assert len(sessions) == 4 and set(seg) == {0} and set(np.concatenate(sessions)) <= {0, 1}
 
 
@@ -288,7 +280,7 @@ def test_load_session_csv_iso_times_blank_lines_and_crlf(tmp_path):
 
 
 def test_binary_files_are_not_text_and_never_echoed(tmp_path):
-    kw = dict(session_col="s", item_col="i", time_col="t")
+    kw = {"session_col": "s", "item_col": "i", "time_col": "t"}
     rng = np.random.default_rng(0)
     noise = rng.integers(0, 256, size=2000, dtype=np.uint8).tobytes()
     binary = tmp_path / "noise.csv"
@@ -325,55 +317,36 @@ def test_load_session_csv_does_not_sort_ties_away_from_file_order(tmp_path):
     assert load_session_csv(path, session_col="s", item_col="i", time_col="t")[0] == [[3, 2, 1]]
 
 
-def test_load_session_csv_errors(tmp_path):
-    kw = dict(session_col="session", item_col="item", time_col="time")
+# name, file text, message after the path (test_loader_errors_name_the_file_line); texts span several
+# chunks, so chunked reads must give the whole file's line numbers.
+SESSION_CSV_ERRORS = [
+    ("empty", "\n\n\n\n\n", ": the file is empty; expected a header line and data lines separated by ','."),
+    ("header_only", "session,item,time\n\n\n\n\n", ": the file has a header line but no data lines."),
+    ("no_time", "\n\nsession,item,when\n1,2,3\n",
+     ", line 1: missing required column 'time' (time_col); the header has columns ['session', 'item', 'when']."),
+    ("short", "session,item,time\n1,2,3\n\n1,2,3\n1,2,3\n1,2\n",
+     ", line 6: expected 3 fields separated by ',' (session, item, time), found 2: missing column(s) 'time'."),
+    ("long", "session,item,time\n1,2,3\n1,2,3,4,5\n",
+     (", line 3: expected 3 fields separated by ',' (session, item, time), found 5: 2 extra field(s) after column "
+      "'time'.")),
+    ("bad_time", "session,item,time\n1,2,3\n1,2,3\n\n1,2,soon\n1,2,3\n",
+     ", line 5, column 'time': expected a number (like the first value), found 'soon'."),
+    ("no_item", "session,item,time\n1,2,3\n1,2,3\n1,2,3\n1,,3\n",
+     ", line 5, column 'item': missing value ''; expected an id."),
+    ("quoted", 'session,item,time\n"a,b",x,1\n"a,b",y,2\n"a",y,2,3\n',
+     (", line 4: expected 3 fields separated by ',' (session, item, time), found 4: 1 extra field(s) after column "
+      "'time'.")),
+]
+
+
+def test_load_session_csv_missing_file_and_bad_session_time(tmp_path):
+    kw = {"session_col": "session", "item_col": "item", "time_col": "time"}
     missing = tmp_path / "nope.csv"
     with raises(FileNotFoundError, "session file not found: ", missing):
         load_session_csv(missing, **kw)
-    empty = write(tmp_path / "empty.csv", "\n\n")
-    with raises(
-        ValueError, empty, ": the file is empty; expected a header line and data lines separated by ','."
-    ):
-        load_session_csv(empty, **kw)
-    header_only = write(tmp_path / "header_only.csv", "session,item,time\n\n")
-    with raises(ValueError, header_only, ": the file has a header line but no data lines."):
-        load_session_csv(header_only, **kw)
-    no_time = write(tmp_path / "no_time.csv", "session,item,when\n1,2,3\n")
-    with raises(
-        ValueError,
-        no_time,
-        ", line 1: missing required column 'time' (time_col); "
-        "the header has columns ['session', 'item', 'when'].",
-    ):
-        load_session_csv(no_time, **kw)
-    short = write(tmp_path / "short.csv", "session,item,time\n1,2,3\n\n1,2\n")
-    with raises(
-        ValueError,
-        short,
-        ", line 4: expected 3 fields separated by ',' (session, item, time), "
-        "found 2: missing column(s) 'time'.",
-    ):
-        load_session_csv(short, **kw)
-    long = write(tmp_path / "long.csv", "session,item,time\n1,2,3\n1,2,3,4,5\n")
-    with raises(
-        ValueError,
-        long,
-        ", line 3: expected 3 fields separated by ',' (session, item, time), "
-        "found 5: 2 extra field(s) after column 'time'.",
-    ):
-        load_session_csv(long, **kw)
-    bad_time = write(tmp_path / "bad_time.csv", "session,item,time\n1,2,3\n1,2,3\n\n1,2,soon\n")
-    with raises(
-        ValueError,
-        bad_time,
-        ", line 5, column 'time': expected a number (like the first value), found 'soon'.",
-    ):
-        load_session_csv(bad_time, **kw)
-    no_item = write(tmp_path / "no_item.csv", "session,item,time\n1,2,3\n1,,3\n")
-    with raises(ValueError, no_item, ", line 3, column 'item': missing value ''; expected an id."):
-        load_session_csv(no_item, **kw)
+    path = write(tmp_path / "ok.csv", "session,item,time\n1,2,3\n")
     with pytest.raises(ValueError, match="session_time must be 'last' or 'first', got 'middle'"):
-        load_session_csv(no_item, session_time="middle", **kw)
+        load_session_csv(path, session_time="middle", **kw)
 
 
 def test_load_session_csv_quoted_fields(tmp_path):
@@ -392,14 +365,6 @@ def test_load_session_csv_quoted_fields(tmp_path):
 # ------------------------------------------------------------------------------------------------
 # load_diginetica
 # ------------------------------------------------------------------------------------------------
-DIGINETICA = """sessionId;userId;itemId;timeframe;eventdate
-3;NA;30;500;2016-05-02
-3;NA;31;100;2016-05-02
-1;7;10;900;2016-05-01
-1;7;11;200;2016-05-01
-2;NA;20;50;2016-05-01
-1;7;12;300;2016-05-03
-"""
 
 
 def test_load_diginetica_follows_srgnn(tmp_path):
@@ -423,39 +388,22 @@ def test_load_diginetica_sample_header_variant(tmp_path):
     pd.testing.assert_frame_equal(a[1], b[1])
 
 
-def test_load_diginetica_errors(tmp_path):
-    bad_date = write(tmp_path / "d.csv", DIGINETICA.replace("2016-05-03", "2016-13-03"))
-    with raises(
-        ValueError, bad_date, ", line 7, column 'eventdate': expected a date YYYY-MM-DD, found '2016-13-03'."
-    ):
-        load_diginetica(bad_date)
-    bad_frame = write(tmp_path / "f.csv", DIGINETICA.replace(";200;", ";2x0;"))
-    with raises(ValueError, bad_frame, ", line 5, column 'timeframe': expected an integer, found '2x0'."):
-        load_diginetica(bad_frame)
-    bad_user = write(tmp_path / "u.csv", DIGINETICA.replace("1;7;12", "1;x;12"))
-    with raises(ValueError, bad_user, ", line 7, column 'userId': expected an integer, found 'x'."):
-        load_diginetica(bad_user)
-    no_item = write(tmp_path / "i.csv", DIGINETICA.replace("itemId", "product"))
-    with raises(
-        ValueError,
-        no_item,
-        ", line 1: missing required column 'itemId' (or 'item_id'); the header "
-        "has columns ['sessionId', 'userId', 'product', 'timeframe', 'eventdate'].",
-    ):
-        load_diginetica(no_item)
-    short = write(tmp_path / "s.csv", DIGINETICA.replace("2;NA;20;50;2016-05-01", "2;NA;20;50"))
-    with raises(
-        ValueError,
-        short,
-        ", line 6: expected 5 fields separated by ';' (sessionId, userId, itemId, "
-        "timeframe, eventdate), found 4: missing column(s) 'eventdate'.",
-    ):
-        load_diginetica(short)
-    empty = write(tmp_path / "e.csv", "")
-    with raises(
-        ValueError, empty, ": the file is empty; expected a header line and data lines separated by ';'."
-    ):
-        load_diginetica(empty)
+DIGINETICA_ERRORS = [
+    ("bad_date", DIGINETICA.replace("2016-05-03", "2016-13-03"),
+     ", line 7, column 'eventdate': expected a date YYYY-MM-DD, found '2016-13-03'."),
+    ("bad_frame", DIGINETICA.replace(";200;", ";2x0;"), ", line 5, column 'timeframe': expected an integer, found '2x0'."),
+    ("bad_user", DIGINETICA.replace("1;7;12", "1;x;12"), ", line 7, column 'userId': expected an integer, found 'x'."),
+    ("no_item", DIGINETICA.replace("itemId", "product"),
+     (", line 1: missing required column 'itemId' (or 'item_id'); the header has columns ['sessionId', 'userId', "
+      "'product', 'timeframe', 'eventdate'].")),
+    ("short", DIGINETICA.replace("2;NA;20;50;2016-05-01", "2;NA;20;50"),
+     (", line 6: expected 5 fields separated by ';' (sessionId, userId, itemId, timeframe, eventdate), found 4: "
+      "missing column(s) 'eventdate'.")),
+    ("empty", "", ": the file is empty; expected a header line and data lines separated by ';'."),
+]
+
+
+def test_load_diginetica_missing_file(tmp_path):
     with raises(FileNotFoundError, "Diginetica file not found: ", tmp_path / "x.csv"):
         load_diginetica(tmp_path / "x.csv")
 
@@ -729,31 +677,46 @@ def test_load_interactions_bitcoin_and_custom(tmp_path):
     assert df.to_dict("list") == {"source": ["a"], "target": ["b"], "time": [1577836800.0], "amount": [1.5]}
 
 
-def test_load_interactions_errors(tmp_path):
-    path = write(tmp_path / "m.txt", "1 2 30\n3 4 x\n")
-    with raises(
-        ValueError, path, ", line 2, column 'time': expected a number (like the first value), found 'x'."
-    ):
-        load_interactions_csv(path, format="collegemsg")
-    path = write(tmp_path / "n.txt", "1 2 30\n3 4\n")
-    with raises(
-        ValueError,
-        path,
-        ", line 2: expected 3 fields separated by ' ' (source, target, time), found 2: "
-        "missing column(s) 'time'.",
-    ):
-        load_interactions_csv(path, format="collegemsg")
-    path = write(tmp_path / "b.csv", "6,2,4,1.5\n6,5,,2.5\n")
-    with raises(ValueError, path, ", line 2, column 'rating': missing value ''; expected a finite number."):
-        load_interactions_csv(path, format="bitcoin")
+# name, file text, format, message after the path
+INTERACTION_ERRORS = [
+    ("bad_time", "1 2 30\n3 4 x\n", "collegemsg",
+     ", line 2, column 'time': expected a number (like the first value), found 'x'."),
+    ("short", "1 2 30\n3 4\n", "collegemsg",
+     ", line 2: expected 3 fields separated by ' ' (source, target, time), found 2: missing column(s) 'time'."),
+    ("no_rating", "6,2,4,1.5\n6,5,,2.5\n", "bitcoin",
+     ", line 2, column 'rating': missing value ''; expected a finite number."),
+    ("too_wide", "1,2,3,4,5\n", None,
+     (", line 1: cannot infer the columns of 5 fields separated by ','; pass names=[...] including 'source', "
+      "'target' and 'time', or format='collegemsg'/'bitcoin'.")),
+    ("empty", "", "collegemsg", ": the file is empty; expected lines of 3 fields separated by ' '."),
+]
+
+
+def _session_csv(path, chunksize=None):
+    return load_session_csv(path, chunksize=chunksize, session_col="session", item_col="item", time_col="time")
+
+
+# loader, name, file text, message after the path: every loader, every chunk size, the same message
+LOADER_ERRORS = [
+    *[(_session_csv, *error) for error in SESSION_CSV_ERRORS],
+    *[(load_diginetica, *error) for error in DIGINETICA_ERRORS],
+    *[(partial(load_interactions_csv, format=fmt), name, text, message) for name, text, fmt, message in
+      INTERACTION_ERRORS],
+]
+LOADER_IDS = [*(f"session_csv-{e[0]}" for e in SESSION_CSV_ERRORS), *(f"diginetica-{e[0]}" for e in DIGINETICA_ERRORS),
+              *(f"interactions-{e[0]}" for e in INTERACTION_ERRORS)]
+
+
+@pytest.mark.parametrize("chunksize", [None, 1, 2, 3, 4])
+@pytest.mark.parametrize("loader, name, text, message", LOADER_ERRORS, ids=LOADER_IDS)
+def test_loader_errors_name_the_file_line(tmp_path, loader, name, text, message, chunksize):
+    path = write(tmp_path / f"{name}.csv", text)
+    with raises(ValueError, path, message):
+        loader(path, chunksize=chunksize)
+
+
+def test_load_interactions_bad_options_and_missing_file(tmp_path):
     path = write(tmp_path / "w.csv", "1,2,3,4,5\n")
-    with raises(
-        ValueError,
-        path,
-        ", line 1: cannot infer the columns of 5 fields separated by ','; pass "
-        "names=[...] including 'source', 'target' and 'time', or format='collegemsg'/'bitcoin'.",
-    ):
-        load_interactions_csv(path)
     with pytest.raises(
         ValueError, match=r"^format must be one of \['bitcoin', 'collegemsg'\] or None, got 'uci'\.$"
     ):
@@ -762,9 +725,6 @@ def test_load_interactions_errors(tmp_path):
         ValueError, match=r"names must include 'source', 'target' and 'time'; \['time'\] missing"
     ):
         load_interactions_csv(path, names=["source", "target", "a", "b", "c"])
-    empty = write(tmp_path / "e.txt", "")
-    with raises(ValueError, empty, ": the file is empty; expected lines of 3 fields separated by ' '."):
-        load_interactions_csv(empty, format="collegemsg")
     with raises(FileNotFoundError, "interactions file not found: ", tmp_path / "none.txt"):
         load_interactions_csv(tmp_path / "none.txt")
 

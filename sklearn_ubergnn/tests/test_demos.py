@@ -4,9 +4,9 @@ import math
 import pandas as pd
 import pytest
 
-from sklearn_ubergnn._evaluation import headline_margin, plot_results
 from sklearn_ubergnn.benchmark import SUITES, run_suite, suite_margin, summarize_runs
 from sklearn_ubergnn.cli import main
+from sklearn_ubergnn.evaluation import headline_margin, plot_results
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -25,7 +25,6 @@ from sklearn_ubergnn.disentangled import (
     evaluate_bipartite,
     train_test_split_edges,
 )
-from sklearn_ubergnn.tests._checks import DATA_FREE_CHECKS
 
 FAST = dict(embedding_dim=8, max_epochs=3, batch_size=64, random_state=0)
 EMBEDDERS = [
@@ -34,19 +33,10 @@ EMBEDDERS = [
     LightGCNRecommender(n_layers=2, **FAST),
 ]
 RECOMMENDERS = [*EMBEDDERS, MostPopularRecommender()]
-ALL = [*RECOMMENDERS, DistilledBehaviorClassifier(target_item=1, max_epochs=3)]
 
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny graphs: one intra-op thread is fastest, and other jobs share the cores."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 def _name(est):
@@ -59,12 +49,6 @@ def small():
                                             random_state=0)
     train, test = train_test_split_edges(edges, 0.25, random_state=0)
     return train, test, item_channel
-
-
-@pytest.mark.parametrize("estimator", ALL, ids=_name)
-@pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
-def test_sklearn_data_free_checks(estimator, check):
-    check(_name(estimator), clone(estimator))
 
 
 @pytest.mark.parametrize("estimator", RECOMMENDERS, ids=_name)
@@ -135,23 +119,6 @@ def test_string_ids_and_custom_columns():
 def test_bad_input_errors(X, params, error, match):
     with pytest.raises(error, match=match):
         DisentangledGraphEmbedder(**{**FAST, "n_channels": 2, **params}).fit(X)
-
-
-@pytest.mark.parametrize("estimator", EMBEDDERS, ids=_name)
-def test_joblib_round_trip_and_determinism(estimator, small, tmp_path):
-    train, _, _ = small
-    est = clone(estimator).fit(train)
-    users = np.arange(20)
-    expected_top, expected_Z = est.recommend(users, k=5), est.transform(users)
-    joblib.dump(est, tmp_path / "model.joblib")
-    loaded = joblib.load(tmp_path / "model.joblib")
-    np.testing.assert_array_equal(loaded.recommend(users, k=5), expected_top)
-    np.testing.assert_array_equal(loaded.transform(users), expected_Z)
-    twin = clone(est)
-    assert not hasattr(twin, "net_")
-    np.testing.assert_array_equal(twin.fit(train).transform(users), expected_Z)  # same seed, same model
-    other = clone(est).set_params(random_state=1).fit(train).transform(users)
-    assert not np.array_equal(other, expected_Z)
 
 
 def _load_without_gpu(est, monkeypatch):

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.utils._param_validation import InvalidParameterError
@@ -18,20 +17,13 @@ from sklearn_ubergnn.datasets import make_interactions
 from sklearn_ubergnn.dynamic import DynamicGraphEmbedder, DynamicInteractionClassifier, EdgeBankBaseline
 from sklearn_ubergnn.dynamic._data import N_STRUCT, RECENT, QueryBuilder, StreamState
 from sklearn_ubergnn.nn._dynamic_heads import DynamicQueryModel
-from sklearn_ubergnn.tests._checks import DATA_FREE_CHECKS
 
 FAST = dict(n_hops=2, max_nodes=16, embedding_dim=8, object_dim=4, time_dim=4, max_epochs=2, batch_size=64,
             random_state=0)
 ESTIMATORS = [DynamicGraphEmbedder(**FAST), DynamicInteractionClassifier(**FAST)]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Two cores are shared: one torch thread avoids oversubscription (and keeps timings stable)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 @pytest.fixture(scope="module")
@@ -56,19 +48,6 @@ def _ids(est):
 # ------------------------------------------------------------------------------------------------
 # scikit-learn contract
 # ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
-@pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
-def test_sklearn_data_free_checks(estimator, check):
-    check(type(estimator).__name__, clone(estimator))
-
-
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
-def test_not_fitted(estimator, stream):
-    est = clone(estimator)
-    with pytest.raises(NotFittedError):
-        (est.transform if hasattr(est, "transform") else est.predict_proba)(stream[:5])
-
-
 def test_embedder_shapes_and_feature_names(embedder, stream):
     Z = embedder.transform(stream[450:])
     assert Z.shape == (150, 16) and Z.dtype == np.float32 and np.isfinite(Z).all()

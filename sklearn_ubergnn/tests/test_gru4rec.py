@@ -9,7 +9,6 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_ubergnn import GRU4RecRecommender as RootExport
@@ -21,18 +20,11 @@ from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
 from sklearn_ubergnn.nn import GRU4Rec
 from sklearn_ubergnn.preprocessing import session_prefixes
 from sklearn_ubergnn.session import GRU4RecRecommender, PopularityRecommender
-from sklearn_ubergnn.tests._checks import DATA_FREE_CHECKS
 
 FAST = dict(hidden_size=8, max_epochs=2, batch_size=32, validation_fraction=None, random_state=0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models run fastest on one thread (and do not fight other processes for cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 @pytest.fixture(scope="module")
@@ -109,11 +101,6 @@ def test_padded_batches_drop_unseen_codes():
 
 
 # ---------------------------------------------------------------------------------- scikit-learn API
-@pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
-def test_sklearn_data_free_checks(check):
-    check("GRU4RecRecommender", GRU4RecRecommender(**FAST))
-
-
 def test_exported_from_the_package_root():
     assert RootExport is GRU4RecRecommender
 
@@ -191,27 +178,6 @@ def test_inference_does_not_depend_on_batch_size(fitted, data):
 
 
 # ---------------------------------------------------------------------------------- errors
-def test_not_fitted(data):
-    _, _, X_test, _ = data
-    for method in ("recommend", "predict", "predict_proba"):
-        with pytest.raises(NotFittedError):
-            getattr(GRU4RecRecommender(), method)(X_test)
-
-
-@pytest.mark.parametrize(
-    "X_bad, y_bad, error, match",
-    [([], [], ValueError, "at least one session"),
-     ([[1], []], [1, 2], ValueError, "empty"),
-     ([[1, None]], [1], ValueError, "missing"),
-     ([[1, "a"]], [1], TypeError, "mix"),
-     ([[1], [2]], [1], ValueError, "same length"),
-     ([[1], [2]], ["a", "b"], TypeError, "int item ids but y holds str")],
-)
-def test_bad_fit_input(X_bad, y_bad, error, match):
-    with pytest.raises(error, match=match):
-        GRU4RecRecommender(**FAST).fit(X_bad, y_bad)
-
-
 @pytest.mark.parametrize(
     "params", [dict(hidden_size=0), dict(embedding_size=0), dict(n_layers=0), dict(dropout=1.0),
                dict(lr=0), dict(batch_size=0), dict(max_epochs=0), dict(validation_fraction=1.0)]
@@ -244,15 +210,6 @@ def test_determinism_clone_and_refit(data):
     np.testing.assert_array_equal(est.fit(X, y).predict_proba(X_test[:20]), proba)
     other = clone(est).set_params(random_state=1).fit(X, y).predict_proba(X_test[:20])
     assert not np.array_equal(other, proba)
-
-
-def test_fit_leaves_the_global_torch_rng_alone(data):
-    X, y, _, _ = data
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    GRU4RecRecommender(**FAST).fit(X[:50], y[:50])
-    np.testing.assert_array_equal(torch.rand(3), expected)
 
 
 def test_early_stopping_restores_the_best_epoch(data):
@@ -291,18 +248,6 @@ def test_pickle_and_joblib_round_trip(fitted, data, tmp_path):
     assert not loaded.net_.optimizer_.state  # weights only: the optimiser's moments were released
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cuda_model_predicts_on_cpu(data):
-    X, y, X_test, _ = data
-    est = GRU4RecRecommender(**FAST, device="cuda").fit(X, y)
-    on_gpu = est.recommend(X_test, k=10)
-    assert next(est.net_.module_.parameters()).is_cuda
-    cpu = pickle.loads(pickle.dumps(est)).set_params(device="cpu")
-    on_cpu = cpu.recommend(X_test, k=10)
-    assert not next(cpu.net_.module_.parameters()).is_cuda
-    assert (on_cpu == on_gpu).mean() > 0.95  # float differences may swap near-ties
-
-
 # ---------------------------------------------------------------------------------- invariants
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**16))
@@ -326,24 +271,3 @@ def test_renaming_items_renames_the_output(data):
     X_known = [s for s in X_test if all(i in rename for i in s)][:30]
     expected = np.vectorize(rename.get, otypes=[object])(model.recommend(X_known, k=5))
     np.testing.assert_array_equal(renamed.recommend([[rename[i] for i in s] for s in X_known], k=5), expected)
-
-
-def test_grid_search_in_parallel_over_a_pipeline(data):
-    from sklearn.model_selection import GridSearchCV, KFold
-
-    from sklearn_ubergnn.metrics import make_topk_scorer
-    from sklearn_ubergnn.pipeline import make_pipeline, recommend
-
-    X, y, _, _ = data
-    search = GridSearchCV(
-        make_pipeline(GRU4RecRecommender(**FAST)),
-        {"gru4recrecommender__hidden_size": [4, 8]},
-        scoring={"P@20": make_topk_scorer("precision", k=20), "MRR@20": make_topk_scorer("mrr", k=20)},
-        refit="MRR@20",
-        cv=KFold(2),
-        n_jobs=2,
-    )
-    search.fit(X, y)
-    assert search.best_params_["gru4recrecommender__hidden_size"] in (4, 8)
-    assert (search.cv_results_["mean_test_P@20"] > 0).all()
-    assert recommend(search.best_estimator_, X[:4], k=20).shape == (4, 20)

@@ -1,7 +1,6 @@
 """Tests of session filtering, prefix samples, time splits, SR-GNN preprocessing and UserPortraitEncoder."""
 import copy
 import pickle
-import warnings
 from collections import Counter
 
 import numpy as np
@@ -10,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_ubergnn._validation import check_sessions
 from sklearn_ubergnn.preprocessing import (
@@ -455,16 +453,3 @@ def test_user_encoder_arrays():
     enc = UserPortraitEncoder(n_bins=2).fit(frame)
     with pytest.warns(UserWarning, match="does not have valid feature names"):
         np.testing.assert_array_equal(enc.transform(X), enc.transform(frame))
-
-
-def _expected_failed_checks(estimator):
-    return {}
-
-
-@parametrize_with_checks([UserPortraitEncoder()], expected_failed_checks=_expected_failed_checks)
-def test_user_encoder_sklearn_checks(estimator, check):
-    with warnings.catch_warnings():
-        # KBinsDiscretizer warns about collapsed bins on the checks' tiny/constant data
-        warnings.filterwarnings("ignore", message="Bins whose width are too small", category=UserWarning)
-        warnings.filterwarnings("ignore", message="Feature .* is constant", category=UserWarning)
-        check(estimator)

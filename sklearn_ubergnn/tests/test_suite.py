@@ -137,6 +137,17 @@ def test_replace_section_is_idempotent_and_leaves_the_rest(tmp_path):
         replace_section(path, key, "no markers")
 
 
+@pytest.mark.parametrize("suite", ["session", "dynamic", "bipartite"])
+def test_suite_options_override_defaults_and_must_be_known(suite):
+    spec = SUITES[suite]
+    default = spec.config("tiny", {})
+    assert default["scale"] == "tiny"
+    name, value = next((k, v) for k, v in default.items() if isinstance(v, int) and k != "scale")
+    assert spec.config("tiny", {name: value + 1})[name] == value + 1
+    with pytest.raises(ValueError, match=rf"^the {suite} suite has no option\(s\) bogus, nope$"):
+        spec.config("tiny", {"nope": 1, "bogus": 2})
+
+
 def test_validation_topk_callback_counts_hits_and_reciprocal_ranks():
     class Net:
         history = History()

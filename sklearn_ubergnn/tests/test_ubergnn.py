@@ -7,13 +7,11 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 
 from sklearn_ubergnn._skorch import SessionDataset
 from sklearn_ubergnn.datasets import make_sessions
-from sklearn_ubergnn.metrics import make_topk_scorer, mrr_at_k, precision_at_k
+from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
 from sklearn_ubergnn.nn import segment_mean
 from sklearn_ubergnn.preprocessing import session_prefixes
 from sklearn_ubergnn.session import PopularityRecommender
@@ -23,13 +21,7 @@ from sklearn_ubergnn.session._ubergnn import UberGNNRecommender
 FAST = dict(hidden_size=8, max_epochs=2, batch_size=32, validation_fraction=None, random_state=0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models run fastest on one thread (and do not fight other processes for cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 def _frame(sessions, session_users, users):
@@ -108,13 +100,6 @@ def test_transform_shape_dtype_and_feature_names(fitted, data):
     known = np.abs(vectors).sum(axis=1) > 0  # sessions with a known item (the others are zero)
     scores = vectors[known] @ fitted.net_.module_.item_embeddings().detach().numpy().T
     np.testing.assert_array_equal(fitted.classes_[scores.argmax(axis=1)], fitted.predict(X_test)[known])
-
-
-def test_not_fitted(data):
-    est = UberGNNRecommender()
-    for method in ("recommend", "predict", "predict_proba", "transform"):
-        with pytest.raises(NotFittedError):
-            getattr(est, method)([[1, 2]])
 
 
 # ---------------------------------------------------------------------------------- readouts, users
@@ -270,21 +255,6 @@ def test_lr_schedule(data):
 
 
 # ---------------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize(
-    "X_bad, y_bad, error, match",
-    [([], [], ValueError, "at least one session"),
-     ([[1], []], [1, 2], ValueError, "empty"),
-     ([[1, np.nan]], [1], ValueError, "missing"),
-     ([[1, None]], [1], ValueError, "missing"),
-     ([[1, "a"]], [1], TypeError, "not a mix"),
-     ([[1], [2]], [1], ValueError, "same length"),
-     ([[1], [2]], ["a", "b"], TypeError, "int item ids but y holds str")],
-)
-def test_bad_fit_input(X_bad, y_bad, error, match):
-    with pytest.raises(error, match=match):
-        UberGNNRecommender(**FAST).fit(X_bad, y_bad)
-
-
 def test_missing_session_column(data):
     train, y, _, _ = data
     with pytest.raises(ValueError, match="session column 'session'"):
@@ -320,15 +290,6 @@ def test_determinism_clone_and_refit(data):
     np.testing.assert_array_equal(est.fit(X, y).transform(X_test), first_vectors)
     other = clone(est).set_params(random_state=1).fit(X, y).transform(X_test)
     assert not np.array_equal(other, first_vectors)
-
-
-def test_fit_leaves_the_global_torch_rng_alone(data):
-    train, y, _, _ = data
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    UberGNNRecommender(**FAST).fit(train["session"].tolist()[:50], y[:50])
-    np.testing.assert_array_equal(torch.rand(3), expected)
 
 
 def test_inputs_are_not_mutated(data):
@@ -374,26 +335,6 @@ def test_graph_batch_input_and_pipeline(data):
     assert 0.0 <= pipe.score(test["session"].tolist(), data[3]) <= 1.0
 
 
-def test_grid_search_in_parallel_over_a_graph_pipeline(data):
-    from sklearn_ubergnn.pipeline import recommend
-
-    train, y, _, _ = data
-    X = train["session"].tolist()
-    search = GridSearchCV(
-        make_pipeline(SessionGraphTransformer(), UberGNNRecommender(**FAST)),
-        {"ubergnnrecommender__hidden_size": [4, 8]},
-        scoring={"P@20": make_topk_scorer("precision", k=20), "MRR@20": make_topk_scorer("mrr", k=20)},
-        refit="MRR@20",
-        cv=KFold(2),
-        n_jobs=2,
-    )
-    search.fit(X, y)
-    assert search.best_params_["ubergnnrecommender__hidden_size"] in (4, 8)
-    assert np.isfinite(search.cv_results_["mean_test_P@20"]).all()
-    assert (search.cv_results_["mean_test_P@20"] > 0).all()
-    assert recommend(search.best_estimator_, X[:4], k=20).shape == (4, 20)
-
-
 def test_device_can_be_changed_after_fit(fitted, data):
     _, _, test, _ = data
     X_test = test["session"].tolist()
@@ -403,7 +344,7 @@ def test_device_can_be_changed_after_fit(fitted, data):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cuda_model_predicts_on_cpu(data):
+def test_cuda_model_with_portraits_predicts_on_cpu(data):
     train, y, test, _ = data
     est = UberGNNRecommender(**FAST, device="cuda").fit(train, y)
     on_gpu = est.recommend(test, k=10)

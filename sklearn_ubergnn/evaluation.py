@@ -1,20 +1,40 @@
-"""Fit-and-score loop shared by the command line, the examples and the benchmarks.
+"""Evaluation loops: fit models on one split and score them the same way, for every task.
 
-One implementation of "fit every model on the same split, rank the test prefixes in chunks, report
-P@k / MRR@k / NDCG@k and timings", so that ``ubergnn evaluate``, ``ubergnn demo`` and the benchmark
-suite compare models identically.
+One loop per task, shared by the command line (``ubergnn demo`` / ``evaluate`` / ``benchmark``),
+the benchmark suites (:mod:`sklearn_ubergnn.benchmark`), the scripts of ``benchmarks/`` and the
+examples, so that every table compares models identically:
+
+- :func:`evaluate_recommenders`: session recommenders; fit on the training prefixes, rank the
+  test prefixes in chunks, P@k / MRR@k / NDCG@k and timings;
+- :func:`evaluate_bipartite`: user–item recommenders; fit on the training edges, rank all items
+  for every test user (training items excluded), Recall@k / NDCG@k and timings;
+- :func:`evaluate_stream_links` and :func:`evaluate_stream_events`: interaction-stream models;
+  score the test rows batch by batch, then append each batch (``partial_fit(..., update_only=True)``),
+  AP and ROC-AUC.
+
+Beside them: the session splits of the command line (:func:`load_session_split`,
+:func:`synthetic_session_split`, :func:`with_users`) and the reporting helpers
+(:func:`format_table`, :func:`headline_margin`, :func:`plot_results`).
 """
 import sys
 import time
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
+from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.utils import gen_batches
+from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_k
-from .metrics import mrr_at_k, ndcg_at_k, precision_at_k
+from ._validation import check_ids, check_k
+from .disentangled._embedder import group_targets
+from .metrics import mrr_at_k, ndcg_at_k, precision_at_k, recall_at_k
 
 __all__ = [
+    "evaluate_bipartite",
     "evaluate_recommenders",
+    "evaluate_stream_events",
+    "evaluate_stream_links",
     "format_table",
     "headline_margin",
     "load_session_split",
@@ -76,6 +96,174 @@ def evaluate_recommenders(models, X_train, y_train, X_test, y_test, *, k=20, chu
             }
         )
     return pd.DataFrame(rows)
+
+
+def evaluate_bipartite(models, train_edges, test_edges, k=20, *, user_column="user", item_column="item",
+                       return_estimators=False):
+    """Fit every model on ``train_edges`` and rank all items for every test user.
+
+    Parameters
+    ----------
+    models : dict of str to estimator
+        Unfitted bipartite recommenders (cloned before fitting), by display name.
+    train_edges, test_edges : DataFrame
+        Training edges and held-out edges (``user_column``, ``item_column``).
+    k : int, default=20
+        Cut-off of Recall@k and NDCG@k.
+    user_column, item_column : str, default="user", "item"
+        Column names.
+    return_estimators : bool, default=False
+        Also return the fitted clones (e.g. to read their ``history_``).
+
+    Returns
+    -------
+    results : DataFrame
+        One row per model (index: the names) with ``Recall@k``, ``NDCG@k``, ``fit_s`` (wall
+        seconds of ``fit``), ``s_per_epoch`` (``fit_s / n_epochs``, NaN without epochs),
+        ``n_epochs``, ``recommend_s`` (wall seconds ranking every test user) and ``users_per_s``.
+        Training items are excluded from the rankings; test users unseen in training get the
+        popularity ranking.
+    estimators : dict of str to estimator
+        The fitted clones by name; only when ``return_estimators=True``.
+
+    See Also
+    --------
+    sklearn_ubergnn.disentangled.train_test_split_edges : The per-user split this loop expects.
+
+    Examples
+    --------
+    >>> from sklearn_ubergnn.datasets import make_bipartite
+    >>> from sklearn_ubergnn.disentangled import MostPopularRecommender, train_test_split_edges
+    >>> from sklearn_ubergnn.evaluation import evaluate_bipartite
+    >>> edges, _, _ = make_bipartite(n_users=30, n_items=20, random_state=0)
+    >>> train, test = train_test_split_edges(edges, 0.25, random_state=0)
+    >>> evaluate_bipartite({"pop": MostPopularRecommender()}, train, test, k=5).columns.tolist()[:2]
+    ['Recall@5', 'NDCG@5']
+    """
+    k = check_k(k)
+    users, truth = group_targets(check_ids(test_edges[user_column], input_name="test_edges[user]"),
+                                 check_ids(test_edges[item_column], input_name="test_edges[item]"))
+    rows, fitted = [], {}
+    for name, model in models.items():
+        est = fitted[name] = clone(model)
+        start = time.perf_counter()
+        est.fit(train_edges)
+        fit_s = time.perf_counter() - start
+        check_is_fitted(est)
+        start = time.perf_counter()
+        ranked = est.recommend(users, k=k, exclude_seen=True)
+        recommend_s = time.perf_counter() - start
+        history = getattr(est, "history_", None)
+        n_epochs = len(history) if history is not None else 0
+        rows.append({
+            "model": name,
+            f"Recall@{k}": recall_at_k(truth, ranked, k=k),
+            f"NDCG@{k}": ndcg_at_k(truth, ranked, k=k),
+            "fit_s": fit_s,
+            "s_per_epoch": fit_s / n_epochs if n_epochs else float("nan"),
+            "n_epochs": n_epochs,
+            "recommend_s": recommend_s,
+            "users_per_s": len(users) / max(recommend_s, 1e-9),
+        })
+    results = pd.DataFrame(rows).set_index("model")
+    return (results, fitted) if return_estimators else results
+
+
+def evaluate_stream_links(model, test, objects, *, random_state=None, batch_size=200):
+    """Score every test interaction and one random negative, batch by batch, appending each batch after.
+
+    The protocol of dynamic link prediction (DyGLib/TGN): each positive row ``(source, target,
+    time)`` is paired with a negative of the same source and time whose target is drawn uniformly
+    from ``objects``; a batch is scored with ``predict_link_proba``, then its positive rows are
+    appended to the model's history (``partial_fit(batch, update_only=True)``), so that no row is
+    scored with knowledge of itself or of later rows.
+
+    Parameters
+    ----------
+    model : DynamicGraphEmbedder or EdgeBankBaseline
+        Fitted on the interactions before ``test``.
+    test : DataFrame
+        Test interactions in time order (``source``, ``target``, ``time`` and the model's
+        feature columns).
+    objects : array-like of shape (n_objects,)
+        The ids negatives are drawn from (uniformly).
+    random_state : int, numpy.random.Generator or None, default=None
+        Seed of the negative sampling (:func:`numpy.random.default_rng`).
+    batch_size : int, default=200
+        Rows scored before they are appended.
+
+    Returns
+    -------
+    result : dict
+        ``ap``, ``auc`` (fractions, :func:`~sklearn.metrics.average_precision_score` and
+        :func:`~sklearn.metrics.roc_auc_score` over all scored rows), ``score_s`` (seconds in
+        ``predict_link_proba``) and ``n_scored`` (positives + negatives).
+
+    See Also
+    --------
+    evaluate_stream_events : The same stream protocol for labelled events.
+    """
+    from .dynamic import EdgeBankBaseline
+
+    objects = np.asarray(objects)
+    rng = np.random.default_rng(random_state)
+    y, p = [], []
+    t_score = 0.0
+    for rows in gen_batches(len(test), batch_size):
+        pos = test.iloc[rows]
+        neg = pos.copy()
+        neg["target"] = objects[rng.integers(0, len(objects), len(pos))]
+        t0 = time.perf_counter()
+        scores = model.predict_link_proba(pd.concat([pos, neg], ignore_index=True))
+        t_score += time.perf_counter() - t0
+        p.append(scores)
+        y.append(np.r_[np.ones(len(pos)), np.zeros(len(pos))])
+        # TODO(#15): remove this branch once EdgeBankBaseline.partial_fit accepts update_only=True
+        # like the other stream estimators.
+        if isinstance(model, EdgeBankBaseline):
+            model.partial_fit(pos)
+        else:
+            model.partial_fit(pos, update_only=True)
+    y, p = np.concatenate(y), np.concatenate(p)
+    return {"ap": average_precision_score(y, p), "auc": roc_auc_score(y, p), "score_s": t_score,
+            "n_scored": len(y)}
+
+
+def evaluate_stream_events(model, test, columns, *, label="label", batch_size=200):
+    """Score the test events batch by batch, revealing each batch's labels after it is scored.
+
+    A batch is scored with ``predict_proba`` (probability of the positive class), then appended
+    with its labels (``partial_fit(batch, labels, update_only=True)``), so that a label is never
+    seen before its event is scored.
+
+    Parameters
+    ----------
+    model : DynamicInteractionClassifier
+        Fitted on the events before ``test``.
+    test : DataFrame
+        Test events in time order, with the ``columns`` the model reads and the ``label`` column.
+    columns : list of str
+        Columns passed to the model (``source``, ``target``, ``time`` and feature columns).
+    label : str, default="label"
+        Column of the binary labels.
+    batch_size : int, default=200
+        Rows scored before their labels are revealed.
+
+    Returns
+    -------
+    result : dict
+        ``ap``, ``auc``, ``score_s`` and ``n_scored`` as :func:`evaluate_stream_links`.
+    """
+    p, t_score = [], 0.0
+    for rows in gen_batches(len(test), batch_size):
+        part = test.iloc[rows]
+        t0 = time.perf_counter()
+        p.append(model.predict_proba(part[columns])[:, 1])
+        t_score += time.perf_counter() - t0
+        model.partial_fit(part[columns], part[label], update_only=True)
+    p, y = np.concatenate(p), test[label].to_numpy()
+    return {"ap": average_precision_score(y, p), "auc": roc_auc_score(y, p), "score_s": t_score,
+            "n_scored": len(y)}
 
 
 def with_users(X, users):
@@ -191,8 +379,8 @@ def _recommend_in_chunks(model, X, k, chunk_size, progress, name):
 
         bar = tqdm(total=len(X), desc=f"ranking ({name})", unit="session", leave=False)
     parts, elapsed = [], 0.0
-    for start in range(0, len(X), chunk_size):
-        chunk = X.iloc[start : start + chunk_size] if isinstance(X, pd.DataFrame) else X[start : start + chunk_size]
+    for rows in gen_batches(len(X), chunk_size):
+        chunk = X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows]
         tic = time.perf_counter()
         parts.append(model.recommend(chunk, k=k))
         elapsed += time.perf_counter() - tic
