@@ -4,8 +4,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
-from sklearn.base import _fit_context
+from sklearn.base import _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
@@ -15,7 +14,7 @@ from .._threads import uses_torch_threads
 from .._validation import check_ids, check_k
 from ..metrics import ndcg_at_k, recall_at_k
 from ..nn import LightGCN
-from ._embedder import _TRAINING_CONSTRAINTS, _BaseBipartiteRecommender, _BaseGraphEmbedder, group_targets
+from ._embedder import _EMBEDDER_CONSTRAINTS, _BaseBipartiteRecommender, _BaseGraphEmbedder, group_targets
 
 __all__ = [
     "BPRMatrixFactorization",
@@ -79,12 +78,8 @@ class _LightGCNBase(_BaseGraphEmbedder):
     """LightGCN-family recommenders (``n_layers = 0`` is matrix factorisation)."""
 
     def _fit_graph(self, graph):
-        n_neg = self.n_negatives
-        if self.loss == "bpr" and n_neg is None:
-            n_neg = 1
-        fields = graph.to_torch(weight=graph.symmetric_weight())
         self._train_module(
-            LightGCN, fields, n_negatives=n_neg, embedding_dim=self.embedding_dim,
+            LightGCN, graph.to_torch(weight=graph.symmetric_weight()), embedding_dim=self.embedding_dim,
             n_layers=self._n_layers(), temperature=self.temperature, l2=self.l2,
         )
 
@@ -128,8 +123,7 @@ _LIGHTGCN_DOC_PARAMS = """
 
 
 _LIGHTGCN_CONSTRAINTS = {
-    **_BaseBipartiteRecommender._parameter_constraints,
-    **_TRAINING_CONSTRAINTS,
+    **_EMBEDDER_CONSTRAINTS,
     "l2": [Interval(Real, 0, None, closed="left")],
 }
 

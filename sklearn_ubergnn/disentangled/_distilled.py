@@ -3,7 +3,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -11,11 +10,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
-from .._skorch import inference_device, make_net, release_training_state, seed_from
+from .._skorch import ArraySource, seed_from
 from .._threads import uses_torch_threads
 from .._validation import check_ids
+from ..base import _NetEstimator
 from ..nn import BehaviorMLP, DistillationLoss
-from ._embedder import DisentangledGraphEmbedder
+from ._embedder import DisentangledGraphEmbedder, _knob_constraints
+from ._soft_labels import at_least_once, sigmoid_of_dot
 
 __all__ = ["DistilledBehaviorClassifier"]
 
@@ -29,7 +30,7 @@ def _is_fitted(estimator):
 
 
 @fill_doc
-class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
+class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator):
     """Predict whether a user will act on one target item, distilled from a graph embedder.
 
     A light model (logistic regression, or a small MLP with ``hidden_layer_sizes``) takes a
@@ -121,14 +122,8 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         "soft_users": [StrOptions({"all", "labelled"})],
         "hidden_layer_sizes": [tuple, list],
         "user_column": [str, Integral],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "n_jobs": [Integral, None],
+        **_knob_constraints("max_epochs", "batch_size", "lr", "weight_decay", "device", "random_state", "verbose",
+                            "n_jobs"),
     }
 
     def __init__(
@@ -255,35 +250,17 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         teacher = self._teacher_proba(users, U) if self.soft_weight > 0 else np.zeros(len(users))
         labels = np.stack([hard, teacher.astype(np.float32)], axis=1)
         seed = seed_from(self.random_state)
-        self.net_ = make_net(
-            BehaviorMLP,
-            criterion=DistillationLoss,
-            seed=seed,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            validation_fraction=None,
-            collate_fn=torch.utils.data.default_collate,
-            dataset=_ArrayDataset,
-            device=self.device,
-            verbose=self.verbose,
-            n_jobs=self.n_jobs,
-            in_features=U.shape[1],
-            hidden_layer_sizes=tuple(self.hidden_layer_sizes),
-        )
-        self.net_.set_params(criterion__soft_weight=self.soft_weight)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            self.net_.fit(U, labels)
-        release_training_state(self.net_)
-        self.history_ = self.net_.history
+        net = self._make_net(BehaviorMLP, criterion=DistillationLoss, seed=seed, n_samples=len(U),
+                             validation=False, in_features=U.shape[1],
+                             hidden_layer_sizes=tuple(self.hidden_layer_sizes))
+        net.set_params(criterion__soft_weight=self.soft_weight)
+        self._fit_net(net, ArraySource({"x": U}, labels), seed)
         return self
 
     def _teacher_proba(self, users, U):
         """The soft labels of ``users`` (embeddings ``U``), see ``teacher``."""
         if self.teacher == "sigmoid":
-            return 1.0 / (1.0 + np.exp(-(U.astype(np.float64) @ self.target_embedding_) / self.temperature))
+            return sigmoid_of_dot(U, self.target_embedding_, self.temperature)
         if not (hasattr(self.embedder_, "item_proba") and hasattr(self.embedder_, "user_counts_")):
             raise ValueError(
                 f"teacher='softmax' needs an embedder with item_proba and user_counts_ (the embedders of "
@@ -293,36 +270,25 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         p = self.embedder_.item_proba(users, [self.target_item])[:, 0]
         codes = self.embedder_.user_vocabulary_.transform(users, input_name="X")
         n = np.where(codes >= 0, self.embedder_.user_counts_[np.maximum(codes, 0)], 1)
-        return -np.expm1(n * np.log1p(-np.minimum(p, 1 - 1e-12)))
+        return at_least_once(p, n)
+
+    def _student(self, X, method):
+        """The student's ``method`` on the embeddings of the users ``X``, as one float64 array."""
+        check_is_fitted(self)
+        source = ArraySource({"x": self._features(X)})
+        return np.concatenate([out.numpy() for out in self._outputs(source, method)]).astype(np.float64)
 
     @uses_torch_threads
     def decision_function(self, X):
         """Logits of acting on ``target_item``, ``(n_users,)``."""
-        check_is_fitted(self)
-        inference_device(self.net_, self.device)  # the estimator's device, or the CPU when no GPU is here
-        return self.net_.forward(self._features(X)).detach().cpu().numpy().astype(np.float64)
+        return self._student(X, "forward")
 
     @uses_torch_threads
     def predict_proba(self, X):
         """Probabilities ``(n_users, 2)``, columns in ``classes_`` order."""
-        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
-        return np.stack([1.0 - p, p], axis=1)
+        return self._student(X, "predict_proba")
 
     @uses_torch_threads
     def predict(self, X):
         """The more probable class of each user."""
         return self.classes_[(self.decision_function(X) > 0).astype(np.int64)]
-
-
-class _ArrayDataset(torch.utils.data.Dataset):
-    """Rows of a float matrix ``X`` and of a label matrix ``y`` (skorch's ``dataset=``)."""
-
-    def __init__(self, X, y=None, length=None):
-        self.X = torch.as_tensor(np.asarray(X, dtype=np.float32))
-        self.y = None if y is None else torch.as_tensor(np.asarray(y, dtype=np.float32))
-
-    def __len__(self):
-        return len(self.X)
-
-    def __getitem__(self, i):
-        return self.X[i], (self.y[i] if self.y is not None else torch.zeros(2))

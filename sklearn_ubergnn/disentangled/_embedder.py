@@ -3,97 +3,25 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
-from .._skorch import TensorBatch, make_net, release_training_state, seed_from
+from .._ranking import row_blocks, top_k
+from .._skorch import seed_from
 from .._threads import uses_torch_threads
 from .._validation import check_ids, check_k, check_same_id_kind
 from .._vocabulary import ItemVocabulary
+from ..base import TRAINING_CONSTRAINTS, _NetEstimator
 from ..graphs import build_bipartite_graph
 from ..metrics import recall_at_k
 from ..nn import BPRLoss, DisentangledGraphNet, SampledSoftmaxLoss
+from ._data import EdgeSource, GraphSource, UserVectorSource, group_targets
 
 __all__ = ["DisentangledGraphEmbedder"]
 
 _LOSSES = {"bpr": BPRLoss, "softmax": SampledSoftmaxLoss}
-# Users ranked per block by recommend(): bounds the (block x n_items) score matrix.
-_RANK_BLOCK = 1024
-
-
-# ------------------------------------------------------------------------------------------------
-# training data: positive edges, negatives sampled per batch
-# ------------------------------------------------------------------------------------------------
-class EdgeDataset(torch.utils.data.Dataset):
-    """The positive edges of a training graph; a batch of them gets freshly sampled negatives.
-
-    Parameters
-    ----------
-    users, items : ndarray of shape (E,), int64
-        Codes of the positive edges.
-    graph_fields : dict of str to torch.Tensor
-        ``edge_src``, ``edge_dst``, ``edge_weight`` of the whole graph, handed to every batch.
-    n_items : int
-        Number of items to sample negatives from (uniformly).
-    n_negatives : int or None
-        ``M``: negatives per positive (``shared=False``) or per batch (``shared=True``). None
-        uses every item as a shared negative (the full softmax).
-    shared : bool
-        Whether a batch shares one set of negatives (softmax) or each positive has its own (BPR).
-    seed : int
-        Seeds the negative sampling (a ``torch.Generator``).
-    """
-
-    def __init__(self, users, items, graph_fields, n_items, n_negatives, shared, seed):
-        self.users = torch.as_tensor(users)
-        self.items = torch.as_tensor(items)
-        self.graph_fields = graph_fields
-        self.n_items = int(n_items)
-        self.n_negatives = n_negatives
-        self.shared = shared
-        self.generator = torch.Generator().manual_seed(int(seed))
-
-    def __len__(self):
-        return len(self.users)
-
-    def __getitem__(self, i):
-        return self, torch.as_tensor([i])
-
-    def __getitems__(self, indices):
-        return self, torch.as_tensor(indices)
-
-    def batch(self, index):
-        """``(TensorBatch, dummy y)`` of the positives ``index`` with sampled negatives."""
-        b = len(index)
-        if self.n_negatives is None:
-            neg = torch.arange(self.n_items)
-        else:
-            shape = (self.n_negatives,) if self.shared else (b, self.n_negatives)
-            neg = torch.randint(self.n_items, shape, generator=self.generator)
-        fields = {"users": self.users[index], "items": self.items[index], "neg_items": neg,
-                  **self.graph_fields}
-        return TensorBatch(fields, b), torch.zeros(b)
-
-
-def collate_edges(samples):
-    """Collate function of :class:`EdgeDataset` (one ``(dataset, index)`` pair or a list of them)."""
-    if isinstance(samples, tuple):
-        dataset, index = samples
-    else:
-        dataset = samples[0][0]
-        index = torch.cat([s[1] for s in samples])
-    return dataset.batch(index)
-
-
-def group_targets(users, items):
-    """Distinct users (sorted) and, for each, the array of its distinct items (whole-array NumPy)."""
-    order = np.argsort(users, kind="stable")
-    users, items = users[order], items[order]
-    uniq, starts = np.unique(users, return_index=True)
-    return uniq, [np.unique(chunk) for chunk in np.split(items, starts[1:])]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -201,31 +129,6 @@ class _BaseBipartiteRecommender(BaseEstimator):
         return self
 
     # ---------------------------------------------------------------- ranking
-    def _rank_block(self, codes, k, exclude_seen):
-        """Top-``k`` item codes of one block of user codes (``-1`` = unknown user)."""
-        known = codes >= 0
-        scores = np.empty((len(codes), self.n_items_), dtype=np.float64)
-        # Unknown users: popularity; ties in classes_ order through the stable sort below.
-        scores[~known] = self.item_counts_
-        if known.any():
-            scores[known] = self._user_scores(codes[known])
-        if exclude_seen:
-            rows, seen = self.graph_.seen_pairs(codes)
-            scores[rows, seen] = -np.inf
-        if k < self.n_items_:
-            # The k best per row, ties at the k-th score resolved in classes_ order (vectorised):
-            # everything above the k-th score, then the first equal ones.
-            kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]
-            above = scores > kth
-            equal = scores == kth
-            n_equal_wanted = k - above.sum(axis=1, keepdims=True)
-            keep = above | (equal & (np.cumsum(equal, axis=1) <= n_equal_wanted))
-            part = np.nonzero(keep)[1].reshape(len(codes), k)
-        else:
-            part = np.broadcast_to(np.arange(self.n_items_), scores.shape)
-        order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-        return np.take_along_axis(part, order, axis=1)
-
     @uses_torch_threads
     def recommend(self, X, k=20, exclude_seen=True):
         """Top-``k`` items of each user, best first (raw item ids).
@@ -238,20 +141,30 @@ class _BaseBipartiteRecommender(BaseEstimator):
             Number of items per user; at most ``n_items_``.
         exclude_seen : bool, default=True
             Leave out the items each user has in the training graph (a user who has seen almost
-            the whole catalogue gets seen items in the last ranks).
+            the whole catalogue gets seen items in the last ranks, most popular first).
 
         Returns
         -------
         ranked : ndarray of shape (n_users, min(k, ``n_items_``))
-            Raw item ids, best first. Users unseen in ``fit`` get the most popular items.
+            Raw item ids, best first; equal scores in ``classes_`` order. Users unseen in ``fit``
+            get the most popular items (``item_counts_``, ties in ``classes_`` order).
         """
         check_is_fitted(self)
         k = min(check_k(k), self.n_items_)
         codes = self.user_vocabulary_.transform(self._check_users(X), input_name="users")
+        popular = np.argsort(-self.item_counts_, kind="stable")
         out = np.empty((len(codes), k), dtype=np.int64)
-        for start in range(0, len(codes), _RANK_BLOCK):
-            stop = start + _RANK_BLOCK
-            out[start:stop] = self._rank_block(codes[start:stop], k, exclude_seen)
+        for rows in row_blocks(len(codes), self.n_items_):
+            block = codes[rows]
+            known = block >= 0
+            # Unknown users have no candidate: the popularity fallback fills their rows.
+            scores = np.full((len(block), self.n_items_), -np.inf)
+            if known.any():
+                scores[known] = self._user_scores(block[known])
+            if exclude_seen:
+                seen_rows, seen_items = self.graph_.seen_pairs(block)
+                scores[seen_rows, seen_items] = -np.inf
+            out[rows] = top_k(scores, k, popular, min_score=-np.inf)
         return self.classes_[out]
 
     def score(self, X, y=None, k=20):
@@ -281,21 +194,23 @@ class _BaseBipartiteRecommender(BaseEstimator):
         return recall_at_k(targets, self.recommend(test_users, k=k), k=k)
 
 
-class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseBipartiteRecommender):
-    """A bipartite recommender that learns one vector per user and per item.
+class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _NetEstimator,
+                         _BaseBipartiteRecommender):
+    """A bipartite recommender that learns one vector per user and per item with a link-prediction module.
 
-    Subclasses set ``user_embeddings_`` and ``item_embeddings_`` in ``_fit_graph``; ranking is by
-    dot product.
+    Subclasses train their module with :meth:`_train_module` in ``_fit_graph``, which sets
+    ``user_embeddings_`` and ``item_embeddings_``; scores and probabilities come from the module
+    (its ``all_pair_scores`` and ``item_proba`` on those vectors).
     """
 
-    def _user_scores(self, codes, logits=False):
-        """``(b, n_items)`` float64 scores of known users from the trained module (its ``pair_score``;
-        divided by its ``temperature`` when ``logits`` is true, the logits of training)."""
-        module = self.net_.module_
-        with torch.no_grad():
-            u = torch.from_numpy(self.user_embeddings_[codes].astype(np.float64))
-            v = torch.from_numpy(self.item_embeddings_.astype(np.float64))
-            return module.all_pair_scores(u, v, logits=logits).numpy()
+    def _module_rows(self, codes, method):
+        """``(b, n_items)`` float64 output of the module's ``method`` for the known users ``codes``."""
+        source = UserVectorSource(self.user_embeddings_[codes], self.item_embeddings_)
+        return np.concatenate([out.numpy() for out in self._outputs(source, method)])
+
+    def _user_scores(self, codes):
+        """Ranking scores of known users: the module's pair scores against the whole catalogue."""
+        return self._module_rows(codes, "all_pair_scores")
 
     def transform(self, X):
         """User embeddings.
@@ -353,12 +268,9 @@ class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Bas
         out[np.ix_(codes < 0, known_item)] = popularity[item_codes[known_item]]
         known = np.flatnonzero(codes >= 0)
         columns, asked = np.flatnonzero(known_item), item_codes[known_item]
-        for start in range(0, len(known), _RANK_BLOCK):
-            rows = known[start:start + _RANK_BLOCK]
-            logits = self._user_scores(codes[rows], logits=True)
-            logits -= logits.max(axis=1, keepdims=True)
-            log_norm = np.log(np.exp(logits).sum(axis=1, keepdims=True))
-            out[np.ix_(rows, columns)] = np.exp(logits[:, asked] - log_norm)
+        for block in row_blocks(len(known), self.n_items_):
+            rows = known[block]
+            out[np.ix_(rows, columns)] = self._module_rows(codes[rows], "item_proba")[:, asked]
         return out
 
     @staticmethod
@@ -369,64 +281,49 @@ class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Bas
         return out
 
     # ---------------------------------------------------------------- shared training
-    def _train_module(self, module, graph_fields, n_negatives, **module_params):
-        """Train a link-prediction module with skorch; set ``net_``, ``history_`` and the embeddings."""
+    def _train_module(self, module, graph_fields, **module_params):
+        """Train a link-prediction module on the training edges; set ``net_``, ``history_`` and the embeddings.
+
+        Every positive edge is a sample; negatives are drawn per batch (seeded), ``n_negatives``
+        shared by the batch (``loss="softmax"``, None: every item) or per positive (``"bpr"``,
+        None: one).
+        """
         seed = seed_from(self.random_state)
-        shared = self.loss == "softmax"
-        n_neg = n_negatives
-        dataset = EdgeDataset(self.graph_.user, self.graph_.item, graph_fields, self.n_items_,
-                              n_neg, shared, seed + 1)
-        self.net_ = make_net(
-            module,
-            criterion=_LOSSES[self.loss],
-            seed=seed,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            validation_fraction=None,
-            collate_fn=collate_edges,
-            dataset=EdgeDataset,
-            callbacks=self.callbacks,
-            device=self.device,
-            verbose=self.verbose,
-            n_jobs=self.n_jobs,
-            n_users=self.n_users_,
-            n_items=self.n_items_,
-            **module_params,
-        )
-        with torch.random.fork_rng(devices=[]):  # seed the weights, leave the global RNG alone
-            torch.manual_seed(seed)
-            self.net_.fit(dataset, y=None)
-        release_training_state(self.net_)
-        self.history_ = self.net_.history
+        n_negatives = self.n_negatives
+        if self.loss == "bpr" and n_negatives is None:
+            n_negatives = 1
+        source = EdgeSource(self.graph_.user, self.graph_.item, graph_fields, self.n_items_, n_negatives,
+                            self.loss == "softmax", seed + 1)
+        net = self._make_net(module, criterion=_LOSSES[self.loss], seed=seed, n_samples=len(source),
+                             validation=False, n_users=self.n_users_, n_items=self.n_items_, **module_params)
+        self._fit_net(net, source, seed)
         self._set_embeddings(graph_fields)
 
     def _set_embeddings(self, graph_fields):
-        module = self.net_.module_
-        module.eval()
-        with torch.no_grad():
-            fields = {k: v.to(self.net_.device) for k, v in graph_fields.items()}
-            h = module.embed(**fields).float().cpu().numpy()
+        (h,) = self._outputs(GraphSource(graph_fields), "embed")
+        self._store_embeddings(h)
+
+    def _store_embeddings(self, h):
+        h = h.detach().numpy().astype(np.float32)  # a copy: never a view of the module's weights
         self.user_embeddings_ = np.ascontiguousarray(h[: self.n_users_])
         self.item_embeddings_ = np.ascontiguousarray(h[self.n_users_:])
         self._n_features_out = h.shape[1]
 
 
-_TRAINING_CONSTRAINTS = {
+def _knob_constraints(*names):
+    """The package's shared ``_parameter_constraints`` (``base.TRAINING_CONSTRAINTS``) of the knobs ``names``."""
+    return {name: TRAINING_CONSTRAINTS[name] for name in names}
+
+
+#: ``_parameter_constraints`` shared by every bipartite embedder: edge columns, training knobs, loss.
+_EMBEDDER_CONSTRAINTS = {
+    **_BaseBipartiteRecommender._parameter_constraints,
+    **_knob_constraints("max_epochs", "batch_size", "lr", "weight_decay", "callbacks", "device", "random_state",
+                        "verbose", "n_jobs"),
     "embedding_dim": [Interval(Integral, 1, None, closed="left")],
     "loss": [StrOptions(set(_LOSSES))],
     "n_negatives": [Interval(Integral, 1, None, closed="left"), None],
     "temperature": [Interval(Real, 0, None, closed="neither")],
-    "max_epochs": [Interval(Integral, 1, None, closed="left")],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
-    "lr": [Interval(Real, 0, None, closed="neither")],
-    "weight_decay": [Interval(Real, 0, None, closed="left")],
-    "callbacks": [list, None],
-    "device": [str, torch.device],
-    "random_state": ["random_state"],
-    "verbose": ["verbose"],
-    "n_jobs": [Integral, None],
 }
 
 
@@ -554,8 +451,7 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
     """
 
     _parameter_constraints = {
-        **_BaseBipartiteRecommender._parameter_constraints,
-        **_TRAINING_CONSTRAINTS,
+        **_EMBEDDER_CONSTRAINTS,
         "n_channels": [Interval(Integral, 1, None, closed="left")],
         "n_iterations": [Interval(Integral, 0, None, closed="left")],
         "n_layers": [Interval(Integral, 0, None, closed="left")],
@@ -639,32 +535,23 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         return self._fit_edges(X)
 
     def _fit_graph(self, graph):
-        n_neg = self.n_negatives
-        if self.loss == "bpr" and n_neg is None:
-            n_neg = 1
-        fields = graph.to_torch()
         self._train_module(
-            DisentangledGraphNet, fields, n_negatives=n_neg,
+            DisentangledGraphNet, graph.to_torch(),
             embedding_dim=self.embedding_dim, n_channels=self.n_channels, n_layers=self.n_layers,
             n_iterations=self.n_iterations, tau=self.routing_temperature, attention=self.attention,
             temperature=self.temperature, channel_score=self.channel_score,
         )
 
     def _set_embeddings(self, graph_fields):
-        super()._set_embeddings(graph_fields)
-        module = self.net_.module_
-        with torch.no_grad():
-            fields = {k: v.to(self.net_.device) for k, v in graph_fields.items()}
-            _, p = module.embed(**fields, return_routing=True)
-        E, K = self.graph_.n_edges, self.n_channels
-        if p is None:  # no layer: no routing
-            p = torch.full((2 * E, K), 1.0 / K)
-        p = p.float().cpu().numpy()
+        ((h, p),) = self._outputs(GraphSource(graph_fields), "embed_and_route")
+        self._store_embeddings(h)
+        E = self.graph_.n_edges
+        p = p.numpy().astype(np.float32, copy=False)
         # graph_.to_torch(): edges [0, E) are item -> user in graph order (the users' routing),
         # edges [E, 2E) are user -> item sorted by item (the items' routing).
         order = np.argsort(self.graph_.item, kind="stable")
         self.user_routing_ = np.ascontiguousarray(p[:E])
-        self.item_routing_ = np.empty((E, K), dtype=np.float32)
+        self.item_routing_ = np.empty((E, self.n_channels), dtype=np.float32)
         self.item_routing_[order] = p[E:]
 
     def channel_affinity(self, items=None, *, users=None):
