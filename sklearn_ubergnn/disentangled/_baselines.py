@@ -1,6 +1,7 @@
 """Baselines for user–item graphs under the embedder's API, a per-user split and an evaluation loop."""
 import time
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -55,7 +56,7 @@ class MostPopularRecommender(_BaseBipartiteRecommender):
            [20, 10]])
     """
 
-    _parameter_constraints = dict(_BaseBipartiteRecommender._parameter_constraints)
+    _parameter_constraints: ClassVar[dict] = dict(_BaseBipartiteRecommender._parameter_constraints)
 
     def __init__(self, *, user_column="user", item_column="item", weight_column=None):
         self.user_column = user_column
@@ -93,10 +94,6 @@ _LIGHTGCN_DOC_PARAMS = """
         Scores are divided by it in the loss.
     l2 : float, default=1e-4
         Weight of the L2 penalty on the ego embeddings of each batch's users and items.
-    user_column, item_column : str, default="user", "item"
-        Columns of ``X`` holding the raw user and item ids.
-    weight_column : str or None, default=None
-        Accepted for API symmetry; the graph is unweighted (symmetric normalisation).
     max_epochs : int, default=100
         Passes over the training edges.
     batch_size : int, default=2048
@@ -110,6 +107,10 @@ _LIGHTGCN_DOC_PARAMS = """
     {random_state}
     {verbose}
     {n_jobs}
+    user_column, item_column : str, default="user", "item"
+        Columns of ``X`` holding the raw user and item ids.
+    weight_column : str or None, default=None
+        Accepted for API symmetry; the graph is unweighted (symmetric normalisation).
 
     Attributes
     ----------
@@ -151,24 +152,21 @@ class LightGCNRecommender(_LightGCNBase):
     (1, 8)
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict] = {
         **_LIGHTGCN_CONSTRAINTS,
         "n_layers": [Interval(Integral, 0, None, closed="left")],
     }
 
-    def __init__(self, *, embedding_dim=64, n_layers=3, loss="bpr", n_negatives=None, temperature=1.0,
-                 l2=1e-4, user_column="user", item_column="item", weight_column=None, max_epochs=100, batch_size=2048,
-                 lr=5e-3, weight_decay=0.0, callbacks=None, device="cpu", random_state=None, verbose=0,
-                 n_jobs=None):
+    def __init__(self, *, embedding_dim=64, n_layers=3, loss="bpr", n_negatives=None, temperature=1.0, l2=1e-4,
+                 max_epochs=100, batch_size=2048, lr=5e-3, weight_decay=0.0, callbacks=None, device="cpu",
+                 random_state=None, verbose=0, n_jobs=None, user_column="user", item_column="item",
+                 weight_column=None):
         self.embedding_dim = embedding_dim
         self.n_layers = n_layers
         self.loss = loss
         self.n_negatives = n_negatives
         self.temperature = temperature
         self.l2 = l2
-        self.user_column = user_column
-        self.item_column = item_column
-        self.weight_column = weight_column
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -178,6 +176,9 @@ class LightGCNRecommender(_LightGCNBase):
         self.random_state = random_state
         self.verbose = verbose
         self.n_jobs = n_jobs
+        self.user_column = user_column
+        self.item_column = item_column
+        self.weight_column = weight_column
 
     def _n_layers(self):
         return self.n_layers
@@ -209,20 +210,16 @@ class BPRMatrixFactorization(_LightGCNBase):
     (1, 2)
     """
 
-    _parameter_constraints = dict(_LIGHTGCN_CONSTRAINTS)
+    _parameter_constraints: ClassVar[dict] = dict(_LIGHTGCN_CONSTRAINTS)
 
-    def __init__(self, *, embedding_dim=64, loss="bpr", n_negatives=None, temperature=1.0, l2=1e-4,
-                 user_column="user", item_column="item", weight_column=None, max_epochs=100, batch_size=2048,
-                 lr=5e-3, weight_decay=0.0, callbacks=None, device="cpu", random_state=None, verbose=0,
-                 n_jobs=None):
+    def __init__(self, *, embedding_dim=64, loss="bpr", n_negatives=None, temperature=1.0, l2=1e-4, max_epochs=100,
+                 batch_size=2048, lr=5e-3, weight_decay=0.0, callbacks=None, device="cpu", random_state=None,
+                 verbose=0, n_jobs=None, user_column="user", item_column="item", weight_column=None):
         self.embedding_dim = embedding_dim
         self.loss = loss
         self.n_negatives = n_negatives
         self.temperature = temperature
         self.l2 = l2
-        self.user_column = user_column
-        self.item_column = item_column
-        self.weight_column = weight_column
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -232,6 +229,9 @@ class BPRMatrixFactorization(_LightGCNBase):
         self.random_state = random_state
         self.verbose = verbose
         self.n_jobs = n_jobs
+        self.user_column = user_column
+        self.item_column = item_column
+        self.weight_column = weight_column
 
     def _n_layers(self):
         return 0

@@ -1,8 +1,8 @@
 """A light per-item behaviour model distilled from a graph embedder (CN111681059A)."""
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -12,10 +12,9 @@ from sklearn.utils.validation import check_is_fitted
 from .._docstrings import fill_doc
 from .._skorch import ArraySource, seed_from
 from .._threads import uses_torch_threads
-from .._validation import check_ids
 from ..base import _NetEstimator
 from ..nn import BehaviorMLP, DistillationLoss
-from ._embedder import DisentangledGraphEmbedder, _knob_constraints
+from ._embedder import DisentangledGraphEmbedder, _knob_constraints, check_user_ids
 from ._soft_labels import at_least_once, sigmoid_of_dot
 
 __all__ = ["DistilledBehaviorClassifier"]
@@ -67,8 +66,6 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
         Users under the soft-label term: every user of the embedder, or the labelled ones only.
     hidden_layer_sizes : tuple of int, default=()
         Hidden widths of the student; ``()`` is logistic regression on the embedding.
-    user_column : str, default="user"
-        The user column when ``X`` is a DataFrame.
     max_epochs : int, default=200
         Passes over the labelled users.
     batch_size : int, default=256
@@ -81,6 +78,8 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
     {random_state}
     {verbose}
     {n_jobs}
+    user_column : str, default="user"
+        The user column when ``X`` is a DataFrame.
 
     Attributes
     ----------
@@ -113,7 +112,7 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
     (2, 2)
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict] = {
         "embedder": [HasMethods(["fit", "transform"]), None],
         "target_item": [Integral, str, None],
         "soft_weight": [Interval(Real, 0, None, closed="left")],
@@ -136,7 +135,6 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
         teacher="softmax",
         soft_users="all",
         hidden_layer_sizes=(),
-        user_column="user",
         max_epochs=200,
         batch_size=256,
         lr=1e-2,
@@ -145,6 +143,7 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
         random_state=None,
         verbose=0,
         n_jobs=None,
+        user_column="user",
     ):
         self.embedder = embedder
         self.target_item = target_item
@@ -153,7 +152,6 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
         self.teacher = teacher
         self.soft_users = soft_users
         self.hidden_layer_sizes = hidden_layer_sizes
-        self.user_column = user_column
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -162,6 +160,7 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
         self.random_state = random_state
         self.verbose = verbose
         self.n_jobs = n_jobs
+        self.user_column = user_column
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -170,18 +169,7 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
         return tags
 
     def _users(self, X):
-        if isinstance(X, pd.DataFrame):
-            if self.user_column not in X.columns:
-                raise ValueError(
-                    f"X is a DataFrame without the user column {self.user_column!r}; its columns are "
-                    f"{list(X.columns)}. Pass user ids (1-D) or set user_column."
-                )
-            X = X[self.user_column]
-        elif isinstance(X, np.ndarray) and X.ndim == 2:
-            if X.shape[1] != 1:
-                raise ValueError(f"X must hold one user id per row; got a 2-D array of shape {X.shape}.")
-            X = X[:, 0]
-        return check_ids(X, input_name="X")
+        return check_user_ids(X, self.user_column, input_name="X")
 
     def _features(self, X):
         return np.ascontiguousarray(self.embedder_.transform(self._users(X)), dtype=np.float32)

@@ -1,5 +1,6 @@
 """Disentangled graph embedder for user–item graphs, and the base class of every bipartite recommender."""
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,22 @@ __all__ = ["DisentangledGraphEmbedder"]
 _LOSSES = {"bpr": BPRLoss, "softmax": SampledSoftmaxLoss}
 
 
+def check_user_ids(X, user_column, *, input_name="users"):
+    """Raw user ids from a 1-D sequence, a one-column 2-D array or a DataFrame with ``user_column``."""
+    if isinstance(X, pd.DataFrame):
+        if user_column not in X.columns:
+            raise ValueError(
+                f"X is a DataFrame without the user column {user_column!r}; its columns are "
+                f"{list(X.columns)}. Pass the user ids (1-D) or set user_column."
+            )
+        return check_ids(X[user_column], input_name=f"X[{user_column!r}]")
+    if isinstance(X, np.ndarray) and X.ndim == 2:
+        if X.shape[1] != 1:
+            raise ValueError(f"X must hold one user id per row; got a 2-D array of shape {X.shape}.")
+        X = X[:, 0]
+    return check_ids(X, input_name=input_name)
+
+
 # ------------------------------------------------------------------------------------------------
 # base class: ids in, ids out
 # ------------------------------------------------------------------------------------------------
@@ -34,7 +51,7 @@ class _BaseBipartiteRecommender(BaseEstimator):
     ``_user_scores(user_codes)`` (``(b, n_items)`` scores of known users).
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict] = {
         "user_column": [str, Integral],
         "item_column": [str, Integral],
         "weight_column": [str, Integral, None],
@@ -91,18 +108,8 @@ class _BaseBipartiteRecommender(BaseEstimator):
         check_same_id_kind(vocabulary.classes_, ids, f"the {what} seen in fit", f"the {what} given")
 
     def _check_users(self, X):
-        """Raw user ids from a 1-D sequence, a one-column 2-D array or a DataFrame with ``user_column``."""
-        if isinstance(X, pd.DataFrame):
-            if self.user_column not in X.columns:
-                raise ValueError(
-                    f"X is a DataFrame without the user column {self.user_column!r}; its columns are "
-                    f"{list(X.columns)}. Pass the user ids (1-D) or set user_column."
-                )
-            ids = check_ids(X[self.user_column], input_name=f"X[{self.user_column!r}]")
-        else:
-            if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == 1:
-                X = X[:, 0]
-            ids = check_ids(X, input_name="users")
+        """Raw user ids of ``X`` (see :func:`check_user_ids`), of the kind seen in ``fit``."""
+        ids = check_user_ids(X, self.user_column)
         self._check_kind(ids, self.user_vocabulary_, "users")
         return ids
 
@@ -369,11 +376,6 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         positive is ignored.
     temperature : float, default=0.2
         Scores (which lie in ``[-1, 1]``) are divided by it in the loss.
-    user_column, item_column : str, default="user", "item"
-        Columns of ``X`` holding the raw user and item ids (ints or strings).
-    weight_column : str or None, default=None
-        Optional column of non-negative edge weights: they scale the messages along the edge
-        (repeated pairs add up). Positive edges are sampled uniformly whatever the weight.
     max_epochs : int, default=10
         Passes over the training edges (on MovieLens-100k the full softmax converges in about
         6 epochs of batch 8192 at ``lr=1e-2``).
@@ -389,6 +391,11 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
     {random_state}
     {verbose}
     {n_jobs}
+    user_column, item_column : str, default="user", "item"
+        Columns of ``X`` holding the raw user and item ids (ints or strings).
+    weight_column : str or None, default=None
+        Optional column of non-negative edge weights: they scale the messages along the edge
+        (repeated pairs add up). Positive edges are sampled uniformly whatever the weight.
 
     Attributes
     ----------
@@ -450,7 +457,7 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
     ((3, 8), (2, 1))
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict] = {
         **_EMBEDDER_CONSTRAINTS,
         "n_channels": [Interval(Integral, 1, None, closed="left")],
         "n_iterations": [Interval(Integral, 0, None, closed="left")],
@@ -473,9 +480,6 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         loss="softmax",
         n_negatives=None,
         temperature=0.2,
-        user_column="user",
-        item_column="item",
-        weight_column=None,
         max_epochs=10,
         batch_size=8192,
         lr=1e-2,
@@ -485,6 +489,9 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         random_state=None,
         verbose=0,
         n_jobs=None,
+        user_column="user",
+        item_column="item",
+        weight_column=None,
     ):
         self.n_channels = n_channels
         self.n_iterations = n_iterations
@@ -496,9 +503,6 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         self.loss = loss
         self.n_negatives = n_negatives
         self.temperature = temperature
-        self.user_column = user_column
-        self.item_column = item_column
-        self.weight_column = weight_column
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -508,6 +512,9 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         self.random_state = random_state
         self.verbose = verbose
         self.n_jobs = n_jobs
+        self.user_column = user_column
+        self.item_column = item_column
+        self.weight_column = weight_column
 
     @_fit_context(prefer_skip_nested_validation=True)
     @uses_torch_threads

@@ -27,7 +27,7 @@ from sklearn_ubergnn.disentangled import (
 )
 from sklearn_ubergnn.tests._checks import DATA_FREE_CHECKS
 
-FAST = dict(embedding_dim=8, max_epochs=3, batch_size=64, random_state=0)
+FAST = {"embedding_dim": 8, "max_epochs": 3, "batch_size": 64, "random_state": 0}
 EMBEDDERS = [
     DisentangledGraphEmbedder(n_channels=2, n_layers=1, n_iterations=2, **FAST),
     BPRMatrixFactorization(**FAST),
@@ -242,8 +242,9 @@ def planted():
     return train, test, item_channel
 
 
-PLANTED = dict(embedding_dim=16, n_layers=1, n_iterations=2, routing_temperature=0.2, channel_score="routed",
-               max_epochs=25, batch_size=1024, lr=2e-2, n_negatives=40, random_state=0)
+PLANTED = {"embedding_dim": 16, "n_layers": 1, "n_iterations": 2, "routing_temperature": 0.2,
+           "channel_score": "routed", "max_epochs": 25, "batch_size": 1024, "lr": 2e-2, "n_negatives": 40,
+           "random_state": 0}
 
 
 @pytest.fixture(scope="module")
