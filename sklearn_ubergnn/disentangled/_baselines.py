@@ -11,11 +11,16 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
-from .._threads import uses_torch_threads
 from .._validation import check_ids, check_k
 from ..metrics import ndcg_at_k, recall_at_k
 from ..nn import LightGCN
-from ._embedder import _EMBEDDER_CONSTRAINTS, _BaseBipartiteRecommender, _BaseGraphEmbedder, group_targets
+from ._embedder import (
+    _EMBEDDER_CONSTRAINTS,
+    _ID_COLUMNS_DOC,
+    _BaseBipartiteRecommender,
+    _BaseGraphEmbedder,
+    group_targets,
+)
 
 __all__ = [
     "BPRMatrixFactorization",
@@ -28,13 +33,11 @@ __all__ = [
 
 @fill_doc
 class MostPopularRecommender(_BaseBipartiteRecommender):
-    """Recommend the items with the most training users, whatever the user.
+    __doc__ = """Recommend the items with the most training users, whatever the user.
 
     Parameters
     ----------
-    user_column, item_column : str, default="user", "item"
-        Columns of ``X`` holding raw user and item ids.
-    weight_column : str or None, default=None
+""" + _ID_COLUMNS_DOC + """    weight_column : str or None, default=None
         Accepted for API symmetry; popularity counts distinct users per item.
 
     Attributes
@@ -78,6 +81,9 @@ class MostPopularRecommender(_BaseBipartiteRecommender):
 class _LightGCNBase(_BaseGraphEmbedder):
     """LightGCN-family recommenders (``n_layers = 0`` is matrix factorisation)."""
 
+    def _n_layers(self):
+        return 0
+
     def _fit_graph(self, graph):
         self._train_module(
             LightGCN, graph.to_torch(weight=graph.symmetric_weight()), embedding_dim=self.embedding_dim,
@@ -107,9 +113,7 @@ _LIGHTGCN_DOC_PARAMS = """
     {random_state}
     {verbose}
     {n_jobs}
-    user_column, item_column : str, default="user", "item"
-        Columns of ``X`` holding the raw user and item ids.
-    weight_column : str or None, default=None
+""" + _ID_COLUMNS_DOC + """    weight_column : str or None, default=None
         Accepted for API symmetry; the graph is unweighted (symmetric normalisation).
 
     Attributes
@@ -161,33 +165,15 @@ class LightGCNRecommender(_LightGCNBase):
                  max_epochs=100, batch_size=2048, lr=5e-3, weight_decay=0.0, callbacks=None, device="cpu",
                  random_state=None, verbose=0, n_jobs=None, user_column="user", item_column="item",
                  weight_column=None):
-        self.embedding_dim = embedding_dim
         self.n_layers = n_layers
-        self.loss = loss
-        self.n_negatives = n_negatives
-        self.temperature = temperature
+        super().__init__(embedding_dim=embedding_dim, loss=loss, n_negatives=n_negatives, temperature=temperature,
+                         max_epochs=max_epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                         callbacks=callbacks, device=device, random_state=random_state, verbose=verbose,
+                         n_jobs=n_jobs, user_column=user_column, item_column=item_column, weight_column=weight_column)
         self.l2 = l2
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.callbacks = callbacks
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.n_jobs = n_jobs
-        self.user_column = user_column
-        self.item_column = item_column
-        self.weight_column = weight_column
 
     def _n_layers(self):
         return self.n_layers
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    @uses_torch_threads
-    def fit(self, X, y=None):
-        """Learn vocabularies, graph and embeddings from the edge DataFrame ``X``; returns ``self``."""
-        return self._fit_edges(X)
 
 
 @fill_doc
@@ -215,32 +201,11 @@ class BPRMatrixFactorization(_LightGCNBase):
     def __init__(self, *, embedding_dim=64, loss="bpr", n_negatives=None, temperature=1.0, l2=1e-4, max_epochs=100,
                  batch_size=2048, lr=5e-3, weight_decay=0.0, callbacks=None, device="cpu", random_state=None,
                  verbose=0, n_jobs=None, user_column="user", item_column="item", weight_column=None):
-        self.embedding_dim = embedding_dim
-        self.loss = loss
-        self.n_negatives = n_negatives
-        self.temperature = temperature
+        super().__init__(embedding_dim=embedding_dim, loss=loss, n_negatives=n_negatives, temperature=temperature,
+                         max_epochs=max_epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                         callbacks=callbacks, device=device, random_state=random_state, verbose=verbose,
+                         n_jobs=n_jobs, user_column=user_column, item_column=item_column, weight_column=weight_column)
         self.l2 = l2
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.callbacks = callbacks
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.n_jobs = n_jobs
-        self.user_column = user_column
-        self.item_column = item_column
-        self.weight_column = weight_column
-
-    def _n_layers(self):
-        return 0
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    @uses_torch_threads
-    def fit(self, X, y=None):
-        """Learn vocabularies and embeddings from the edge DataFrame ``X``; returns ``self``."""
-        return self._fit_edges(X)
 
 
 # ------------------------------------------------------------------------------------------------

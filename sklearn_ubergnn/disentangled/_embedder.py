@@ -210,6 +210,51 @@ class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Net
     (its ``all_pair_scores`` and ``item_proba`` on those vectors).
     """
 
+    def __init__(self, *, embedding_dim, loss, n_negatives, temperature, max_epochs, batch_size, lr, weight_decay,
+                 callbacks, device, random_state, verbose, n_jobs, user_column, item_column, weight_column):
+        # The parameters every embedder has (each subclass lists them, with its defaults, in its own
+        # signature, which is what get_params reads).
+        self.embedding_dim = embedding_dim
+        self.loss = loss
+        self.n_negatives = n_negatives
+        self.temperature = temperature
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.n_jobs = n_jobs
+        self.user_column = user_column
+        self.item_column = item_column
+        self.weight_column = weight_column
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @uses_torch_threads
+    def fit(self, X, y=None):
+        """Learn the vocabularies, the graph and the embeddings from the training edges ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame of shape (n_interactions, n_columns)
+            One row per interaction, with ``user_column`` and ``item_column`` (raw ids) and,
+            if set, ``weight_column``. Repeated pairs are merged. Never modified.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted embedder.
+        """
+        self._check_params()
+        return self._fit_edges(X)
+
+    def _check_params(self):
+        """Check what ``_parameter_constraints`` cannot (relations between parameters); nothing here."""
+
     def _module_rows(self, codes, method):
         """``(b, n_items)`` float64 output of the module's ``method`` for the known users ``codes``."""
         source = UserVectorSource(self.user_embeddings_[codes], self.item_embeddings_)
@@ -334,9 +379,15 @@ _EMBEDDER_CONSTRAINTS = {
 }
 
 
+#: Docstring text of the id columns, shared by the bipartite recommenders.
+_ID_COLUMNS_DOC = """    user_column, item_column : str or int, default="user", "item"
+        Columns of ``X`` holding the raw user and item ids (ints or strings).
+"""
+
+
 @fill_doc
 class DisentangledGraphEmbedder(_BaseGraphEmbedder):
-    """User and item embeddings with K disentangled channels, learned on a user–item graph.
+    __doc__ = """User and item embeddings with K disentangled channels, learned on a user–item graph.
 
     A graph neural network of ``n_layers`` :class:`~sklearn_ubergnn.nn.DisentangledConv` layers
     runs on the whole bipartite graph of the training edges (users and items are nodes with a
@@ -391,9 +442,7 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
     {random_state}
     {verbose}
     {n_jobs}
-    user_column, item_column : str, default="user", "item"
-        Columns of ``X`` holding the raw user and item ids (ints or strings).
-    weight_column : str or None, default=None
+""" + _ID_COLUMNS_DOC + """    weight_column : str or None, default=None
         Optional column of non-negative edge weights: they scale the messages along the edge
         (repeated pairs add up). Positive edges are sampled uniformly whatever the weight.
 
@@ -467,79 +516,29 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         "channel_score": [StrOptions({"sum", "routed"})],
     }
 
-    def __init__(
-        self,
-        *,
-        n_channels=4,
-        n_iterations=2,
-        n_layers=1,
-        embedding_dim=64,
-        routing_temperature=1.0,
-        attention=False,
-        channel_score="sum",
-        loss="softmax",
-        n_negatives=None,
-        temperature=0.2,
-        max_epochs=10,
-        batch_size=8192,
-        lr=1e-2,
-        weight_decay=0.0,
-        callbacks=None,
-        device="cpu",
-        random_state=None,
-        verbose=0,
-        n_jobs=None,
-        user_column="user",
-        item_column="item",
-        weight_column=None,
-    ):
+    def __init__(self, *, n_channels=4, n_iterations=2, n_layers=1, embedding_dim=64, routing_temperature=1.0,
+                 attention=False, channel_score="sum", loss="softmax", n_negatives=None, temperature=0.2,
+                 max_epochs=10, batch_size=8192, lr=1e-2, weight_decay=0.0, callbacks=None, device="cpu",
+                 random_state=None, verbose=0, n_jobs=None, user_column="user", item_column="item",
+                 weight_column=None):
         self.n_channels = n_channels
         self.n_iterations = n_iterations
         self.n_layers = n_layers
-        self.embedding_dim = embedding_dim
         self.routing_temperature = routing_temperature
         self.attention = attention
         self.channel_score = channel_score
-        self.loss = loss
-        self.n_negatives = n_negatives
-        self.temperature = temperature
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.callbacks = callbacks
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.n_jobs = n_jobs
-        self.user_column = user_column
-        self.item_column = item_column
-        self.weight_column = weight_column
+        super().__init__(embedding_dim=embedding_dim, loss=loss, n_negatives=n_negatives, temperature=temperature,
+                         max_epochs=max_epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                         callbacks=callbacks, device=device, random_state=random_state, verbose=verbose,
+                         n_jobs=n_jobs, user_column=user_column, item_column=item_column, weight_column=weight_column)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    @uses_torch_threads
-    def fit(self, X, y=None):
-        """Learn the vocabularies, the graph and the embeddings from training edges.
-
-        Parameters
-        ----------
-        X : DataFrame
-            One row per interaction, with ``user_column`` and ``item_column`` (raw ids) and,
-            if set, ``weight_column``. Repeated pairs are merged. Never modified.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : DisentangledGraphEmbedder
-        """
+    def _check_params(self):
         if self.embedding_dim % self.n_channels:
             raise ValueError(
                 f"n_channels must divide embedding_dim so that every channel has the same size; got "
                 f"embedding_dim={self.embedding_dim} and n_channels={self.n_channels}. E.g. use "
                 f"embedding_dim={self.n_channels * max(1, self.embedding_dim // self.n_channels)}."
             )
-        return self._fit_edges(X)
 
     def _fit_graph(self, graph):
         self._train_module(
