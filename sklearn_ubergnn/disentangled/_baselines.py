@@ -54,7 +54,7 @@ class MostPopularRecommender(_BaseBipartiteRecommender):
     >>> import pandas as pd
     >>> X = pd.DataFrame({"user": [1, 1, 2, 3], "item": [10, 20, 20, 30]})
     >>> MostPopularRecommender().fit(X).recommend([1, 2, 9], k=2)
-    array([[30, 10],
+    array([[30, 20],
            [10, 30],
            [20, 10]])
     """
