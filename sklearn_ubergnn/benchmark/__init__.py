@@ -10,6 +10,7 @@ per epoch from skorch's history; quality against training time). ``ubergnn bench
 :func:`sklearn_ubergnn._evaluation.evaluate_recommenders`, the loop of ``ubergnn evaluate``.
 """
 from . import _bipartite, _dynamic, _session
+from ._bipartite import bipartite_models
 from ._cli import add_suite_arguments, run_from_args
 from ._core import (
     SuiteData,
@@ -30,6 +31,7 @@ __all__ = [
     "SuiteReport",
     "ValidationTopK",
     "add_suite_arguments",
+    "bipartite_models",
     "format_summary",
     "replace_section",
     "run_from_args",
