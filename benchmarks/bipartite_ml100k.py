@@ -99,7 +99,7 @@ def distill(args):
             soft = embedder.item_proba(candidates, [item])[:, 0]  # ranks like the softmax teacher's labels
             for n_labelled in args.n_labelled:
                 pos, neg = np.flatnonzero(y_all == 1), np.flatnonzero(y_all == 0)
-                n_pos = max(2, int(round(n_labelled * len(pos) / len(y_all))))
+                n_pos = max(2, round(n_labelled * len(pos) / len(y_all)))
                 lab = np.concatenate([rng.choice(pos, n_pos, replace=False),
                                       rng.choice(neg, n_labelled - n_pos, replace=False)])
                 rest = np.setdiff1d(np.arange(len(candidates)), lab)

@@ -1,7 +1,7 @@
 """Whole-array helpers for ragged data stored as a flat array plus offsets (CSR layout)."""
 import numpy as np
 
-__all__ = ["concat_ranges", "pad_segments", "take_segments"]
+__all__ = ["concat_ranges", "group_targets", "pad_segments", "take_segments"]
 
 
 def concat_ranges(starts, lengths):
@@ -94,3 +94,11 @@ def pad_segments(values, offsets, fill=0):
     rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
     padded[rows, np.arange(len(values), dtype=np.int64) - offsets[rows]] = values
     return padded, lengths
+
+
+def group_targets(users, items):
+    """Distinct users (sorted) and, for each, the array of its distinct items (whole-array NumPy)."""
+    order = np.argsort(users, kind="stable")
+    users, items = users[order], items[order]
+    uniq, starts = np.unique(users, return_index=True)
+    return uniq, [np.unique(chunk) for chunk in np.split(items, starts[1:])]

@@ -26,8 +26,8 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_is_fitted
 
+from ._arrays import group_targets
 from ._validation import check_ids, check_k
-from .disentangled._embedder import group_targets
 from .metrics import mrr_at_k, ndcg_at_k, precision_at_k, recall_at_k
 
 __all__ = [

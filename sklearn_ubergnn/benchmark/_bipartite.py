@@ -6,6 +6,7 @@ the initialisation; every model ranks all items for every test user, training it
 Recall@20 and NDCG@20 over test users (:func:`~sklearn_ubergnn.evaluation.evaluate_bipartite`).
 """
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -72,7 +73,7 @@ class _BipartiteSuite:
     epoch_panels = (("train_loss", "training loss / its first epoch (no validation split)", True),)
     headline = "disentangled"
     baselines = ("most_popular", "mf_bpr")  # LightGCN is another graph model, not a baseline
-    labels = {"most_popular": "most popular", "mf_bpr": "BPR-MF", "lightgcn": "LightGCN",
+    labels: ClassVar[dict] = {"most_popular": "most popular", "mf_bpr": "BPR-MF", "lightgcn": "LightGCN",
               "disentangled": "`DisentangledGraphEmbedder` (K=4, T=2, L=1)"}
 
     def config(self, scale, options):

@@ -1,5 +1,6 @@
 """Baselines for user–item graphs under the embedder's API and a per-user split of the edges."""
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import _fit_context
@@ -7,9 +8,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from .._docstrings import fill_doc
-from .._threads import uses_torch_threads
 from ..nn import LightGCN
-from ._embedder import _TRAINING_CONSTRAINTS, _BaseBipartiteRecommender, _BaseGraphEmbedder
+from ._embedder import (
+    _EMBEDDER_CONSTRAINTS,
+    _ID_COLUMNS_DOC,
+    _BaseBipartiteRecommender,
+    _BaseGraphEmbedder,
+)
 
 __all__ = [
     "BPRMatrixFactorization",
@@ -21,13 +26,11 @@ __all__ = [
 
 @fill_doc
 class MostPopularRecommender(_BaseBipartiteRecommender):
-    """Recommend the items with the most training users, whatever the user.
+    __doc__ = """Recommend the items with the most training users, whatever the user.
 
     Parameters
     ----------
-    user_column, item_column : str, default="user", "item"
-        Columns of ``X`` holding raw user and item ids.
-    weight_column : str or None, default=None
+""" + _ID_COLUMNS_DOC + """    weight_column : str or None, default=None
         Accepted for API symmetry; popularity counts distinct users per item.
 
     Attributes
@@ -44,12 +47,12 @@ class MostPopularRecommender(_BaseBipartiteRecommender):
     >>> import pandas as pd
     >>> X = pd.DataFrame({"user": [1, 1, 2, 3], "item": [10, 20, 20, 30]})
     >>> MostPopularRecommender().fit(X).recommend([1, 2, 9], k=2)
-    array([[30, 10],
+    array([[30, 20],
            [10, 30],
            [20, 10]])
     """
 
-    _parameter_constraints = dict(_BaseBipartiteRecommender._parameter_constraints)
+    _parameter_constraints: ClassVar[dict] = dict(_BaseBipartiteRecommender._parameter_constraints)
 
     def __init__(self, *, user_column="user", item_column="item", weight_column=None):
         self.user_column = user_column
@@ -71,13 +74,12 @@ class MostPopularRecommender(_BaseBipartiteRecommender):
 class _LightGCNBase(_BaseGraphEmbedder):
     """LightGCN-family recommenders (``n_layers = 0`` is matrix factorisation)."""
 
+    def _n_layers(self):
+        return 0
+
     def _fit_graph(self, graph):
-        n_neg = self.n_negatives
-        if self.loss == "bpr" and n_neg is None:
-            n_neg = 1
-        fields = graph.to_torch(weight=graph.symmetric_weight())
         self._train_module(
-            LightGCN, fields, n_negatives=n_neg, embedding_dim=self.embedding_dim,
+            LightGCN, graph.to_torch(weight=graph.symmetric_weight()), embedding_dim=self.embedding_dim,
             n_layers=self._n_layers(), temperature=self.temperature, l2=self.l2,
         )
 
@@ -91,10 +93,6 @@ _LIGHTGCN_DOC_PARAMS = """
         Scores are divided by it in the loss.
     l2 : float, default=1e-4
         Weight of the L2 penalty on the ego embeddings of each batch's users and items.
-    user_column, item_column : str, default="user", "item"
-        Columns of ``X`` holding the raw user and item ids.
-    weight_column : str or None, default=None
-        Accepted for API symmetry; the graph is unweighted (symmetric normalisation).
     max_epochs : int, default=100
         Passes over the training edges.
     batch_size : int, default=2048
@@ -108,6 +106,8 @@ _LIGHTGCN_DOC_PARAMS = """
     {random_state}
     {verbose}
     {n_jobs}
+""" + _ID_COLUMNS_DOC + """    weight_column : str or None, default=None
+        Accepted for API symmetry; the graph is unweighted (symmetric normalisation).
 
     Attributes
     ----------
@@ -121,8 +121,7 @@ _LIGHTGCN_DOC_PARAMS = """
 
 
 _LIGHTGCN_CONSTRAINTS = {
-    **_BaseBipartiteRecommender._parameter_constraints,
-    **_TRAINING_CONSTRAINTS,
+    **_EMBEDDER_CONSTRAINTS,
     "l2": [Interval(Real, 0, None, closed="left")],
 }
 
@@ -150,42 +149,24 @@ class LightGCNRecommender(_LightGCNBase):
     (1, 8)
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict] = {
         **_LIGHTGCN_CONSTRAINTS,
         "n_layers": [Interval(Integral, 0, None, closed="left")],
     }
 
-    def __init__(self, *, embedding_dim=64, n_layers=3, loss="bpr", n_negatives=None, temperature=1.0,
-                 l2=1e-4, user_column="user", item_column="item", weight_column=None, max_epochs=100, batch_size=2048,
-                 lr=5e-3, weight_decay=0.0, callbacks=None, device="cpu", random_state=None, verbose=0,
-                 n_jobs=None):
-        self.embedding_dim = embedding_dim
+    def __init__(self, *, embedding_dim=64, n_layers=3, loss="bpr", n_negatives=None, temperature=1.0, l2=1e-4,
+                 max_epochs=100, batch_size=2048, lr=5e-3, weight_decay=0.0, callbacks=None, device="cpu",
+                 random_state=None, verbose=0, n_jobs=None, user_column="user", item_column="item",
+                 weight_column=None):
         self.n_layers = n_layers
-        self.loss = loss
-        self.n_negatives = n_negatives
-        self.temperature = temperature
+        super().__init__(embedding_dim=embedding_dim, loss=loss, n_negatives=n_negatives, temperature=temperature,
+                         max_epochs=max_epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                         callbacks=callbacks, device=device, random_state=random_state, verbose=verbose,
+                         n_jobs=n_jobs, user_column=user_column, item_column=item_column, weight_column=weight_column)
         self.l2 = l2
-        self.user_column = user_column
-        self.item_column = item_column
-        self.weight_column = weight_column
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.callbacks = callbacks
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.n_jobs = n_jobs
 
     def _n_layers(self):
         return self.n_layers
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    @uses_torch_threads
-    def fit(self, X, y=None):
-        """Learn vocabularies, graph and embeddings from the edge DataFrame ``X``; returns ``self``."""
-        return self._fit_edges(X)
 
 
 @fill_doc
@@ -208,38 +189,16 @@ class BPRMatrixFactorization(_LightGCNBase):
     (1, 2)
     """
 
-    _parameter_constraints = dict(_LIGHTGCN_CONSTRAINTS)
+    _parameter_constraints: ClassVar[dict] = dict(_LIGHTGCN_CONSTRAINTS)
 
-    def __init__(self, *, embedding_dim=64, loss="bpr", n_negatives=None, temperature=1.0, l2=1e-4,
-                 user_column="user", item_column="item", weight_column=None, max_epochs=100, batch_size=2048,
-                 lr=5e-3, weight_decay=0.0, callbacks=None, device="cpu", random_state=None, verbose=0,
-                 n_jobs=None):
-        self.embedding_dim = embedding_dim
-        self.loss = loss
-        self.n_negatives = n_negatives
-        self.temperature = temperature
+    def __init__(self, *, embedding_dim=64, loss="bpr", n_negatives=None, temperature=1.0, l2=1e-4, max_epochs=100,
+                 batch_size=2048, lr=5e-3, weight_decay=0.0, callbacks=None, device="cpu", random_state=None,
+                 verbose=0, n_jobs=None, user_column="user", item_column="item", weight_column=None):
+        super().__init__(embedding_dim=embedding_dim, loss=loss, n_negatives=n_negatives, temperature=temperature,
+                         max_epochs=max_epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                         callbacks=callbacks, device=device, random_state=random_state, verbose=verbose,
+                         n_jobs=n_jobs, user_column=user_column, item_column=item_column, weight_column=weight_column)
         self.l2 = l2
-        self.user_column = user_column
-        self.item_column = item_column
-        self.weight_column = weight_column
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.callbacks = callbacks
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.n_jobs = n_jobs
-
-    def _n_layers(self):
-        return 0
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    @uses_torch_threads
-    def fit(self, X, y=None):
-        """Learn vocabularies and embeddings from the edge DataFrame ``X``; returns ``self``."""
-        return self._fit_edges(X)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1,9 +1,8 @@
 """A light per-item behaviour model distilled from a graph embedder (CN111681059A)."""
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
-import pandas as pd
-import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -11,11 +10,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
-from .._skorch import inference_device, make_net, release_training_state, seed_from
+from .._skorch import ArraySource, seed_from
 from .._threads import uses_torch_threads
-from .._validation import check_ids
+from ..base import _NetEstimator
 from ..nn import BehaviorMLP, DistillationLoss
-from ._embedder import DisentangledGraphEmbedder
+from ._embedder import DisentangledGraphEmbedder, _knob_constraints, check_user_ids
+from ._soft_labels import at_least_once, sigmoid_of_dot
 
 __all__ = ["DistilledBehaviorClassifier"]
 
@@ -29,7 +29,7 @@ def _is_fitted(estimator):
 
 
 @fill_doc
-class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
+class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator):
     """Predict whether a user will act on one target item, distilled from a graph embedder.
 
     A light model (logistic regression, or a small MLP with ``hidden_layer_sizes``) takes a
@@ -66,8 +66,6 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         Users under the soft-label term: every user of the embedder, or the labelled ones only.
     hidden_layer_sizes : tuple of int, default=()
         Hidden widths of the student; ``()`` is logistic regression on the embedding.
-    user_column : str, default="user"
-        The user column when ``X`` is a DataFrame.
     max_epochs : int, default=200
         Passes over the labelled users.
     batch_size : int, default=256
@@ -80,6 +78,8 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
     {random_state}
     {verbose}
     {n_jobs}
+    user_column : str, default="user"
+        The user column when ``X`` is a DataFrame.
 
     Attributes
     ----------
@@ -112,7 +112,7 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
     (2, 2)
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict] = {
         "embedder": [HasMethods(["fit", "transform"]), None],
         "target_item": [Integral, str, None],
         "soft_weight": [Interval(Real, 0, None, closed="left")],
@@ -121,14 +121,8 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         "soft_users": [StrOptions({"all", "labelled"})],
         "hidden_layer_sizes": [tuple, list],
         "user_column": [str, Integral],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "n_jobs": [Integral, None],
+        **_knob_constraints("max_epochs", "batch_size", "lr", "weight_decay", "device", "random_state", "verbose",
+                            "n_jobs"),
     }
 
     def __init__(
@@ -141,7 +135,6 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         teacher="softmax",
         soft_users="all",
         hidden_layer_sizes=(),
-        user_column="user",
         max_epochs=200,
         batch_size=256,
         lr=1e-2,
@@ -150,6 +143,7 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         n_jobs=None,
+        user_column="user",
     ):
         self.embedder = embedder
         self.target_item = target_item
@@ -158,7 +152,6 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         self.teacher = teacher
         self.soft_users = soft_users
         self.hidden_layer_sizes = hidden_layer_sizes
-        self.user_column = user_column
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -167,6 +160,7 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.n_jobs = n_jobs
+        self.user_column = user_column
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -175,18 +169,7 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
     def _users(self, X):
-        if isinstance(X, pd.DataFrame):
-            if self.user_column not in X.columns:
-                raise ValueError(
-                    f"X is a DataFrame without the user column {self.user_column!r}; its columns are "
-                    f"{list(X.columns)}. Pass user ids (1-D) or set user_column."
-                )
-            X = X[self.user_column]
-        elif isinstance(X, np.ndarray) and X.ndim == 2:
-            if X.shape[1] != 1:
-                raise ValueError(f"X must hold one user id per row; got a 2-D array of shape {X.shape}.")
-            X = X[:, 0]
-        return check_ids(X, input_name="X")
+        return check_user_ids(X, self.user_column, input_name="X")
 
     def _features(self, X):
         return np.ascontiguousarray(self.embedder_.transform(self._users(X)), dtype=np.float32)
@@ -255,35 +238,17 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         teacher = self._teacher_proba(users, U) if self.soft_weight > 0 else np.zeros(len(users))
         labels = np.stack([hard, teacher.astype(np.float32)], axis=1)
         seed = seed_from(self.random_state)
-        self.net_ = make_net(
-            BehaviorMLP,
-            criterion=DistillationLoss,
-            seed=seed,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            validation_fraction=None,
-            collate_fn=torch.utils.data.default_collate,
-            dataset=_ArrayDataset,
-            device=self.device,
-            verbose=self.verbose,
-            n_jobs=self.n_jobs,
-            in_features=U.shape[1],
-            hidden_layer_sizes=tuple(self.hidden_layer_sizes),
-        )
-        self.net_.set_params(criterion__soft_weight=self.soft_weight)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            self.net_.fit(U, labels)
-        release_training_state(self.net_)
-        self.history_ = self.net_.history
+        net = self._make_net(BehaviorMLP, criterion=DistillationLoss, seed=seed, n_samples=len(U),
+                             validation=False, in_features=U.shape[1],
+                             hidden_layer_sizes=tuple(self.hidden_layer_sizes))
+        net.set_params(criterion__soft_weight=self.soft_weight)
+        self._fit_net(net, ArraySource({"x": U}, labels), seed)
         return self
 
     def _teacher_proba(self, users, U):
         """The soft labels of ``users`` (embeddings ``U``), see ``teacher``."""
         if self.teacher == "sigmoid":
-            return 1.0 / (1.0 + np.exp(-(U.astype(np.float64) @ self.target_embedding_) / self.temperature))
+            return sigmoid_of_dot(U, self.target_embedding_, self.temperature)
         if not (hasattr(self.embedder_, "item_proba") and hasattr(self.embedder_, "user_counts_")):
             raise ValueError(
                 f"teacher='softmax' needs an embedder with item_proba and user_counts_ (the embedders of "
@@ -293,36 +258,25 @@ class DistilledBehaviorClassifier(ClassifierMixin, BaseEstimator):
         p = self.embedder_.item_proba(users, [self.target_item])[:, 0]
         codes = self.embedder_.user_vocabulary_.transform(users, input_name="X")
         n = np.where(codes >= 0, self.embedder_.user_counts_[np.maximum(codes, 0)], 1)
-        return -np.expm1(n * np.log1p(-np.minimum(p, 1 - 1e-12)))
+        return at_least_once(p, n)
+
+    def _student(self, X, method):
+        """The student's ``method`` on the embeddings of the users ``X``, as one float64 array."""
+        check_is_fitted(self)
+        source = ArraySource({"x": self._features(X)})
+        return np.concatenate([out.numpy() for out in self._outputs(source, method)]).astype(np.float64)
 
     @uses_torch_threads
     def decision_function(self, X):
         """Logits of acting on ``target_item``, ``(n_users,)``."""
-        check_is_fitted(self)
-        inference_device(self.net_, self.device)  # the estimator's device, or the CPU when no GPU is here
-        return self.net_.forward(self._features(X)).detach().cpu().numpy().astype(np.float64)
+        return self._student(X, "forward")
 
     @uses_torch_threads
     def predict_proba(self, X):
         """Probabilities ``(n_users, 2)``, columns in ``classes_`` order."""
-        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
-        return np.stack([1.0 - p, p], axis=1)
+        return self._student(X, "predict_proba")
 
     @uses_torch_threads
     def predict(self, X):
         """The more probable class of each user."""
         return self.classes_[(self.decision_function(X) > 0).astype(np.int64)]
-
-
-class _ArrayDataset(torch.utils.data.Dataset):
-    """Rows of a float matrix ``X`` and of a label matrix ``y`` (skorch's ``dataset=``)."""
-
-    def __init__(self, X, y=None, length=None):
-        self.X = torch.as_tensor(np.asarray(X, dtype=np.float32))
-        self.y = None if y is None else torch.as_tensor(np.asarray(y, dtype=np.float32))
-
-    def __len__(self):
-        return len(self.X)
-
-    def __getitem__(self, i):
-        return self.X[i], (self.y[i] if self.y is not None else torch.zeros(2))

@@ -1,99 +1,45 @@
 """Disentangled graph embedder for user–item graphs, and the base class of every bipartite recommender."""
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._arrays import group_targets
 from .._docstrings import fill_doc
-from .._skorch import TensorBatch, make_net, release_training_state, seed_from
+from .._ranking import row_blocks, top_k
+from .._skorch import seed_from
 from .._threads import uses_torch_threads
 from .._validation import check_ids, check_k, check_same_id_kind
 from .._vocabulary import ItemVocabulary
+from ..base import TRAINING_CONSTRAINTS, _NetEstimator
 from ..graphs import build_bipartite_graph
 from ..metrics import recall_at_k
 from ..nn import BPRLoss, DisentangledGraphNet, SampledSoftmaxLoss
+from ._data import EdgeSource, GraphSource, UserVectorSource
 
 __all__ = ["DisentangledGraphEmbedder"]
 
 _LOSSES = {"bpr": BPRLoss, "softmax": SampledSoftmaxLoss}
-# Users ranked per block by recommend(): bounds the (block x n_items) score matrix.
-_RANK_BLOCK = 1024
 
 
-# ------------------------------------------------------------------------------------------------
-# training data: positive edges, negatives sampled per batch
-# ------------------------------------------------------------------------------------------------
-class EdgeDataset(torch.utils.data.Dataset):
-    """The positive edges of a training graph; a batch of them gets freshly sampled negatives.
-
-    Parameters
-    ----------
-    users, items : ndarray of shape (E,), int64
-        Codes of the positive edges.
-    graph_fields : dict of str to torch.Tensor
-        ``edge_src``, ``edge_dst``, ``edge_weight`` of the whole graph, handed to every batch.
-    n_items : int
-        Number of items to sample negatives from (uniformly).
-    n_negatives : int or None
-        ``M``: negatives per positive (``shared=False``) or per batch (``shared=True``). None
-        uses every item as a shared negative (the full softmax).
-    shared : bool
-        Whether a batch shares one set of negatives (softmax) or each positive has its own (BPR).
-    seed : int
-        Seeds the negative sampling (a ``torch.Generator``).
-    """
-
-    def __init__(self, users, items, graph_fields, n_items, n_negatives, shared, seed):
-        self.users = torch.as_tensor(users)
-        self.items = torch.as_tensor(items)
-        self.graph_fields = graph_fields
-        self.n_items = int(n_items)
-        self.n_negatives = n_negatives
-        self.shared = shared
-        self.generator = torch.Generator().manual_seed(int(seed))
-
-    def __len__(self):
-        return len(self.users)
-
-    def __getitem__(self, i):
-        return self, torch.as_tensor([i])
-
-    def __getitems__(self, indices):
-        return self, torch.as_tensor(indices)
-
-    def batch(self, index):
-        """``(TensorBatch, dummy y)`` of the positives ``index`` with sampled negatives."""
-        b = len(index)
-        if self.n_negatives is None:
-            neg = torch.arange(self.n_items)
-        else:
-            shape = (self.n_negatives,) if self.shared else (b, self.n_negatives)
-            neg = torch.randint(self.n_items, shape, generator=self.generator)
-        fields = {"users": self.users[index], "items": self.items[index], "neg_items": neg,
-                  **self.graph_fields}
-        return TensorBatch(fields, b), torch.zeros(b)
-
-
-def collate_edges(samples):
-    """Collate function of :class:`EdgeDataset` (one ``(dataset, index)`` pair or a list of them)."""
-    if isinstance(samples, tuple):
-        dataset, index = samples
-    else:
-        dataset = samples[0][0]
-        index = torch.cat([s[1] for s in samples])
-    return dataset.batch(index)
-
-
-def group_targets(users, items):
-    """Distinct users (sorted) and, for each, the array of its distinct items (whole-array NumPy)."""
-    order = np.argsort(users, kind="stable")
-    users, items = users[order], items[order]
-    uniq, starts = np.unique(users, return_index=True)
-    return uniq, [np.unique(chunk) for chunk in np.split(items, starts[1:])]
+def check_user_ids(X, user_column, *, input_name="users"):
+    """Raw user ids from a 1-D sequence, a one-column 2-D array or a DataFrame with ``user_column``."""
+    if isinstance(X, pd.DataFrame):
+        if user_column not in X.columns:
+            raise ValueError(
+                f"X is a DataFrame without the user column {user_column!r}; its columns are "
+                f"{list(X.columns)}. Pass the user ids (1-D) or set user_column."
+            )
+        return check_ids(X[user_column], input_name=f"X[{user_column!r}]")
+    if isinstance(X, np.ndarray) and X.ndim == 2:
+        if X.shape[1] != 1:
+            raise ValueError(f"X must hold one user id per row; got a 2-D array of shape {X.shape}.")
+        X = X[:, 0]
+    return check_ids(X, input_name=input_name)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -106,7 +52,7 @@ class _BaseBipartiteRecommender(BaseEstimator):
     ``_user_scores(user_codes)`` (``(b, n_items)`` scores of known users).
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict] = {
         "user_column": [str, Integral],
         "item_column": [str, Integral],
         "weight_column": [str, Integral, None],
@@ -163,18 +109,8 @@ class _BaseBipartiteRecommender(BaseEstimator):
         check_same_id_kind(vocabulary.classes_, ids, f"the {what} seen in fit", f"the {what} given")
 
     def _check_users(self, X):
-        """Raw user ids from a 1-D sequence, a one-column 2-D array or a DataFrame with ``user_column``."""
-        if isinstance(X, pd.DataFrame):
-            if self.user_column not in X.columns:
-                raise ValueError(
-                    f"X is a DataFrame without the user column {self.user_column!r}; its columns are "
-                    f"{list(X.columns)}. Pass the user ids (1-D) or set user_column."
-                )
-            ids = check_ids(X[self.user_column], input_name=f"X[{self.user_column!r}]")
-        else:
-            if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == 1:
-                X = X[:, 0]
-            ids = check_ids(X, input_name="users")
+        """Raw user ids of ``X`` (see :func:`check_user_ids`), of the kind seen in ``fit``."""
+        ids = check_user_ids(X, self.user_column)
         self._check_kind(ids, self.user_vocabulary_, "users")
         return ids
 
@@ -201,31 +137,6 @@ class _BaseBipartiteRecommender(BaseEstimator):
         return self
 
     # ---------------------------------------------------------------- ranking
-    def _rank_block(self, codes, k, exclude_seen):
-        """Top-``k`` item codes of one block of user codes (``-1`` = unknown user)."""
-        known = codes >= 0
-        scores = np.empty((len(codes), self.n_items_), dtype=np.float64)
-        # Unknown users: popularity; ties in classes_ order through the stable sort below.
-        scores[~known] = self.item_counts_
-        if known.any():
-            scores[known] = self._user_scores(codes[known])
-        if exclude_seen:
-            rows, seen = self.graph_.seen_pairs(codes)
-            scores[rows, seen] = -np.inf
-        if k < self.n_items_:
-            # The k best per row, ties at the k-th score resolved in classes_ order (vectorised):
-            # everything above the k-th score, then the first equal ones.
-            kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]
-            above = scores > kth
-            equal = scores == kth
-            n_equal_wanted = k - above.sum(axis=1, keepdims=True)
-            keep = above | (equal & (np.cumsum(equal, axis=1) <= n_equal_wanted))
-            part = np.nonzero(keep)[1].reshape(len(codes), k)
-        else:
-            part = np.broadcast_to(np.arange(self.n_items_), scores.shape)
-        order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-        return np.take_along_axis(part, order, axis=1)
-
     @uses_torch_threads
     def recommend(self, X, k=20, exclude_seen=True):
         """Top-``k`` items of each user, best first (raw item ids).
@@ -238,20 +149,30 @@ class _BaseBipartiteRecommender(BaseEstimator):
             Number of items per user; at most ``n_items_``.
         exclude_seen : bool, default=True
             Leave out the items each user has in the training graph (a user who has seen almost
-            the whole catalogue gets seen items in the last ranks).
+            the whole catalogue gets seen items in the last ranks, most popular first).
 
         Returns
         -------
         ranked : ndarray of shape (n_users, min(k, ``n_items_``))
-            Raw item ids, best first. Users unseen in ``fit`` get the most popular items.
+            Raw item ids, best first; equal scores in ``classes_`` order. Users unseen in ``fit``
+            get the most popular items (``item_counts_``, ties in ``classes_`` order).
         """
         check_is_fitted(self)
         k = min(check_k(k), self.n_items_)
         codes = self.user_vocabulary_.transform(self._check_users(X), input_name="users")
+        popular = np.argsort(-self.item_counts_, kind="stable")
         out = np.empty((len(codes), k), dtype=np.int64)
-        for start in range(0, len(codes), _RANK_BLOCK):
-            stop = start + _RANK_BLOCK
-            out[start:stop] = self._rank_block(codes[start:stop], k, exclude_seen)
+        for rows in row_blocks(len(codes), self.n_items_):
+            block = codes[rows]
+            known = block >= 0
+            # Unknown users have no candidate: the popularity fallback fills their rows.
+            scores = np.full((len(block), self.n_items_), -np.inf)
+            if known.any():
+                scores[known] = self._user_scores(block[known])
+            if exclude_seen:
+                seen_rows, seen_items = self.graph_.seen_pairs(block)
+                scores[seen_rows, seen_items] = -np.inf
+            out[rows] = top_k(scores, k, popular, min_score=-np.inf)
         return self.classes_[out]
 
     def score(self, X, y=None, k=20):
@@ -281,21 +202,68 @@ class _BaseBipartiteRecommender(BaseEstimator):
         return recall_at_k(targets, self.recommend(test_users, k=k), k=k)
 
 
-class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseBipartiteRecommender):
-    """A bipartite recommender that learns one vector per user and per item.
+class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _NetEstimator,
+                         _BaseBipartiteRecommender):
+    """A bipartite recommender that learns one vector per user and per item with a link-prediction module.
 
-    Subclasses set ``user_embeddings_`` and ``item_embeddings_`` in ``_fit_graph``; ranking is by
-    dot product.
+    Subclasses train their module with :meth:`_train_module` in ``_fit_graph``, which sets
+    ``user_embeddings_`` and ``item_embeddings_``; scores and probabilities come from the module
+    (its ``all_pair_scores`` and ``item_proba`` on those vectors).
     """
 
-    def _user_scores(self, codes, logits=False):
-        """``(b, n_items)`` float64 scores of known users from the trained module (its ``pair_score``;
-        divided by its ``temperature`` when ``logits`` is true, the logits of training)."""
-        module = self.net_.module_
-        with torch.no_grad():
-            u = torch.from_numpy(self.user_embeddings_[codes].astype(np.float64))
-            v = torch.from_numpy(self.item_embeddings_.astype(np.float64))
-            return module.all_pair_scores(u, v, logits=logits).numpy()
+    def __init__(self, *, embedding_dim, loss, n_negatives, temperature, max_epochs, batch_size, lr, weight_decay,
+                 callbacks, device, random_state, verbose, n_jobs, user_column, item_column, weight_column):
+        # The parameters every embedder has (each subclass lists them, with its defaults, in its own
+        # signature, which is what get_params reads).
+        self.embedding_dim = embedding_dim
+        self.loss = loss
+        self.n_negatives = n_negatives
+        self.temperature = temperature
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.n_jobs = n_jobs
+        self.user_column = user_column
+        self.item_column = item_column
+        self.weight_column = weight_column
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @uses_torch_threads
+    def fit(self, X, y=None):
+        """Learn the vocabularies, the graph and the embeddings from the training edges ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame of shape (n_interactions, n_columns)
+            One row per interaction, with ``user_column`` and ``item_column`` (raw ids) and,
+            if set, ``weight_column``. Repeated pairs are merged. Never modified.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted embedder.
+        """
+        self._check_params()
+        return self._fit_edges(X)
+
+    def _check_params(self):
+        """Check what ``_parameter_constraints`` cannot (relations between parameters); nothing here."""
+
+    def _module_rows(self, codes, method):
+        """``(b, n_items)`` float64 output of the module's ``method`` for the known users ``codes``."""
+        source = UserVectorSource(self.user_embeddings_[codes], self.item_embeddings_)
+        return np.concatenate([out.numpy() for out in self._outputs(source, method)])
+
+    def _user_scores(self, codes):
+        """Ranking scores of known users: the module's pair scores against the whole catalogue."""
+        return self._module_rows(codes, "all_pair_scores")
 
     def transform(self, X):
         """User embeddings.
@@ -353,12 +321,9 @@ class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Bas
         out[np.ix_(codes < 0, known_item)] = popularity[item_codes[known_item]]
         known = np.flatnonzero(codes >= 0)
         columns, asked = np.flatnonzero(known_item), item_codes[known_item]
-        for start in range(0, len(known), _RANK_BLOCK):
-            rows = known[start:start + _RANK_BLOCK]
-            logits = self._user_scores(codes[rows], logits=True)
-            logits -= logits.max(axis=1, keepdims=True)
-            log_norm = np.log(np.exp(logits).sum(axis=1, keepdims=True))
-            out[np.ix_(rows, columns)] = np.exp(logits[:, asked] - log_norm)
+        for block in row_blocks(len(known), self.n_items_):
+            rows = known[block]
+            out[np.ix_(rows, columns)] = self._module_rows(codes[rows], "item_proba")[:, asked]
         return out
 
     @staticmethod
@@ -369,70 +334,61 @@ class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Bas
         return out
 
     # ---------------------------------------------------------------- shared training
-    def _train_module(self, module, graph_fields, n_negatives, **module_params):
-        """Train a link-prediction module with skorch; set ``net_``, ``history_`` and the embeddings."""
+    def _train_module(self, module, graph_fields, **module_params):
+        """Train a link-prediction module on the training edges; set ``net_``, ``history_`` and the embeddings.
+
+        Every positive edge is a sample; negatives are drawn per batch (seeded), ``n_negatives``
+        shared by the batch (``loss="softmax"``, None: every item) or per positive (``"bpr"``,
+        None: one).
+        """
         seed = seed_from(self.random_state)
-        shared = self.loss == "softmax"
-        n_neg = n_negatives
-        dataset = EdgeDataset(self.graph_.user, self.graph_.item, graph_fields, self.n_items_,
-                              n_neg, shared, seed + 1)
-        self.net_ = make_net(
-            module,
-            criterion=_LOSSES[self.loss],
-            seed=seed,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            validation_fraction=None,
-            collate_fn=collate_edges,
-            dataset=EdgeDataset,
-            callbacks=self.callbacks,
-            device=self.device,
-            verbose=self.verbose,
-            n_jobs=self.n_jobs,
-            n_users=self.n_users_,
-            n_items=self.n_items_,
-            **module_params,
-        )
-        with torch.random.fork_rng(devices=[]):  # seed the weights, leave the global RNG alone
-            torch.manual_seed(seed)
-            self.net_.fit(dataset, y=None)
-        release_training_state(self.net_)
-        self.history_ = self.net_.history
+        n_negatives = self.n_negatives
+        if self.loss == "bpr" and n_negatives is None:
+            n_negatives = 1
+        source = EdgeSource(self.graph_.user, self.graph_.item, graph_fields, self.n_items_, n_negatives,
+                            self.loss == "softmax", seed + 1)
+        net = self._make_net(module, criterion=_LOSSES[self.loss], seed=seed, n_samples=len(source),
+                             validation=False, n_users=self.n_users_, n_items=self.n_items_, **module_params)
+        self._fit_net(net, source, seed)
         self._set_embeddings(graph_fields)
 
     def _set_embeddings(self, graph_fields):
-        module = self.net_.module_
-        module.eval()
-        with torch.no_grad():
-            fields = {k: v.to(self.net_.device) for k, v in graph_fields.items()}
-            h = module.embed(**fields).float().cpu().numpy()
+        (h,) = self._outputs(GraphSource(graph_fields), "embed")
+        self._store_embeddings(h)
+
+    def _store_embeddings(self, h):
+        h = h.detach().numpy().astype(np.float32)  # a copy: never a view of the module's weights
         self.user_embeddings_ = np.ascontiguousarray(h[: self.n_users_])
         self.item_embeddings_ = np.ascontiguousarray(h[self.n_users_:])
         self._n_features_out = h.shape[1]
 
 
-_TRAINING_CONSTRAINTS = {
+def _knob_constraints(*names):
+    """The package's shared ``_parameter_constraints`` (``base.TRAINING_CONSTRAINTS``) of the knobs ``names``."""
+    return {name: TRAINING_CONSTRAINTS[name] for name in names}
+
+
+#: ``_parameter_constraints`` shared by every bipartite embedder: edge columns, training knobs, loss.
+_EMBEDDER_CONSTRAINTS = {
+    **_BaseBipartiteRecommender._parameter_constraints,
+    **_knob_constraints("max_epochs", "batch_size", "lr", "weight_decay", "callbacks", "device", "random_state",
+                        "verbose", "n_jobs"),
     "embedding_dim": [Interval(Integral, 1, None, closed="left")],
     "loss": [StrOptions(set(_LOSSES))],
     "n_negatives": [Interval(Integral, 1, None, closed="left"), None],
     "temperature": [Interval(Real, 0, None, closed="neither")],
-    "max_epochs": [Interval(Integral, 1, None, closed="left")],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
-    "lr": [Interval(Real, 0, None, closed="neither")],
-    "weight_decay": [Interval(Real, 0, None, closed="left")],
-    "callbacks": [list, None],
-    "device": [str, torch.device],
-    "random_state": ["random_state"],
-    "verbose": ["verbose"],
-    "n_jobs": [Integral, None],
 }
+
+
+#: Docstring text of the id columns, shared by the bipartite recommenders.
+_ID_COLUMNS_DOC = """    user_column, item_column : str or int, default="user", "item"
+        Columns of ``X`` holding the raw user and item ids (ints or strings).
+"""
 
 
 @fill_doc
 class DisentangledGraphEmbedder(_BaseGraphEmbedder):
-    """User and item embeddings with K disentangled channels, learned on a user–item graph.
+    __doc__ = """User and item embeddings with K disentangled channels, learned on a user–item graph.
 
     A graph neural network of ``n_layers`` :class:`~sklearn_ubergnn.nn.DisentangledConv` layers
     runs on the whole bipartite graph of the training edges (users and items are nodes with a
@@ -472,11 +428,6 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         positive is ignored.
     temperature : float, default=0.2
         Scores (which lie in ``[-1, 1]``) are divided by it in the loss.
-    user_column, item_column : str, default="user", "item"
-        Columns of ``X`` holding the raw user and item ids (ints or strings).
-    weight_column : str or None, default=None
-        Optional column of non-negative edge weights: they scale the messages along the edge
-        (repeated pairs add up). Positive edges are sampled uniformly whatever the weight.
     max_epochs : int, default=10
         Passes over the training edges (on MovieLens-100k the full softmax converges in about
         6 epochs of batch 8192 at ``lr=1e-2``).
@@ -492,6 +443,9 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
     {random_state}
     {verbose}
     {n_jobs}
+""" + _ID_COLUMNS_DOC + """    weight_column : str or None, default=None
+        Optional column of non-negative edge weights: they scale the messages along the edge
+        (repeated pairs add up). Positive edges are sampled uniformly whatever the weight.
 
     Attributes
     ----------
@@ -553,9 +507,8 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
     ((3, 8), (2, 1))
     """
 
-    _parameter_constraints = {
-        **_BaseBipartiteRecommender._parameter_constraints,
-        **_TRAINING_CONSTRAINTS,
+    _parameter_constraints: ClassVar[dict] = {
+        **_EMBEDDER_CONSTRAINTS,
         "n_channels": [Interval(Integral, 1, None, closed="left")],
         "n_iterations": [Interval(Integral, 0, None, closed="left")],
         "n_layers": [Interval(Integral, 0, None, closed="left")],
@@ -564,107 +517,48 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         "channel_score": [StrOptions({"sum", "routed"})],
     }
 
-    def __init__(
-        self,
-        *,
-        n_channels=4,
-        n_iterations=2,
-        n_layers=1,
-        embedding_dim=64,
-        routing_temperature=1.0,
-        attention=False,
-        channel_score="sum",
-        loss="softmax",
-        n_negatives=None,
-        temperature=0.2,
-        user_column="user",
-        item_column="item",
-        weight_column=None,
-        max_epochs=10,
-        batch_size=8192,
-        lr=1e-2,
-        weight_decay=0.0,
-        callbacks=None,
-        device="cpu",
-        random_state=None,
-        verbose=0,
-        n_jobs=None,
-    ):
+    def __init__(self, *, n_channels=4, n_iterations=2, n_layers=1, embedding_dim=64, routing_temperature=1.0,
+                 attention=False, channel_score="sum", loss="softmax", n_negatives=None, temperature=0.2,
+                 max_epochs=10, batch_size=8192, lr=1e-2, weight_decay=0.0, callbacks=None, device="cpu",
+                 random_state=None, verbose=0, n_jobs=None, user_column="user", item_column="item",
+                 weight_column=None):
         self.n_channels = n_channels
         self.n_iterations = n_iterations
         self.n_layers = n_layers
-        self.embedding_dim = embedding_dim
         self.routing_temperature = routing_temperature
         self.attention = attention
         self.channel_score = channel_score
-        self.loss = loss
-        self.n_negatives = n_negatives
-        self.temperature = temperature
-        self.user_column = user_column
-        self.item_column = item_column
-        self.weight_column = weight_column
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.callbacks = callbacks
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.n_jobs = n_jobs
+        super().__init__(embedding_dim=embedding_dim, loss=loss, n_negatives=n_negatives, temperature=temperature,
+                         max_epochs=max_epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                         callbacks=callbacks, device=device, random_state=random_state, verbose=verbose,
+                         n_jobs=n_jobs, user_column=user_column, item_column=item_column, weight_column=weight_column)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    @uses_torch_threads
-    def fit(self, X, y=None):
-        """Learn the vocabularies, the graph and the embeddings from training edges.
-
-        Parameters
-        ----------
-        X : DataFrame
-            One row per interaction, with ``user_column`` and ``item_column`` (raw ids) and,
-            if set, ``weight_column``. Repeated pairs are merged. Never modified.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : DisentangledGraphEmbedder
-        """
+    def _check_params(self):
         if self.embedding_dim % self.n_channels:
             raise ValueError(
                 f"n_channels must divide embedding_dim so that every channel has the same size; got "
                 f"embedding_dim={self.embedding_dim} and n_channels={self.n_channels}. E.g. use "
                 f"embedding_dim={self.n_channels * max(1, self.embedding_dim // self.n_channels)}."
             )
-        return self._fit_edges(X)
 
     def _fit_graph(self, graph):
-        n_neg = self.n_negatives
-        if self.loss == "bpr" and n_neg is None:
-            n_neg = 1
-        fields = graph.to_torch()
         self._train_module(
-            DisentangledGraphNet, fields, n_negatives=n_neg,
+            DisentangledGraphNet, graph.to_torch(),
             embedding_dim=self.embedding_dim, n_channels=self.n_channels, n_layers=self.n_layers,
             n_iterations=self.n_iterations, tau=self.routing_temperature, attention=self.attention,
             temperature=self.temperature, channel_score=self.channel_score,
         )
 
     def _set_embeddings(self, graph_fields):
-        super()._set_embeddings(graph_fields)
-        module = self.net_.module_
-        with torch.no_grad():
-            fields = {k: v.to(self.net_.device) for k, v in graph_fields.items()}
-            _, p = module.embed(**fields, return_routing=True)
-        E, K = self.graph_.n_edges, self.n_channels
-        if p is None:  # no layer: no routing
-            p = torch.full((2 * E, K), 1.0 / K)
-        p = p.float().cpu().numpy()
+        ((h, p),) = self._outputs(GraphSource(graph_fields), "embed_and_route")
+        self._store_embeddings(h)
+        E = self.graph_.n_edges
+        p = p.numpy().astype(np.float32, copy=False)
         # graph_.to_torch(): edges [0, E) are item -> user in graph order (the users' routing),
         # edges [E, 2E) are user -> item sorted by item (the items' routing).
         order = np.argsort(self.graph_.item, kind="stable")
         self.user_routing_ = np.ascontiguousarray(p[:E])
-        self.item_routing_ = np.empty((E, K), dtype=np.float32)
+        self.item_routing_ = np.empty((E, self.n_channels), dtype=np.float32)
         self.item_routing_[order] = p[E:]
 
     def channel_affinity(self, items=None, *, users=None):

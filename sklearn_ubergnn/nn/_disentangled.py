@@ -13,9 +13,9 @@ from ._functional import _check_index_range, _check_size, _check_tensor, propaga
 __all__ = [
     "BPRLoss",
     "BehaviorMLP",
-    "DistillationLoss",
     "DisentangledConv",
     "DisentangledGraphNet",
+    "DistillationLoss",
     "LightGCN",
     "SampledSoftmaxLoss",
 ]
@@ -209,6 +209,18 @@ class _BipartiteScorer(nn.Module):
         scores = self.pair_score(u.unsqueeze(1), v.unsqueeze(0))
         return scores / self.temperature if logits else scores
 
+    def item_proba(self, u, v):
+        """The model's own probability of every item row for every user row: ``(b, m)``.
+
+        ``softmax_j(score(u, v_j) / temperature)`` over the ``m`` rows of ``v`` (the catalogue): the
+        softmax of the logits of training (:meth:`all_pair_scores` with ``logits=True``).
+
+        Shapes
+        ------
+        ``u (b, d) float``, ``v (m, d) float``, ``out (b, m)``, rows summing to 1.
+        """
+        return torch.softmax(self.all_pair_scores(u, v, logits=True), dim=1)
+
     def penalty(self, users, items, neg_items):
         """L2 penalty on the ego embeddings of the batch's nodes (LightGCN's regulariser)."""
         if self.l2 == 0:
@@ -361,6 +373,16 @@ class DisentangledGraphNet(_BipartiteScorer):
         out = total / (len(self.convs) + 1)
         return (out, p) if return_routing else out
 
+    def embed_and_route(self, edge_src, edge_dst, edge_weight=None):
+        """Node vectors ``(N, d)`` and the last layer's routing weights ``(E, K)`` of every edge.
+
+        Without layers there is no routing: every edge gets the uniform weights ``1 / K``.
+        """
+        out, p = self.embed(edge_src, edge_dst, edge_weight, return_routing=True)
+        if p is None:
+            p = out.new_full((edge_src.shape[0], self.n_channels), 1.0 / self.n_channels)
+        return out, p
+
 
 class LightGCN(_BipartiteScorer):
     r"""LightGCN: ID embeddings smoothed by ``n_layers`` symmetric-normalised propagations.
@@ -484,6 +506,11 @@ class BehaviorMLP(nn.Module):
         _check_tensor("x", x, 2, integer=False)
         _check_size("x", x, 1, self.in_features, "in_features")
         return self.layers(x).squeeze(1)
+
+    def predict_proba(self, x):
+        """Probabilities ``(B, 2)`` float64 of not acting and acting: ``1 - sigmoid(logit)``, ``sigmoid(logit)``."""
+        p = torch.sigmoid(self(x).double())
+        return torch.stack([1.0 - p, p], dim=1)
 
 
 class DistillationLoss(nn.Module):

@@ -22,11 +22,11 @@ from sklearn_ubergnn.disentangled import (
     DistilledBehaviorClassifier,
     LightGCNRecommender,
     MostPopularRecommender,
-    evaluate_bipartite,
     train_test_split_edges,
 )
+from sklearn_ubergnn.evaluation import evaluate_bipartite
 
-FAST = dict(embedding_dim=8, max_epochs=3, batch_size=64, random_state=0)
+FAST = {"embedding_dim": 8, "max_epochs": 3, "batch_size": 64, "random_state": 0}
 EMBEDDERS = [
     DisentangledGraphEmbedder(n_channels=2, n_layers=1, n_iterations=2, **FAST),
     BPRMatrixFactorization(**FAST),
@@ -209,8 +209,9 @@ def planted():
     return train, test, item_channel
 
 
-PLANTED = dict(embedding_dim=16, n_layers=1, n_iterations=2, routing_temperature=0.2, channel_score="routed",
-               max_epochs=25, batch_size=1024, lr=2e-2, n_negatives=40, random_state=0)
+PLANTED = {"embedding_dim": 16, "n_layers": 1, "n_iterations": 2, "routing_temperature": 0.2,
+           "channel_score": "routed", "max_epochs": 25, "batch_size": 1024, "lr": 2e-2, "n_negatives": 40,
+           "random_state": 0}
 
 
 @pytest.fixture(scope="module")
@@ -392,3 +393,79 @@ def test_distilled_classifier_fits_its_embedder(small):
         clf.fit([0, 1], [1, 1], edges=train)
     with pytest.raises(ValueError, match="unknown to the embedder"):
         clone(clf).set_params(target_item=10_000).fit([0, 1], [0, 1], edges=train)
+
+
+# ------------------------------------------------------------------------------------------------
+# batch sources and ranking
+# ------------------------------------------------------------------------------------------------
+def test_edge_source_batches_through_the_one_dataset():
+    from sklearn_ubergnn._skorch import IndexDataset, collate_samples
+    from sklearn_ubergnn.disentangled._data import EdgeSource
+
+    graph = {"edge_src": torch.tensor([0, 2]), "edge_dst": torch.tensor([2, 0]), "edge_weight": torch.ones(2)}
+    users, items = np.array([0, 0, 1, 1, 1]), np.array([0, 1, 1, 2, 3])
+    loader = torch.utils.data.DataLoader(IndexDataset(EdgeSource(users, items, graph, 4, 3, False, seed=7)),
+                                         batch_size=2, collate_fn=collate_samples)
+    batches = list(loader)
+    assert [len(b) for b, _ in batches] == [2, 2, 1]
+    batch, y = batches[1]
+    np.testing.assert_array_equal(batch.fields["users"], users[2:4])
+    np.testing.assert_array_equal(batch.fields["items"], items[2:4])
+    assert batch.fields["neg_items"].shape == (2, 3) and y.tolist() == [0.0, 0.0]
+    assert batch.fields["edge_src"] is graph["edge_src"]  # the whole graph, never copied
+    negatives = torch.cat([b.fields["neg_items"].ravel() for b, _ in batches])
+    assert 0 <= negatives.min() and negatives.max() < 4
+    # Seeded: a second source with the same seed draws the same negatives; shared and full softmax.
+    again = list(torch.utils.data.DataLoader(IndexDataset(EdgeSource(users, items, graph, 4, 3, False, seed=7)),
+                                             batch_size=2, collate_fn=collate_samples))
+    assert all(torch.equal(a.fields["neg_items"], b.fields["neg_items"]) for (a, _), (b, _) in zip(batches, again))
+    shared, _ = EdgeSource(users, items, graph, 4, 3, True, seed=7).batch(np.arange(5))
+    assert shared.fields["neg_items"].shape == (3,)
+    full, _ = EdgeSource(users, items, graph, 4, None, True, seed=7).batch(np.array([4]))
+    np.testing.assert_array_equal(full.fields["neg_items"], np.arange(4))
+
+
+def test_user_vector_and_graph_sources():
+    from sklearn_ubergnn.disentangled._data import GraphSource, UserVectorSource
+
+    U, V = np.arange(6, dtype=np.float32).reshape(3, 2), np.ones((4, 2), dtype=np.float32)
+    batch, y = UserVectorSource(U, V).batch(np.array([2, 0]))
+    assert y is None and len(batch) == 2 and batch.fields["u"].dtype == torch.float64
+    np.testing.assert_array_equal(batch.fields["u"], U[[2, 0]])
+    np.testing.assert_array_equal(batch.fields["v"], V)
+    fields = {"edge_src": torch.tensor([0]), "edge_dst": torch.tensor([1])}
+    source = GraphSource(fields)
+    assert len(source) == 1 and source.batch(np.array([0]))[0].fields == fields
+
+
+def test_recommend_hand_example_ties_and_seen_items():
+    # counts: 10:2, 20:3, 30:3, 40:2, 50:1, 60:1 -> popularity 20, 30, 10, 40, 50, 60 (ties by id)
+    X = pd.DataFrame({"user": [1, 1, 2, 2, 3, 3, 4, 4, 4, 4, 4, 5],
+                      "item": [10, 20, 20, 30, 30, 40, 10, 20, 30, 40, 50, 60]})
+    model = MostPopularRecommender().fit(X)
+    top = model.recommend([1, 2, 4, 99], k=4)
+    np.testing.assert_array_equal(top, [[30, 40, 50, 60],   # seen 10, 20 left out; 50 = 60 by id
+                                        [10, 40, 50, 60],   # 10 = 40 by id
+                                        [60, 20, 30, 10],   # one unseen item, then seen ones by popularity
+                                        [20, 30, 10, 40]])  # unknown user: popularity
+    np.testing.assert_array_equal(model.recommend([1], k=4, exclude_seen=False), [[20, 30, 10, 40]])
+
+
+@pytest.mark.parametrize("channel_score", ["sum", "routed"])
+def test_recommend_equals_a_brute_force_ranking(channel_score, small):
+    train, _, _ = small
+    model = DisentangledGraphEmbedder(n_channels=2, channel_score=channel_score, **FAST).fit(train)
+    with torch.no_grad():
+        scores = model.net_.module_.all_pair_scores(torch.from_numpy(model.user_embeddings_.astype(np.float64)),
+                                                    torch.from_numpy(model.item_embeddings_.astype(np.float64)))
+    popular = sorted(range(model.n_items_), key=lambda j: (-model.item_counts_[j], j))
+    users = model.users_[::3]
+    for k in (5, model.n_items_):
+        top = model.recommend(users, k=k)
+        for row, user in zip(top, users):
+            u = int(np.searchsorted(model.users_, user))
+            seen = set(train.loc[train["user"] == user, "item"].map(lambda i: np.searchsorted(model.classes_, i)))
+            ranked = sorted((j for j in range(model.n_items_) if j not in seen),
+                            key=lambda j: (-scores[u, j].item(), j))
+            ranked += [j for j in popular if j in seen]
+            np.testing.assert_array_equal(row, model.classes_[ranked[:k]])

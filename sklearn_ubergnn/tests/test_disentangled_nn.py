@@ -238,3 +238,34 @@ def test_distillation_loss_unlabelled_rows_feed_the_soft_term_only():
     out = DistillationLoss(1.0)(logit, torch.tensor([[float("nan"), 0.4], [float("nan"), 0.1]]))
     out.backward()
     assert torch.isfinite(out) and torch.isfinite(logit.grad).all()
+
+
+@pytest.mark.parametrize("channel_score", ["sum", "routed"])
+def test_graph_net_item_proba_and_routing(channel_score):
+    g = build_bipartite_graph([0, 0, 1, 2], [0, 1, 1, 2], n_users=3, n_items=3)
+    torch.manual_seed(0)
+    net = DisentangledGraphNet(3, 3, embedding_dim=8, n_channels=2, n_layers=1, channel_score=channel_score,
+                               temperature=0.2).eval()
+    with torch.no_grad():
+        h, p = net.embed_and_route(**g.to_torch())
+        u, v = h[:3].double(), h[3:].double()
+        proba = net.item_proba(u, v)
+        # The model's probability is the softmax of the training logits of the same pairs.
+        pos, neg, _ = net(torch.arange(3), torch.zeros(3, dtype=torch.long), torch.arange(3), **g.to_torch())
+    logits = neg.double().clone()
+    logits[:, 0] = pos.double()
+    torch.testing.assert_close(proba, torch.softmax(logits, dim=1), rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(h, net.embed(**g.to_torch()))
+    assert p.shape == (2 * g.n_edges, 2) and torch.allclose(p.sum(dim=1), torch.ones(2 * g.n_edges))
+    flat = DisentangledGraphNet(3, 3, embedding_dim=8, n_channels=2, n_layers=0)
+    _, uniform = flat.embed_and_route(**g.to_torch())
+    torch.testing.assert_close(uniform, torch.full((2 * g.n_edges, 2), 0.5))
+
+
+def test_behavior_mlp_predict_proba():
+    torch.manual_seed(0)
+    mlp, x = BehaviorMLP(4, (3,)), torch.randn(5, 4)
+    proba = mlp.predict_proba(x)
+    assert proba.dtype == torch.float64 and proba.shape == (5, 2)
+    torch.testing.assert_close(proba[:, 1], torch.sigmoid(mlp(x).double()))
+    torch.testing.assert_close(proba.sum(dim=1), torch.ones(5, dtype=torch.float64))

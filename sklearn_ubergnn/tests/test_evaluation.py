@@ -69,10 +69,13 @@ def test_stream_links_with_edgebank_are_seeded(stream):
     assert 0.5 < runs[0]["auc"] <= 1.0  # repeated pairs are known to EdgeBank
 
 
-def test_bipartite_loop_keeps_its_old_import_path():
-    from sklearn_ubergnn.disentangled import evaluate_bipartite
+def test_bipartite_loop_keeps_its_old_import_path_with_a_warning():
+    from sklearn_ubergnn import disentangled
 
-    assert evaluate_bipartite is evaluation.evaluate_bipartite
+    with pytest.warns(FutureWarning, match="sklearn_ubergnn.evaluation"):
+        assert disentangled.evaluate_bipartite is evaluation.evaluate_bipartite
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = disentangled.nope
 
 
 def test_docstring_examples():
