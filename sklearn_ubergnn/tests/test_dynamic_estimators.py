@@ -462,3 +462,25 @@ def test_classifier_unseen_label(classifier, stream):
         joblib.load(_dump(classifier)).partial_fit(stream[450:460], np.full(10, 7))
     with pytest.raises(ValueError, match="needs their labels"):
         joblib.load(_dump(classifier)).partial_fit(stream[450:460], update_only=False)
+
+
+def test_history_features_match_a_row_by_row_reference():
+    """The vectorised history statistics of the suite's logistic-regression baseline, by brute force."""
+    from sklearn_ubergnn.benchmark._dynamic import history_features
+
+    df = make_interactions(n_objects=12, n_interactions=90, random_state=4)
+    df["time"] *= 86400.0
+    batch, recent = 7, 3
+    src, dst, t, y = df["source"].to_numpy(), df["target"].to_numpy(), df["time"].to_numpy(), df["label"].to_numpy()
+    expected = []
+    for i in range(len(df)):
+        earlier = np.arange(len(df)) < i // batch * batch  # rows of earlier batches
+        row = []
+        for o in (src[i], dst[i]):
+            for mine in (earlier & (src == o), earlier & (dst == o)):
+                n, last = mine.sum(), y[mine][-recent:]
+                row += [np.log1p(n), y[mine].sum() / (n + 1), last.sum() / (len(last) + 1)]
+            seen = earlier & ((src == o) | (dst == o))
+            row.append(np.log1p((t[i] - t[seen][-1]) / 86400) if seen.any() else np.log1p(1e4))
+        expected.append(row)
+    np.testing.assert_allclose(history_features(df, batch=batch, recent=recent), expected, rtol=1e-12)
