@@ -9,6 +9,7 @@ same source and time and a destination drawn uniformly from all objects. AP and 
 (scikit-learn) over all scored rows.
 """
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,8 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from .._validation import check_ids
 from .._vocabulary import GrowingVocabulary
+from ..datasets import load_interactions_csv, make_interactions
+from ..dynamic import DynamicGraphEmbedder, DynamicInteractionClassifier, EdgeBankBaseline
 from ..graphs import DynamicInteractionGraph
 from ._core import SuiteData, history_rows, shared_data_dir
 
@@ -197,8 +200,6 @@ class _DynamicSuite:
         return config
 
     def load(self, data, scale, config):
-        from ..datasets import load_interactions_csv, make_interactions
-
         if scale != "full":
             df = make_interactions(n_objects=100, n_interactions=config["n_interactions"], random_state=0)
             key, task = ("synthetic" if scale == "quick" else "tiny"), config["task"] or "link"
@@ -210,8 +211,6 @@ class _DynamicSuite:
             if name in _FILES:
                 path, fmt = shared_data_dir() / _FILES[name][0], _FILES[name][1]
             else:
-                from pathlib import Path
-
                 path = Path(data)
                 fmt = "bitcoin" if "bitcoin" in path.name.lower() else "collegemsg"
                 name = "bitcoin" if fmt == "bitcoin" else "collegemsg"
@@ -247,8 +246,6 @@ class _DynamicSuite:
         fit_df = pd.concat([train, valid], ignore_index=True)
         if model == "lr-history":
             return self._lr_history(df, len(fit_df), seed)
-        from ..dynamic import DynamicGraphEmbedder, DynamicInteractionClassifier, EdgeBankBaseline
-
         hops = config["n_hops"] or (2 if task == "link" else 3)
         columns = ["source", "target", "time", *(features or [])]
         start = time.perf_counter()

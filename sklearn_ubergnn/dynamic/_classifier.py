@@ -83,15 +83,12 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
     pretrain_epochs : int, default=0
         Epochs of link-prediction pre-training (one random negative per interaction) of the
         encoder before the classification training.
-    max_epochs : int, default=10
-    batch_size : int, default=200
-    lr : float, default=1e-3
-    weight_decay : float, default=0.0
-    validation_fraction : float or None, default=0.15
-        Latest share of the training rows used for early stopping (chronological split). Too few
-        rows to keep one on each side of the split: trained on all rows without early stopping,
-        with a ``UserWarning`` (as in :class:`DynamicGraphEmbedder`).
-    patience : int or None, default=3
+    {max_epochs=10}
+    {batch_size=200}
+    {lr=1e-3}
+    {weight_decay=0.0}
+    {validation_fraction=0.15}
+    {patience=3}
     source_column, target_column, time_column : str
     feature_columns : list of str or None, default=None
         Numeric event-feature columns (used as features of past events only).

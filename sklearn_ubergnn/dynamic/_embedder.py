@@ -215,19 +215,12 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         Share of negatives that are historical destinations (the target of a random earlier
         interaction, so popular objects are negatives too); the others are uniform over the
         training targets.
-    max_epochs : int, default=10
-    batch_size : int, default=200
-        Interactions per training step and per inference batch.
-    lr : float, default=1e-3
-        Learning rate of Adam.
-    weight_decay : float, default=0.0
-    validation_fraction : float or None, default=0.15
-        The latest share of the training interactions validates (a chronological split, never
-        random) for early stopping; None trains on all. A stream too short to keep at least one
-        interaction on each side of the split (e.g. 3 rows at 0.15) is trained on in full,
-        without early stopping, with a ``UserWarning`` giving the number of rows needed.
-    patience : int or None, default=3
-        Early stopping on the validation loss (best epoch restored); None: off.
+    {max_epochs=10}
+    {batch_size=200}
+    {lr=1e-3}
+    {weight_decay=0.0}
+    {validation_fraction=0.15}
+    {patience=3}
     source_column, target_column, time_column : str, default="source", "target", "time"
         Column names of ``X``.
     feature_columns : list of str or None, default=None
@@ -242,17 +235,19 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
     Attributes
     ----------
     state_ : StreamState
-        The history: the graph and, per interaction, times, object codes and event features.
-        Grows with :meth:`partial_fit`, never with queries.
+        The history: the :class:`~sklearn_ubergnn.graphs.DynamicInteractionGraph` (per
+        interaction its time, object codes, event features and revealed label, per node its
+        object's statistics) and the growing vocabulary of object ids. Grows with
+        :meth:`partial_fit`, never with queries.
     n_objects_ : int
         Objects with a learned embedding (those of ``fit``); later objects share one vector.
     n_event_features_ : int
     feature_names_ : list of str
     time_scale_ : float
     id_kind_ : {"int", "str"}
-    net_ : skorch.NeuralNet
-        The trained net; ``net_.module_`` is a :class:`~sklearn_ubergnn.nn.DynamicQueryModel`.
-    history_ : skorch.History
+    {net_}
+        The module is a :class:`~sklearn_ubergnn.nn.DynamicQueryModel`.
+    {history_}
 
     See Also
     --------
