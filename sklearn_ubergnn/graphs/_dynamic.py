@@ -93,7 +93,7 @@ class DynamicSubgraphBatch:
         the parent is outside the sub-graph (beyond ``n_hops``, ``time_window`` or cut by
         ``max_nodes``). See :attr:`local_parents` for positions within the sub-graph.
     object : ndarray of shape (M,), int64
-        Object code of each node (``graph.objects[object]`` are the raw ids).
+        Object code of each node (the estimators' vocabulary maps codes back to raw ids).
     interaction : ndarray of shape (M,), int64
         Interaction of each node (``node // 2``), e.g. to look up event features.
     role : ndarray of shape (M,), int64
