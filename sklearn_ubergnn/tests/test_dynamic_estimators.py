@@ -340,10 +340,18 @@ def test_classifier_learns_planted_anomalies():
     assert roc_auc_score(X["label"][1200:], clf.predict_proba(X[1200:])[:, 1]) > 0.6
 
 
-def test_link_pretraining_runs(stream):
-    clf = DynamicInteractionClassifier(**{**FAST, "max_epochs": 1}, pretrain_epochs=1).fit(
-        stream[:300], stream["label"][:300])
-    assert clf.predict_proba(stream[300:310]).shape == (10, 2)
+def test_link_pretraining_runs_and_is_seeded(stream):
+    """The pre-trained encoder is loaded inside the seeded fit: the head's initialisation is seeded too."""
+    def fitted():
+        return DynamicInteractionClassifier(**{**FAST, "max_epochs": 1}, pretrain_epochs=1).fit(
+            stream[:300], stream["label"][:300])
+
+    clf = fitted()
+    proba = clf.predict_proba(stream[300:310])
+    assert proba.shape == (10, 2)
+    torch.manual_seed(12345)  # the caller's global RNG must not matter
+    np.testing.assert_array_equal(fitted().predict_proba(stream[300:310]), proba)
+    assert dict(clf.net_.callbacks_)["pretrained_encoder"].state_dict is None  # weights not kept in the net
 
 
 # ------------------------------------------------------------------------------------------------
