@@ -6,8 +6,8 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from .._vocabulary import ItemVocabulary
 from .._validation import check_interactions
+from .._vocabulary import ItemVocabulary
 
 __all__ = ["EdgeBankBaseline"]
 

@@ -20,8 +20,8 @@ from sklearn_ubergnn.dynamic._data import N_STRUCT, RECENT, QueryBuilder, Stream
 from sklearn_ubergnn.nn._dynamic_heads import DynamicQueryModel
 from sklearn_ubergnn.tests._checks import DATA_FREE_CHECKS
 
-FAST = dict(n_hops=2, max_nodes=16, embedding_dim=8, object_dim=4, time_dim=4, max_epochs=2, batch_size=64,
-            random_state=0)
+FAST = {"n_hops": 2, "max_nodes": 16, "embedding_dim": 8, "object_dim": 4, "time_dim": 4, "max_epochs": 2,
+        "batch_size": 64, "random_state": 0}
 ESTIMATORS = [DynamicGraphEmbedder(**FAST), DynamicInteractionClassifier(**FAST)]
 
 

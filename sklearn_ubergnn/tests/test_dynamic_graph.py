@@ -1,5 +1,6 @@
 """Tests of the dynamic interaction graph (graphs/_dynamic.py)."""
 import pickle
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -330,7 +331,7 @@ def test_append_in_pieces_equals_build_at_once(stream, cuts):
     whole = DynamicInteractionGraph.from_interactions(src, dst, times)
     bounds = sorted({0, len(src), *[c for c in cuts if c < len(src)]})
     pieces = DynamicInteractionGraph()
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
+    for lo, hi in pairwise(bounds):
         pieces.append(src[lo:hi], dst[lo:hi], times[lo:hi])
     np.testing.assert_array_equal(whole.parents, pieces.parents)
     np.testing.assert_array_equal(whole.node_object, pieces.node_object)
