@@ -31,10 +31,7 @@ def _stream_scores(model, test, objects, seed=0, batch=200):
         neg = pos.assign(target=objects[rng.integers(0, len(objects), len(pos))])
         p.append(model.predict_link_proba(pd.concat([pos, neg], ignore_index=True)))
         y.append(np.r_[np.ones(len(pos)), np.zeros(len(pos))])
-        if isinstance(model, EdgeBankBaseline):
-            model.partial_fit(pos)
-        else:
-            model.partial_fit(pos, update_only=True)
+        model.partial_fit(pos, update_only=True)  # one signature for EdgeBank and the neural estimators
     return np.concatenate(y), np.concatenate(p)
 
 
