@@ -218,7 +218,7 @@ def case_dynamic_graph(scale, cache, steps):
     df = make_interactions(n_objects=max(100, n // 20), n_interactions=n, random_state=0)
     src, dst, t = df["source"].to_numpy(), df["target"].to_numpy(), df["time"].to_numpy()
     graph = steps.run("build", DynamicInteractionGraph.from_interactions, src, dst, t)
-    objects = np.random.default_rng(0).choice(graph.objects, size=N_QUERIES)
+    objects = np.random.default_rng(0).choice(graph.n_objects, size=N_QUERIES)  # object codes
     targets = graph.target_node(objects)
     batch = steps.run(f"sub-graphs of {N_QUERIES:,}", graph.subgraphs, targets, n_hops=2, max_nodes=32)
     steps.info.update(

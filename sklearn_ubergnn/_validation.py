@@ -19,6 +19,7 @@ import pandas as pd
 __all__ = [
     "FlatSessions",
     "check_ids",
+    "check_interactions",
     "check_k",
     "check_same_id_kind",
     "check_sessions",
@@ -359,3 +360,137 @@ def check_k(k, *, name="k"):
     if k <= 0:
         raise ValueError(f"{name} must be a positive integer, got {k}.")
     return int(k)
+
+
+def _check_times(times, n_rows, *, input_name="times", require_sorted=True):
+    """Validate interaction times: finite real numbers (non-decreasing if asked). Returns a float64 copy."""
+    if isinstance(times, (str, bytes)) or not hasattr(times, "__len__"):
+        raise TypeError(f"{input_name} must be a 1-D sequence of numbers, got {type(times).__name__}.")
+    arr = np.asarray(times)
+    if arr.ndim != 1:
+        raise ValueError(f"{input_name} must be 1-D, got an array of shape {arr.shape}.")
+    if len(arr) != n_rows:
+        raise ValueError(
+            f"sources, targets and {input_name} must have the same length; got {n_rows} sources and "
+            f"{len(arr)} {input_name}."
+        )
+    if arr.dtype.kind == "O":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{input_name} must hold real numbers (e.g. Unix seconds); got values of dtype object "
+                "that are not all numbers. Convert dates with .astype('int64') / 1e9 first."
+            ) from None
+    if arr.dtype.kind not in "iuf" or arr.dtype == bool:
+        raise TypeError(
+            f"{input_name} must hold real numbers (e.g. Unix seconds), got dtype {arr.dtype}. "
+            "Convert dates with .astype('int64') / 1e9 first."
+        )
+    arr = arr.astype(np.float64, copy=True)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{input_name} must be finite; row {i} has time {float(arr[i])}. Drop or impute it.")
+    back = np.flatnonzero(arr[1:] < arr[:-1]) if require_sorted else ()
+    if len(back):
+        i = int(back[0]) + 1
+        raise ValueError(
+            f"{input_name} must be non-decreasing (interactions in time order); row {i} has time "
+            f"{float(arr[i])} after {float(arr[i - 1])} at row {i - 1}. Sort the interactions by time first "
+            "(a stable sort keeps the order of ties)."
+        )
+    return arr
+
+
+def _check_interaction_arrays(sources, targets, times, features=None, *, require_sorted=True):
+    """Validate one batch of interactions (times non-decreasing unless ``require_sorted=False``).
+
+    Returns
+    -------
+    sources, targets : ndarray of shape (n,)
+        Raw ids, ``int64`` or ``object`` (str), copies.
+    times : ndarray of shape (n,), float64
+        Finite and non-decreasing.
+    features : ndarray of shape (n, F), float32, or None
+    """
+    sources = check_ids(sources, input_name="sources")
+    targets = check_ids(targets, input_name="targets", n_samples=None)
+    if len(sources) != len(targets):
+        raise ValueError(
+            f"sources and targets must have the same length; got {len(sources)} sources and "
+            f"{len(targets)} targets."
+        )
+    if id_kind(sources) != id_kind(targets):
+        raise TypeError(
+            f"sources hold {id_kind(sources)} ids but targets hold {id_kind(targets)} ids; objects "
+            "share one vocabulary, so use one id type for both (e.g. astype(str))."
+        )
+    times = _check_times(times, len(sources), require_sorted=require_sorted)
+    if features is not None:
+        features = np.asarray(features)
+        if features.ndim == 1:
+            features = features[:, None]
+        if features.ndim != 2 or features.shape[0] != len(sources):
+            raise ValueError(
+                f"features must have shape (n_interactions, n_features) = ({len(sources)}, F); got "
+                f"shape {features.shape}."
+            )
+        if features.dtype.kind not in "iuf" or features.dtype == bool:
+            raise TypeError(f"features must be numbers, got dtype {features.dtype}.")
+        features = features.astype(np.float32, copy=True)
+        bad = ~np.isfinite(features)
+        if bad.any():
+            row, col = (int(v) for v in np.argwhere(bad)[0])
+            raise ValueError(
+                f"features must be finite; row {row}, column {col} is {float(features[row, col])}."
+            )
+    return sources, targets, times, features
+
+
+def check_interactions(X, *, source="source", target="target", time="time", features=None,
+                             require_sorted=True, input_name="X"):
+    """Validate a table of interactions: the one validator of the dynamic estimators' inputs.
+
+    Called once, at the entry of ``fit``, ``partial_fit`` and the query methods; what comes
+    out (raw ids, float64 times, float32 features) is encoded once and never checked again.
+
+    Parameters
+    ----------
+    X : DataFrame
+        One row per interaction.
+    source, target, time : str
+        Names of the columns holding the two objects and the time.
+    features : list of str, default=None
+        Names of event-feature columns to return as a float32 matrix.
+    require_sorted : bool, default=True
+        Whether times must be non-decreasing (the error names the first row out of order).
+
+    Returns
+    -------
+    sources, targets, times, features
+        As :func:`_check_interaction_arrays`; ``features`` is None when not asked for.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is not a table with named columns.
+    ValueError
+        If a column is missing (all missing ones and the available ones are named), or any
+        check of :func:`_check_interaction_arrays` fails.
+    """
+    if not hasattr(X, "columns") or isinstance(X, type):
+        raise TypeError(
+            f"{input_name} must be a pandas DataFrame with columns {source!r}, {target!r} and {time!r}; "
+            f"got {type(X).__name__}."
+        )
+    wanted = [source, target, time, *(features or [])]
+    missing = [c for c in wanted if c not in X.columns]
+    if missing:
+        raise ValueError(
+            f"{input_name} is missing the column(s) {missing}; it has {list(X.columns)}. Rename the "
+            "columns or set the estimator's column-name parameters."
+        )
+    feats = None if not features else X[list(features)].to_numpy()
+    return _check_interaction_arrays(X[source].to_numpy(), X[target].to_numpy(), X[time].to_numpy(), feats,
+                               require_sorted=require_sorted)

@@ -203,8 +203,6 @@ def evaluate_stream_links(model, test, objects, *, random_state=None, batch_size
     --------
     evaluate_stream_events : The same stream protocol for labelled events.
     """
-    from .dynamic import EdgeBankBaseline
-
     objects = np.asarray(objects)
     rng = np.random.default_rng(random_state)
     y, p = [], []
@@ -218,12 +216,7 @@ def evaluate_stream_links(model, test, objects, *, random_state=None, batch_size
         t_score += time.perf_counter() - t0
         p.append(scores)
         y.append(np.r_[np.ones(len(pos)), np.zeros(len(pos))])
-        # TODO(#15): remove this branch once EdgeBankBaseline.partial_fit accepts update_only=True
-        # like the other stream estimators.
-        if isinstance(model, EdgeBankBaseline):
-            model.partial_fit(pos)
-        else:
-            model.partial_fit(pos, update_only=True)
+        model.partial_fit(pos, update_only=True)  # one signature for EdgeBank and the neural models
     y, p = np.concatenate(y), np.concatenate(p)
     return {"ap": average_precision_score(y, p), "auc": roc_auc_score(y, p), "score_s": t_score,
             "n_scored": len(y)}

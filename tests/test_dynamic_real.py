@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score
 
+from sklearn_ubergnn._vocabulary import GrowingVocabulary
 from sklearn_ubergnn.datasets import load_interactions_csv
 from sklearn_ubergnn.dynamic import EdgeBankBaseline
 from sklearn_ubergnn.graphs import DynamicInteractionGraph
@@ -27,13 +28,17 @@ def _load(shared_data, name):
 def test_graph_counts_and_parent_invariants(shared_data, name):
     df = _load(shared_data, name)
     _, _, rows, n_objects = DATASETS[name]
+    # the graph takes object codes: the stream's one growing vocabulary encodes the raw ids once
+    vocabulary = GrowingVocabulary()
+    source, target = vocabulary.add(df.source.to_numpy()), vocabulary.add(df.target.to_numpy())
+    time = df.time.to_numpy()
+    assert len(vocabulary) == n_objects
     # built in pieces of 5,000 as a stream would arrive: the same graph as one append
     graph = DynamicInteractionGraph()
     for lo in range(0, len(df), 5000):
-        part = df.iloc[lo:lo + 5000]
-        graph.append(part.source, part.target, part.time)
+        graph.append(source[lo:lo + 5000], target[lo:lo + 5000], time[lo:lo + 5000])
     assert len(graph) == rows and graph.n_nodes == 2 * rows and graph.n_objects == n_objects
-    whole = DynamicInteractionGraph.from_interactions(df.source, df.target, df.time)
+    whole = DynamicInteractionGraph.from_interactions(source, target, time)
     np.testing.assert_array_equal(graph.parents, whole.parents)
 
     parents, t, obj = graph.parents, graph.node_time, graph.node_object
@@ -42,7 +47,7 @@ def test_graph_counts_and_parent_invariants(shared_data, name):
     assert (t[parents[has]] < t[has, None]).all()  # strictly earlier, also under equal timestamps
     assert (obj[parents[has, 0]] == obj[has]).all()
     # the own parent is the object's latest node strictly before the node's time (a second algorithm)
-    expected = graph.target_node(graph.objects[obj], time=t)
+    expected = graph.target_node(obj, time=t)
     np.testing.assert_array_equal(parents[:, 0], expected)
     # the nodes without parents are exactly those at their object's first time
     first_time = np.full(graph.n_objects, np.inf)

@@ -6,12 +6,13 @@ import torch
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import Callback
 
 from .._docstrings import fill_doc
-from .._skorch import seed_from
+from .._skorch import fit_net, seed_from
 from .._threads import uses_torch_threads
-from ._data import ClassificationDataset, LinkDataset
-from ._embedder import _COMMON_CONSTRAINTS, _DynamicGraphBase
+from ._data import LinkSource, QuerySource
+from ._embedder import COMMON_CONSTRAINTS, _DynamicGraphBase
 
 __all__ = ["DynamicInteractionClassifier"]
 
@@ -33,6 +34,22 @@ def _check_labels(y, n, input_name="y"):
         row = [v is None for v in y].index(True)
         raise ValueError(f"{input_name} must not contain None; row {row} is None.")
     return y
+
+
+class _LoadWeights(Callback):
+    """Load pre-trained weights into the freshly initialised module when training begins (once).
+
+    Runs inside the seeded training call, so the layers it does not load (the head) are
+    initialised from the fit's seed; the weights are dropped once loaded.
+    """
+
+    def __init__(self, state_dict):
+        self.state_dict = state_dict
+
+    def on_train_begin(self, net, **kwargs):
+        if self.state_dict is not None:
+            net.module_.load_state_dict(self.state_dict, strict=False)
+            self.state_dict = None
 
 
 @fill_doc
@@ -66,15 +83,12 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
     pretrain_epochs : int, default=0
         Epochs of link-prediction pre-training (one random negative per interaction) of the
         encoder before the classification training.
-    max_epochs : int, default=10
-    batch_size : int, default=200
-    lr : float, default=1e-3
-    weight_decay : float, default=0.0
-    validation_fraction : float or None, default=0.15
-        Latest share of the training rows used for early stopping (chronological split). Too few
-        rows to keep one on each side of the split: trained on all rows without early stopping,
-        with a ``UserWarning`` (as in :class:`DynamicGraphEmbedder`).
-    patience : int or None, default=3
+    {max_epochs=10}
+    {batch_size=200}
+    {lr=1e-3}
+    {weight_decay=0.0}
+    {validation_fraction=0.15}
+    {patience=3}
     source_column, target_column, time_column : str
     feature_columns : list of str or None, default=None
         Numeric event-feature columns (used as features of past events only).
@@ -114,7 +128,7 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
     """
 
     _parameter_constraints = {
-        **_COMMON_CONSTRAINTS,
+        **COMMON_CONSTRAINTS,
         "target": [StrOptions({"event", "object"})],
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
     }
@@ -183,41 +197,35 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
         -------
         self : DynamicInteractionClassifier
         """
-        sources, targets, times, features = self._check_X(X)
+        sources, targets, times, features = self._check_X(X, features=self.feature_columns and list(
+            self.feature_columns))
         y = _check_labels(y, len(times))
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError(f"y must hold at least two classes; got only {self.classes_.tolist()}.")
         codes = self._encode_labels(y)
-        self._init_state(sources, targets, times, features, labels=codes, n_classes=len(self.classes_))
+        source_codes, target_codes = self._init_state(sources, targets, times, features, labels=codes,
+                                                      n_classes=len(self.classes_))
         self.seed_ = seed_from(self.random_state)
         pair = self.target == "event"
+        net = self._build_net(self.seed_, criterion=torch.nn.CrossEntropyLoss, n_outputs=len(self.classes_),
+                              pair=pair, n_samples=len(times))
         if self.pretrain_epochs:
-            self._pretrain(sources, targets, times)
-        self.net_ = self._build_net(self.seed_, criterion=torch.nn.CrossEntropyLoss,
-                                    n_outputs=len(self.classes_), pair=pair,
-                                    dataset_class=ClassificationDataset, n_samples=len(times))
-        if self.pretrain_epochs:
-            self.net_.initialize()
-            encoder = {k: v for k, v in self._pretrained.items() if not k.startswith("head.")}
-            self.net_.module_.load_state_dict(encoder, strict=False)
-            del self._pretrained
-            self.net_.warm_start = True  # fit must not re-initialise the pre-trained encoder
-        dataset = ClassificationDataset(self.builder_, sources, targets, times, codes, pair=pair)
-        self._train(dataset, self.seed_)
-        self.net_.warm_start = False
+            encoder = self._pretrain(source_codes, target_codes, times, self.state_.encode(np.unique(targets)))
+            net.callbacks = [*net.callbacks, ("pretrained_encoder", _LoadWeights(encoder))]
+        source = QuerySource(self.builder_, source_codes, target_codes, times, codes, pair=pair)
+        self._fit_net(net, source, self.seed_)
         return self
 
-    def _pretrain(self, sources, targets, times):
-        """Link-prediction pre-training; keeps the encoder's weights in ``self._pretrained``."""
+    def _pretrain(self, sources, targets, times, pool):
+        """Link-prediction pre-training on the training rows (codes); returns the encoder's weights."""
         net = self._build_net(self.seed_, criterion=torch.nn.BCEWithLogitsLoss, n_outputs=1, pair=True,
-                              dataset_class=LinkDataset, validate=False, max_epochs=self.pretrain_epochs)
-        dataset = LinkDataset(self.builder_, sources, targets, times, np.unique(targets), n_negatives=1,
-                              historical_fraction=0.2, seed=self.seed_)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed_)
-            net.fit(dataset, y=None)
-        self._pretrained = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+                              n_samples=len(times), validation=False)
+        net.max_epochs = self.pretrain_epochs
+        source = LinkSource(self.builder_, sources, targets, times, pool, n_negatives=1, historical_fraction=0.2,
+                            seed=self.seed_)
+        module = fit_net(net, source, self.seed_).module_
+        return {k: v.detach().clone() for k, v in module.state_dict().items() if not k.startswith("head.")}
 
     @_fit_context(prefer_skip_nested_validation=True)
     @uses_torch_threads
@@ -247,12 +255,11 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
             codes = self._encode_labels(_check_labels(y, len(times)))
         elif not update_only:
             raise ValueError("partial_fit(update_only=False) trains on the rows and needs their labels y.")
-        self.state_.append(sources, targets, times, features, codes)
-        if not update_only:
-            seed = self._persisted_seed()
-            dataset = ClassificationDataset(self.builder_, sources, targets, times, codes,
-                                            pair=self.target == "event")
-            self._train_more(dataset, seed)
+        source_codes, target_codes = self.state_.append(sources, targets, times, features, codes)
+        if not update_only and len(times):
+            source = QuerySource(self.builder_, source_codes, target_codes, times, codes,
+                                 pair=self.target == "event")
+            self._train_more(source, self._persisted_seed())
         return self
 
     @uses_torch_threads
@@ -269,9 +276,7 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
         proba : ndarray of shape (n_rows, n_classes), float64
             Columns follow ``classes_``.
         """
-        sources, targets, times = self._check_query(X)
-        logits = torch.cat(self._run("forward", sources, targets, times, pair=self.target == "event"))
-        return torch.softmax(logits.double(), dim=1).numpy()
+        return self._run("proba", self._query_source(X, pair=self.target == "event"))
 
     @uses_torch_threads
     def predict(self, X):

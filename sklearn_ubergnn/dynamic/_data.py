@@ -28,7 +28,7 @@ col   meaning
 7..   the node's object's history statistics up to the node's time (the query node: up to its
       object's latest interaction before the query time): ``log1p`` of its interactions as
       source and as target and, with labels, of its revealed labels given and received per
-      class, then the fractions given / received per class (``StreamState.node_stats``), then
+      class, then the fractions given / received per class (the graph's ``node_stats``), then
       the same fractions over the object's last ``RECENT`` interactions only (recent outcomes:
       behaviour drifts, and a few objects flip)
 ====  ======================================================================================
@@ -36,14 +36,15 @@ col   meaning
 import numpy as np
 import torch
 
-from .._skorch import SampleIndex, TensorBatch
+from .._skorch import IndexDataset, TensorBatch
+from .._vocabulary import GrowingVocabulary
 from ..graphs import DynamicInteractionGraph
 
 __all__ = [
     "ChronologicalSplit",
-    "ClassificationDataset",
-    "LinkDataset",
+    "LinkSource",
     "QueryBuilder",
+    "QuerySource",
     "StreamState",
 ]
 
@@ -52,141 +53,55 @@ RECENT = 10  # interactions of an object whose revealed labels are also summaris
 
 
 # ------------------------------------------------------------------------------------------------
-# the stream state: the graph plus per-interaction arrays the encoders need
+# the stream state: the graph (the one store of the stream) and its growing vocabulary
 # ------------------------------------------------------------------------------------------------
-class _Growing:
-    """A 1-D or 2-D array that grows by capacity doubling (amortised O(new) appends)."""
-
-    def __init__(self, dtype, width=None, fill=0):
-        self.dtype, self.width, self.fill = dtype, width, fill
-        self.n = 0
-        self.data = np.empty((0,) if width is None else (0, width), dtype=dtype)
-
-    def append(self, values):
-        values = np.asarray(values, dtype=self.dtype)
-        need = self.n + len(values)
-        if need > len(self.data):
-            cap = max(need, 2 * len(self.data), 16)
-            data = np.full((cap,) + self.data.shape[1:], self.fill, dtype=self.dtype)
-            data[: self.n] = self.data[: self.n]
-            self.data = data
-        self.data[self.n: need] = values
-        self.n = need
-
-    @property
-    def view(self):
-        return self.data[: self.n]
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["data"] = self.data[: self.n].copy()
-        return state
-
-
 class StreamState:
     """The interaction history of a fitted dynamic estimator.
 
-    Holds the :class:`~sklearn_ubergnn.graphs.DynamicInteractionGraph` (structure) and, aligned
-    with its interactions, the times, the object codes of both ends, the event features and
-    the revealed labels (``-1`` = not revealed). Appends are amortised O(new); pickling keeps
-    only the data.
+    The :class:`~sklearn_ubergnn.graphs.DynamicInteractionGraph` holds the stream (times,
+    object codes, event features, revealed labels, object statistics); the
+    :class:`~sklearn_ubergnn._vocabulary.GrowingVocabulary` turns raw ids into its codes, once
+    per appended or queried row. Appends are amortised O(new); pickling keeps only the data.
 
     Parameters
     ----------
-    n_features : int
+    n_features : int, default=0
         Number of event-feature columns (0: none).
     n_classes : int, default=0
         Number of label classes (0: no labels).
     """
 
     def __init__(self, n_features=0, n_classes=0):
-        self.graph = DynamicInteractionGraph()
+        self.graph = DynamicInteractionGraph(n_classes)
+        self.vocabulary = GrowingVocabulary()
         self.n_features = int(n_features)
-        self.n_classes = int(n_classes)
-        self.time = _Growing(np.float64)
-        self.source = _Growing(np.int64)
-        self.target = _Growing(np.int64)
-        self.label = _Growing(np.int64, fill=-1)
-        self.features = _Growing(np.float32, width=self.n_features) if n_features else None
-        k = self.n_stats
-        self.node_stats = _Growing(np.float32, width=k)  # 2 rows per interaction, node order
-        self._total = _Growing(np.float64, width=k)  # per object: all its nodes so far
+
+    @property
+    def n_classes(self):
+        return self.graph.n_classes
 
     @property
     def n_stats(self):
-        """Columns of :attr:`node_stats`: as source, as target, revealed labels given / received per class."""
-        return 2 + 2 * self.n_classes
+        """Columns of the graph's ``node_stats``: as source, as target, labels given / received per class."""
+        return self.graph.n_stats
 
     def __len__(self):
-        return self.time.n
+        return len(self.graph)
 
     def append(self, sources, targets, times, features=None, labels=None):
-        """Append validated, time-ordered interactions; returns the range of their indices."""
-        start = len(self)
-        self.graph.append(sources, targets, times)
-        self.time.append(times)
-        self.source.append(self.graph.encode(sources))
-        self.target.append(self.graph.encode(targets))
-        self.label.append(np.full(len(times), -1) if labels is None else labels)
-        if self.features is not None:
-            self.features.append(features)
-        self._update_stats(start)
-        return start, len(self)
+        """Append validated, time-ordered interactions (raw ids); returns their source and target codes.
 
-    def _update_stats(self, start):
-        """Cumulative statistics of every new node's object up to and including the node's time.
-
-        ``node_stats[n]`` counts the interactions of node ``n``'s object with a time ``<= t_n``:
-        as source, as target, and per class the revealed labels of those it gave (as source)
-        and received (as target). Vectorised: nodes are grouped by object and time; ties share
-        one value (the count through the end of their run). Per-object running totals carry the
-        counts across appends (every earlier node has a time ``<=`` the new ones). A node tied
-        with nodes of a *later* append keeps the count of its own append.
+        New objects get codes in order of first appearance, sources before targets row by row.
         """
-        n = len(self) - start
-        c = self.n_classes
-        obj = np.empty(2 * n, dtype=np.int64)
-        obj[0::2], obj[1::2] = self.source.view[start:], self.target.view[start:]
-        t = np.repeat(self.time.view[start:], 2)
-        role = np.tile(np.array([0, 1]), n)
-        vals = np.zeros((2 * n, self.n_stats), dtype=np.float64)
-        vals[np.arange(2 * n), role] = 1.0
-        if c:
-            lab = np.repeat(self.label.view[start:], 2)
-            known = np.flatnonzero(lab >= 0)
-            vals[known, 2 + role[known] * c + lab[known]] = 1.0
-        n_obj = self.graph.n_objects
-        if n_obj > self._total.n:
-            grow = n_obj - self._total.n
-            self._total.append(np.zeros((grow, self.n_stats)))
-        order = np.lexsort((t, obj))
-        so, st, sv = obj[order], t[order], vals[order]
-        k = np.arange(2 * n)
-        new_group = np.ones(2 * n, dtype=bool)
-        new_group[1:] = so[1:] != so[:-1]
-        new_run = new_group.copy()
-        new_run[1:] |= st[1:] != st[:-1]
-        cs = np.cumsum(sv, axis=0)
-        group_start = np.maximum.accumulate(np.where(new_group, k, 0))
-        before_group = np.where((group_start > 0)[:, None], cs[np.maximum(group_start - 1, 0)], 0.0)
-        incl = cs - before_group  # inclusive sums within the object's group
-        end_of_run = np.ones(2 * n, dtype=bool)
-        end_of_run[:-1] = new_run[1:]
-        run_id = np.cumsum(new_run) - 1
-        run_total = incl[np.flatnonzero(end_of_run)][run_id]
-        total = self._total.data
-        stats = np.empty_like(sv)
-        stats[order] = total[so] + run_total
-        self.node_stats.append(stats.astype(np.float32))
-        # carry the totals: one update per object of this append (its group's last node)
-        end_of_group = np.ones(2 * n, dtype=bool)
-        end_of_group[:-1] = new_group[1:]
-        last = np.flatnonzero(end_of_group)
-        total[so[last]] += incl[last]
+        ids = np.empty(2 * len(sources), dtype=sources.dtype)
+        ids[0::2], ids[1::2] = sources, targets
+        codes = self.vocabulary.add(ids, input_name="X")
+        self.graph.append(codes[0::2], codes[1::2], times, features if self.n_features else None, labels)
+        return codes[0::2], codes[1::2]
 
-    def n_before(self, times):
-        """Number of interactions strictly before each time."""
-        return np.searchsorted(self.time.view, times, side="left")
+    def encode(self, ids, input_name="X"):
+        """Codes of validated raw ids; ``-1`` for objects the history has never seen."""
+        return self.vocabulary.transform(ids, input_name=input_name)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -252,12 +167,13 @@ class QueryBuilder:
 
         Parameters
         ----------
-        objects : ndarray of shape (S,)
-            Raw ids of the query objects (unknown ids give a sub-graph of the query node alone).
+        objects : ndarray of shape (S,), int64
+            Codes of the query objects (:meth:`StreamState.encode`; ``-1``, an object never
+            seen, gives a sub-graph of the query node alone).
         times : ndarray of shape (S,), float64
             Query times; only history strictly before them is used.
-        partners : ndarray of shape (S,) or None
-            Raw ids of the partner of each query (None: no partner).
+        partners : ndarray of shape (S,), int64, or None
+            Codes of the partner of each query (None: no partner).
         roles : ndarray of shape (S,) or None
             0 when the query object is the source of the queried interaction, 1 the target.
         pair : bool, default=False
@@ -274,17 +190,17 @@ class QueryBuilder:
         state, graph = self.state, self.state.graph
         n_q = len(objects)
         times = np.asarray(times, dtype=np.float64)
-        codes = graph.encode(objects)
+        codes = np.asarray(objects, dtype=np.int64)
         targets = np.full(n_q, -1, np.int64)
         if len(graph):
             # after the last interaction every node is earlier: the latest node is an O(log V) look-up;
             # otherwise the graph's time-indexed look-up (its index is rebuilt once per append)
             late = times > graph.last_time
             if late.any():
-                targets[late] = graph.target_node(objects[late])
+                targets[late] = graph.target_node(codes[late])
             if not late.all():
-                targets[~late] = graph.target_node(objects[~late], time=times[~late])
-        partner_codes = np.full(n_q, -1, np.int64) if partners is None else graph.encode(partners)
+                targets[~late] = graph.target_node(codes[~late], time=times[~late])
+        partner_codes = np.full(n_q, -1, np.int64) if partners is None else np.asarray(partners, np.int64)
 
         # 1. sub-graphs of the distinct target nodes (n_hops - 1 hops below the latest node)
         uniq, inverse = np.unique(targets, return_inverse=True)
@@ -330,7 +246,7 @@ class QueryBuilder:
         level[q_pos[sib_q]] = level[v_pos] + 1
 
         # 3. time window measured from the query time
-        t_node = np.where(node >= 0, state.time.view[np.maximum(node, 0) // 2] if len(state) else 0.0,
+        t_node = np.where(node >= 0, graph.interaction_time[np.maximum(node, 0) // 2] if len(graph) else 0.0,
                           times[seg])
         dt = times[seg] - t_node
         if self.time_window is not None:
@@ -349,10 +265,7 @@ class QueryBuilder:
         inter = np.maximum(node, 0) // 2
         query_role = np.zeros(n_q, np.int64) if roles is None else np.asarray(roles, dtype=np.int64)
         role = np.where(is_query, query_role[seg], node % 2)
-        if len(state):
-            obj = np.where(node % 2 == 0, state.source.view[inter], state.target.view[inter])
-        else:
-            obj = np.zeros(m, np.int64)
+        obj = graph.node_object[np.maximum(node, 0)] if len(graph) else np.zeros(m, np.int64)
         obj = np.where(is_query, codes[seg], obj)
         feats = np.zeros((m, self.n_inputs), dtype=np.float32)
         feats[:, 0] = is_query
@@ -373,14 +286,14 @@ class QueryBuilder:
             feats[:, 5] = np.log1p(other)
         feats[:, 6] = np.log1p(dt / self.time_scale)
         col = N_STRUCT
-        if len(state):
+        if len(graph):
             # the object's history statistics: at the node's time, or for the query node at its latest node
             at = np.where(is_query, targets[seg], node)
-            stats = np.where((at >= 0)[:, None], state.node_stats.view[np.maximum(at, 0)], 0.0)
+            stats = np.where((at >= 0)[:, None], graph.node_stats[np.maximum(at, 0)], 0.0)
             recent = stats
             if state.n_classes:  # minus the totals RECENT interactions earlier (cumulative counts)
-                old = state.graph.own_ancestor(at, RECENT)
-                recent = stats - np.where((old >= 0)[:, None], state.node_stats.view[np.maximum(old, 0)], 0.0)
+                old = graph.own_ancestor(at, RECENT)
+                recent = stats - np.where((old >= 0)[:, None], graph.node_stats[np.maximum(old, 0)], 0.0)
         else:
             stats = recent = np.zeros((m, state.n_stats), np.float32)
         k, c = state.n_stats, state.n_classes
@@ -393,11 +306,11 @@ class QueryBuilder:
         col += self.n_stat_inputs
         if state.n_features:
             real = ~is_query
-            ev = state.features.view[inter[real]]
+            ev = graph.interaction_features[inter[real]]
             feats[real, col: col + state.n_features] = (ev - self.feature_mean) / self.feature_scale
             col += state.n_features
         if self.n_classes:
-            lab = np.where(is_query, -1, state.label.view[inter] if len(state) else -1)
+            lab = np.where(is_query, -1, graph.interaction_label[inter] if len(graph) else -1)
             known = lab >= 0
             feats[known, col] = 1.0
             feats[np.flatnonzero(known), col + 1 + lab[known]] = 1.0
@@ -422,42 +335,73 @@ class QueryBuilder:
 
 
 # ------------------------------------------------------------------------------------------------
-# datasets (skorch): indexing returns the positions, the collate function builds the batch
+# batch sources of the one dataset class (IndexDataset): rows in time order, codes throughout
 # ------------------------------------------------------------------------------------------------
-class _RowsDataset(torch.utils.data.Dataset):
-    """Rows of a training table; ``batch(index)`` builds ``(TensorBatch, y)``.
+class QuerySource:
+    """Query rows ``(source, target, time)`` of object codes: the batches of a model's ``forward``.
 
-    ``dataset[i]`` and ``dataset.__getitems__(indices)`` return a
-    :class:`~sklearn_ubergnn._skorch.SampleIndex`, so
-    :func:`~sklearn_ubergnn._skorch.collate_sessions` (which calls ``dataset.batch``) collates.
-    """
-
-    def __len__(self):
-        return len(self.rows)
-
-    def __getitem__(self, i):
-        return SampleIndex(self, np.array([i], dtype=np.int64))
-
-    def __getitems__(self, indices):
-        return SampleIndex(self, np.asarray(indices, dtype=np.int64))
-
-
-class LinkDataset(_RowsDataset):
-    """Positive interactions plus sampled negatives, for link-prediction training.
-
-    Each positive ``(s, d, t)`` gets ``n_negatives`` negatives ``(s, d', t)``: ``d'`` is, with
-    probability ``historical_fraction``, the target of a uniformly drawn interaction strictly
-    before ``t`` (a historical destination, so popular objects are also negatives), otherwise a
-    uniform draw from ``pool``. Training sets draw new negatives every batch (a seeded NumPy
-    generator); validation sets (``fixed=True``) draw them once.
+    A batch source of :class:`~sklearn_ubergnn._skorch.IndexDataset`: ``batch(index)`` builds
+    ``(TensorBatch, y)`` with :meth:`QueryBuilder.pair_fields` (``pair``: the row is the
+    interaction, both ends' sub-graphs) or :meth:`QueryBuilder.fields` (the source object alone).
+    Used for inference (``y`` None) and for classification training (``y`` the class codes).
 
     Parameters
     ----------
     builder : QueryBuilder
-    sources, targets, times : ndarray of shape (n,)
-        The positive rows (raw ids).
-    pool : ndarray
-        Candidate random destinations (raw ids).
+    sources : ndarray of shape (n,), int64
+        Object codes (``-1``: never seen).
+    targets : ndarray of shape (n,), int64, or None
+        Codes of the other ends (None: source-object queries without a partner).
+    times : ndarray of shape (n,), float64
+    y : ndarray of shape (n,), int64, or None, default=None
+        Class codes (training) or None (inference).
+    pair : bool, default=True
+    """
+
+    def __init__(self, builder, sources, targets, times, y=None, *, pair=True):
+        self.builder = builder
+        self.sources, self.targets, self.times, self.y = sources, targets, times, y
+        self.pair = pair
+
+    def __len__(self):
+        return len(self.times)
+
+    def subset(self, index, *, fixed=False):
+        """The rows ``index`` as a source of the same kind (``fixed`` is for :class:`LinkSource`)."""
+        return QuerySource(self.builder, self.sources[index],
+                           None if self.targets is None else self.targets[index], self.times[index],
+                           None if self.y is None else self.y[index], pair=self.pair)
+
+    def batch(self, index):
+        index = np.asarray(index, dtype=np.int64)
+        sources, times = self.sources[index], self.times[index]
+        if self.pair:
+            fields = self.builder.pair_fields(sources, self.targets[index], times)
+        else:
+            partners = None if self.targets is None else self.targets[index]
+            fields = self.builder.fields(sources, times, partners, np.zeros(len(index), np.int64))
+        y = None if self.y is None else torch.from_numpy(self.y[index])
+        return TensorBatch(fields, len(index)), y
+
+
+class LinkSource:
+    """Positive interactions plus sampled negatives, for link-prediction training (object codes).
+
+    Each positive ``(s, d, t)`` gets ``n_negatives`` negatives ``(s, d', t)``: ``d'`` is, with
+    probability ``historical_fraction``, the target of a uniformly drawn interaction strictly
+    before ``t`` (a historical destination, so popular objects are also negatives; read as a
+    code from the graph), otherwise a uniform draw from ``pool``. Training sources draw new
+    negatives every batch (a seeded NumPy generator); validation sources (``fixed=True``) draw
+    them once. A batch source of :class:`~sklearn_ubergnn._skorch.IndexDataset`.
+
+    Parameters
+    ----------
+    builder : QueryBuilder
+    sources, targets : ndarray of shape (n,), int64
+        Object codes of the positive rows.
+    times : ndarray of shape (n,), float64
+    pool : ndarray, int64
+        Codes of the candidate random destinations.
     n_negatives : int
     historical_fraction : float
     seed : int
@@ -468,35 +412,33 @@ class LinkDataset(_RowsDataset):
                  fixed=False):
         self.builder = builder
         self.sources, self.targets, self.times = sources, targets, times
-        self.rows = np.arange(len(sources))
         self.pool = pool
         self.n_negatives = int(n_negatives)
         self.historical_fraction = float(historical_fraction)
         self.seed = int(seed)
         self.rng = np.random.default_rng(self.seed)
         self.fixed = fixed
-        self.negatives = self._draw(self.rows, np.random.default_rng(self.seed + 1)) if fixed else None
+        self.negatives = self._draw(np.arange(len(times)), np.random.default_rng(self.seed + 1)) if fixed else None
+
+    def __len__(self):
+        return len(self.times)
 
     def _draw(self, index, rng):
         k = self.n_negatives
         t = np.repeat(self.times[index], k)
         neg = self.pool[rng.integers(0, len(self.pool), size=len(t))]
         hist = rng.random(len(t)) < self.historical_fraction
-        n_before = self.builder.state.n_before(t[hist])
+        graph = self.builder.state.graph
+        n_before = graph.n_before(t[hist])
         ok = n_before > 0
         pick = (rng.random(int(hist.sum())) * n_before).astype(np.int64)
-        state = self.builder.state
-        hist_codes = state.target.view[pick[ok]]
-        objects = state.graph.objects
-        where = np.flatnonzero(hist)[ok]
-        neg[where] = objects[hist_codes]
+        neg[np.flatnonzero(hist)[ok]] = graph.node_object[2 * pick[ok] + 1]  # that interaction's target
         return neg.reshape(len(index), k)
 
     def subset(self, index, *, fixed):
-        return LinkDataset(self.builder, self.sources[index], self.targets[index], self.times[index],
-                           self.pool,
-                           n_negatives=self.n_negatives, historical_fraction=self.historical_fraction,
-                           seed=self.seed + 7, fixed=fixed)
+        return LinkSource(self.builder, self.sources[index], self.targets[index], self.times[index], self.pool,
+                          n_negatives=self.n_negatives, historical_fraction=self.historical_fraction,
+                          seed=self.seed + 7, fixed=fixed)
 
     def batch(self, index):
         index = np.asarray(index, dtype=np.int64)
@@ -510,51 +452,13 @@ class LinkDataset(_RowsDataset):
         return TensorBatch(fields, len(src)), torch.from_numpy(y)
 
 
-class ClassificationDataset(_RowsDataset):
-    """Labelled rows for classification: one query per row (``pair``: both ends of the interaction).
-
-    Parameters
-    ----------
-    builder : QueryBuilder
-    sources, targets, times : ndarray of shape (n,)
-    y : ndarray of shape (n,), int64
-        Class codes.
-    pair : bool
-        True: the row is the interaction (source and target sub-graphs); False: the source
-        object alone.
-    """
-
-    def __init__(self, builder, sources, targets, times, y, *, pair):
-        self.builder = builder
-        self.sources, self.targets, self.times, self.y = sources, targets, times, y
-        self.rows = np.arange(len(sources))
-        self.pair = pair
-
-    def subset(self, index, *, fixed):
-        return ClassificationDataset(self.builder, self.sources[index], self.targets[index],
-                                     self.times[index],
-                                     None if self.y is None else self.y[index], pair=self.pair)
-
-    def batch(self, index):
-        index = np.asarray(index, dtype=np.int64)
-        fields = query_fields(self.builder, self.sources[index], self.targets[index], self.times[index],
-                              pair=self.pair)
-        y = None if self.y is None else torch.from_numpy(self.y[index])
-        return TensorBatch(fields, len(index)), y
-
-
-def query_fields(builder, sources, targets, times, *, pair):
-    """Fields of interaction queries (``pair=True``) or source-object queries (``pair=False``)."""
-    if pair:
-        return builder.pair_fields(sources, targets, times)
-    return builder.fields(sources, times, targets, np.zeros(len(sources), np.int64), pair=False)
-
-
 class ChronologicalSplit:
     """skorch ``train_split``: the last ``fraction`` of the rows (in time order) validate.
 
-    The rows of the datasets above are in time order, so this is a split at one time: the model
-    is selected on its predictions of the future, as in the evaluation protocol.
+    Splits an :class:`~sklearn_ubergnn._skorch.IndexDataset` of a :class:`QuerySource` or
+    :class:`LinkSource`, whose rows are in time order, so this is a split at one time: the model
+    is selected on its predictions of the future, as in the evaluation protocol. The validation
+    rows of a :class:`LinkSource` keep one fixed draw of negatives.
     """
 
     def __init__(self, fraction):
@@ -562,8 +466,9 @@ class ChronologicalSplit:
 
     def __call__(self, dataset, y=None, **fit_params):
         n = len(dataset)
-        n_valid = int(round(n * self.fraction))
+        n_valid = round(n * self.fraction)
         if n_valid < 1 or n_valid >= n:
             return dataset, None
-        cut = n - n_valid
-        return dataset.subset(np.arange(cut), fixed=False), dataset.subset(np.arange(cut, n), fixed=True)
+        cut, source = n - n_valid, dataset.source
+        return (IndexDataset(source.subset(np.arange(cut), fixed=False)),
+                IndexDataset(source.subset(np.arange(cut, n), fixed=True)))

@@ -6,8 +6,8 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from .._validation import check_interactions
 from .._vocabulary import ItemVocabulary
-from ..graphs._dynamic import _check_interaction_frame
 
 __all__ = ["EdgeBankBaseline"]
 
@@ -93,7 +93,7 @@ class EdgeBankBaseline(BaseEstimator):
         return tags
 
     def _check_X(self, X):
-        sources, targets, times, _ = _check_interaction_frame(
+        sources, targets, times, _ = check_interactions(
             X, source=self.source_col, target=self.target_col, time=self.time_col, require_sorted=False
         )
         return sources, targets, times
@@ -119,8 +119,25 @@ class EdgeBankBaseline(BaseEstimator):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
-        """Add the interactions of ``X`` to the memorised history (``fit`` if not fitted yet)."""
+    def partial_fit(self, X, y=None, update_only=True):
+        """Add the interactions of ``X`` to the memorised history (``fit`` if not fitted yet).
+
+        Parameters
+        ----------
+        X : DataFrame
+            Interactions with the columns of ``fit``, any order of rows.
+        y : None
+            Ignored.
+        update_only : bool, default=True
+            Accepted for the streaming protocol shared with
+            :class:`~sklearn_ubergnn.dynamic.DynamicGraphEmbedder`
+            (``partial_fit(batch, update_only=True)``); memorising is all EdgeBank learns, so
+            both values do the same.
+
+        Returns
+        -------
+        self : EdgeBankBaseline
+        """
         new = self._check_X(X)
         if not hasattr(self, "_history"):
             self._history = new

@@ -1,32 +1,35 @@
-"""DynamicGraphEmbedder: sub-graph encoders of a dynamic interaction graph, trained by link prediction."""
+"""DynamicGraphEmbedder: sub-graph encoders of a dynamic interaction graph, trained by link prediction.
+
+Also the base of both dynamic estimators: the walk of ``fit`` is *validate* the interaction table
+once (:func:`~sklearn_ubergnn._validation.check_interactions`), *encode* its ids once into the
+:class:`~sklearn_ubergnn.dynamic._data.StreamState` (graph + growing vocabulary), *train* the
+net on a batch source (:class:`~sklearn_ubergnn.dynamic._data.LinkSource` or
+:class:`~sklearn_ubergnn.dynamic._data.QuerySource` of object codes) through
+:class:`~sklearn_ubergnn.base._NetEstimator`; queries are validated and encoded once, then read
+out of the module (``proba``, ``encode``, ``encode_pairs``) batch by batch.
+"""
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from skorch.callbacks import EarlyStopping
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import EarlyStopping
 
 from .._docstrings import fill_doc
-from .._skorch import (
-    collate_sessions,
-    inference_device,
-    make_net,
-    release_training_state,
-    seed_from,
-    torch_generator,
-)
+from .._skorch import seed_from
 from .._threads import uses_torch_threads
-from .._validation import check_validation_split
-from ..graphs._dynamic import _check_interaction_frame
-from ..nn._dynamic_heads import DynamicQueryModel
-from ._data import ChronologicalSplit, LinkDataset, QueryBuilder, StreamState, query_fields
+from .._validation import check_ids, check_interactions
+from ..base import TRAINING_CONSTRAINTS, _NetEstimator
+from ..nn import DynamicQueryModel
+from ._data import ChronologicalSplit, LinkSource, QueryBuilder, QuerySource, StreamState
 
 __all__ = ["DynamicGraphEmbedder"]
 
-# parameters shared by the dynamic estimators (graph, encoder, training, columns)
-_COMMON_CONSTRAINTS = {
+# parameters shared by the dynamic estimators: the training knobs they have, the graph, the encoder, columns
+COMMON_CONSTRAINTS = {
+    **{k: v for k, v in TRAINING_CONSTRAINTS.items() if k not in ("lr_step_size", "lr_gamma")},
     "encoder": [StrOptions({"lstm", "rnn", "transformer"})],
     "n_hops": [Interval(Integral, 1, None, closed="left"), None],
     "time_window": [Interval(Real, 0, None, closed="neither"), None],
@@ -38,69 +41,52 @@ _COMMON_CONSTRAINTS = {
     "n_heads": [Interval(Integral, 1, None, closed="left")],
     "n_layers": [Interval(Integral, 1, None, closed="left")],
     "dropout": [Interval(Real, 0, 1, closed="left")],
-    "max_epochs": [Interval(Integral, 1, None, closed="left")],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
-    "lr": [Interval(Real, 0, None, closed="neither")],
-    "weight_decay": [Interval(Real, 0, None, closed="left")],
-    "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
-    "patience": [Interval(Integral, 1, None, closed="left"), None],
     "source_column": [str],
     "target_column": [str],
     "time_column": [str],
     "feature_columns": [list, tuple, None],
-    "callbacks": [list, None],
-    "device": [str, torch.device],
-    "random_state": ["random_state"],
-    "verbose": ["verbose"],
-    "n_jobs": [Integral, None],
 }
 
 
-class _DynamicGraphBase(BaseEstimator):
+class _DynamicGraphBase(_NetEstimator, BaseEstimator):
     """What both dynamic estimators share: input checks, the stream state, the net, inference."""
 
-    # ---------------------------------------------------------------- input
-    def _check_X(self, X):
-        """Validate the training table: ``(sources, targets, times, features or None)``."""
-        return _check_interaction_frame(
+    # ---------------------------------------------------------------- input: validated once, encoded once
+    def _check_X(self, X, *, features=None, require_sorted=True):
+        """Validate an interaction table: ``(sources, targets, times, features or None)``, raw ids."""
+        return check_interactions(
             X, source=self.source_column, target=self.target_column, time=self.time_column,
-            features=list(self.feature_columns) if self.feature_columns else None, require_sorted=True,
+            features=features, require_sorted=require_sorted,
         )
 
-    def _check_history(self, X):
-        """Validate rows to append to the history (time-ordered, features as in fit)."""
-        features = list(self.feature_names_) if self.n_event_features_ else None
-        out = _check_interaction_frame(X, source=self.source_column, target=self.target_column,
-                                       time=self.time_column, features=features, require_sorted=True)
-        if len(self.state_) and out[2][0] < self.state_.graph.last_time:
-            raise ValueError(
-                f"X must continue the history in time order: its row 0 has time {out[2][0]} but the history "
-                f"already holds an interaction at time {self.state_.graph.last_time}. Pass later "
-                "interactions (queries about the past go to transform/predict, which never change the "
-                "history)."
-            )
-        kind = "str" if out[0].dtype == object else "int"
-        if kind != self.id_kind_:
-            raise TypeError(
-                f"the model was fitted on {self.id_kind_} object ids but X holds {kind} ids; use one id type "
-                "throughout."
-            )
-        return out
-
-    def _check_query(self, X):
-        check_is_fitted(self)
-        # a query's own event features are never used, so they need not be given
-        sources, targets, times, _ = _check_interaction_frame(
-            X, source=self.source_column, target=self.target_column, time=self.time_column,
-            features=None, require_sorted=False,
-        )
+    def _check_kind(self, sources):
         kind = "str" if sources.dtype == object else "int"
         if kind != self.id_kind_:
             raise TypeError(
                 f"the model was fitted on {self.id_kind_} object ids but X holds {kind} ids; use one id type "
                 "throughout."
             )
-        return sources, targets, times
+
+    def _check_history(self, X):
+        """Validate rows to append to the history (time-ordered, features as in fit)."""
+        out = self._check_X(X, features=list(self.feature_names_) if self.n_event_features_ else None)
+        if len(self.state_) and len(out[2]) and out[2][0] < self.state_.graph.last_time:
+            raise ValueError(
+                f"X must continue the history in time order: its row 0 has time {out[2][0]} but the history "
+                f"already holds an interaction at time {self.state_.graph.last_time}. Pass later "
+                "interactions (queries about the past go to transform/predict, which never change the "
+                "history)."
+            )
+        self._check_kind(out[0])
+        return out
+
+    def _query_source(self, X, *, pair):
+        """The query rows of ``X`` (any order; their own features are never used) as a batch source."""
+        check_is_fitted(self)
+        sources, targets, times, _ = self._check_X(X, require_sorted=False)
+        self._check_kind(sources)
+        encode = self.state_.encode
+        return QuerySource(self.builder_, encode(sources), encode(targets), times, pair=pair)
 
     def _check_graph_params(self):
         if self.n_hops is None and self.time_window is None:
@@ -111,12 +97,13 @@ class _DynamicGraphBase(BaseEstimator):
 
     # ---------------------------------------------------------------- state
     def _init_state(self, sources, targets, times, features, labels=None, n_classes=0):
+        """Encode the training rows into a fresh history; returns their source and target codes."""
         self._check_graph_params()
         self.id_kind_ = "str" if sources.dtype == object else "int"
         self.feature_names_ = list(self.feature_columns) if self.feature_columns else []
         self.n_event_features_ = len(self.feature_names_)
         state = StreamState(self.n_event_features_, n_classes)
-        state.append(sources, targets, times, features, labels)
+        codes = state.append(sources, targets, times, features, labels)
         if self.n_event_features_:
             mean = features.mean(axis=0)
             scale = features.std(axis=0)
@@ -135,67 +122,36 @@ class _DynamicGraphBase(BaseEstimator):
                                      max_nodes=self.max_nodes, time_scale=self.time_scale_,
                                      n_objects=self.n_objects_,
                                      feature_mean=mean, feature_scale=scale, n_classes=n_classes)
+        return codes
 
     # ---------------------------------------------------------------- net
-    def _build_net(self, seed, *, criterion, n_outputs, pair, dataset_class, validate=True, max_epochs=None,
-                   n_samples=None):
-        """The skorch net; ``n_samples`` training rows decide whether the validation split is possible."""
-        validate = validate and check_validation_split(
-            n_samples, self.validation_fraction, chronological=True
-        ) is not None
-        default_callbacks = []
-        if validate and self.patience is not None:
-            default_callbacks.append(
-                ("early_stop", EarlyStopping(monitor="valid_loss", patience=self.patience, load_best=True))
-            )
-        net = make_net(
-            DynamicQueryModel, criterion=criterion, seed=seed,
-            max_epochs=self.max_epochs if max_epochs is None else max_epochs,
-            batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay, validation_fraction=None,
-            patience=None, collate_fn=collate_sessions, dataset=dataset_class,
-            default_callbacks=default_callbacks, callbacks=self.callbacks, device=self.device,
-            verbose=self.verbose, n_jobs=self.n_jobs, n_objects=self.n_objects_, n_features=self.builder_.n_inputs,
-            hidden_size=self.embedding_dim, object_dim=self.object_dim, encoder=self.encoder,
-            time_dim=self.time_dim, n_outputs=n_outputs, pair=pair, dropout=self.dropout,
-            n_heads=self.n_heads, n_layers=self.n_layers,
+    def _build_net(self, seed, *, criterion, n_outputs, pair, n_samples, validation=True):
+        """The skorch net of :class:`~sklearn_ubergnn.nn.DynamicQueryModel`, validated on the latest rows."""
+        return self._make_net(
+            DynamicQueryModel, criterion=criterion, seed=seed, n_samples=n_samples, validation=validation,
+            train_split=None if self.validation_fraction is None else ChronologicalSplit(self.validation_fraction),
+            n_objects=self.n_objects_, n_features=self.builder_.n_inputs, hidden_size=self.embedding_dim,
+            object_dim=self.object_dim, encoder=self.encoder, time_dim=self.time_dim, n_outputs=n_outputs,
+            pair=pair, dropout=self.dropout, n_heads=self.n_heads, n_layers=self.n_layers,
         )
-        if validate:
-            net.train_split = ChronologicalSplit(self.validation_fraction)
-        return net
 
-    def _train(self, dataset, seed):
-        with torch.random.fork_rng(devices=[]):  # seed weights and dropout, leave the global RNG alone
-            torch.manual_seed(seed)
-            self.net_.fit(dataset, y=None)
-        release_training_state(self.net_)
-        self.history_ = self.net_.history
+    def _train_more(self, source, seed):
+        """One epoch of skorch's ``partial_fit`` on new rows (history and callbacks kept).
 
-    def _train_more(self, dataset, seed):
-        """One epoch over ``dataset`` with skorch's ``train_step`` (partial_fit on new rows)."""
-        order = torch.randperm(len(dataset), generator=torch_generator(seed)).numpy()
-        module = self.net_.module_
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            for start in range(0, len(order), self.batch_size):
-                batch = dataset.batch(order[start: start + self.batch_size])
-                module.train()
-                self.net_.train_step(batch)
-        module.eval()
+        All new rows train: no validation split, so no early stopping for this step.
+        """
+        net = self.net_
+        split, callbacks = net.train_split, net.callbacks_
+        net.train_split = None
+        net.callbacks_ = [(name, cb) for name, cb in callbacks if not isinstance(cb, EarlyStopping)]
+        try:
+            self._fit_net(net, source, seed, partial=True, epochs=1)
+        finally:
+            net.train_split, net.callbacks_ = split, callbacks
 
-    def _run(self, method, sources, targets, times, *, pair):
-        """Apply ``module.<method>`` to query batches of ``batch_size`` rows; concatenated numpy output."""
-        device = inference_device(self.net_, self.device)
-        module = self.net_.module_
-        module.eval()
-        parts = []
-        with torch.inference_mode():
-            for start in range(0, len(times), self.batch_size):
-                sl = slice(start, start + self.batch_size)
-                fields = query_fields(self.builder_, sources[sl], None if targets is None else targets[sl],
-                                      times[sl], pair=pair)
-                fields = {k: v.to(device) for k, v in fields.items()}
-                parts.append(getattr(module, method)(**fields).float().cpu())
-        return parts
+    def _run(self, method, source):
+        """``module.<method>`` on every batch of ``source``, concatenated as one ndarray."""
+        return torch.cat(list(self._outputs(source, method))).numpy()
 
     def _persisted_seed(self):
         """A fresh seed for partial_fit training steps (advances with every call, reproducibly)."""
@@ -259,19 +215,12 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         Share of negatives that are historical destinations (the target of a random earlier
         interaction, so popular objects are negatives too); the others are uniform over the
         training targets.
-    max_epochs : int, default=10
-    batch_size : int, default=200
-        Interactions per training step and per inference batch.
-    lr : float, default=1e-3
-        Learning rate of Adam.
-    weight_decay : float, default=0.0
-    validation_fraction : float or None, default=0.15
-        The latest share of the training interactions validates (a chronological split, never
-        random) for early stopping; None trains on all. A stream too short to keep at least one
-        interaction on each side of the split (e.g. 3 rows at 0.15) is trained on in full,
-        without early stopping, with a ``UserWarning`` giving the number of rows needed.
-    patience : int or None, default=3
-        Early stopping on the validation loss (best epoch restored); None: off.
+    {max_epochs=10}
+    {batch_size=200}
+    {lr=1e-3}
+    {weight_decay=0.0}
+    {validation_fraction=0.15}
+    {patience=3}
     source_column, target_column, time_column : str, default="source", "target", "time"
         Column names of ``X``.
     feature_columns : list of str or None, default=None
@@ -286,17 +235,19 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
     Attributes
     ----------
     state_ : StreamState
-        The history: the graph and, per interaction, times, object codes and event features.
-        Grows with :meth:`partial_fit`, never with queries.
+        The history: the :class:`~sklearn_ubergnn.graphs.DynamicInteractionGraph` (per
+        interaction its time, object codes, event features and revealed label, per node its
+        object's statistics) and the growing vocabulary of object ids. Grows with
+        :meth:`partial_fit`, never with queries.
     n_objects_ : int
         Objects with a learned embedding (those of ``fit``); later objects share one vector.
     n_event_features_ : int
     feature_names_ : list of str
     time_scale_ : float
     id_kind_ : {"int", "str"}
-    net_ : skorch.NeuralNet
-        The trained net; ``net_.module_`` is a :class:`~sklearn_ubergnn.nn.DynamicQueryModel`.
-    history_ : skorch.History
+    {net_}
+        The module is a :class:`~sklearn_ubergnn.nn.DynamicQueryModel`.
+    {history_}
 
     See Also
     --------
@@ -337,7 +288,7 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
     """
 
     _parameter_constraints = {
-        **_COMMON_CONSTRAINTS,
+        **COMMON_CONSTRAINTS,
         "n_negatives": [Interval(Integral, 1, None, closed="left")],
         "historical_fraction": [Interval(Real, 0, 1, closed="both")],
     }
@@ -378,10 +329,9 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         self.verbose = verbose
         self.n_jobs = n_jobs
 
-    def _link_dataset(self, sources, targets, times, seed):
-        return LinkDataset(self.builder_, sources, targets, times, self.negative_pool_,
-                           n_negatives=self.n_negatives, historical_fraction=self.historical_fraction,
-                           seed=seed)
+    def _link_source(self, sources, targets, times, seed):
+        return LinkSource(self.builder_, sources, targets, times, self.negative_pool_,
+                          n_negatives=self.n_negatives, historical_fraction=self.historical_fraction, seed=seed)
 
     @_fit_context(prefer_skip_nested_validation=True)
     @uses_torch_threads
@@ -400,13 +350,14 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         -------
         self : DynamicGraphEmbedder
         """
-        sources, targets, times, features = self._check_X(X)
-        self._init_state(sources, targets, times, features)
+        sources, targets, times, features = self._check_X(X, features=self.feature_columns and list(
+            self.feature_columns))
+        source_codes, target_codes = self._init_state(sources, targets, times, features)
         self.seed_ = seed_from(self.random_state)
-        self.negative_pool_ = np.unique(targets)
-        self.net_ = self._build_net(self.seed_, criterion=torch.nn.BCEWithLogitsLoss, n_outputs=1, pair=True,
-                                    dataset_class=LinkDataset, n_samples=len(times))
-        self._train(self._link_dataset(sources, targets, times, self.seed_), self.seed_)
+        self.negative_pool_ = self.state_.encode(np.unique(targets))  # codes, in sorted-id order
+        net = self._build_net(self.seed_, criterion=torch.nn.BCEWithLogitsLoss, n_outputs=1, pair=True,
+                              n_samples=len(times))
+        self._fit_net(net, self._link_source(source_codes, target_codes, times, self.seed_), self.seed_)
         self._n_features_out = 2 * self.embedding_dim
         return self
 
@@ -434,10 +385,10 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         if not hasattr(self, "net_"):
             return self.fit(X)
         sources, targets, times, features = self._check_history(X)
-        self.state_.append(sources, targets, times, features)
-        if not update_only:
+        source_codes, target_codes = self.state_.append(sources, targets, times, features)
+        if not update_only and len(times):
             seed = self._persisted_seed()
-            self._train_more(self._link_dataset(sources, targets, times, seed), seed)
+            self._train_more(self._link_source(source_codes, target_codes, times, seed), seed)
         return self
 
     @uses_torch_threads
@@ -454,9 +405,7 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         -------
         proba : ndarray of shape (n_rows,), float64
         """
-        sources, targets, times = self._check_query(X)
-        logits = torch.cat(self._run("forward", sources, targets, times, pair=True))
-        return torch.sigmoid(logits.double()).numpy()
+        return self._run("proba", self._query_source(X, pair=True))
 
     @uses_torch_threads
     def transform(self, X):
@@ -472,12 +421,7 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         vectors : ndarray of shape (n_rows, 2 * embedding_dim), float32
             ``[h_source ; h_target]``.
         """
-        sources, targets, times = self._check_query(X)
-        parts = []
-        for h in self._run("encode", sources, targets, times, pair=True):
-            h_s, h_d = h.chunk(2, dim=0)
-            parts.append(torch.cat([h_s, h_d], dim=1))
-        return torch.cat(parts).numpy().astype(np.float32)
+        return self._run("encode_pairs", self._query_source(X, pair=True)).astype(np.float32, copy=False)
 
     def embed_objects(self, ids, time=None):
         """Each object's latest vector: its history before ``time`` (default: all of it).
@@ -494,8 +438,6 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         vectors : ndarray of shape (n, embedding_dim), float32
         """
         check_is_fitted(self)
-        from .._validation import check_ids
-
         ids = check_ids(ids, input_name="ids")
         if time is None:
             times = np.full(len(ids), np.nextafter(self.state_.graph.last_time, np.inf))
@@ -504,5 +446,5 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
             if np.isnan(times).any():
                 row = int(np.flatnonzero(np.isnan(times))[0])
                 raise ValueError(f"time must not be NaN; entry {row} is NaN.")
-        parts = self._run("encode", ids, None, times, pair=False)
-        return torch.cat(parts).numpy().astype(np.float32)
+        source = QuerySource(self.builder_, self.state_.encode(ids, input_name="ids"), None, times, pair=False)
+        return self._run("encode", source).astype(np.float32, copy=False)

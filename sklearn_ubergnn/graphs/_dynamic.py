@@ -9,7 +9,9 @@ Interactions with equal timestamps never see each other: the "previous interacti
 object is its last interaction with a time *strictly* earlier than the new one's. Two
 interactions of one object at the same time therefore share the same parents.
 
-:class:`DynamicInteractionGraph` grows by :meth:`~DynamicInteractionGraph.append` in amortised
+:class:`DynamicInteractionGraph` takes object codes (the estimators validate and encode raw ids
+once, before), is the one store of a stream (times, codes, event features, revealed labels and
+per-node object statistics), grows by :meth:`~DynamicInteractionGraph.append` in amortised
 O(new) time (arrays with capacity doubling, no rebuild) and extracts the sub-graphs of many
 target nodes at once as a :class:`DynamicSubgraphBatch`: flat arrays (PyTorch Geometric style,
 no padding) built level by level with whole-array NumPy operations.
@@ -20,8 +22,6 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 
-from .._validation import check_ids, id_kind
-
 __all__ = ["DynamicInteractionGraph", "DynamicSubgraphBatch"]
 
 # Fields that DynamicSubgraphBatch.to_torch() hands to an encoder's forward (besides x).
@@ -29,139 +29,8 @@ _TORCH_FIELDS = ("offsets", "delta_t", "depth", "parents", "level")
 
 
 # --------------------------------------------------------------------------------------------
-# input checks
+# parameter checks of the sub-graph extraction
 # --------------------------------------------------------------------------------------------
-def _check_times(times, n_rows, *, input_name="times", require_sorted=True):
-    """Validate interaction times: finite real numbers (non-decreasing if asked). Returns a float64 copy."""
-    if isinstance(times, (str, bytes)) or not hasattr(times, "__len__"):
-        raise TypeError(f"{input_name} must be a 1-D sequence of numbers, got {type(times).__name__}.")
-    arr = np.asarray(times)
-    if arr.ndim != 1:
-        raise ValueError(f"{input_name} must be 1-D, got an array of shape {arr.shape}.")
-    if len(arr) != n_rows:
-        raise ValueError(
-            f"sources, targets and {input_name} must have the same length; got {n_rows} sources and "
-            f"{len(arr)} {input_name}."
-        )
-    if arr.dtype.kind == "O":
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"{input_name} must hold real numbers (e.g. Unix seconds); got values of dtype object "
-                "that are not all numbers. Convert dates with .astype('int64') / 1e9 first."
-            ) from None
-    if arr.dtype.kind not in "iuf" or arr.dtype == bool:
-        raise TypeError(
-            f"{input_name} must hold real numbers (e.g. Unix seconds), got dtype {arr.dtype}. "
-            "Convert dates with .astype('int64') / 1e9 first."
-        )
-    arr = arr.astype(np.float64, copy=True)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{input_name} must be finite; row {i} has time {float(arr[i])}. Drop or impute it.")
-    back = np.flatnonzero(arr[1:] < arr[:-1]) if require_sorted else ()
-    if len(back):
-        i = int(back[0]) + 1
-        raise ValueError(
-            f"{input_name} must be non-decreasing (interactions in time order); row {i} has time "
-            f"{float(arr[i])} after {float(arr[i - 1])} at row {i - 1}. Sort the interactions by time first "
-            "(a stable sort keeps the order of ties)."
-        )
-    return arr
-
-
-def _check_interactions(sources, targets, times, features=None, *, require_sorted=True):
-    """Validate one batch of interactions (times non-decreasing unless ``require_sorted=False``).
-
-    Returns
-    -------
-    sources, targets : ndarray of shape (n,)
-        Raw ids, ``int64`` or ``object`` (str), copies.
-    times : ndarray of shape (n,), float64
-        Finite and non-decreasing.
-    features : ndarray of shape (n, F), float32, or None
-    """
-    sources = check_ids(sources, input_name="sources")
-    targets = check_ids(targets, input_name="targets", n_samples=None)
-    if len(sources) != len(targets):
-        raise ValueError(
-            f"sources and targets must have the same length; got {len(sources)} sources and "
-            f"{len(targets)} targets."
-        )
-    if id_kind(sources) != id_kind(targets):
-        raise TypeError(
-            f"sources hold {id_kind(sources)} ids but targets hold {id_kind(targets)} ids; objects "
-            "share one vocabulary, so use one id type for both (e.g. astype(str))."
-        )
-    times = _check_times(times, len(sources), require_sorted=require_sorted)
-    if features is not None:
-        features = np.asarray(features)
-        if features.ndim == 1:
-            features = features[:, None]
-        if features.ndim != 2 or features.shape[0] != len(sources):
-            raise ValueError(
-                f"features must have shape (n_interactions, n_features) = ({len(sources)}, F); got "
-                f"shape {features.shape}."
-            )
-        if features.dtype.kind not in "iuf" or features.dtype == bool:
-            raise TypeError(f"features must be numbers, got dtype {features.dtype}.")
-        features = features.astype(np.float32, copy=True)
-        bad = ~np.isfinite(features)
-        if bad.any():
-            row, col = (int(v) for v in np.argwhere(bad)[0])
-            raise ValueError(
-                f"features must be finite; row {row}, column {col} is {float(features[row, col])}."
-            )
-    return sources, targets, times, features
-
-
-def _check_interaction_frame(X, *, source="source", target="target", time="time", features=None,
-                             require_sorted=True, input_name="X"):
-    """Validate a table of interactions (a pandas DataFrame or any mapping of columns).
-
-    Parameters
-    ----------
-    X : DataFrame
-        One row per interaction.
-    source, target, time : str
-        Names of the columns holding the two objects and the time.
-    features : list of str, default=None
-        Names of event-feature columns to return as a float32 matrix.
-    require_sorted : bool, default=True
-        Whether times must be non-decreasing (the error names the first row out of order).
-
-    Returns
-    -------
-    sources, targets, times, features
-        As :func:`_check_interactions`; ``features`` is None when not asked for.
-
-    Raises
-    ------
-    TypeError
-        If ``X`` is not a table with named columns.
-    ValueError
-        If a column is missing (all missing ones and the available ones are named), or any
-        check of :func:`_check_interactions` fails.
-    """
-    if not hasattr(X, "columns") or isinstance(X, type):
-        raise TypeError(
-            f"{input_name} must be a pandas DataFrame with columns {source!r}, {target!r} and {time!r}; "
-            f"got {type(X).__name__}."
-        )
-    wanted = [source, target, time, *(features or [])]
-    missing = [c for c in wanted if c not in X.columns]
-    if missing:
-        raise ValueError(
-            f"{input_name} is missing the column(s) {missing}; it has {list(X.columns)}. Rename the "
-            "columns or set the estimator's column-name parameters."
-        )
-    feats = None if not features else X[list(features)].to_numpy()
-    return _check_interactions(X[source].to_numpy(), X[target].to_numpy(), X[time].to_numpy(), feats,
-                               require_sorted=require_sorted)
-
-
 def _check_optional(value, name, kind, *, minimum=0):
     """Validate an optional non-negative limit (``None`` passes through)."""
     if value is None:
@@ -224,7 +93,7 @@ class DynamicSubgraphBatch:
         the parent is outside the sub-graph (beyond ``n_hops``, ``time_window`` or cut by
         ``max_nodes``). See :attr:`local_parents` for positions within the sub-graph.
     object : ndarray of shape (M,), int64
-        Object code of each node (``graph.objects[object]`` are the raw ids).
+        Object code of each node (the estimators' vocabulary maps codes back to raw ids).
     interaction : ndarray of shape (M,), int64
         Interaction of each node (``node // 2``), e.g. to look up event features.
     role : ndarray of shape (M,), int64
@@ -294,11 +163,18 @@ class DynamicInteractionGraph:
     none. Parents are listed as (the object's own previous node, the partner's node in that
     interaction).
 
-    Objects are raw ids (all int or all str), mapped to codes ``0 .. n_objects - 1`` in order of
-    first appearance by an internal vocabulary that grows: new objects may appear at any time.
+    The graph is the one store of a stream: per interaction its time, the object **codes** of
+    both ends, its event features and its revealed label, and per node the running statistics
+    of its object (:attr:`node_stats`). Objects are integer codes ``0 .. n_objects - 1``
+    (raw ids are turned into codes once, by the caller's vocabulary, e.g.
+    :class:`~sklearn_ubergnn._vocabulary.GrowingVocabulary`); a code above the largest one
+    seen so far adds objects. Inputs are trusted: the estimators validate them once
+    (:func:`~sklearn_ubergnn._validation.check_interactions`) before appending.
 
-    The constructor takes no argument: build the graph with :meth:`append` (or
-    :meth:`from_interactions`), one time-ordered batch after another.
+    Parameters
+    ----------
+    n_classes : int, default=0
+        Number of label classes whose revealed labels :attr:`node_stats` counts (0: no labels).
 
     Attributes
     ----------
@@ -307,11 +183,9 @@ class DynamicInteractionGraph:
     n_nodes : int
         ``2 * n_interactions``.
     n_objects : int
-        Number of distinct objects seen.
-    objects : ndarray of shape (n_objects,)
-        Raw id of every object code (order of first appearance).
+        Number of objects (largest code seen + 1).
     node_object : ndarray of shape (N,), int64
-        Object code of each node.
+        Object code of each node (``node_object[0::2]`` the sources, ``[1::2]`` the targets).
     node_interaction, node_role : ndarray of shape (N,), int64
         ``node // 2`` and ``node % 2`` (0 = source, 1 = target).
     node_time : ndarray of shape (N,), float64
@@ -323,10 +197,18 @@ class DynamicInteractionGraph:
     interaction_time : ndarray of shape (n_interactions,), float64
     interaction_features : ndarray of shape (n_interactions, F), float32, or None
         The event features given to :meth:`append`, if any.
+    interaction_label : ndarray of shape (n_interactions,), int64
+        Revealed label code of each interaction, ``-1`` when not revealed.
+    node_stats : ndarray of shape (N, 2 + 2 * n_classes), float32
+        For the object of each node, its interactions with a time ``<=`` the node's: as source,
+        as target, then per class the revealed labels it gave (as source) and received (as
+        target). Ties share the count through the end of their run.
     last_time : float
         Time of the latest interaction (``-inf`` when empty).
     latest_node : ndarray of shape (n_objects,), int64
         Latest node of every object (the one no edge points to yet).
+
+    The array attributes are read-only views (no copy); :meth:`append` may reallocate them.
 
     Notes
     -----
@@ -335,43 +217,42 @@ class DynamicInteractionGraph:
     interaction strictly before ``t``. Across :meth:`append` calls too: a batch may start at the
     graph's last time, and its nodes then skip the earlier nodes at that same time.
 
-    *Complexity.* :meth:`append` of ``n`` interactions costs ``O(n log n)`` for the batch plus
-    ``O(n log V)`` vocabulary look-ups (``V`` objects) and, when new objects arrive, one
-    ``O(V)`` memory move of the sorted vocabulary; node arrays grow by capacity doubling, so
-    nothing is rebuilt. The graph pickles (and ``joblib.dump`` saves it) with its state.
+    *Complexity.* :meth:`append` of ``n`` interactions costs ``O(n log n)``; node arrays grow by
+    capacity doubling, so nothing is rebuilt. The graph pickles (and ``joblib.dump`` saves it)
+    with its state.
 
     Examples
     --------
-    >>> g = DynamicInteractionGraph().append(["a", "b", "a"], ["b", "c", "c"], [1.0, 2.0, 3.0])
-    >>> len(g), g.n_nodes, g.objects.tolist()
-    (3, 6, ['a', 'b', 'c'])
-    >>> g.parents[4]            # a's node at t=3: a's previous interaction is #0 (nodes 0, 1)
+    >>> g = DynamicInteractionGraph().append([0, 1, 0], [1, 2, 2], [1.0, 2.0, 3.0])
+    >>> len(g), g.n_nodes, g.n_objects
+    (3, 6, 3)
+    >>> g.parents[4]            # 0's node at t=3: its previous interaction is #0 (nodes 0, 1)
     array([0, 1])
-    >>> g.parents[3]            # c's first appearance
+    >>> g.parents[3]            # 2's first appearance
     array([-1, -1])
-    >>> g.target_node(["a", "c", "zz"], time=2.5)
+    >>> g.target_node([0, 2, -1], time=2.5)
     array([ 0,  3, -1])
     """
 
-    def __init__(self):
+    def __init__(self, n_classes=0):
+        self.n_classes = int(n_classes)
         self._n = 0
         self._time = np.empty(0, dtype=np.float64)
         self._node_object = np.empty(0, dtype=np.int64)
         self._prev = np.empty(0, dtype=np.int64)
+        self._label = np.empty(0, dtype=np.int64)
+        self._stats = np.empty((0, self.n_stats), dtype=np.float32)
         self._features = None
         self._n_features = None
-        self._kind = None
-        self._sorted_ids = np.empty(0, dtype=np.int64)
-        self._sorted_codes = np.empty(0, dtype=np.int64)
-        self._objects = np.empty(0, dtype=np.int64)
         self._last_node = np.empty(0, dtype=np.int64)
+        self._total = np.empty((0, self.n_stats), dtype=np.float64)  # per object: all its nodes so far
         self._n_objects = 0
         self._by_object = None  # cache for target_node(time=...): sorted (object, node) keys
 
     @classmethod
-    def from_interactions(cls, sources, targets, times, features=None):
+    def from_interactions(cls, sources, targets, times, features=None, labels=None, *, n_classes=0):
         """Build a graph from one time-ordered stream (same arguments as :meth:`append`)."""
-        return cls().append(sources, targets, times, features)
+        return cls(n_classes).append(sources, targets, times, features, labels)
 
     # ---------------------------------------------------------------- sizes and views
     def __len__(self):
@@ -401,8 +282,9 @@ class DynamicInteractionGraph:
         return self._n_features
 
     @property
-    def objects(self):
-        return self._objects[: self._n_objects].copy()
+    def n_stats(self):
+        """int: columns of :attr:`node_stats` (``2 + 2 * n_classes``)."""
+        return 2 + 2 * self.n_classes
 
     @property
     def last_time(self):
@@ -410,15 +292,23 @@ class DynamicInteractionGraph:
 
     @property
     def interaction_time(self):
-        return self._time[: self._n].copy()
+        return _read_only(self._time[: self._n])
 
     @property
     def interaction_features(self):
-        return None if self._features is None else self._features[: self._n].copy()
+        return None if self._features is None else _read_only(self._features[: self._n])
+
+    @property
+    def interaction_label(self):
+        return _read_only(self._label[: self._n])
 
     @property
     def node_object(self):
-        return self._node_object[: 2 * self._n].copy()
+        return _read_only(self._node_object[: 2 * self._n])
+
+    @property
+    def node_stats(self):
+        return _read_only(self._stats[: 2 * self._n])
 
     @property
     def node_interaction(self):
@@ -434,7 +324,7 @@ class DynamicInteractionGraph:
 
     @property
     def parent_interaction(self):
-        return self._prev[: 2 * self._n].copy()
+        return _read_only(self._prev[: 2 * self._n])
 
     @property
     def parents(self):
@@ -442,7 +332,11 @@ class DynamicInteractionGraph:
 
     @property
     def latest_node(self):
-        return self._last_node[: self._n_objects].copy()
+        return _read_only(self._last_node[: self._n_objects])
+
+    def n_before(self, times):
+        """Number of interactions strictly before each time."""
+        return np.searchsorted(self._time[: self._n], times, side="left")
 
     def own_ancestor(self, nodes, steps):
         """The node of the same object ``steps`` interactions earlier along its own chain.
@@ -481,133 +375,115 @@ class DynamicInteractionGraph:
         out[prev < 0] = -1
         return out
 
-    # ---------------------------------------------------------------- vocabulary
-    def encode(self, objects, *, input_name="objects"):
-        """Object codes of raw ids; unknown objects encode to ``-1``.
-
-        Raises
-        ------
-        TypeError
-            If the ids are of another kind (int vs str) than the graph's objects.
-        """
-        ids = check_ids(objects, input_name=input_name)
-        return self._encode(ids, input_name)
-
-    def _encode(self, ids, input_name):
-        if self._kind is None:
-            return np.full(len(ids), -1, dtype=np.int64)
-        if id_kind(ids) != self._kind:
-            raise TypeError(
-                f"the graph holds {self._kind} object ids but {input_name} holds {id_kind(ids)} ids; "
-                "use the id type of the graph."
-            )
-        n = len(self._sorted_ids)
-        if n == 0:
-            return np.full(len(ids), -1, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(self._sorted_ids, ids), n - 1)
-        return np.where(self._sorted_ids[pos] == ids, self._sorted_codes[pos], -1).astype(np.int64)
-
-    def _encode_growing(self, ids):
-        """Codes of ids, adding unseen ones (codes in order of first appearance)."""
-        if self._kind is None:
-            self._kind = id_kind(ids)
-            self._sorted_ids = self._sorted_ids.astype(ids.dtype)
-            self._objects = self._objects.astype(ids.dtype)
-        codes = self._encode(ids, "sources/targets")
-        unseen = codes < 0
-        if unseen.any():
-            new_ids, first = np.unique(ids[unseen], return_index=True)
-            # codes by order of first appearance in the batch
-            rank = np.empty(len(new_ids), dtype=np.int64)
-            rank[np.argsort(first, kind="stable")] = np.arange(len(new_ids))
-            new_codes = self._n_objects + rank
-            at = np.searchsorted(self._sorted_ids, new_ids)
-            self._sorted_ids = np.insert(self._sorted_ids, at, new_ids)
-            self._sorted_codes = np.insert(self._sorted_codes, at, new_codes)
-            end = self._n_objects + len(new_ids)
-            if end > len(self._objects):
-                cap = max(end, 2 * len(self._objects), 16)
-                self._objects = _grow(self._objects, cap, 0 if self._kind == "int" else None)
-                self._last_node = _grow(self._last_node, cap, -1)
-            self._objects[new_codes] = new_ids
-            self._last_node[self._n_objects:end] = -1
-            self._n_objects = end
-            codes = self._encode(ids, "sources/targets")
-        return codes
-
     # ---------------------------------------------------------------- growth
-    def append(self, sources, targets, times, features=None):
+    def append(self, sources, targets, times, features=None, labels=None):
         """Append a batch of interactions, in time order, without rebuilding the graph.
 
         Parameters
         ----------
-        sources, targets : array-like of shape (n,)
-            Raw object ids (all int or all str, the kind the graph already holds).
+        sources, targets : array-like of shape (n,) of int
+            Object codes (``>= 0``; a code not seen yet adds objects up to it).
         times : array-like of shape (n,)
             Real times, non-decreasing within the batch and ``>= self.last_time`` (equal times
             are allowed; such interactions do not see each other).
         features : array-like of shape (n, F), default=None
             Event features, stored as float32. Give them on every append or on none.
+        labels : array-like of shape (n,) of int, default=None
+            Revealed label codes in ``[0, n_classes)``, ``-1`` for unknown (None: all unknown).
 
         Returns
         -------
         self : DynamicInteractionGraph
 
-        Raises
-        ------
-        ValueError
-            If ids are missing, lengths differ, a time is not finite, times decrease within the
-            batch (the message names the row) or the batch starts before the graph's last time,
-            or features have the wrong shape.
-        TypeError
-            If ids are neither all int nor all str, or of another kind than the graph's.
+        Notes
+        -----
+        Nothing is validated here: the estimators check the raw interactions once
+        (:func:`~sklearn_ubergnn._validation.check_interactions`) and encode them before.
         """
-        if all(hasattr(v, "__len__") and not isinstance(v, (str, bytes)) and len(v) == 0
-               for v in (sources, targets, times)):
+        times = np.asarray(times, dtype=np.float64)
+        n = len(times)
+        if not n:
             return self  # an empty batch is a no-op
-        sources, targets, times, features = _check_interactions(sources, targets, times, features)
-        if times[0] < self.last_time:
-            raise ValueError(
-                f"interactions must be appended in time order; the batch starts at time {float(times[0])} "
-                f"(row 0) but the graph already holds an interaction at time {self.last_time}. "
-                "Append only interactions at or after the graph's last_time."
-            )
-        if self._kind is not None and id_kind(sources) != self._kind:
-            raise TypeError(
-                f"the graph holds {self._kind} object ids but this batch holds {id_kind(sources)} ids; "
-                "use one id type throughout."
-            )
-        n_features = None if features is None else features.shape[1]
-        if self._n and n_features != self._n_features:
-            raise ValueError(
-                f"every batch must have the same event features; the graph has "
-                f"{self._n_features or 0} feature column(s) but this batch has {n_features or 0}."
-            )
-        n = len(sources)
-        node_ids = np.empty(2 * n, dtype=sources.dtype)
-        node_ids[0::2], node_ids[1::2] = sources, targets
-        node_obj = self._encode_growing(node_ids)  # new codes in node order: stable under batching
-        self._reserve(n, n_features)
+        node_obj = np.empty(2 * n, dtype=np.int64)
+        node_obj[0::2], node_obj[1::2] = sources, targets
+        n_features = None if features is None else np.shape(features)[1]
+        self._reserve(n, n_features, int(node_obj.max()) + 1)
         base = self._n
         node_t = np.repeat(times, 2)
         self._prev[2 * base: 2 * (base + n)] = self._find_previous(node_obj, node_t, base)
         self._node_object[2 * base: 2 * (base + n)] = node_obj
         self._time[base: base + n] = times
+        self._label[base: base + n] = -1 if labels is None else labels
         if features is not None:
             self._features[base: base + n] = features
         self._n_features = n_features
         self._n += n
         self._by_object = None
+        self._update_stats(base)
         return self
 
-    def _reserve(self, n_new, n_features):
+    def _update_stats(self, start):
+        """Cumulative statistics of every new node's object up to and including the node's time.
+
+        ``node_stats[n]`` counts the interactions of node ``n``'s object with a time ``<= t_n``:
+        as source, as target, and per class the revealed labels of those it gave (as source)
+        and received (as target). Vectorised: nodes are grouped by object and time; ties share
+        one value (the count through the end of their run). Per-object running totals carry the
+        counts across appends (every earlier node has a time ``<=`` the new ones). A node tied
+        with nodes of a *later* append keeps the count of its own append.
+        """
+        n, c = self._n - start, self.n_classes
+        obj = self._node_object[2 * start: 2 * self._n]
+        t = np.repeat(self._time[start: self._n], 2)
+        role = np.tile(np.array([0, 1]), n)
+        vals = np.zeros((2 * n, self.n_stats), dtype=np.float64)
+        vals[np.arange(2 * n), role] = 1.0
+        if c:
+            lab = np.repeat(self._label[start: self._n], 2)
+            known = np.flatnonzero(lab >= 0)
+            vals[known, 2 + role[known] * c + lab[known]] = 1.0
+        order = np.lexsort((t, obj))
+        so, st, sv = obj[order], t[order], vals[order]
+        k = np.arange(2 * n)
+        new_group = np.ones(2 * n, dtype=bool)
+        new_group[1:] = so[1:] != so[:-1]
+        new_run = new_group.copy()
+        new_run[1:] |= st[1:] != st[:-1]
+        cs = np.cumsum(sv, axis=0)
+        group_start = np.maximum.accumulate(np.where(new_group, k, 0))
+        before_group = np.where((group_start > 0)[:, None], cs[np.maximum(group_start - 1, 0)], 0.0)
+        incl = cs - before_group  # inclusive sums within the object's group
+        end_of_run = np.ones(2 * n, dtype=bool)
+        end_of_run[:-1] = new_run[1:]
+        run_id = np.cumsum(new_run) - 1
+        run_total = incl[np.flatnonzero(end_of_run)][run_id]
+        stats = np.empty_like(sv)
+        stats[order] = self._total[so] + run_total
+        self._stats[2 * start: 2 * self._n] = stats
+        # carry the totals: one update per object of this append (its group's last node)
+        end_of_group = np.ones(2 * n, dtype=bool)
+        end_of_group[:-1] = new_group[1:]
+        last = np.flatnonzero(end_of_group)
+        self._total[so[last]] += incl[last]
+
+    def _reserve(self, n_new, n_features, n_objects):
+        if n_objects > self._n_objects:
+            if n_objects > len(self._last_node):
+                cap = max(n_objects, 2 * len(self._last_node), 16)
+                self._last_node = _grow(self._last_node[: self._n_objects], cap, -1)
+                self._total = _grow(self._total[: self._n_objects], cap, 0.0)
+            self._last_node[self._n_objects: n_objects] = -1
+            self._total[self._n_objects: n_objects] = 0.0
+            self._n_objects = n_objects
         need = self._n + n_new
         if need <= len(self._time):
             return
         cap = max(need, 2 * len(self._time), 16)
         self._time = _grow(self._time[: self._n], cap, np.nan)
+        self._label = _grow(self._label[: self._n], cap, -1)
         self._node_object = _grow(self._node_object[: 2 * self._n], 2 * cap, -1)
         self._prev = _grow(self._prev[: 2 * self._n], 2 * cap, -1)
+        self._stats = _grow(self._stats[: 2 * self._n], 2 * cap, 0.0)
         if n_features is not None:
             old = self._features if self._features is not None else np.empty((0, n_features), np.float32)
             self._features = _grow(old[: self._n], cap, 0.0)
@@ -655,10 +531,10 @@ class DynamicInteractionGraph:
 
         Parameters
         ----------
-        objects : array-like of shape (n,)
-            Raw object ids.
+        objects : array-like of shape (n,) of int
+            Object codes (``-1``, or a code the graph has not seen: no node).
         time : float or array-like of shape (n,), default=None
-            Query times. ``None``: each object's latest node (the one no edge points to).
+            Query times (not NaN). ``None``: each object's latest node (the one no edge points to).
             Otherwise the object's latest node with a time strictly below the query time, so a
             query at time ``t`` never sees interactions at ``t`` or later.
 
@@ -668,21 +544,11 @@ class DynamicInteractionGraph:
             Node ids; ``-1`` for an object the graph has never seen, or one with no node
             before ``time``. (:meth:`subgraphs` turns ``-1`` into an empty sub-graph.)
         """
-        ids = check_ids(objects, input_name="objects")
-        codes = self._encode(ids, "objects")
-        known = codes >= 0
+        codes = np.asarray(objects, dtype=np.int64)
+        known = (codes >= 0) & (codes < self._n_objects)
         if time is None:
-            return np.where(known, self._last_node[np.maximum(codes, 0)], -1).astype(np.int64)
-        t = np.asarray(time, dtype=np.float64) if not isinstance(time, (str, bytes)) else None
-        if t is None or t.ndim > 1 or (t.ndim == 1 and len(t) != len(ids)):
-            raise ValueError(
-                f"time must be a number or an array of {len(ids)} numbers (one per object); got "
-                f"{time!r:.80}."
-            )
-        t = np.broadcast_to(t, ids.shape)
-        if np.isnan(t).any():
-            i = int(np.flatnonzero(np.isnan(t))[0])
-            raise ValueError(f"time must not be NaN; row {i} is NaN.")
+            return np.where(known, self._last_node[np.where(known, codes, 0)], -1).astype(np.int64)
+        t = np.broadcast_to(np.asarray(time, dtype=np.float64), codes.shape)
         n_nodes = 2 * self._n
         if self._by_object is None:
             node_obj = self._node_object[:n_nodes]
@@ -690,9 +556,9 @@ class DynamicInteractionGraph:
             self._by_object = node_obj[order] * max(n_nodes, 1) + order
         # nodes with a time < t are exactly nodes 0 .. before - 1 (times are non-decreasing)
         before = 2 * np.searchsorted(self._time[: self._n], t, side="left")
-        key = np.maximum(codes, 0) * max(n_nodes, 1) + before
+        key = np.where(known, codes, 0) * max(n_nodes, 1) + before
         pos = np.searchsorted(self._by_object, key, side="left") - 1
-        cand = self._by_object[np.maximum(pos, 0)] if n_nodes else np.zeros(len(ids), np.int64)
+        cand = self._by_object[np.maximum(pos, 0)] if n_nodes else np.zeros(len(codes), np.int64)
         ok = known & (pos >= 0) & (cand // max(n_nodes, 1) == codes)
         return np.where(ok, cand % max(n_nodes, 1), -1).astype(np.int64)
 
@@ -855,13 +721,22 @@ class DynamicInteractionGraph:
         state = self.__dict__.copy()
         n, v = self._n, self._n_objects
         state["_time"] = self._time[:n].copy()
+        state["_label"] = self._label[:n].copy()
         state["_node_object"] = self._node_object[: 2 * n].copy()
         state["_prev"] = self._prev[: 2 * n].copy()
+        state["_stats"] = self._stats[: 2 * n].copy()
         state["_features"] = None if self._features is None else self._features[:n].copy()
-        state["_objects"] = self._objects[:v].copy()
         state["_last_node"] = self._last_node[:v].copy()
+        state["_total"] = self._total[:v].copy()
         state["_by_object"] = None
         return state
+
+
+def _read_only(array):
+    """A read-only view of ``array`` (the graph's storage is never written from outside)."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def _topological_level(parents):

@@ -121,3 +121,15 @@ class DynamicQueryModel(nn.Module):
             h = torch.cat([h_s, h_d, h_s * h_d], dim=1)
         out = self.head(h)
         return out.squeeze(1) if self.n_outputs == 1 else out
+
+    def proba(self, objects, features, offsets, delta_t, depth=None, parents=None, level=None):
+        """Probabilities in float64: the link probability ``sigmoid(logit)`` ``(B,)`` when
+        ``n_outputs == 1``, else the class probabilities ``softmax(logits)`` ``(B, n_outputs)``."""
+        logits = self(objects, features, offsets, delta_t, depth, parents, level).double()
+        return torch.sigmoid(logits) if self.n_outputs == 1 else torch.softmax(logits, dim=1)
+
+    def encode_pairs(self, objects, features, offsets, delta_t, depth=None, parents=None, level=None):
+        """``[h_s ; h_d]`` of each of the ``B`` interactions (``pair`` layout), ``(B, 2 d)``."""
+        h = self.encode(objects, features, offsets, delta_t, depth, parents, level)
+        h_s, h_d = h.chunk(2, dim=0)
+        return torch.cat([h_s, h_d], dim=1)

@@ -18,8 +18,8 @@ from sklearn_ubergnn.dynamic import DynamicGraphEmbedder, DynamicInteractionClas
 from sklearn_ubergnn.dynamic._data import N_STRUCT, RECENT, QueryBuilder, StreamState
 from sklearn_ubergnn.nn._dynamic_heads import DynamicQueryModel
 
-FAST = dict(n_hops=2, max_nodes=16, embedding_dim=8, object_dim=4, time_dim=4, max_epochs=2, batch_size=64,
-            random_state=0)
+FAST = {"n_hops": 2, "max_nodes": 16, "embedding_dim": 8, "object_dim": 4, "time_dim": 4, "max_epochs": 2,
+        "batch_size": 64, "random_state": 0}
 ESTIMATORS = [DynamicGraphEmbedder(**FAST), DynamicInteractionClassifier(**FAST)]
 
 
@@ -91,13 +91,13 @@ def test_string_ids_and_column_names(stream):
 # ------------------------------------------------------------------------------------------------
 def test_queries_do_not_change_state(embedder, stream):
     n = len(embedder.state_)
-    before = joblib.hash(embedder.state_.time.view), joblib.hash(embedder.net_.module_.state_dict())
+    before = joblib.hash(embedder.state_.graph.interaction_time), joblib.hash(embedder.net_.module_.state_dict())
     p1 = embedder.predict_link_proba(stream[450:])
     embedder.transform(stream[450:])
     embedder.embed_objects([1, 2, 3])
     p2 = embedder.predict_link_proba(stream[450:])
     assert len(embedder.state_) == n
-    assert (joblib.hash(embedder.state_.time.view), joblib.hash(embedder.net_.module_.state_dict())) == before
+    assert (joblib.hash(embedder.state_.graph.interaction_time), joblib.hash(embedder.net_.module_.state_dict())) == before
     np.testing.assert_array_equal(p1, p2)
 
 
@@ -158,7 +158,7 @@ def test_revealed_labels_become_history(classifier, stream):
     b.partial_fit(batch)  # labels not revealed
     np.testing.assert_array_equal(a.predict_proba(batch), own_before)
     assert not np.allclose(a.predict_proba(later), b.predict_proba(later))
-    assert (a.state_.label.view[450:] >= 0).all() and (b.state_.label.view[450:] == -1).all()
+    assert (a.state_.graph.interaction_label[450:] >= 0).all() and (b.state_.graph.interaction_label[450:] == -1).all()
 
 
 def test_partial_fit_new_objects(embedder, stream):
@@ -182,6 +182,50 @@ def test_partial_fit_unfitted_fits(stream):
 # ------------------------------------------------------------------------------------------------
 # persistence and determinism
 # ------------------------------------------------------------------------------------------------
+def test_fit_validates_and_encodes_once(monkeypatch, stream):
+    """One validator at the estimator's entry, one encoding of the ids; graphs/ only sees codes."""
+    from sklearn_ubergnn._vocabulary import GrowingVocabulary
+    from sklearn_ubergnn.dynamic import _embedder
+
+    calls = {"check": 0, "add": 0}
+    check, add = _embedder.check_interactions, GrowingVocabulary.add
+
+    def counted_check(*args, **kwargs):
+        calls["check"] += 1
+        return check(*args, **kwargs)
+
+    def counted_add(self, *args, **kwargs):
+        calls["add"] += 1
+        return add(self, *args, **kwargs)
+
+    monkeypatch.setattr(_embedder, "check_interactions", counted_check)
+    monkeypatch.setattr(GrowingVocabulary, "add", counted_add)
+    for est, y in ((DynamicGraphEmbedder(**FAST), None),
+                   (DynamicInteractionClassifier(**FAST, pretrain_epochs=1), stream["label"][:200])):
+        calls.update(check=0, add=0)
+        est.fit(stream[:200], y)
+        assert calls == {"check": 1, "add": 1}
+        est.partial_fit(stream[200:220], None if y is None else stream["label"][200:220])
+        assert calls == {"check": 2, "add": 2}
+        (est.predict_link_proba if y is None else est.predict_proba)(stream[220:230])
+        assert calls == {"check": 3, "add": 2}  # queries are encoded, never added
+
+
+def test_partial_fit_trains_one_skorch_epoch(embedder, classifier, stream):
+    """partial_fit(update_only=False) is skorch's partial_fit: history_ grows by one epoch, no validation."""
+    for fitted, y in ((embedder, None), (classifier, stream["label"][450:500])):
+        model = joblib.load(_dump(fitted))
+        n, weights = len(model.history_), joblib.hash(model.net_.module_.state_dict())
+        model.partial_fit(stream[450:500], y, update_only=True)
+        assert len(model.history_) == n and joblib.hash(model.net_.module_.state_dict()) == weights
+        model.partial_fit(stream[500:550], None if y is None else stream["label"][500:550], update_only=False)
+        assert len(model.history_) == n + 1 and model.history_ is model.net_.history
+        last = model.history_[-1]
+        assert last["train_loss"] > 0 and "valid_loss" not in last and len(last["batches"]) == 1
+        assert joblib.hash(model.net_.module_.state_dict()) != weights
+        assert model.net_.train_split is not None  # the next fit validates again
+
+
 def _dump(est):
     buf = io.BytesIO()
     joblib.dump(est, buf)
@@ -275,10 +319,18 @@ def test_classifier_learns_planted_anomalies():
     assert roc_auc_score(X["label"][1200:], clf.predict_proba(X[1200:])[:, 1]) > 0.6
 
 
-def test_link_pretraining_runs(stream):
-    clf = DynamicInteractionClassifier(**{**FAST, "max_epochs": 1}, pretrain_epochs=1).fit(
-        stream[:300], stream["label"][:300])
-    assert clf.predict_proba(stream[300:310]).shape == (10, 2)
+def test_link_pretraining_runs_and_is_seeded(stream):
+    """The pre-trained encoder is loaded inside the seeded fit: the head's initialisation is seeded too."""
+    def fitted():
+        return DynamicInteractionClassifier(**{**FAST, "max_epochs": 1}, pretrain_epochs=1).fit(
+            stream[:300], stream["label"][:300])
+
+    clf = fitted()
+    proba = clf.predict_proba(stream[300:310])
+    assert proba.shape == (10, 2)
+    torch.manual_seed(12345)  # the caller's global RNG must not matter
+    np.testing.assert_array_equal(fitted().predict_proba(stream[300:310]), proba)
+    assert dict(clf.net_.callbacks_)["pretrained_encoder"].state_dict is None  # weights not kept in the net
 
 
 # ------------------------------------------------------------------------------------------------
@@ -290,7 +342,8 @@ def test_query_subgraph_by_hand():
     state.append(np.array(["a", "a", "b"], dtype=object), np.array(["b", "c", "c"], dtype=object),
                  np.array([1.0, 2.0, 3.0]))
     builder = QueryBuilder(state, n_hops=2, time_window=None, max_nodes=None, time_scale=1.0, n_objects=3)
-    f = builder.pair_fields(np.array(["a"], dtype=object), np.array(["b"], dtype=object), np.array([3.0]))
+    f = builder.pair_fields(state.encode(np.array(["a"], dtype=object)), state.encode(np.array(["b"], dtype=object)),
+                            np.array([3.0]))
     off = f["offsets"].numpy()
     # a's segment: a's latest node before 3 is node 2 (#1, a); its parents #0 (nodes 0, 1); sibling node 3 (c)
     assert off.tolist() == [0, 5, 8]
@@ -319,7 +372,7 @@ def test_object_statistics_by_hand():
                  labels=np.array([0, 1, 1]))
     state.append(np.array([1]), np.array([3]), np.array([2.0]), labels=np.array([-1]))
     state.append(np.array([3]), np.array([1]), np.array([5.0]))
-    stats = state.node_stats.view  # columns: as source, as target, given (0, 1), received (0, 1)
+    stats = state.graph.node_stats  # columns: as source, as target, given (0, 1), received (0, 1)
     # object 1 (code 0): node 0 at t=1 (source, gave 0); nodes 2, 5, 6 at t=2 (source, target, source)
     assert stats[0].tolist() == [1, 0, 1, 0, 0, 0]
     assert stats[2].tolist() == stats[5].tolist() == [2, 1, 1, 1, 0, 1]  # first append's t=2 run
@@ -335,7 +388,7 @@ def test_recent_outcomes_beside_the_whole_history():
     state.append(np.ones(n, dtype=np.int64), np.arange(2, n + 2), np.arange(1.0, n + 1),
                  labels=np.r_[np.ones(12), np.zeros(10)].astype(np.int64))
     builder = QueryBuilder(state, n_hops=1, time_window=None, max_nodes=None, time_scale=1.0, n_objects=n + 2)
-    feats = builder.fields(np.array([1]), np.array([100.0]))["features"].numpy()
+    feats = builder.fields(state.encode(np.array([1])), np.array([100.0]))["features"].numpy()
     query = feats[feats[:, 0] == 1][0]
     col = N_STRUCT + state.n_stats  # after the log1p counts
     assert RECENT == 10
@@ -348,7 +401,7 @@ def test_time_window_measured_from_query_time():
     state = StreamState()
     state.append(np.array([1, 1, 1]), np.array([2, 3, 4]), np.array([0.0, 5.0, 9.0]))
     builder = QueryBuilder(state, n_hops=5, time_window=4.5, max_nodes=None, time_scale=1.0, n_objects=4)
-    f = builder.fields(np.array([1]), np.array([10.0]))
+    f = builder.fields(state.encode(np.array([1])), np.array([10.0]))
     assert (f["delta_t"].numpy() <= 4.5).all() and f["offsets"].numpy().tolist() == [0, 3]
 
 
@@ -396,3 +449,25 @@ def test_classifier_unseen_label(classifier, stream):
         joblib.load(_dump(classifier)).partial_fit(stream[450:460], np.full(10, 7))
     with pytest.raises(ValueError, match="needs their labels"):
         joblib.load(_dump(classifier)).partial_fit(stream[450:460], update_only=False)
+
+
+def test_history_features_match_a_row_by_row_reference():
+    """The vectorised history statistics of the suite's logistic-regression baseline, by brute force."""
+    from sklearn_ubergnn.benchmark._dynamic import history_features
+
+    df = make_interactions(n_objects=12, n_interactions=90, random_state=4)
+    df["time"] *= 86400.0
+    batch, recent = 7, 3
+    src, dst, t, y = df["source"].to_numpy(), df["target"].to_numpy(), df["time"].to_numpy(), df["label"].to_numpy()
+    expected = []
+    for i in range(len(df)):
+        earlier = np.arange(len(df)) < i // batch * batch  # rows of earlier batches
+        row = []
+        for o in (src[i], dst[i]):
+            for mine in (earlier & (src == o), earlier & (dst == o)):
+                n, last = mine.sum(), y[mine][-recent:]
+                row += [np.log1p(n), y[mine].sum() / (n + 1), last.sum() / (len(last) + 1)]
+            seen = earlier & ((src == o) | (dst == o))
+            row.append(np.log1p((t[i] - t[seen][-1]) / 86400) if seen.any() else np.log1p(1e4))
+        expected.append(row)
+    np.testing.assert_allclose(history_features(df, batch=batch, recent=recent), expected, rtol=1e-12)

@@ -1,5 +1,6 @@
 """Tests of the dynamic interaction graph (graphs/_dynamic.py)."""
 import pickle
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -7,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sklearn_ubergnn._validation import check_interactions
+from sklearn_ubergnn._vocabulary import GrowingVocabulary
 from sklearn_ubergnn.graphs import DynamicInteractionGraph, DynamicSubgraphBatch
-from sklearn_ubergnn.graphs._dynamic import _check_interaction_frame
 
 # --------------------------------------------------------------------------------------------
 # the hand-built stream
@@ -18,7 +20,9 @@ from sklearn_ubergnn.graphs._dynamic import _check_interaction_frame
 #   i3: (C, B, t=5) -> nodes 6 (C), 7 (B)     C -> i2: (5, 4); B -> i1: (2, 3)
 # parents list the object's own previous node first, then its partner's node.
 # --------------------------------------------------------------------------------------------
-SRC, DST, TIME = ["A", "B", "A", "C"], ["B", "C", "C", "B"], [1.0, 2.0, 3.0, 5.0]
+# objects are codes (the estimators' vocabulary encodes raw ids once): A = 0, B = 1, C = 2; Z = 9 was never seen
+A, B, C, D, E, Z = 0, 1, 2, 3, 4, 9
+SRC, DST, TIME = [A, B, A, C], [B, C, C, B], [1.0, 2.0, 3.0, 5.0]
 PARENTS = np.array([[-1, -1], [-1, -1], [1, 0], [-1, -1], [0, 1], [3, 2], [5, 4], [2, 3]])
 
 
@@ -29,7 +33,6 @@ def hand():
 
 def test_hand_nodes_and_parents(hand):
     assert len(hand) == 4 and hand.n_nodes == 8 and hand.n_objects == 3
-    assert hand.objects.tolist() == ["A", "B", "C"]
     np.testing.assert_array_equal(hand.parents, PARENTS)
     np.testing.assert_array_equal(hand.parent_interaction, [-1, -1, 0, -1, 0, 1, 2, 1])
     np.testing.assert_array_equal(hand.node_object, [0, 1, 1, 2, 0, 2, 2, 1])
@@ -50,13 +53,13 @@ def test_hand_own_ancestor(hand):
 
 
 def test_hand_target_node(hand):
-    np.testing.assert_array_equal(hand.target_node(["A", "B", "C", "Z"]), [4, 7, 6, -1])
+    np.testing.assert_array_equal(hand.target_node([A, B, C, Z]), [4, 7, 6, -1])
     # strictly before the query time
     np.testing.assert_array_equal(
-        hand.target_node(["A", "A", "C", "C", "B", "Z"], time=[3.0, 3.5, 2.0, 2.5, 10.0, 4.0]),
+        hand.target_node([A, A, C, C, B, Z], time=[3.0, 3.5, 2.0, 2.5, 10.0, 4.0]),
         [0, 4, -1, 3, 7, -1],
     )
-    np.testing.assert_array_equal(hand.target_node(["A", "C"], time=0.5), [-1, -1])
+    np.testing.assert_array_equal(hand.target_node([A, C], time=0.5), [-1, -1])
 
 
 def _subgraph(batch, b):
@@ -111,7 +114,7 @@ def test_hand_max_nodes_keeps_most_recent(hand):
 
 
 def test_empty_subgraph_for_unknown_target(hand):
-    batch = hand.subgraphs(hand.target_node(["Z", "A"], time=[9.0, 2.0]), n_hops=2)
+    batch = hand.subgraphs(hand.target_node([Z, A], time=[9.0, 2.0]), n_hops=2)
     np.testing.assert_array_equal(batch.offsets, [0, 0, 1])
     np.testing.assert_array_equal(batch.target_index, [-1, 0])
     torch_batch = batch.to_torch()
@@ -122,7 +125,7 @@ def test_empty_subgraph_for_unknown_target(hand):
 # --------------------------------------------------------------------------------------------
 # equal timestamps
 # --------------------------------------------------------------------------------------------
-EQ_SRC, EQ_DST, EQ_TIME = ["A", "A", "A", "B", "A"], ["B", "C", "D", "A", "E"], [1, 2, 2, 2, 3]
+EQ_SRC, EQ_DST, EQ_TIME = [A, A, A, B, A], [B, C, D, A, E], [1, 2, 2, 2, 3]
 #   i0 (A,B,1): 0, 1     i1 (A,C,2): A -> i0     i2 (A,D,2): A -> i0, not i1 (same time)
 #   i3 (B,A,2): B -> i0, A -> i0                 i4 (A,E,3): A -> i3 (its last node before 3)
 EQ_PARENT_INTERACTION = [-1, -1, 0, -1, 0, -1, 0, 0, 3, -1]
@@ -138,7 +141,7 @@ def test_equal_timestamps_do_not_see_each_other():
     assert sub.node[sub.offsets[0]:sub.offsets[1]].tolist() == [0, 1, 4]
     assert sub.node[sub.offsets[1]:sub.offsets[2]].tolist() == [0, 1, 7]
     # a query at time 2 sees only time 1
-    np.testing.assert_array_equal(g.target_node(["A", "B"], time=2.0), [0, 1])
+    np.testing.assert_array_equal(g.target_node([A, B], time=2.0), [0, 1])
 
 
 @pytest.mark.parametrize("cut", [1, 2, 3, 4])
@@ -158,12 +161,17 @@ def test_self_loop_nodes_share_parents():
 # growth, vocabulary, persistence
 # --------------------------------------------------------------------------------------------
 def test_new_objects_at_any_time_keep_codes():
-    g = DynamicInteractionGraph().append(["x", "y"], ["y", "z"], [0, 1])
-    codes = g.encode(["x", "y", "z"]).tolist()
-    g.append(["a", "y"], ["x", "b"], [1, 4])
-    assert g.encode(["x", "y", "z"]).tolist() == codes == [0, 1, 2]
-    assert g.objects.tolist() == ["x", "y", "z", "a", "b"]
-    assert g.encode(["b", "nope"]).tolist() == [4, -1]
+    """The stream's one growing vocabulary: codes by first appearance, never renumbered."""
+    vocabulary = GrowingVocabulary()
+    assert vocabulary.add(np.array(["x", "y", "y", "z"], dtype=object)).tolist() == [0, 1, 1, 2]
+    assert vocabulary.add(np.array(["a", "y", "x", "b"], dtype=object)).tolist() == [3, 1, 0, 4]
+    assert vocabulary.ids.tolist() == ["x", "y", "z", "a", "b"]
+    assert vocabulary.transform(np.array(["b", "nope"], dtype=object)).tolist() == [4, -1]
+    with pytest.raises(TypeError, match="str object ids"):
+        vocabulary.transform(np.array([1, 2]))
+    g = DynamicInteractionGraph().append([0, 1], [1, 2], [0, 1])
+    g.append([3, 1], [0, 4], [1, 4])  # new codes at any time
+    assert g.n_objects == 5
     np.testing.assert_array_equal(g.parents[4:], [[-1, -1], [0, 1], [2, 3], [-1, -1]])
 
 
@@ -176,29 +184,28 @@ def test_capacity_growth_many_small_appends():
     for lo in range(0, 500, 7):
         pieces.append(src[lo:lo + 7], dst[lo:lo + 7], times[lo:lo + 7])
     np.testing.assert_array_equal(whole.parents, pieces.parents)
-    np.testing.assert_array_equal(whole.objects, pieces.objects)
+    np.testing.assert_array_equal(whole.node_object, pieces.node_object)
 
 
-def test_features_are_stored_and_checked():
-    g = DynamicInteractionGraph().append([1, 2], [2, 3], [0, 1], features=[[1.0, 2.0], [3.0, 4.0]])
+def test_features_and_labels_are_stored():
+    g = DynamicInteractionGraph(n_classes=2).append([1, 2], [2, 3], [0, 1], features=[[1.0, 2.0], [3.0, 4.0]],
+                                                    labels=[1, -1])
     g.append([3], [1], [2], features=np.array([[5.0, 6.0]]))
     assert g.n_features == 2 and g.interaction_features.dtype == np.float32
     np.testing.assert_array_equal(g.interaction_features, [[1, 2], [3, 4], [5, 6]])
-    with pytest.raises(ValueError, match="2 feature column"):
-        g.append([3], [1], [3])
-    with pytest.raises(ValueError, match="shape"):
-        DynamicInteractionGraph().append([1, 2], [2, 3], [0, 1], features=np.ones((3, 2)))
+    np.testing.assert_array_equal(g.interaction_label, [1, -1, -1])
+    assert g.node_stats.shape == (6, 6) and not g.node_stats.flags.writeable
 
 
 def test_pickle_round_trip_then_append():
     g = DynamicInteractionGraph().append(EQ_SRC, EQ_DST, EQ_TIME)
     h = pickle.loads(pickle.dumps(g))
     for graph in (g, h):
-        graph.append(["E", "Q"], ["A", "A"], [3, 7])
-    for name in ("parents", "node_time", "node_object", "objects", "latest_node"):
+        graph.append([E, 5], [A, A], [3, 7])
+    for name in ("parents", "node_time", "node_object", "node_stats", "latest_node"):
         np.testing.assert_array_equal(getattr(g, name), getattr(h, name))
     assert repr(h).startswith("DynamicInteractionGraph(n_interactions=7")
-    np.testing.assert_array_equal(g.target_node(["A"], time=5), h.target_node(["A"], time=5))
+    np.testing.assert_array_equal(g.target_node([A], time=5), h.target_node([A], time=5))
 
 
 def test_inputs_are_not_mutated():
@@ -212,34 +219,32 @@ def test_inputs_are_not_mutated():
 # --------------------------------------------------------------------------------------------
 # bad input
 # --------------------------------------------------------------------------------------------
+def _frame(sources, targets, times):
+    return pd.DataFrame({"source": sources, "target": targets, "time": times})
+
+
 def test_unsorted_times_name_the_row():
     with pytest.raises(ValueError, match="row 2 has time 1.0 after 3.0 at row 1"):
-        DynamicInteractionGraph().append([1, 2, 3], [2, 3, 1], [0.0, 3.0, 1.0])
-
-
-def test_older_batch_is_rejected(hand):
-    with pytest.raises(ValueError, match=r"starts at time 4.0 \(row 0\).*time 5.0"):
-        hand.append(["A"], ["B"], [4.0])
-    hand.append(["A"], ["B"], [5.0])  # equal times are fine
+        check_interactions(_frame([1, 2, 3], [2, 3, 1], [0.0, 3.0, 1.0]))
+    check_interactions(_frame([1, 2, 3], [2, 3, 1], [0.0, 3.0, 1.0]), require_sorted=False)
 
 
 def test_bad_ids_and_times():
     with pytest.raises(ValueError, match=r"sources\[1\]"):
-        DynamicInteractionGraph().append([1, np.nan], [2, 3], [0, 1])
+        check_interactions(_frame([1, np.nan], [2, 3], [0, 1]))
     with pytest.raises(ValueError, match=r"targets\[0\]"):
-        DynamicInteractionGraph().append(["a", "b"], [None, "c"], [0, 1])
+        check_interactions(_frame(["a", "b"], [None, "c"], [0, 1]))
     with pytest.raises(TypeError, match="one id type"):
-        DynamicInteractionGraph().append([1, 2], ["a", "b"], [0, 1])
-    with pytest.raises(TypeError, match="int object ids"):
-        DynamicInteractionGraph().append([1], [2], [0]).append(["a"], ["b"], [1])
+        check_interactions(_frame([1, 2], ["a", "b"], [0, 1]))
     with pytest.raises(ValueError, match="row 1 has time nan"):
-        DynamicInteractionGraph().append([1, 2], [2, 3], [0.0, np.nan])
+        check_interactions(_frame([1, 2], [2, 3], [0.0, np.nan]))
     with pytest.raises(TypeError, match="real numbers"):
-        DynamicInteractionGraph().append([1, 2], [2, 3], ["2020", "2021"])
-    with pytest.raises(ValueError, match="same length"):
-        DynamicInteractionGraph().append([1, 2], [2, 3], [0.0])
-    with pytest.raises(ValueError, match="same length"):
-        DynamicInteractionGraph().append([1, 2], [2], [0.0, 1.0])
+        check_interactions(_frame([1, 2], [2, 3], ["May", "June"]))
+    X = _frame([1, 2], [2, 3], [0.0, 1.0]).assign(f=[1.0, np.inf])
+    with pytest.raises(ValueError, match="features must be finite; row 1, column 0"):
+        check_interactions(X, features=["f"])
+    _, _, t, f = check_interactions(X.assign(f=[1, 2]), features=["f"])
+    assert f.dtype == np.float32 and f.shape == (2, 1) and t.dtype == np.float64
 
 
 def test_bad_subgraph_arguments(hand):
@@ -255,17 +260,15 @@ def test_bad_subgraph_arguments(hand):
         hand.subgraphs([6, 8], n_hops=1)
     with pytest.raises(ValueError, match="max_nodes must be >= 1"):
         hand.subgraphs([6], n_hops=1, max_nodes=0)
-    with pytest.raises(ValueError, match="time must be a number or an array of 2"):
-        hand.target_node(["A", "B"], time=[1.0, 2.0, 3.0])
 
 
 def test_frame_check_names_missing_columns():
     X = pd.DataFrame({"src": [1], "target": [2], "time": [0.0]})
     with pytest.raises(ValueError, match=r"missing the column\(s\) \['source'\]"):
-        _check_interaction_frame(X)
+        check_interactions(X)
     with pytest.raises(TypeError, match="DataFrame"):
-        _check_interaction_frame([[1, 2, 0.0]])
-    s, d, t, f = _check_interaction_frame(X, source="src")
+        check_interactions([[1, 2, 0.0]])
+    s, _, _, f = check_interactions(X, source="src")
     assert s.tolist() == [1] and f is None
 
 
@@ -328,10 +331,10 @@ def test_append_in_pieces_equals_build_at_once(stream, cuts):
     whole = DynamicInteractionGraph.from_interactions(src, dst, times)
     bounds = sorted({0, len(src), *[c for c in cuts if c < len(src)]})
     pieces = DynamicInteractionGraph()
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
+    for lo, hi in pairwise(bounds):
         pieces.append(src[lo:hi], dst[lo:hi], times[lo:hi])
     np.testing.assert_array_equal(whole.parents, pieces.parents)
-    np.testing.assert_array_equal(whole.objects, pieces.objects)
+    np.testing.assert_array_equal(whole.node_object, pieces.node_object)
     np.testing.assert_array_equal(whole.latest_node, pieces.latest_node)
 
 

@@ -58,6 +58,13 @@ def test_partial_fit_appends_and_equals_fit():
     assert EdgeBankBaseline().fit(HISTORY).fit(later).n_interactions_ == 1
 
 
+@pytest.mark.parametrize("update_only", [True, False])
+def test_partial_fit_takes_the_stream_signature(update_only):
+    """partial_fit(X, y=None, update_only=...) as the neural estimators: the streaming loop needs no isinstance."""
+    bank = EdgeBankBaseline().fit(HISTORY.iloc[:2]).partial_fit(HISTORY.iloc[2:], None, update_only=update_only)
+    np.testing.assert_array_equal(bank.predict_link_proba(QUERIES), EXPECTED)
+
+
 def test_predict_never_changes_the_model_nor_the_input():
     bank = EdgeBankBaseline().fit(HISTORY)
     queries = QUERIES.copy()
