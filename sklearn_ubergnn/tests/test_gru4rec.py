@@ -14,13 +14,13 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_ubergnn import GRU4RecRecommender as RootExport
 from sklearn_ubergnn._arrays import pad_segments
-from sklearn_ubergnn._skorch import PaddedSessionDataset
 from sklearn_ubergnn._validation import FlatSessions
 from sklearn_ubergnn.datasets import make_sessions
 from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
 from sklearn_ubergnn.nn import GRU4Rec
 from sklearn_ubergnn.preprocessing import session_prefixes
 from sklearn_ubergnn.session import GRU4RecRecommender, PopularityRecommender
+from sklearn_ubergnn.session._data import PaddedSessionSource
 from sklearn_ubergnn.tests._checks import DATA_FREE_CHECKS
 
 FAST = dict(hidden_size=8, max_epochs=2, batch_size=32, validation_fraction=None, random_state=0)
@@ -101,7 +101,7 @@ def test_module_errors_name_the_tensor():
 
 def test_padded_batches_drop_unseen_codes():
     codes = FlatSessions(np.array([3, -1, 2, -1, 5, 1, 4]), np.array([0, 3, 4, 7]))
-    batch, y = PaddedSessionDataset(codes, y=np.array([1, 2, 3])).batch(np.array([2, 1, 0]))
+    batch, y = PaddedSessionSource(codes, y=np.array([1, 2, 3])).batch(np.array([2, 1, 0]))
     np.testing.assert_array_equal(batch.fields["items"].numpy(), [[5, 1, 4], [0, 0, 0], [3, 2, 0]])
     np.testing.assert_array_equal(batch.fields["lengths"].numpy(), [3, 0, 2])
     np.testing.assert_array_equal(y.numpy(), [3, 2, 1])

@@ -11,7 +11,6 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 
-from sklearn_ubergnn._skorch import SessionDataset
 from sklearn_ubergnn.datasets import make_sessions
 from sklearn_ubergnn.metrics import make_topk_scorer, mrr_at_k, precision_at_k
 from sklearn_ubergnn.nn import segment_mean
@@ -123,8 +122,8 @@ def test_mean_readout_is_the_mean_of_the_click_vectors(data):
     est = UberGNNRecommender(**FAST, readout="mean").fit(train["session"].tolist(), y)
     X_test = test["session"].tolist()[:20]
     module = est.net_.module_
-    codes = est._encode(*est._check_input(X_test, reset=False))[0]
-    batch, _ = SessionDataset(codes, est.classes_).batch(np.arange(len(X_test)))
+    data = est._encode(*est._check_input(X_test, reset=False))
+    batch, _ = est._source(data).batch(np.arange(len(X_test)))
     f = batch.fields
     with torch.no_grad():
         h = module.gnn(module.embedding(f["items"]), f["edge_src"], f["edge_dst"], f["edge_weight_out"],
@@ -206,7 +205,7 @@ def test_unseen_users_get_the_unknown_value(fitted_users, data):
     strangers["region"] = "atlantis"
     strangers["device"] = None
     strangers["age"] = np.nan
-    fields = fitted_users._encode(*fitted_users._check_input(strangers, reset=False))[1]
+    fields = fitted_users._encode(*fitted_users._check_input(strangers, reset=False)).user_fields
     assert (fields[:, :2] == 0).all() and (fields[:, 2] == 0).all()
     top = fitted_users.recommend(strangers, k=5)
     assert top.shape == (6, 5) and np.isin(top, fitted_users.classes_).all()
