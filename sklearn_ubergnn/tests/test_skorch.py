@@ -204,3 +204,23 @@ def test_fit_net_is_seeded_and_iter_outputs_calls_the_method():
     out = torch.cat(list(iter_outputs(a, inputs, "doubled")))
     torch.testing.assert_close(out, 2 * a.module_(torch.from_numpy(X)).detach())
     assert torch.is_grad_enabled()
+
+
+def test_graph_source_slices_a_prebuilt_batch_like_it_builds_from_codes(source):
+    prebuilt = SessionGraphSource(build_session_graphs(source.sessions, source.classes), source.classes,
+                                  source.user_fields, source.y)
+    for index in (np.array([4, 1, 2]), np.array([3, 3, 0]), np.arange(5), np.array([2])):
+        (built, y_built), (sliced, y_sliced) = source.batch(index), prebuilt.batch(index)
+        assert set(built.fields) == set(sliced.fields) and len(built) == len(sliced)
+        for name, tensor in built.fields.items():
+            torch.testing.assert_close(sliced.fields[name], tensor)
+        torch.testing.assert_close(y_sliced, y_built)
+
+
+def test_padded_source_through_the_one_dataset():
+    from sklearn_ubergnn.session._data import PaddedSessionSource
+
+    codes = FlatSessions(np.array([3, -1, 2, 5, 1]), np.array([0, 3, 5]))
+    batch, y = collate_samples(IndexDataset(PaddedSessionSource(codes, y=np.array([1, 2]))).__getitems__([1, 0]))
+    np.testing.assert_array_equal(batch.fields["items"].numpy(), [[5, 1], [3, 2]])
+    np.testing.assert_array_equal(y.numpy(), [2, 1])

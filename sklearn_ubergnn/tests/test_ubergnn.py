@@ -455,3 +455,69 @@ def test_renaming_items_renames_the_output(data):
     X_test = [s for s in test["session"].tolist() if all(i in rename for i in s)][:30]
     expected = np.vectorize(rename.get, otypes=[object])(model.recommend(X_test, k=5))
     np.testing.assert_array_equal(renamed.recommend([[rename[i] for i in s] for s in X_test], k=5), expected)
+
+
+# ---------------------------------------------------------------------------------- one path: graphs, scores
+def test_graph_batch_is_consumed_without_rebuilding_graphs(data, monkeypatch):
+    """SessionGraphTransformer -> UberGNNRecommender: no decode, no rebuild, same answers as raw sessions."""
+    import sklearn_ubergnn.graphs
+    import sklearn_ubergnn.graphs._session
+    import sklearn_ubergnn.session._data
+
+    train, y, test, _ = data
+    X, X_test = train["session"].tolist(), test["session"].tolist() + [[-7, -8]]
+    direct = UberGNNRecommender(**FAST).fit(X, y)
+    expected = direct.recommend(X_test, k=10), direct.predict_proba(X_test[:5]), direct.transform(X_test)
+    graphs = SessionGraphTransformer().fit(X, y)
+    batch, batch_test = graphs.transform(X), graphs.transform(X_test)
+
+    def rebuild(*args, **kwargs):
+        raise AssertionError("a session graph was rebuilt")
+
+    for module in (sklearn_ubergnn.graphs, sklearn_ubergnn.graphs._session, sklearn_ubergnn.session._data):
+        monkeypatch.setattr(module, "build_session_graphs", rebuild)
+    via = UberGNNRecommender(**FAST).fit(batch, y)
+    np.testing.assert_array_equal(via.classes_, direct.classes_)
+    np.testing.assert_array_equal(via.item_counts_, direct.item_counts_)
+    np.testing.assert_array_equal(via.recommend(batch_test, k=10), expected[0])
+    np.testing.assert_allclose(via.predict_proba(batch_test[:5]), expected[1], rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(via.transform(batch_test), expected[2], rtol=1e-6, atol=1e-7)
+    from sklearn_ubergnn.pipeline import recommend  # the transformer builds the graphs once, the model none
+
+    pipe = make_pipeline(SessionGraphTransformer(), UberGNNRecommender(**FAST)).fit(X, y)
+    np.testing.assert_array_equal(recommend(pipe, X_test, k=10), expected[0])
+
+
+def test_graph_batch_of_another_vocabulary(data):
+    """A transformer fitted on other data: its codes are remapped; clicks unknown to the model dropped."""
+    train, y, test, _ = data
+    X, X_test = train["session"].tolist(), test["session"].tolist()[:40] + [[-7, -8]]
+    direct = UberGNNRecommender(**FAST).fit(X, y)
+    wider = SessionGraphTransformer().fit(X + X_test)  # knows items the recommender never saw
+    np.testing.assert_array_equal(direct.recommend(wider.transform(X_test), k=5), direct.recommend(X_test, k=5))
+    narrower = SessionGraphTransformer().fit(X[:50])  # drops the clicks it does not know
+    kept = [[i for i in s if i in set(narrower.classes_)] for s in X_test]
+    np.testing.assert_array_equal(direct.recommend(narrower.transform(X_test), k=5), direct.recommend(kept, k=5))
+    with pytest.raises(ValueError, match="at least one item"):
+        UberGNNRecommender(**FAST).fit(narrower.transform(X_test), y[: len(X_test)])
+
+
+def test_predict_proba_is_the_softmax_of_the_training_logits(fitted_users, data):
+    _, _, test, y_test = data
+    X = test.iloc[:40].reset_index(drop=True)
+    encoded = fitted_users._encode(*fitted_users._check_input(X, reset=False))
+    batch, _ = fitted_users._source(encoded).batch(np.arange(len(X)))
+    module = fitted_users.net_.module_
+    with torch.no_grad():
+        logits = module(**batch.fields)  # what the training loss sees
+        codes = fitted_users.vocabulary_.transform(y_test[:40])
+        loss = torch.nn.functional.cross_entropy(logits, torch.as_tensor(np.maximum(codes, 0)), reduction="none")
+    proba = fitted_users.predict_proba(X)
+    known = encoded.n_known > 0
+    np.testing.assert_allclose(proba[known], torch.softmax(logits.double(), dim=1).numpy()[known], rtol=1e-6,
+                               atol=1e-12)
+    seen = known & (codes >= 0)  # the training loss is -log proba of the next item
+    np.testing.assert_allclose(-np.log(proba[np.arange(40), codes])[seen], loss.numpy()[seen], rtol=1e-4)
+    # recommend ranks as predict_proba: decreasing probability, ties in classes_ order
+    order = np.argsort(-proba, axis=1, kind="stable")[:, :10]
+    np.testing.assert_array_equal(fitted_users.recommend(X, k=10)[known], fitted_users.classes_[order][known])
