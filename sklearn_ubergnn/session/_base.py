@@ -329,6 +329,28 @@ class _NetSessionRecommender(_NetEstimator, _BaseSessionRecommender):
     _module = None
     _min_score = -np.inf  # logits: every item is a candidate
 
+    @fill_doc
+    def fit(self, X, y):
+        """Learn the item vocabulary, the item popularity and the network from sessions.
+
+        Parameters
+        ----------
+        X : sequence of sessions, SessionGraphBatch or DataFrame
+            Sessions of raw item ids in click order (a list of lists, a list of arrays or a
+            pandas Series of lists), usually every prefix of every training session
+            (:func:`sklearn_ubergnn.preprocessing.session_prefixes`); the output of
+            :class:`~sklearn_ubergnn.session.SessionGraphTransformer`; or a DataFrame with a
+            ``session_column`` (and user-portrait columns, for a model that uses them). The
+            ``predict``-like methods take the same kinds of input.
+        {next_items_y}
+
+        Returns
+        -------
+        self : object
+            The fitted recommender.
+        """
+        return super().fit(X, y)
+
     def _check_sessions(self, X, *, reset):
         if not isinstance(X, pd.DataFrame):
             return check_sessions(X, allow_empty=not reset), None

@@ -23,7 +23,7 @@ from sklearn_ubergnn.session import GRU4RecRecommender, PopularityRecommender
 from sklearn_ubergnn.session._data import PaddedSessionSource
 from sklearn_ubergnn.tests._checks import DATA_FREE_CHECKS
 
-FAST = dict(hidden_size=8, max_epochs=2, batch_size=32, validation_fraction=None, random_state=0)
+FAST = {"hidden_size": 8, "max_epochs": 2, "batch_size": 32, "validation_fraction": None, "random_state": 0}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -213,8 +213,8 @@ def test_bad_fit_input(X_bad, y_bad, error, match):
 
 
 @pytest.mark.parametrize(
-    "params", [dict(hidden_size=0), dict(embedding_size=0), dict(n_layers=0), dict(dropout=1.0),
-               dict(lr=0), dict(batch_size=0), dict(max_epochs=0), dict(validation_fraction=1.0)]
+    "params", [{"hidden_size": 0}, {"embedding_size": 0}, {"n_layers": 0}, {"dropout": 1.0},
+               {"lr": 0}, {"batch_size": 0}, {"max_epochs": 0}, {"validation_fraction": 1.0}]
 )
 def test_bad_parameters(data, params):
     X, y, _, _ = data
@@ -257,7 +257,7 @@ def test_fit_leaves_the_global_torch_rng_alone(data):
 
 def test_early_stopping_restores_the_best_epoch(data):
     X, y, X_test, _ = data
-    params = dict(hidden_size=8, lr=0.05, validation_fraction=0.3, random_state=0)
+    params = {"hidden_size": 8, "lr": 0.05, "validation_fraction": 0.3, "random_state": 0}
     est = GRU4RecRecommender(**params, max_epochs=30, patience=1).fit(X, y)
     losses = est.history_[:, "valid_loss"]
     best = int(np.argmin(losses))

@@ -109,14 +109,14 @@ def test_seed_from_is_deterministic():
 
 
 def _net(**kwargs):
-    params = dict(criterion=torch.nn.CrossEntropyLoss, seed=0, max_epochs=2, batch_size=2, lr=0.01,
-                  n_items=6, hidden_size=4, field_sizes=[3, 3])
+    params = {"criterion": torch.nn.CrossEntropyLoss, "seed": 0, "max_epochs": 2, "batch_size": 2, "lr": 0.01,
+              "n_items": 6, "hidden_size": 4, "field_sizes": [3, 3]}
     params.update(kwargs)
     return make_net(UberGNN, **params)
 
 
 def test_make_net_callbacks():
-    names = lambda net: [name for name, _ in net.callbacks]  # noqa: E731
+    names = lambda net: [name for name, _ in net.callbacks]
     assert names(_net()) == ["thread_budget"]
     assert names(_net(patience=2, lr_step_size=3)) == ["thread_budget", "lr_scheduler", "early_stop"]
     assert names(_net(patience=2, validation_fraction=None)) == ["thread_budget"]

@@ -19,7 +19,7 @@ from sklearn_ubergnn.session import PopularityRecommender
 from sklearn_ubergnn.session._transformer import SessionGraphTransformer
 from sklearn_ubergnn.session._ubergnn import UberGNNRecommender
 
-FAST = dict(hidden_size=8, max_epochs=2, batch_size=32, validation_fraction=None, random_state=0)
+FAST = {"hidden_size": 8, "max_epochs": 2, "batch_size": 32, "validation_fraction": None, "random_state": 0}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -146,7 +146,7 @@ def test_all_readouts_train(data, readout):
 
 
 def test_auto_readout_and_user_attributes(fitted_users, data):
-    train, _, test, _ = data
+    _, _, test, _ = data
     assert fitted_users.readout_ == "hybrid"
     assert fitted_users.user_encoder_.categorical_ == ["region", "device"]
     assert fitted_users.user_encoder_.continuous_ == ["age", "income"]
@@ -162,8 +162,8 @@ def test_users_help_on_planted_segments():
     sessions, session_users, users = make_sessions(n_sessions=1500, random_state=0)
     train, y = _frame(sessions[:1200], session_users[:1200], users)
     test, y_test = _frame(sessions[1200:], session_users[1200:], users)
-    params = dict(hidden_size=16, max_epochs=5, lr=0.01, lr_step_size=None, validation_fraction=None,
-                  random_state=0)
+    params = {"hidden_size": 16, "max_epochs": 5, "lr": 0.01, "lr_step_size": None, "validation_fraction": None,
+              "random_state": 0}
     hybrid = UberGNNRecommender(**params, readout="hybrid").fit(train, y).recommend(test, k=20)
     local = UberGNNRecommender(**params, readout="local").fit(train["session"].tolist(), y)
     local = local.recommend(test["session"].tolist(), k=20)
@@ -229,8 +229,8 @@ def test_unseen_items_fall_back_to_popularity(fitted, data):
 
 
 # ---------------------------------------------------------------------------------- other options
-@pytest.mark.parametrize("params", [dict(loss="bce"), dict(normalize=True), dict(init="normal"),
-                                    dict(attention_softmax=False, n_steps=2), dict(lr_step_size=1)])
+@pytest.mark.parametrize("params", [{"loss": "bce"}, {"normalize": True}, {"init": "normal"},
+                                    {"attention_softmax": False, "n_steps": 2}, {"lr_step_size": 1}])
 def test_options_train(data, params):
     train, y, test, _ = data
     est = UberGNNRecommender(**{**FAST, "max_epochs": 3}, **params).fit(train["session"].tolist(), y)
@@ -414,8 +414,8 @@ def test_cuda_model_predicts_on_cpu(data):
 
 
 # ---------------------------------------------------------------------------------- invariants
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
