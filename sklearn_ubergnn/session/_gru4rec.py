@@ -46,11 +46,7 @@ class GRU4RecRecommender(_NetSessionRecommender):
     {max_epochs=10}
     {validation_fraction=0.2}
     {patience=2}
-    {callbacks}
-    {device}
-    {random_state}
-    {verbose}
-    {n_jobs}
+    {torch_params}
 
     Attributes
     ----------

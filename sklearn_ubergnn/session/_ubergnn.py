@@ -91,11 +91,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
     {max_epochs=10}
     {validation_fraction=0.2}
     {patience=3}
-    {callbacks}
-    {device}
-    {random_state}
-    {verbose}
-    {n_jobs}
+    {torch_params}
 
     Attributes
     ----------
