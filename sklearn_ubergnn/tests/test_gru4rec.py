@@ -22,17 +22,15 @@ from sklearn_ubergnn.preprocessing import session_prefixes
 from sklearn_ubergnn.session import GRU4RecRecommender, PopularityRecommender
 from sklearn_ubergnn.session._data import PaddedSessionSource
 from sklearn_ubergnn.tests._checks import DATA_FREE_CHECKS
+from sklearn_ubergnn.tests._session_checks import (
+    check_cuda_model_predicts_on_cpu,
+    check_renaming_items_renames_the_output,
+)
 
 FAST = {"hidden_size": 8, "max_epochs": 2, "batch_size": 32, "validation_fraction": None, "random_state": 0}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models run fastest on one thread (and do not fight other processes for cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: one thread (conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -294,13 +292,7 @@ def test_pickle_and_joblib_round_trip(fitted, data, tmp_path):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_model_predicts_on_cpu(data):
     X, y, X_test, _ = data
-    est = GRU4RecRecommender(**FAST, device="cuda").fit(X, y)
-    on_gpu = est.recommend(X_test, k=10)
-    assert next(est.net_.module_.parameters()).is_cuda
-    cpu = pickle.loads(pickle.dumps(est)).set_params(device="cpu")
-    on_cpu = cpu.recommend(X_test, k=10)
-    assert not next(cpu.net_.module_.parameters()).is_cuda
-    assert (on_cpu == on_gpu).mean() > 0.95  # float differences may swap near-ties
+    check_cuda_model_predicts_on_cpu(GRU4RecRecommender(**FAST), X, y, X_test)
 
 
 # ---------------------------------------------------------------------------------- invariants
@@ -316,16 +308,8 @@ def test_permuting_sessions_permutes_outputs(fitted, data, seed):
 
 
 def test_renaming_items_renames_the_output(data):
-    """Ids are labels only: a monotone renaming of every item gives the renamed recommendations."""
     X, y, X_test, _ = data
-    rename = {item: f"item-{item:05d}" for item in np.unique(np.concatenate([np.concatenate(X), y]))}
-    model = GRU4RecRecommender(**FAST).fit(X, y)
-    renamed = GRU4RecRecommender(**FAST).fit(
-        [[rename[i] for i in s] for s in X], np.array([rename[i] for i in y], dtype=object)
-    )
-    X_known = [s for s in X_test if all(i in rename for i in s)][:30]
-    expected = np.vectorize(rename.get, otypes=[object])(model.recommend(X_known, k=5))
-    np.testing.assert_array_equal(renamed.recommend([[rename[i] for i in s] for s in X_known], k=5), expected)
+    check_renaming_items_renames_the_output(GRU4RecRecommender(**FAST), X, y, X_test)
 
 
 def test_grid_search_in_parallel_over_a_pipeline(data):

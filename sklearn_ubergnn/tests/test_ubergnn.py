@@ -18,17 +18,15 @@ from sklearn_ubergnn.preprocessing import session_prefixes
 from sklearn_ubergnn.session import PopularityRecommender
 from sklearn_ubergnn.session._transformer import SessionGraphTransformer
 from sklearn_ubergnn.session._ubergnn import UberGNNRecommender
+from sklearn_ubergnn.tests._session_checks import (
+    check_cuda_model_predicts_on_cpu,
+    check_renaming_items_renames_the_output,
+)
 
 FAST = {"hidden_size": 8, "max_epochs": 2, "batch_size": 32, "validation_fraction": None, "random_state": 0}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models run fastest on one thread (and do not fight other processes for cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: one thread (conftest.py)
 
 
 def _frame(sessions, session_users, users):
@@ -404,13 +402,7 @@ def test_device_can_be_changed_after_fit(fitted, data):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_model_predicts_on_cpu(data):
     train, y, test, _ = data
-    est = UberGNNRecommender(**FAST, device="cuda").fit(train, y)
-    on_gpu = est.recommend(test, k=10)
-    assert next(est.net_.module_.parameters()).is_cuda
-    cpu = pickle.loads(pickle.dumps(est)).set_params(device="cpu")
-    on_cpu = cpu.recommend(test, k=10)
-    assert not next(cpu.net_.module_.parameters()).is_cuda
-    assert (on_cpu == on_gpu).mean() > 0.95  # float differences may swap near-ties
+    check_cuda_model_predicts_on_cpu(UberGNNRecommender(**FAST), train, y, test)
 
 
 # ---------------------------------------------------------------------------------- invariants
@@ -445,16 +437,9 @@ def test_duplicate_sessions_get_identical_scores(fitted_users, data, row, copies
 
 
 def test_renaming_items_renames_the_output(data):
-    """Ids are labels only: a monotone renaming of every item gives the renamed recommendations."""
     train, y, test, _ = data
-    rename = {item: f"item-{item:05d}" for item in np.unique(np.concatenate([np.concatenate(train["session"]), y]))}
-    model = UberGNNRecommender(**FAST).fit(train["session"].tolist(), y)
-    renamed = UberGNNRecommender(**FAST).fit(
-        [[rename[i] for i in s] for s in train["session"]], np.array([rename[i] for i in y], dtype=object)
-    )
-    X_test = [s for s in test["session"].tolist() if all(i in rename for i in s)][:30]
-    expected = np.vectorize(rename.get, otypes=[object])(model.recommend(X_test, k=5))
-    np.testing.assert_array_equal(renamed.recommend([[rename[i] for i in s] for s in X_test], k=5), expected)
+    check_renaming_items_renames_the_output(UberGNNRecommender(**FAST), train["session"].tolist(), y,
+                                            test["session"].tolist())
 
 
 # ---------------------------------------------------------------------------------- one path: graphs, scores
