@@ -99,6 +99,8 @@ k : int, default=20
     returned when the catalogue is smaller.""",
 }
 
+#: What every torch estimator ends its parameters with, in this order: ``{torch_params}``.
+DOCS["torch_params"] = "\n".join(DOCS[name] for name in ("callbacks", "device", "random_state", "verbose", "n_jobs"))
 
 # Defaults of the texts with a ``{default}`` slot when a docstring gives none (``{lr}``).
 _DEFAULTS = {"batch_size": "100", "max_epochs": "10", "lr": "1e-3", "weight_decay": "1e-5",

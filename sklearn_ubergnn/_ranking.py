@@ -89,13 +89,8 @@ def _top_k(scores, n_rows, k, fallback, min_score):
         scores = np.asarray(scores)
         if n_rows is not None and scores.shape[0] == 1 and n_rows != 1:
             return np.repeat(_top_k(scores, 1, k, fallback, min_score), n_rows, axis=0)
-        n_rows, n_items = scores.shape
-        candidate = scores > min_score
-        if k < n_items:  # the k largest and everything tied with the k-th
-            kth = torch.topk(torch.from_numpy(np.ascontiguousarray(scores)), k, dim=1, sorted=False).values
-            candidate &= scores >= kth.min(dim=1).values.numpy()[:, None]
-        rows, cols = np.nonzero(candidate)
-        vals = scores[rows, cols]
+        n_rows = scores.shape[0]
+        rows, cols, vals = _dense_candidates(scores, k, min_score)
         is_candidate = lambda r, c: scores[r][:, c] > min_score
     order = np.lexsort((cols, -vals, rows))  # by row, score decreasing, code increasing
     rows, cols = rows[order], cols[order]
@@ -113,3 +108,32 @@ def _top_k(scores, n_rows, k, fallback, min_score):
         r, c = np.nonzero(place)
         out[short[r], fill_rank[r, c]] = fallback[c]
     return out
+
+
+def _dense_candidates(scores, k, min_score):
+    """``(rows, cols, vals)`` of the candidates of a dense block that may rank in the top ``k``.
+
+    The ``k`` largest of each row by :func:`torch.topk`, plus, in the rows where the ``k``-th
+    and ``(k+1)``-th scores tie (and are candidates), every item tied with the ``k``-th, so that
+    ties are broken by code afterwards whatever order ``topk`` returns them in.
+    """
+    n_items = scores.shape[1]
+    if k >= n_items:
+        rows, cols = np.nonzero(scores > min_score)
+        return rows, cols, scores[rows, cols]
+    top, top_cols = torch.topk(torch.from_numpy(np.ascontiguousarray(scores)), k + 1, dim=1, sorted=True)
+    top, top_cols = top.numpy(), top_cols.numpy()
+    kth = top[:, k - 1]
+    tied = (kth == top[:, k]) & (kth > min_score)
+    clear = np.flatnonzero(~tied)
+    rows = np.repeat(clear, k)
+    cols, vals = top_cols[clear, :k].ravel().astype(np.int64), top[clear, :k].ravel()
+    keep = vals > min_score
+    rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    tied = np.flatnonzero(tied)
+    if tied.size:  # the k-th score ties with items beyond the k-th: every item tied with it competes
+        block = scores[tied]
+        r, c = np.nonzero(block >= kth[tied, None])
+        rows, cols = np.concatenate([rows, tied[r]]), np.concatenate([cols, c.astype(np.int64)])
+        vals = np.concatenate([vals, block[r, c]])
+    return rows, cols, vals

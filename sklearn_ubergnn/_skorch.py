@@ -1,17 +1,13 @@
-"""The shared skorch glue: session datasets, tensor batches, the one ``NeuralNet`` subclass, the factory.
+"""The shared skorch glue: the one dataset and collate function, tensor batches, the one ``NeuralNet`` subclass, the factory.
 
 Estimators compose a :class:`skorch.NeuralNet`; they never subclass it. The pieces:
 
-- :class:`SessionDataset` holds the per-sample arrays of a training set (encoded sessions in the flat
-  CSR layout, optional user-field rows, encoded next items). Indexing it returns a light
-  :class:`SampleIndex`, never a per-sample graph.
-- :func:`collate_sessions` turns the samples of one mini-batch into ``(TensorBatch, y)``: it gathers
-  the batch's sessions with whole-array NumPy and builds their graphs with one call to
-  :func:`~sklearn_ubergnn.graphs.build_session_graphs`. With PyTorch's ``__getitems__`` protocol the
-  data loader hands the whole batch of indices to the dataset at once, so there is no per-sample
-  Python at all.
-- :class:`PaddedSessionDataset` batches the same samples as right-padded click sequences
-  (``items (B, T)``, ``lengths (B,)``) for recurrent modules such as :class:`~sklearn_ubergnn.nn.GRU4Rec`.
+- :class:`IndexDataset` is the one dataset: ``n`` samples whose batches a *source* builds
+  (``len(source)``, ``source.batch(index) -> (TensorBatch, y)``); indexing it returns a light
+  :class:`SampleIndex`, and :func:`collate_samples`, the one collate function, asks the source for
+  the whole mini-batch at once (PyTorch's ``__getitems__`` protocol), so there is no per-sample
+  Python. Sources live with their families (e.g. ``session/_data.py``); :class:`ArraySource`
+  serves plain arrays.
 - :class:`TensorBatch` carries named tensors through skorch with ``len`` = number of samples, so skorch's
   length checks see one consistent length while the tensors inside have their own sizes (nodes, edges,
   clicks). :class:`GraphNet` overrides ``infer`` alone: it moves the batch to the device and calls
@@ -28,18 +24,14 @@ from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 
 from ._threads import ThreadBudget
-from .graphs import build_session_graphs
 
 __all__ = [
     "ArraySource",
     "GraphNet",
     "IndexDataset",
-    "PaddedSessionDataset",
     "SampleIndex",
-    "SessionDataset",
     "TensorBatch",
     "collate_samples",
-    "collate_sessions",
     "fit_net",
     "inference_device",
     "iter_outputs",
@@ -190,116 +182,6 @@ class ArraySource:
 
 
 # ------------------------------------------------------------------------------------------------
-# session batches (legacy: move to session/_data.py as sources of IndexDataset)
-# ------------------------------------------------------------------------------------------------
-class SessionDataset(torch.utils.data.Dataset):
-    """Per-sample arrays of a session data set: encoded sessions, optional user fields, next items.
-
-    Parameters
-    ----------
-    codes : FlatSessions
-        Sessions of item **codes** (``-1`` = unseen item, dropped from the graph).
-    classes : ndarray of shape (n_items,)
-        The vocabulary (raw ids), handed to :func:`~sklearn_ubergnn.graphs.build_session_graphs`.
-    user_fields : ndarray of shape (n_samples, n_fields), int64, default=None
-        Encoded user-portrait fields of each sample (0 = unknown value), or None without users.
-    y : ndarray of shape (n_samples,), int64, default=None
-        Code of each sample's next item; None for inference.
-
-    Notes
-    -----
-    ``dataset[i]`` and ``dataset.__getitems__(indices)`` return a :class:`SampleIndex`; the
-    data loader passes it (or a list of them) to :func:`collate_sessions`, which builds one flat
-    graph batch per mini-batch with whole-array NumPy operations.
-    """
-
-    def __init__(self, codes, classes, user_fields=None, y=None):
-        n = len(codes)
-        if user_fields is not None and len(user_fields) != n:
-            raise ValueError(f"user_fields must have one row per session ({n}); got {len(user_fields)} rows.")
-        if y is not None and len(y) != n:
-            raise ValueError(f"y must have one entry per session ({n}); got {len(y)}.")
-        self.codes = codes
-        self.classes = classes
-        self.user_fields = user_fields
-        self.y = y
-
-    def __len__(self):
-        return len(self.codes)
-
-    def __getitem__(self, i):
-        return SampleIndex(self, np.array([i], dtype=np.int64))
-
-    def __getitems__(self, indices):
-        return SampleIndex(self, np.asarray(indices, dtype=np.int64))
-
-    def batch(self, index):
-        """The samples ``index`` as ``(TensorBatch, y)`` (``y`` is None when the dataset has none)."""
-        index = np.asarray(index, dtype=np.int64)
-        graphs = build_session_graphs(self.codes.take(index), self.classes)
-        fields = graphs.to_torch()
-        if self.user_fields is not None:
-            fields["user_fields"] = torch.as_tensor(np.ascontiguousarray(self.user_fields[index]))
-        y = None if self.y is None else torch.as_tensor(self.y[index])
-        return TensorBatch(fields, len(index)), y
-
-    def iter_batches(self, batch_size):
-        """Yield ``(start, stop, TensorBatch)`` over consecutive batches, in sample order (inference)."""
-        for start in range(0, len(self), batch_size):
-            stop = min(start + batch_size, len(self))
-            yield start, stop, self.batch(np.arange(start, stop))[0]
-
-
-class PaddedSessionDataset(SessionDataset):
-    """The samples of a :class:`SessionDataset`, batched as right-padded click sequences.
-
-    For recurrent modules (:class:`~sklearn_ubergnn.nn.GRU4Rec`): a mini-batch is the
-    ``TensorBatch`` of fields ``items (B, T) long`` (item codes in click order, padded with
-    code 0) and ``lengths (B,) long``, built with whole-array NumPy
-    (:func:`~sklearn_ubergnn._arrays.pad_segments`). Unseen items (code ``-1``) are dropped first,
-    so a session may have length 0. Collated by :func:`collate_sessions` like its parent.
-
-    Parameters
-    ----------
-    codes : FlatSessions
-        Sessions of item **codes** (``-1`` = unseen item, dropped).
-    y : ndarray of shape (n_samples,), int64, default=None
-        Code of each sample's next item; None for inference.
-    """
-
-    def __init__(self, codes, y=None):
-        super().__init__(codes, None, None, y)
-
-    def batch(self, index):
-        """The samples ``index`` as ``(TensorBatch, y)`` (``y`` is None when the dataset has none)."""
-        from ._arrays import pad_segments
-
-        index = np.asarray(index, dtype=np.int64)
-        sessions = self.codes.take(index)
-        items, offsets = sessions.items, sessions.offsets
-        known = items >= 0
-        if not known.all():
-            offsets = np.concatenate([[0], np.cumsum(known)])[offsets]
-            items = items[known]
-        padded, lengths = pad_segments(items.astype(np.int64, copy=False), offsets, fill=0)
-        fields = {"items": torch.from_numpy(padded), "lengths": torch.from_numpy(lengths)}
-        y = None if self.y is None else torch.as_tensor(self.y[index])
-        return TensorBatch(fields, len(index)), y
-
-
-def collate_sessions(samples):
-    """Collate function of :class:`SessionDataset`: samples -> ``(TensorBatch, y)``.
-
-    Accepts what the data loader hands over: one :class:`SampleIndex` (datasets with
-    ``__getitems__``) or a list of them (one per sample).
-    """
-    if isinstance(samples, SampleIndex):
-        return samples.dataset.batch(samples.index)
-    dataset = samples[0].dataset
-    return dataset.batch(np.concatenate([s.index for s in samples]))
-
-
-# ------------------------------------------------------------------------------------------------
 # seeds and the factory
 # ------------------------------------------------------------------------------------------------
 def seed_from(random_state):
@@ -329,7 +211,7 @@ def make_net(
     validation_fraction=0.2,
     patience=None,
     collate_fn=collate_samples,
-    dataset=SessionDataset,
+    dataset=IndexDataset,
     default_callbacks=(),
     callbacks=None,
     device="cpu",
@@ -362,7 +244,7 @@ def make_net(
         or ``validation_fraction=None``, disables early stopping.
     collate_fn : callable, default=collate_samples
         Turns the samples of a mini-batch into ``(TensorBatch, y)``.
-    dataset : type of torch.utils.data.Dataset, default=SessionDataset
+    dataset : type of torch.utils.data.Dataset, default=IndexDataset
         What skorch wraps ``X`` in when ``fit`` gets something else than a dataset.
     default_callbacks : sequence of (str, Callback)
         The estimator's own callbacks, placed before the house defaults and the user's.

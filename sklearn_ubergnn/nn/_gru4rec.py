@@ -1,6 +1,7 @@
 """GRU4Rec: a recurrent network over the clicks of a session, scoring every item of the catalogue."""
 import math
 
+import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
@@ -130,6 +131,10 @@ class GRU4Rec(nn.Module):
     def forward(self, items, lengths):
         """Next-item logits ``(B, n_items)``."""
         return self.output(self.state_dropout(self.session_vectors(items, lengths)))
+
+    def proba(self, items, lengths):
+        """Next-item probabilities ``(B, n_items) float64``: the softmax of :meth:`forward`'s logits."""
+        return torch.softmax(self(items, lengths).double(), dim=1)
 
     def _check_batch(self, items, lengths):
         _check_tensor("items", items, 2, integer=True)

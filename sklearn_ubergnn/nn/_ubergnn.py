@@ -1,6 +1,7 @@
 """UBER-GNN: gated GNN over session graphs + DeepFM user vector + attention readout."""
 import math
 
+import torch
 from torch import nn
 from torch.nn import functional as F
 
@@ -215,6 +216,13 @@ class UberGNN(nn.Module):
                                    last_node, alias, alias_offsets, user_fields, node_offsets, edge_offsets)
         logits = s_h @ self.item_embeddings().t()
         return logits * self.scale if self.normalize else logits
+
+    def proba(self, **batch):
+        """Next-item probabilities ``(B, n_items) float64``: the softmax of :meth:`forward`'s logits.
+
+        Takes the same arguments as :meth:`forward`.
+        """
+        return torch.softmax(self(**batch).double(), dim=1)
 
     def _check_batch(self, items, node_graph, last_node, user_fields, node_offsets, edge_offsets):
         _check_tensor("items", items, 1, integer=True)

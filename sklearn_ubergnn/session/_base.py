@@ -1,23 +1,32 @@
 """The shared API of every session recommender: fit on prefixes, rank items in bounded batches.
 
-Subclasses implement two hooks on integer item codes (positions in ``classes_``):
+Input is validated and encoded once, at the entry of each public method
+(:meth:`_BaseSessionRecommender._check_input`, then ``_encode`` into
+:class:`~sklearn_ubergnn.session._data.EncodedSessions`); from there only item codes travel, and
+the last step turns top-k codes back into raw ids. Subclasses implement two hooks on codes
+(positions in ``classes_``):
 
-``_fit_codes(sessions_codes, y_codes)``
-    Learn from the encoded training sessions (a :class:`FlatSessions` of codes, none unseen) and their
-    next items.
+``_fit_codes(data, y_codes)``
+    Learn from the encoded training sessions (:class:`EncodedSessions`, no unseen code) and
+    their next items.
 ``_score_codes(sessions_codes)``
     Score every item for one bounded batch of ``b`` encoded sessions. Unseen ids have already been
     dropped, so a session may be empty. Return non-negative scores, higher is better, as an ndarray of
     shape ``(b, n_items)``, a ``(1, n_items)`` row when every session gets the same scores, or a
     ``scipy.sparse`` matrix of shape ``(b, n_items)`` when most scores are zero.
 
-The base class does the rest: validation, the item vocabulary, popularity counts, batching, top-k
-selection with deterministic ties, the popularity fallback, probabilities and the score.
+Network recommenders (:class:`_NetSessionRecommender`) replace ``_score_codes`` by their
+module: logits from its ``forward``, probabilities from its ``proba`` method, batch by batch
+through :func:`~sklearn_ubergnn._skorch.iter_outputs`. The base class does the rest: validation,
+the item vocabulary, popularity counts, batching, top-k selection with the package's one
+ranking rule (:func:`~sklearn_ubergnn._ranking.top_k`), the popularity fallback,
+probabilities and the score.
 """
 from abc import ABCMeta, abstractmethod
 from numbers import Integral
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval
@@ -25,10 +34,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._arrays import concat_ranges
 from .._docstrings import fill_doc
-from .._validation import FlatSessions, check_k, check_sessions
+from .._ranking import row_blocks, top_k
+from .._skorch import seed_from
+from .._threads import uses_torch_threads
+from .._validation import FlatSessions, check_ids, check_k, check_same_id_kind, check_sessions
 from .._vocabulary import ItemVocabulary
+from ..base import _NetEstimator
+from ..graphs import SessionGraphBatch
+from ._data import EncodedSessions, encode_graph_batch, known_codes
 
-__all__ = ["_BaseSessionRecommender"]
+__all__ = ["_BaseSessionRecommender", "_NetSessionRecommender"]
 
 
 class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
@@ -37,19 +52,26 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta)
     Not meant to be instantiated: subclasses define ``__init__`` (keyword-only parameters, among them
     ``batch_size``), ``_fit_codes`` and ``_score_codes`` (see the module docstring).
 
-    Ranking rule, shared by every recommender: items with a positive score come first, by decreasing
-    score, ties broken by ``classes_`` order (as ``numpy.argmax`` of :meth:`predict_proba` does); the
+    Ranking rule, shared by every recommender (:func:`~sklearn_ubergnn._ranking.top_k`): items with
+    a positive score (any score, for a network's logits) come first, by decreasing score, ties
+    broken by ``classes_`` order (as ``numpy.argmax`` of :meth:`predict_proba` does); the
     remaining places are filled with the most popular items not yet listed (``item_counts_``
     decreasing, ties by ``classes_`` order). A session whose items were all unseen in ``fit`` therefore
     gets the popularity ranking, and so does an empty session: ``fit`` refuses empty sessions, the
     ``predict``-like methods treat them as sessions with no known item.
+
+    ``X`` may also be the :class:`~sklearn_ubergnn.graphs.SessionGraphBatch` of a
+    :class:`~sklearn_ubergnn.session.SessionGraphTransformer`: its kept clicks are the sessions
+    (the transformer's ``handle_unknown`` decided what happened to unseen clicks), taken as they
+    are, without decoding to raw ids.
 
     Attributes
     ----------
     vocabulary_ : ItemVocabulary
         Raw ids <-> codes; the codes are positions in ``classes_``.
     classes_ : ndarray of shape (n_items,)
-        Sorted distinct item ids of the training sessions and targets (``int64`` or ``object``).
+        Sorted distinct item ids of the training sessions and targets (``int64`` or ``object``);
+        with a ``SessionGraphBatch``, the batch's ``classes`` and the targets.
     n_items_ : int
         ``len(classes_)``.
     item_counts_ : ndarray of shape (n_items,), int64
@@ -64,18 +86,67 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta)
         "batch_size": [Interval(Integral, 1, None, closed="left")],
     }
 
+    #: Items scoring at most this are no candidates of :func:`~sklearn_ubergnn._ranking.top_k`.
+    _min_score = 0.0
+
     # ------------------------------------------------------------------ hooks
     @abstractmethod
-    def _fit_codes(self, sessions_codes, y_codes):
+    def _fit_codes(self, data, y_codes):
         """Learn from encoded training sessions and next items (see the module docstring)."""
 
-    @abstractmethod
     def _score_codes(self, sessions_codes):
         """Score every item for one bounded batch of encoded sessions (see the module docstring)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ input
+    def _check_sessions(self, X, *, reset):
+        """Validate sessions ``X`` that are no graph batch: ``(FlatSessions of raw ids, users or None)``."""
+        return check_sessions(X, allow_empty=not reset), None
+
+    def _check_input(self, X, y=None, *, reset):
+        """Validate ``X`` (and ``y``) once: ``(sessions, users[, y])``.
+
+        ``sessions`` is a :class:`FlatSessions` of raw ids or a :class:`SessionGraphBatch`, taken
+        as it is.
+        """
+        if isinstance(X, SessionGraphBatch):
+            sessions, users, ids = X, None, np.asarray(X.classes)
+            empty = np.flatnonzero(np.diff(X.alias_offsets) == 0)
+            if reset and len(empty):
+                raise ValueError(
+                    f"sessions must contain at least one item; session {int(empty[0])} of X is empty (no "
+                    "known click). Drop empty sessions before fit."
+                )
+        else:
+            sessions, users = self._check_sessions(X, reset=reset)
+            ids = sessions.items
+        if y is None:
+            return sessions, users
+        y = check_ids(y, input_name="y", n_samples=len(sessions))
+        if len(ids):
+            check_same_id_kind(ids, y, "X", "y")
+        return sessions, users, y
+
+    def _fit_users(self, users):
+        """Learn what ``fit`` needs from the user columns before encoding (none here)."""
+
+    def _encode_users(self, users):
+        """Encoded user-field rows of validated user columns (None: no user features)."""
+
+    def _encode(self, sessions, users):
+        """Encode validated input with the fitted vocabulary: :class:`EncodedSessions`."""
+        if isinstance(sessions, SessionGraphBatch):
+            data = encode_graph_batch(sessions, self.vocabulary_)
+        else:
+            codes = FlatSessions(self.vocabulary_.transform(sessions.items, input_name="X"), sessions.offsets)
+            data = EncodedSessions(codes)
+        fields = self._encode_users(users)
+        return data if fields is None else EncodedSessions(data.codes, data.graphs, fields)
 
     # ------------------------------------------------------------------ fit
     @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
+    @uses_torch_threads
     def fit(self, X, y):
         """Learn the item vocabulary, the item popularity and the model from sessions.
 
@@ -92,38 +163,45 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta)
         self : object
             The fitted recommender.
         """
-        sessions, y = check_sessions(X, y)
-        self.vocabulary_ = ItemVocabulary().fit(sessions.items, y)
+        sessions, users, y = self._check_input(X, y, reset=True)
+        self._fit_users(users)
+        ids = sessions.classes if isinstance(sessions, SessionGraphBatch) else sessions.items
+        self.vocabulary_ = ItemVocabulary().fit(np.asarray(ids), y)
         self.classes_ = self.vocabulary_.classes_
         self.n_items_ = len(self.classes_)
-        codes = FlatSessions(self.vocabulary_.transform(sessions.items), sessions.offsets)
+        data = self._encode(sessions, users)
         y_codes = self.vocabulary_.transform(y, input_name="y")
-        self.item_counts_ = np.bincount(_full_sessions(codes, y_codes).items, minlength=self.n_items_)
-        self._fit_codes(codes, y_codes)
+        self.item_counts_ = np.bincount(_full_sessions(data.codes, y_codes).items,
+                                        minlength=self.n_items_).astype(np.int64)
+        self._fit_codes(data, y_codes)
         return self
 
-    # ------------------------------------------------------------------ ranking
-    def _encoded_batches(self, sessions):
-        """Yield ``(start, stop, FlatSessions of known codes)`` per batch of validated sessions."""
-        codes = self.vocabulary_.transform(sessions.items, input_name="X")
-        n = len(sessions)
-        for start in range(0, n, self.batch_size):
-            stop = min(start + self.batch_size, n)
-            lo, hi = sessions.offsets[start], sessions.offsets[stop]
-            batch = codes[lo:hi]
-            known = batch >= 0
-            # New offsets: number of known clicks before each session boundary.
-            kept_before = np.concatenate([[0], np.cumsum(known)])
-            offsets = kept_before[sessions.offsets[start : stop + 1] - lo].astype(np.int64)
-            yield start, stop, FlatSessions(batch[known], offsets)
+    # ------------------------------------------------------------------ scores
+    def _scores(self, data, *, proba=False):
+        """Yield ``(rows, block)`` over consecutive row slices of ``data``, in order.
 
+        ``block`` holds the rows' scores (what :func:`~sklearn_ubergnn._ranking.top_k` takes), or
+        their probabilities over ``classes_`` with ``proba=True`` (rows of sessions with no known
+        item are overwritten by the caller).
+        """
+        for rows in row_blocks(len(data), self.n_items_, max_rows=self.batch_size):
+            batch = known_codes(data.codes, rows)
+            scores = self._score_codes(batch)
+            yield rows, (_normalise(scores, len(batch), self._prior()) if proba else scores)
+
+    def _prior(self):
+        """The popularity distribution ``item_counts_ / item_counts_.sum()``."""
+        return self.item_counts_ / self.item_counts_.sum()
+
+    # ------------------------------------------------------------------ public API
     @fill_doc
+    @uses_torch_threads
     def recommend(self, X, k=20):
         """Return the ``k`` best items of each session, best first.
 
-        Computed in batches of ``batch_size`` sessions; the full ``(n_sessions, n_items)`` score matrix
-        is never built. Unseen item ids are ignored; a session with no known item (all unseen, or
-        empty) gets the popularity ranking (see ``item_counts_``).
+        Computed in batches of at most ``batch_size`` sessions; the full ``(n_sessions, n_items)``
+        score matrix is never built. Unseen item ids are ignored; a session with no known item
+        (all unseen, or empty) gets the popularity ranking (see ``item_counts_``).
 
         Parameters
         ----------
@@ -137,15 +215,16 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta)
         """
         check_is_fitted(self)
         k = min(check_k(k), self.n_items_)
+        data = self._encode(*self._check_input(X, reset=False))
         popular = np.argsort(-self.item_counts_, kind="stable")[:k]
-        parts = []
-        for _, _, batch in self._encoded_batches(check_sessions(X, allow_empty=True)):
-            top = _top_k(self._score_codes(batch), len(batch), k, popular)
-            top[batch.lengths == 0] = popular  # no known item: the popularity ranking
-            parts.append(top)
-        return self.classes_[np.concatenate(parts)]
+        ranked = np.empty((len(data), k), dtype=np.int64)
+        for rows, scores in self._scores(data):
+            ranked[rows] = top_k(scores, k, popular, min_score=self._min_score, n_rows=rows.stop - rows.start)
+        ranked[data.n_known == 0] = popular  # no known item: the popularity ranking
+        return self.classes_[ranked]
 
     @fill_doc
+    @uses_torch_threads
     def predict(self, X):
         """Return the best item of each session (the first column of :meth:`recommend`).
 
@@ -162,11 +241,13 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta)
         return self.recommend(X, k=1)[:, 0]
 
     @fill_doc
+    @uses_torch_threads
     def predict_proba(self, X):
-        """Return each session's scores normalised to a distribution over ``classes_``.
+        """Return each session's probabilities over ``classes_``.
 
-        Scores are divided by their row sum; a session whose scores are all zero (for example,
-        no known item) gets the popularity distribution ``item_counts_ / item_counts_.sum()``.
+        A network's softmax; for the other recommenders the scores divided by their row sum
+        (a session whose scores are all zero gets the popularity distribution). A session with
+        no known item gets the popularity distribution ``item_counts_ / item_counts_.sum()``.
         This builds an ``(n_sessions, n_items)`` array: prefer :meth:`recommend` for ranking.
 
         Parameters
@@ -179,21 +260,15 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta)
             Rows sum to 1; column ``j`` is item ``classes_[j]``.
         """
         check_is_fitted(self)
-        sessions = check_sessions(X, allow_empty=True)
-        proba = np.empty((len(sessions), self.n_items_), dtype=np.float64)
-        prior = self.item_counts_ / self.item_counts_.sum()
-        for start, stop, batch in self._encoded_batches(sessions):
-            scores = self._score_codes(batch)
-            if sp.issparse(scores):
-                scores = scores.toarray()
-            else:  # a shared (1, n_items) row is broadcast to the batch
-                scores = np.broadcast_to(np.asarray(scores, dtype=np.float64), (len(batch), self.n_items_))
-            total = scores.sum(axis=1, keepdims=True)
-            np.divide(scores, total, out=proba[start:stop], where=total > 0)
-            proba[start:stop][(total[:, 0] <= 0) | (batch.lengths == 0)] = prior
+        data = self._encode(*self._check_input(X, reset=False))
+        proba = np.empty((len(data), self.n_items_), dtype=np.float64)
+        for rows, block in self._scores(data, proba=True):
+            proba[rows] = block
+        proba[data.n_known == 0] = self._prior()
         return proba
 
     @fill_doc
+    @uses_torch_threads
     def score(self, X, y):
         """Return SR-GNN's P@20: the share of sessions whose next item is in the top 20.
 
@@ -215,8 +290,8 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta)
         from ..metrics import precision_at_k
 
         check_is_fitted(self)
-        sessions, y = check_sessions(X, y, allow_empty=True)
-        return precision_at_k(y, self.recommend(sessions, k=20), k=20)
+        y = check_ids(y, input_name="y")
+        return float(precision_at_k(y, self.recommend(X, k=20), k=20))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -227,63 +302,86 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta)
         return tags
 
 
-def _top_k(scores, n_rows, k, popular):
-    """Codes of the ``k`` best items per row under the ranking rule of the class docstring.
-
-    Parameters
-    ----------
-    scores : ndarray of shape (n_rows, n_items) or (1, n_items), or sparse matrix (n_rows, n_items)
-        Non-negative scores.
-    n_rows : int
-        Number of sessions in the batch.
-    k : int
-        Number of items per row, ``1 <= k <= n_items``.
-    popular : ndarray of shape (k,)
-        Codes of the ``k`` most popular items, most popular first.
-
-    Returns
-    -------
-    codes : ndarray of shape (n_rows, k), int64
-    """
-    if not sp.issparse(scores) and scores.shape[0] == 1 and n_rows != 1:
-        return np.repeat(_top_k(scores, 1, k, popular), n_rows, axis=0)
+def _normalise(scores, n_rows, prior):
+    """Non-negative scores divided by their row sum; rows summing to 0 get ``prior``."""
     if sp.issparse(scores):
-        csr = sp.csr_matrix(scores)
-        rows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(csr.indptr))
-        cols, vals = csr.indices.astype(np.int64), csr.data
-        keep = vals > 0
-        rows, cols, vals = rows[keep], cols[keep], vals[keep]
-    else:
-        scores = np.asarray(scores, dtype=np.float64)
-        n_items = scores.shape[1]
-        if k < n_items:  # candidates: the k largest and everything tied with the k-th
-            kth = np.partition(scores, n_items - k, axis=1)[:, n_items - k]
-            candidate = (scores >= kth[:, None]) & (scores > 0)
-        else:
-            candidate = scores > 0
-        rows, cols = np.nonzero(candidate)
-        vals = scores[rows, cols]
-    order = np.lexsort((cols, -vals, rows))  # by row, score decreasing, code increasing
-    rows, cols = rows[order], cols[order]
-    starts = np.searchsorted(rows, np.arange(n_rows + 1))
-    rank = np.arange(len(rows)) - starts[rows]
-    keep = rank < k
-    out = np.empty((n_rows, k), dtype=np.int64)
-    out[rows[keep], rank[keep]] = cols[keep]
-    n_scored = np.minimum(np.diff(starts), k)
-    short = np.flatnonzero(n_scored < k)
-    if short.size:  # fill with the most popular items that got no positive score
-        taken = np.zeros((short.size, k), dtype=bool)
-        if sp.issparse(scores):
-            taken[:] = sp.csr_matrix(scores)[short][:, popular].toarray() > 0
-        else:
-            taken[:] = scores[short][:, popular] > 0
-        free = ~taken
-        fill_rank = n_scored[short, None] + np.cumsum(free, axis=1) - 1
-        place = free & (fill_rank < k)
-        r, c = np.nonzero(place)
-        out[short[r], fill_rank[r, c]] = popular[c]
+        scores = scores.toarray()
+    else:  # a shared (1, n_items) row is broadcast to the batch
+        scores = np.broadcast_to(np.asarray(scores, dtype=np.float64), (n_rows, len(prior)))
+    total = scores.sum(axis=1, keepdims=True)
+    out = np.empty(scores.shape, dtype=np.float64)
+    np.divide(scores, total, out=out, where=total > 0)
+    out[total[:, 0] <= 0] = prior
     return out
+
+
+class _NetSessionRecommender(_NetEstimator, _BaseSessionRecommender):
+    """Base class of the network recommenders: one skorch net, scored by its module.
+
+    Subclasses set ``_module`` (the module class) and implement ``_criterion()``,
+    ``_module_params()`` (the module's keyword arguments) and ``_source(data, y=None)`` (the
+    batch source of :class:`EncodedSessions`). Training goes through the one training wrapper
+    (:meth:`~sklearn_ubergnn.base._NetEstimator._fit_net`); scores are the module's logits
+    (``forward``), probabilities its ``proba`` method, read batch by batch. ``X`` may be a
+    DataFrame with a ``session_column``.
+    """
+
+    _module = None
+    _min_score = -np.inf  # logits: every item is a candidate
+
+    @fill_doc
+    def fit(self, X, y):
+        """Learn the item vocabulary, the item popularity and the network from sessions.
+
+        Parameters
+        ----------
+        X : sequence of sessions, SessionGraphBatch or DataFrame
+            Sessions of raw item ids in click order (a list of lists, a list of arrays or a
+            pandas Series of lists), usually every prefix of every training session
+            (:func:`sklearn_ubergnn.preprocessing.session_prefixes`); the output of
+            :class:`~sklearn_ubergnn.session.SessionGraphTransformer`; or a DataFrame with a
+            ``session_column`` (and user-portrait columns, for a model that uses them). The
+            ``predict``-like methods take the same kinds of input.
+        {next_items_y}
+
+        Returns
+        -------
+        self : object
+            The fitted recommender.
+        """
+        return super().fit(X, y)
+
+    def _check_sessions(self, X, *, reset):
+        if not isinstance(X, pd.DataFrame):
+            return check_sessions(X, allow_empty=not reset), None
+        if self.session_column not in X.columns:
+            raise ValueError(
+                f"X is a DataFrame without the session column {self.session_column!r}; its columns are "
+                f"{list(X.columns)}. Name the column holding the sessions with session_column=..."
+            )
+        sessions = check_sessions(X[self.session_column], input_name=f"X[{self.session_column!r}]",
+                                  allow_empty=not reset)
+        return sessions, self._user_frame(X)
+
+    def _user_frame(self, X):
+        """The user columns of a DataFrame ``X``, or None (no user features: ignored)."""
+
+    def _fit_codes(self, data, y_codes):
+        seed = seed_from(self.random_state)
+        net = self._make_net(self._module, criterion=self._criterion(), seed=seed, n_samples=len(y_codes),
+                             **self._module_params())
+        self._fit_net(net, self._source(data, y_codes), seed)
+
+    def _scores(self, data, *, proba=False):
+        start = 0
+        for block in self._outputs(self._source(data), "proba" if proba else "forward"):
+            yield slice(start, start + len(block)), block
+            start += len(block)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True  # item ids may be strings
+        return tags
 
 
 # ---------------------------------------------------------------------------------------

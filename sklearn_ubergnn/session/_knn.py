@@ -191,8 +191,8 @@ class SessionKNNRecommender(_BaseSessionRecommender):
         self.idf_weighting = idf_weighting
         self.batch_size = batch_size
 
-    def _fit_codes(self, sessions_codes, y_codes):
-        full = _full_sessions(sessions_codes, y_codes)
+    def _fit_codes(self, data, y_codes):
+        full = _full_sessions(data.codes, y_codes)
         n_sessions, n_items = len(full), self.n_items_
         pairs = np.unique(full.session_index * n_items + full.items)  # distinct (session, item)
         rows, cols = pairs // n_items, pairs % n_items

@@ -58,7 +58,7 @@ class PopularityRecommender(_BaseSessionRecommender):
     def __init__(self, *, batch_size=500):
         self.batch_size = batch_size
 
-    def _fit_codes(self, sessions_codes, y_codes):
+    def _fit_codes(self, data, y_codes):
         pass  # the counts learnt by the base class are the whole model
 
     def _score_codes(self, sessions_codes):

@@ -4,25 +4,16 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, ClassNamePrefixFeaturesOutMixin, _fit_context
+from sklearn.base import ClassNamePrefixFeaturesOutMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
-from .._skorch import SessionDataset, inference_device, make_net, release_training_state, seed_from
 from .._threads import uses_torch_threads
-from .._validation import (
-    FlatSessions,
-    check_ids,
-    check_k,
-    check_same_id_kind,
-    check_sessions,
-    check_validation_split,
-)
-from .._vocabulary import ItemVocabulary
-from ..graphs import SessionGraphBatch
+from ..base import TRAINING_CONSTRAINTS
 from ..nn import SoftmaxBCELoss, UberGNN
-from ._base import _full_sessions
+from ._base import _NetSessionRecommender
+from ._data import SessionGraphSource
 
 __all__ = ["UberGNNRecommender"]
 
@@ -30,7 +21,7 @@ _LOSSES = {"cross_entropy": torch.nn.CrossEntropyLoss, "bce": SoftmaxBCELoss}
 
 
 @fill_doc
-class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseEstimator):
+class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender):
     """Session-based next-item recommender with user context (UBER-GNN; SR-GNN without users).
 
     Every session becomes a directed graph on its distinct items. ``n_steps`` rounds of a gated
@@ -93,39 +84,21 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
     init_std : float, default=0.1
         Standard deviation for ``init="normal"``.
     {batch_size}
-    lr : float, default=1e-3
-        Initial learning rate of Adam.
-    lr_step_size : int or None, default=3
-        Multiply the learning rate by ``lr_gamma`` every ``lr_step_size`` epochs (skorch's
-        ``LRScheduler(policy=StepLR)``); None keeps it constant. See Notes for the papers'
-        schedules.
-    lr_gamma : float, default=0.1
-        Decay factor of the step schedule.
-    {weight_decay}
-    {max_epochs}
-    validation_fraction : float or None, default=0.2
-        Share of the training samples held out at random to monitor ``valid_loss`` and stop
-        early. None trains on every sample for ``max_epochs`` epochs (recommended inside
-        :class:`~sklearn.model_selection.GridSearchCV`, whose folds already validate). Too few
-        samples to keep one on each side of the split (e.g. a single one): trained on all of
-        them without early stopping, with a ``UserWarning`` giving the number needed.
-    patience : int or None, default=3
-        Stop when ``valid_loss`` has not improved for ``patience`` epochs and restore the best
-        epoch's weights; None disables early stopping.
-    {callbacks}
-    {device}
-    {random_state}
-    {verbose}
-    {n_jobs}
+    {lr=1e-3}
+    {lr_step_size=3}
+    {lr_gamma}
+    {weight_decay=1e-5}
+    {max_epochs=10}
+    {validation_fraction=0.2}
+    {patience=3}
+    {torch_params}
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_items,)
-        Sorted distinct item ids of the training sessions and targets (``int64`` or ``object``).
+    {classes_items}
     n_items_ : int
         ``len(classes_)``.
-    vocabulary_ : ItemVocabulary
-        Raw ids <-> codes (positions in ``classes_``).
+    {vocabulary_}
     item_counts_ : ndarray of shape (n_items,), int64
         Training popularity, as for every recommender of the package: clicks of each item in
         the training sessions rebuilt from the samples (``X[i] + [y[i]]``, shorter prefixes of
@@ -137,10 +110,8 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
         The fitted encoder of the user columns; None without user features.
     field_sizes_ : list of int or None
         Values per user field (the unknown value 0 included); None without user features.
-    net_ : skorch.NeuralNet
-        The trained skorch net (module ``net_.module_`` is an :class:`~sklearn_ubergnn.nn.UberGNN`).
-    history_ : skorch.History
-        Per-epoch training record (``train_loss``, ``valid_loss``, ``dur``, ...).
+    {net_}
+    {history_}
 
     See Also
     --------
@@ -153,8 +124,9 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
     -----
     **Inputs.** ``X`` is one of: a sequence of sessions (lists of raw item ids); the
     :class:`~sklearn_ubergnn.graphs.SessionGraphBatch` produced by
-    :class:`~sklearn_ubergnn.session.SessionGraphTransformer` (converted back to its kept
-    clicks); or a DataFrame with ``session_column`` plus user-portrait columns, encoded with
+    :class:`~sklearn_ubergnn.session.SessionGraphTransformer`, consumed as it is (its graphs
+    are sliced per batch, never rebuilt; its item codes are mapped to ``classes_`` by one remap
+    array, and its ``handle_unknown`` decided what happened to unseen clicks); or a DataFrame with ``session_column`` plus user-portrait columns, encoded with
     :class:`~sklearn_ubergnn.preprocessing.UserPortraitEncoder`. ``X`` and ``y`` are never
     modified.
 
@@ -210,6 +182,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
     """
 
     _parameter_constraints = {
+        **TRAINING_CONSTRAINTS,
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "user_dim": [Interval(Integral, 1, None, closed="left"), None],
         "n_steps": [Interval(Integral, 0, None, closed="left")],
@@ -227,19 +200,6 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
         "scale": [Interval(Real, 0, None, closed="neither")],
         "init": [StrOptions({"uniform", "normal"})],
         "init_std": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "lr_step_size": [Interval(Integral, 1, None, closed="left"), None],
-        "lr_gamma": [Interval(Real, 0, 1, closed="right")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
-        "patience": [Interval(Integral, 1, None, closed="left"), None],
-        "callbacks": [list, None],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -307,14 +267,11 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
         self.verbose = verbose
         self.n_jobs = n_jobs
 
+    _module = UberGNN
+
     # ------------------------------------------------------------------ input handling
     def _user_frame(self, X):
         """The user columns of a DataFrame ``X`` (a new frame), or None when ``X`` has none."""
-        if self.session_column not in X.columns:
-            raise ValueError(
-                f"X is a DataFrame without the session column {self.session_column!r}; its columns are "
-                f"{list(X.columns)}. Name the column holding the sessions with session_column=..."
-            )
         users = X.drop(columns=[self.session_column])
         if users.shape[1] == 0:
             return None
@@ -323,83 +280,38 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
             return None
         return users
 
+    def _check_sessions(self, X, *, reset):
+        if reset and not isinstance(X, pd.DataFrame) and (self.categorical_columns or self.continuous_columns):
+            raise ValueError(
+                "categorical_columns/continuous_columns name user columns, but X is not a DataFrame. "
+                f"Pass a DataFrame with a {self.session_column!r} column and the user columns."
+            )
+        return super()._check_sessions(X, reset=reset)
+
     def _check_input(self, X, y=None, *, reset):
-        """Validate ``X`` (and ``y``): ``(FlatSessions of raw ids, user frame or None[, y])``."""
-        users = None
-        if isinstance(X, SessionGraphBatch):
-            # The transformer dropped unseen clicks; its kept clicks are the sessions.
-            items = np.asarray(X.classes)[X.items[X.alias]]
-            sessions = check_sessions(FlatSessions(items, np.asarray(X.alias_offsets, dtype=np.int64)),
-                                      allow_empty=not reset)
-        elif isinstance(X, pd.DataFrame):
-            users = self._user_frame(X)
-            sessions = check_sessions(X[self.session_column], input_name=f"X[{self.session_column!r}]",
-                                      allow_empty=not reset)
-        else:
-            if reset and (self.categorical_columns or self.continuous_columns):
-                raise ValueError(
-                    "categorical_columns/continuous_columns name user columns, but X is not a DataFrame. "
-                    f"Pass a DataFrame with a {self.session_column!r} column and the user columns."
-                )
-            sessions = check_sessions(X, allow_empty=not reset)
-        if not reset:
-            if self.user_encoder_ is not None and users is None:
-                raise ValueError(
-                    f"this model was fitted with the user columns {self._user_columns()}; pass X as a "
-                    f"DataFrame with a {self.session_column!r} column and those columns."
-                )
-            if self.user_encoder_ is None:
-                users = None  # a model without user features ignores user columns
-        if y is None:
-            return sessions, users
-        y = check_ids(y, input_name="y", n_samples=len(sessions))
-        if len(sessions.items):
-            check_same_id_kind(sessions.items, y, "X", "y")
-        return sessions, users, y
+        checked = super()._check_input(X, y, reset=reset)
+        if not reset and self.user_encoder_ is not None and checked[1] is None:
+            raise ValueError(
+                f"this model was fitted with the user columns {self._user_columns()}; pass X as a "
+                f"DataFrame with a {self.session_column!r} column and those columns."
+            )
+        return checked
 
     def _user_columns(self):
         return list(self.user_encoder_.categorical_) + list(self.user_encoder_.continuous_)
 
-    def _encode(self, sessions, users):
-        """Item codes (``-1`` = unseen) and user-field rows (or None) of validated input."""
-        codes = FlatSessions(self.vocabulary_.transform(sessions.items, input_name="X"), sessions.offsets)
-        fields = None
-        if self.user_encoder_ is not None:
-            fields = np.ascontiguousarray(self.user_encoder_.transform(users), dtype=np.int64)
-        return codes, fields
-
-    # ------------------------------------------------------------------ fit
-    @fill_doc
-    @_fit_context(prefer_skip_nested_validation=True)
-    @uses_torch_threads
-    def fit(self, X, y):
-        """Learn the item vocabulary, the user encoder and the network from sessions.
-
-        Parameters
-        ----------
-        X : sequence of sessions, SessionGraphBatch or DataFrame
-            Sessions of raw item ids in click order (a list of lists, a list of arrays or a pandas
-            Series of lists), the output of ``SessionGraphTransformer``, or a DataFrame with a
-            ``session_column`` and user-portrait columns (see Notes of the class).
-        {next_items_y}
-
-        Returns
-        -------
-        self : UberGNNRecommender
-            The fitted recommender.
-        """
-        sessions, users, y = self._check_input(X, y, reset=True)
+    def _fit_users(self, users):
+        """Fit the user encoder and resolve ``readout``."""
         from ..preprocessing import UserPortraitEncoder
 
+        self.user_encoder_, self.field_sizes_ = None, None
         if users is not None:
-            self.user_encoder_ = UserPortraitEncoder(
+            encoder = UserPortraitEncoder(
                 categorical=self.categorical_columns, continuous=self.continuous_columns, n_bins=self.n_bins
             ).fit(users)
-            self.field_sizes_ = [int(s) for s in self.user_encoder_.field_sizes_]
-            if not self.field_sizes_:
-                self.user_encoder_, self.field_sizes_ = None, None
-        else:
-            self.user_encoder_, self.field_sizes_ = None, None
+            if len(encoder.field_sizes_):
+                self.user_encoder_ = encoder
+                self.field_sizes_ = [int(s) for s in encoder.field_sizes_]
         has_users = self.user_encoder_ is not None
         if self.readout == "auto":
             self.readout_ = "hybrid" if has_users else "local"
@@ -412,155 +324,39 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
         else:
             self.readout_ = self.readout
 
-        self.vocabulary_ = ItemVocabulary().fit(sessions.items, y)
-        self.classes_ = self.vocabulary_.classes_
-        self.n_items_ = len(self.classes_)
-        codes, fields = self._encode(sessions, users)
-        y_codes = self.vocabulary_.transform(y, input_name="y")
-        # the baselines' popularity: every click of the rebuilt training sessions counted once
-        rebuilt = _full_sessions(codes, y_codes)
-        self.item_counts_ = np.bincount(rebuilt.items, minlength=self.n_items_).astype(np.int64)
+    def _encode_users(self, users):
+        if users is None or self.user_encoder_ is None:
+            return None  # a model without user features ignores user columns
+        return np.ascontiguousarray(self.user_encoder_.transform(users), dtype=np.int64)
 
-        seed = seed_from(self.random_state)
-        self.net_ = make_net(
-            UberGNN,
-            criterion=_LOSSES[self.loss],
-            seed=seed,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            lr_step_size=self.lr_step_size,
-            lr_gamma=self.lr_gamma,
-            validation_fraction=check_validation_split(len(y_codes), self.validation_fraction),
-            patience=self.patience,
-            callbacks=self.callbacks,
-            device=self.device,
-            verbose=self.verbose,
-            n_jobs=self.n_jobs,
-            n_items=self.n_items_,
-            hidden_size=self.hidden_size,
-            n_steps=self.n_steps,
-            readout=self.readout_,
-            field_sizes=self.field_sizes_,
-            user_dim=self.user_dim if has_users else None,
-            fm_embedding_dim=self.fm_embedding_dim,
-            dnn_layers=tuple(self.dnn_layers),
-            dropout=self.dropout,
-            attention_softmax=self.attention_softmax,
-            init=self.init,
-            init_std=self.init_std,
-            normalize=self.normalize,
-            scale=self.scale,
-        )
-        dataset = SessionDataset(codes, self.classes_, fields, y_codes)
-        with torch.random.fork_rng(devices=[]):  # seed weights and dropout, leave the global RNG alone
-            torch.manual_seed(seed)
-            self.net_.fit(dataset, y=None)
-        release_training_state(self.net_)
-        self.history_ = self.net_.history
+    # ------------------------------------------------------------------ the network
+    def _criterion(self):
+        return _LOSSES[self.loss]
+
+    def _module_params(self):
+        return {
+            "n_items": self.n_items_,
+            "hidden_size": self.hidden_size,
+            "n_steps": self.n_steps,
+            "readout": self.readout_,
+            "field_sizes": self.field_sizes_,
+            "user_dim": self.user_dim if self.user_encoder_ is not None else None,
+            "fm_embedding_dim": self.fm_embedding_dim,
+            "dnn_layers": tuple(self.dnn_layers),
+            "dropout": self.dropout,
+            "attention_softmax": self.attention_softmax,
+            "init": self.init,
+            "init_std": self.init_std,
+            "normalize": self.normalize,
+            "scale": self.scale,
+        }
+
+    def _source(self, data, y=None):
+        return SessionGraphSource.from_encoded(data, self.classes_, y)
+
+    def _fit_codes(self, data, y_codes):
+        super()._fit_codes(data, y_codes)
         self._n_features_out = self.hidden_size
-        return self
-
-    # ------------------------------------------------------------------ inference
-    def _session_vector_batches(self, X):
-        """Yield ``(start, stop, s_h (b, d) tensor, empty (b,) bool ndarray)`` per batch of ``X``."""
-        check_is_fitted(self)
-        sessions, users = self._check_input(X, reset=False)
-        codes, fields = self._encode(sessions, users)
-        dataset = SessionDataset(codes, self.classes_, fields)
-        device = inference_device(self.net_, self.device)
-        module = self.net_.module_
-        module.eval()
-        with torch.inference_mode():
-            for start, stop, batch in dataset.iter_batches(self.batch_size):
-                empty = batch.fields["last_node"].numpy() < 0
-                yield start, stop, module.session_vectors(**batch.to(device).fields), empty
-
-    def _score_batches(self, X):
-        """Yield ``(start, stop, scores (b, n_items) tensor, empty mask)``; scores are the logits."""
-        items = None
-        for start, stop, s_h, empty in self._session_vector_batches(X):
-            module = self.net_.module_
-            with torch.inference_mode():
-                if items is None:  # once per call, on the inference device
-                    items = module.item_embeddings().t() * module.logit_scale
-                yield start, stop, s_h @ items, empty
-
-    @uses_torch_threads
-    def recommend(self, X, k=20):
-        """Return the ``k`` best items of each session, best first.
-
-        Computed batch by batch (``batch_size`` sessions): session vectors, their dot products
-        with the item embeddings, then ``torch.topk``; the full ``(n_sessions, n_items)`` score
-        matrix is never built. Unseen item ids are ignored; a session with no known item (all
-        unseen, or empty) gets the popularity ranking.
-
-        Parameters
-        ----------
-        X : sequence of sessions, SessionGraphBatch or DataFrame
-            As in :meth:`fit`. A model fitted with user columns needs them here too.
-        k : int, default=20
-            Number of items to return per session, best first. At most ``len(classes_)`` are
-            returned when the catalogue is smaller.
-
-        Returns
-        -------
-        ranked : ndarray of shape (n_sessions, min(k, ``n_items_``))
-            Raw item ids (``classes_`` values), best first; no id repeats within a row.
-        """
-        check_is_fitted(self)
-        k = min(check_k(k), self.n_items_)
-        popular = np.argsort(-self.item_counts_, kind="stable")[:k]
-        parts = []
-        for _, _, scores, empty in self._score_batches(X):
-            top = torch.topk(scores, k, dim=1).indices.cpu().numpy()
-            top[empty] = popular
-            parts.append(top)
-        return self.classes_[np.concatenate(parts)]
-
-    @uses_torch_threads
-    def predict(self, X):
-        """Return the best item of each session (the first column of :meth:`recommend`).
-
-        Parameters
-        ----------
-        X : sequence of sessions, SessionGraphBatch or DataFrame
-            As in :meth:`fit`.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_sessions,)
-            Raw item ids.
-        """
-        return self.recommend(X, k=1)[:, 0]
-
-    @uses_torch_threads
-    def predict_proba(self, X):
-        """Return the model's softmax over ``classes_`` for each session.
-
-        A session with no known item gets the popularity distribution
-        ``item_counts_ / item_counts_.sum()``. This builds an ``(n_sessions, n_items)`` array:
-        prefer :meth:`recommend` for ranking.
-
-        Parameters
-        ----------
-        X : sequence of sessions, SessionGraphBatch or DataFrame
-            As in :meth:`fit`.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_sessions, ``n_items_``)
-            Rows sum to 1; column ``j`` is item ``classes_[j]``.
-        """
-        check_is_fitted(self)
-        prior = self.item_counts_ / self.item_counts_.sum()
-        parts = []
-        for _, _, scores, empty in self._score_batches(X):
-            block = torch.softmax(scores.double(), dim=1).cpu().numpy()
-            block[empty] = prior
-            parts.append(block)
-        return np.concatenate(parts)
 
     @uses_torch_threads
     def transform(self, X):
@@ -578,40 +374,5 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, BaseE
             no known item.
         """
         check_is_fitted(self)
-        return np.concatenate(
-            [s_h.float().cpu().numpy() for _, _, s_h, _ in self._session_vector_batches(X)]
-        )
-
-    @fill_doc
-    @uses_torch_threads
-    def score(self, X, y):
-        """Return SR-GNN's P@20: the share of samples whose next item is in the top 20.
-
-        This departs on purpose from :class:`~sklearn.base.ClassifierMixin`, whose ``score`` is
-        the accuracy (= hit rate at 1). For other metrics pass a scorer from
-        :func:`sklearn_ubergnn.metrics.make_topk_scorer`.
-
-        Parameters
-        ----------
-        X : sequence of sessions, SessionGraphBatch or DataFrame
-            As in :meth:`fit`.
-        {next_items_y}
-
-        Returns
-        -------
-        score : float
-            :func:`sklearn_ubergnn.metrics.precision_at_k` at ``k=20``, in ``[0, 1]``.
-        """
-        from ..metrics import precision_at_k
-
-        check_is_fitted(self)
-        y = check_ids(y, input_name="y")
-        return float(precision_at_k(y, self.recommend(X, k=20), k=20))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False  # sessions are ragged sequences of ids
-        tags.input_tags.string = True
-        tags.target_tags.required = True
-        tags.classifier_tags.multi_label = False
-        return tags
+        data = self._encode(*self._check_input(X, reset=False))
+        return np.concatenate([s_h.float().numpy() for s_h in self._outputs(self._source(data), "session_vectors")])

@@ -13,15 +13,16 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_ubergnn import GRU4RecRecommender as RootExport
 from sklearn_ubergnn._arrays import pad_segments
-from sklearn_ubergnn._skorch import PaddedSessionDataset
 from sklearn_ubergnn._validation import FlatSessions
 from sklearn_ubergnn.datasets import make_sessions
 from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
 from sklearn_ubergnn.nn import GRU4Rec
 from sklearn_ubergnn.preprocessing import session_prefixes
 from sklearn_ubergnn.session import GRU4RecRecommender, PopularityRecommender
+from sklearn_ubergnn.session._data import PaddedSessionSource
+from sklearn_ubergnn.tests._session_checks import check_renaming_items_renames_the_output
 
-FAST = dict(hidden_size=8, max_epochs=2, batch_size=32, validation_fraction=None, random_state=0)
+FAST = {"hidden_size": 8, "max_epochs": 2, "batch_size": 32, "validation_fraction": None, "random_state": 0}
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
@@ -93,7 +94,7 @@ def test_module_errors_name_the_tensor():
 
 def test_padded_batches_drop_unseen_codes():
     codes = FlatSessions(np.array([3, -1, 2, -1, 5, 1, 4]), np.array([0, 3, 4, 7]))
-    batch, y = PaddedSessionDataset(codes, y=np.array([1, 2, 3])).batch(np.array([2, 1, 0]))
+    batch, y = PaddedSessionSource(codes, y=np.array([1, 2, 3])).batch(np.array([2, 1, 0]))
     np.testing.assert_array_equal(batch.fields["items"].numpy(), [[5, 1, 4], [0, 0, 0], [3, 2, 0]])
     np.testing.assert_array_equal(batch.fields["lengths"].numpy(), [3, 0, 2])
     np.testing.assert_array_equal(y.numpy(), [3, 2, 1])
@@ -179,8 +180,8 @@ def test_inference_does_not_depend_on_batch_size(fitted, data):
 
 # ---------------------------------------------------------------------------------- errors
 @pytest.mark.parametrize(
-    "params", [dict(hidden_size=0), dict(embedding_size=0), dict(n_layers=0), dict(dropout=1.0),
-               dict(lr=0), dict(batch_size=0), dict(max_epochs=0), dict(validation_fraction=1.0)]
+    "params", [{"hidden_size": 0}, {"embedding_size": 0}, {"n_layers": 0}, {"dropout": 1.0},
+               {"lr": 0}, {"batch_size": 0}, {"max_epochs": 0}, {"validation_fraction": 1.0}]
 )
 def test_bad_parameters(data, params):
     X, y, _, _ = data
@@ -214,7 +215,7 @@ def test_determinism_clone_and_refit(data):
 
 def test_early_stopping_restores_the_best_epoch(data):
     X, y, X_test, _ = data
-    params = dict(hidden_size=8, lr=0.05, validation_fraction=0.3, random_state=0)
+    params = {"hidden_size": 8, "lr": 0.05, "validation_fraction": 0.3, "random_state": 0}
     est = GRU4RecRecommender(**params, max_epochs=30, patience=1).fit(X, y)
     losses = est.history_[:, "valid_loss"]
     best = int(np.argmin(losses))
@@ -261,13 +262,5 @@ def test_permuting_sessions_permutes_outputs(fitted, data, seed):
 
 
 def test_renaming_items_renames_the_output(data):
-    """Ids are labels only: a monotone renaming of every item gives the renamed recommendations."""
     X, y, X_test, _ = data
-    rename = {item: f"item-{item:05d}" for item in np.unique(np.concatenate([np.concatenate(X), y]))}
-    model = GRU4RecRecommender(**FAST).fit(X, y)
-    renamed = GRU4RecRecommender(**FAST).fit(
-        [[rename[i] for i in s] for s in X], np.array([rename[i] for i in y], dtype=object)
-    )
-    X_known = [s for s in X_test if all(i in rename for i in s)][:30]
-    expected = np.vectorize(rename.get, otypes=[object])(model.recommend(X_known, k=5))
-    np.testing.assert_array_equal(renamed.recommend([[rename[i] for i in s] for s in X_known], k=5), expected)
+    check_renaming_items_renames_the_output(GRU4RecRecommender(**FAST), X, y, X_test)

@@ -9,10 +9,11 @@ from skorch.dataset import ValidSplit
 
 from sklearn_ubergnn._skorch import (
     GraphNet,
+    IndexDataset,
     SampleIndex,
-    SessionDataset,
     TensorBatch,
-    collate_sessions,
+    collate_samples,
+    iter_outputs,
     make_net,
     release_training_state,
     seed_from,
@@ -21,14 +22,20 @@ from sklearn_ubergnn._skorch import (
 from sklearn_ubergnn._validation import FlatSessions
 from sklearn_ubergnn.graphs import build_session_graphs
 from sklearn_ubergnn.nn import UberGNN
+from sklearn_ubergnn.session._data import SessionGraphSource
 
 
 @pytest.fixture
-def dataset():
+def source():
     # codes of 5 sessions over 6 items; -1 is an unseen item
     codes = FlatSessions(np.array([0, 1, 2, 1, 3, -1, 4, 5, 5, 0, 2]), np.array([0, 3, 5, 6, 9, 11]))
     fields = np.arange(10, dtype=np.int64).reshape(5, 2) % 3
-    return SessionDataset(codes, np.arange(100, 106), user_fields=fields, y=np.array([3, 4, 0, 1, 2]))
+    return SessionGraphSource(codes, np.arange(100, 106), user_fields=fields, y=np.array([3, 4, 0, 1, 2]))
+
+
+@pytest.fixture
+def dataset(source):
+    return IndexDataset(source)
 
 
 def test_take_sessions():
@@ -45,51 +52,54 @@ def test_tensor_batch_len_and_to():
     assert batch.to(torch.device("cpu")).fields["a"].shape == (7,)
 
 
-def test_dataset_batch_equals_building_directly(dataset):
+def test_source_batch_equals_building_directly(source):
     index = np.array([4, 1, 2])
-    batch, y = dataset.batch(index)
-    expected = build_session_graphs(dataset.codes.take(index), dataset.classes).to_torch()
+    batch, y = source.batch(index)
+    expected = build_session_graphs(source.sessions.take(index), source.classes).to_torch()
     assert len(batch) == 3
     assert set(batch.fields) == set(expected) | {"user_fields"}
     for name, tensor in expected.items():
         torch.testing.assert_close(batch.fields[name], tensor)
-    torch.testing.assert_close(batch.fields["user_fields"], torch.as_tensor(dataset.user_fields[index]))
+    torch.testing.assert_close(batch.fields["user_fields"], torch.as_tensor(source.user_fields[index]))
     torch.testing.assert_close(y, torch.tensor([2, 4, 0]))
     assert batch.fields["last_node"][1] >= 0  # session 1 keeps its known click
 
 
 def test_collate_accepts_one_index_or_a_list(dataset):
-    from_items = collate_sessions([dataset[4], dataset[1]])
-    from_batch = collate_sessions(dataset.__getitems__([4, 1]))
+    from_items = collate_samples([dataset[4], dataset[1]])
+    from_batch = collate_samples(dataset.__getitems__([4, 1]))
     assert isinstance(dataset[0], SampleIndex)
     for name in from_items[0].fields:
         torch.testing.assert_close(from_items[0].fields[name], from_batch[0].fields[name])
     torch.testing.assert_close(from_items[1], from_batch[1])
 
 
-def test_data_loader_and_valid_split_use_whole_batches(dataset):
+def test_data_loader_and_valid_split_use_whole_batches(dataset, source):
     train, valid = ValidSplit(0.4, stratified=False, random_state=0)(dataset)
-    loader = torch.utils.data.DataLoader(train, batch_size=2, shuffle=True, collate_fn=collate_sessions,
+    loader = torch.utils.data.DataLoader(train, batch_size=2, shuffle=True, collate_fn=collate_samples,
                                          generator=torch_generator(0))
     seen = []
     for batch, y in loader:
         assert isinstance(batch, TensorBatch) and len(batch) == len(y)
         seen.extend(y.tolist())
-    assert sorted(seen) == sorted(dataset.y[train.indices].tolist())
+    assert sorted(seen) == sorted(source.y[train.indices].tolist())
     assert len(seen) + len(valid) == len(dataset)
 
 
-def test_inference_batches_cover_the_data_in_order(dataset):
-    parts = list(SessionDataset(dataset.codes, dataset.classes).iter_batches(2))
-    assert [(a, b) for a, b, _ in parts] == [(0, 2), (2, 4), (4, 5)]
-    assert "user_fields" not in parts[0][2].fields
+def test_inference_batches_cover_the_data_in_order(source):
+    net = _net(validation_fraction=None, field_sizes=None).initialize()
+    plain = SessionGraphSource(source.sessions, source.classes)
+    parts = list(iter_outputs(net, plain))
+    assert [len(p) for p in parts] == [2, 2, 1]
+    expected = net.infer(plain.batch(np.arange(5))[0])
+    torch.testing.assert_close(torch.cat(parts), expected)
 
 
-def test_dataset_checks_lengths(dataset):
+def test_source_checks_lengths(source):
     with pytest.raises(ValueError, match="user_fields must have one row per session"):
-        SessionDataset(dataset.codes, dataset.classes, user_fields=np.zeros((2, 1), dtype=np.int64))
+        SessionGraphSource(source.sessions, source.classes, user_fields=np.zeros((2, 1), dtype=np.int64))
     with pytest.raises(ValueError, match="y must have one entry per session"):
-        SessionDataset(dataset.codes, dataset.classes, y=np.zeros(2, dtype=np.int64))
+        SessionGraphSource(source.sessions, source.classes, y=np.zeros(2, dtype=np.int64))
 
 
 def test_seed_from_is_deterministic():
@@ -99,14 +109,14 @@ def test_seed_from_is_deterministic():
 
 
 def _net(**kwargs):
-    params = dict(criterion=torch.nn.CrossEntropyLoss, seed=0, max_epochs=2, batch_size=2, lr=0.01,
-                  n_items=6, hidden_size=4, field_sizes=[3, 3])
+    params = {"criterion": torch.nn.CrossEntropyLoss, "seed": 0, "max_epochs": 2, "batch_size": 2, "lr": 0.01,
+              "n_items": 6, "hidden_size": 4, "field_sizes": [3, 3]}
     params.update(kwargs)
     return make_net(UberGNN, **params)
 
 
 def test_make_net_callbacks():
-    names = lambda net: [name for name, _ in net.callbacks]  # noqa: E731
+    names = lambda net: [name for name, _ in net.callbacks]
     assert names(_net()) == ["thread_budget"]
     assert names(_net(patience=2, lr_step_size=3)) == ["thread_budget", "lr_scheduler", "early_stop"]
     assert names(_net(patience=2, validation_fraction=None)) == ["thread_budget"]
@@ -122,14 +132,14 @@ def test_make_net_callbacks():
     assert _net().get_params()["optimizer__fused"] is True
 
 
-def test_graph_net_trains_and_releases_state(dataset):
+def test_graph_net_trains_and_releases_state(dataset, source):
     net = _net(validation_fraction=None)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net.fit(dataset, y=None)
     assert len(net.history) == 2 and np.isfinite(net.history[-1, "train_loss"])
     assert len(net.optimizer_.state) > 0
-    batch, _ = dataset.batch(np.arange(len(dataset)))
+    batch, _ = source.batch(np.arange(len(dataset)))
     logits = net.infer(batch)
     assert logits.shape == (len(dataset), 6)
     size = len(pickle.dumps(net))
@@ -194,3 +204,23 @@ def test_fit_net_is_seeded_and_iter_outputs_calls_the_method():
     out = torch.cat(list(iter_outputs(a, inputs, "doubled")))
     torch.testing.assert_close(out, 2 * a.module_(torch.from_numpy(X)).detach())
     assert torch.is_grad_enabled()
+
+
+def test_graph_source_slices_a_prebuilt_batch_like_it_builds_from_codes(source):
+    prebuilt = SessionGraphSource(build_session_graphs(source.sessions, source.classes), source.classes,
+                                  source.user_fields, source.y)
+    for index in (np.array([4, 1, 2]), np.array([3, 3, 0]), np.arange(5), np.array([2])):
+        (built, y_built), (sliced, y_sliced) = source.batch(index), prebuilt.batch(index)
+        assert set(built.fields) == set(sliced.fields) and len(built) == len(sliced)
+        for name, tensor in built.fields.items():
+            torch.testing.assert_close(sliced.fields[name], tensor)
+        torch.testing.assert_close(y_sliced, y_built)
+
+
+def test_padded_source_through_the_one_dataset():
+    from sklearn_ubergnn.session._data import PaddedSessionSource
+
+    codes = FlatSessions(np.array([3, -1, 2, 5, 1]), np.array([0, 3, 5]))
+    batch, y = collate_samples(IndexDataset(PaddedSessionSource(codes, y=np.array([1, 2]))).__getitems__([1, 0]))
+    np.testing.assert_array_equal(batch.fields["items"].numpy(), [[5, 1], [3, 2]])
+    np.testing.assert_array_equal(y.numpy(), [2, 1])

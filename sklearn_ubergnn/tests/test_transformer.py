@@ -186,3 +186,24 @@ def test_pipeline_first_step():
     assert isinstance(final.predict_X_, SessionGraphBatch)
     assert_array_equal(final.predict_X_.classes[final.predict_X_.items[last[:1]]], [1])
     assert last[1] == -1
+
+
+@pytest.mark.parametrize("name", ["PopularityRecommender", "SessionKNNRecommender", "GRU4RecRecommender"])
+def test_every_session_recommender_takes_the_graph_batch(name):
+    """The transformer's batch is one input path of every session recommender: same answers as raw ids."""
+    from sklearn_ubergnn import session
+    from sklearn_ubergnn.datasets import make_sessions
+    from sklearn_ubergnn.preprocessing import session_prefixes
+
+    sessions, _, _ = make_sessions(n_sessions=120, random_state=0)
+    X, y = session_prefixes(sessions[:100])
+    X_test = session_prefixes(sessions[100:])[0] + [[-5], []]
+    params = {"hidden_size": 8, "max_epochs": 2, "validation_fraction": None, "random_state": 0} \
+        if name == "GRU4RecRecommender" else {}
+    graphs = SessionGraphTransformer().fit(X, y)
+    direct = getattr(session, name)(**params).fit(X, y)
+    via = getattr(session, name)(**params).fit(graphs.transform(X), y)
+    assert_array_equal(via.item_counts_, direct.item_counts_)
+    assert_array_equal(via.recommend(graphs.transform(X_test), k=10), direct.recommend(X_test, k=10))
+    np.testing.assert_allclose(via.predict_proba(graphs.transform(X_test[-5:])), direct.predict_proba(X_test[-5:]),
+                               rtol=1e-6, atol=1e-12)

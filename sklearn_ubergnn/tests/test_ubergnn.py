@@ -9,7 +9,6 @@ import torch
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 
-from sklearn_ubergnn._skorch import SessionDataset
 from sklearn_ubergnn.datasets import make_sessions
 from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
 from sklearn_ubergnn.nn import segment_mean
@@ -17,8 +16,12 @@ from sklearn_ubergnn.preprocessing import session_prefixes
 from sklearn_ubergnn.session import PopularityRecommender
 from sklearn_ubergnn.session._transformer import SessionGraphTransformer
 from sklearn_ubergnn.session._ubergnn import UberGNNRecommender
+from sklearn_ubergnn.tests._session_checks import (
+    check_cuda_model_predicts_on_cpu,
+    check_renaming_items_renames_the_output,
+)
 
-FAST = dict(hidden_size=8, max_epochs=2, batch_size=32, validation_fraction=None, random_state=0)
+FAST = {"hidden_size": 8, "max_epochs": 2, "batch_size": 32, "validation_fraction": None, "random_state": 0}
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
@@ -108,8 +111,8 @@ def test_mean_readout_is_the_mean_of_the_click_vectors(data):
     est = UberGNNRecommender(**FAST, readout="mean").fit(train["session"].tolist(), y)
     X_test = test["session"].tolist()[:20]
     module = est.net_.module_
-    codes = est._encode(*est._check_input(X_test, reset=False))[0]
-    batch, _ = SessionDataset(codes, est.classes_).batch(np.arange(len(X_test)))
+    data = est._encode(*est._check_input(X_test, reset=False))
+    batch, _ = est._source(data).batch(np.arange(len(X_test)))
     f = batch.fields
     with torch.no_grad():
         h = module.gnn(module.embedding(f["items"]), f["edge_src"], f["edge_dst"], f["edge_weight_out"],
@@ -132,7 +135,7 @@ def test_all_readouts_train(data, readout):
 
 
 def test_auto_readout_and_user_attributes(fitted_users, data):
-    train, _, test, _ = data
+    _, _, test, _ = data
     assert fitted_users.readout_ == "hybrid"
     assert fitted_users.user_encoder_.categorical_ == ["region", "device"]
     assert fitted_users.user_encoder_.continuous_ == ["age", "income"]
@@ -148,8 +151,8 @@ def test_users_help_on_planted_segments():
     sessions, session_users, users = make_sessions(n_sessions=1500, random_state=0)
     train, y = _frame(sessions[:1200], session_users[:1200], users)
     test, y_test = _frame(sessions[1200:], session_users[1200:], users)
-    params = dict(hidden_size=16, max_epochs=5, lr=0.01, lr_step_size=None, validation_fraction=None,
-                  random_state=0)
+    params = {"hidden_size": 16, "max_epochs": 5, "lr": 0.01, "lr_step_size": None, "validation_fraction": None,
+              "random_state": 0}
     hybrid = UberGNNRecommender(**params, readout="hybrid").fit(train, y).recommend(test, k=20)
     local = UberGNNRecommender(**params, readout="local").fit(train["session"].tolist(), y)
     local = local.recommend(test["session"].tolist(), k=20)
@@ -191,7 +194,7 @@ def test_unseen_users_get_the_unknown_value(fitted_users, data):
     strangers["region"] = "atlantis"
     strangers["device"] = None
     strangers["age"] = np.nan
-    fields = fitted_users._encode(*fitted_users._check_input(strangers, reset=False))[1]
+    fields = fitted_users._encode(*fitted_users._check_input(strangers, reset=False)).user_fields
     assert (fields[:, :2] == 0).all() and (fields[:, 2] == 0).all()
     top = fitted_users.recommend(strangers, k=5)
     assert top.shape == (6, 5) and np.isin(top, fitted_users.classes_).all()
@@ -215,8 +218,8 @@ def test_unseen_items_fall_back_to_popularity(fitted, data):
 
 
 # ---------------------------------------------------------------------------------- other options
-@pytest.mark.parametrize("params", [dict(loss="bce"), dict(normalize=True), dict(init="normal"),
-                                    dict(attention_softmax=False, n_steps=2), dict(lr_step_size=1)])
+@pytest.mark.parametrize("params", [{"loss": "bce"}, {"normalize": True}, {"init": "normal"},
+                                    {"attention_softmax": False, "n_steps": 2}, {"lr_step_size": 1}])
 def test_options_train(data, params):
     train, y, test, _ = data
     est = UberGNNRecommender(**{**FAST, "max_epochs": 3}, **params).fit(train["session"].tolist(), y)
@@ -346,18 +349,12 @@ def test_device_can_be_changed_after_fit(fitted, data):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_model_with_portraits_predicts_on_cpu(data):
     train, y, test, _ = data
-    est = UberGNNRecommender(**FAST, device="cuda").fit(train, y)
-    on_gpu = est.recommend(test, k=10)
-    assert next(est.net_.module_.parameters()).is_cuda
-    cpu = pickle.loads(pickle.dumps(est)).set_params(device="cpu")
-    on_cpu = cpu.recommend(test, k=10)
-    assert not next(cpu.net_.module_.parameters()).is_cuda
-    assert (on_cpu == on_gpu).mean() > 0.95  # float differences may swap near-ties
+    check_cuda_model_predicts_on_cpu(UberGNNRecommender(**FAST), train, y, test)
 
 
 # ---------------------------------------------------------------------------------- invariants
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -387,13 +384,72 @@ def test_duplicate_sessions_get_identical_scores(fitted_users, data, row, copies
 
 
 def test_renaming_items_renames_the_output(data):
-    """Ids are labels only: a monotone renaming of every item gives the renamed recommendations."""
     train, y, test, _ = data
-    rename = {item: f"item-{item:05d}" for item in np.unique(np.concatenate([np.concatenate(train["session"]), y]))}
-    model = UberGNNRecommender(**FAST).fit(train["session"].tolist(), y)
-    renamed = UberGNNRecommender(**FAST).fit(
-        [[rename[i] for i in s] for s in train["session"]], np.array([rename[i] for i in y], dtype=object)
-    )
-    X_test = [s for s in test["session"].tolist() if all(i in rename for i in s)][:30]
-    expected = np.vectorize(rename.get, otypes=[object])(model.recommend(X_test, k=5))
-    np.testing.assert_array_equal(renamed.recommend([[rename[i] for i in s] for s in X_test], k=5), expected)
+    check_renaming_items_renames_the_output(UberGNNRecommender(**FAST), train["session"].tolist(), y,
+                                            test["session"].tolist())
+
+
+# ---------------------------------------------------------------------------------- one path: graphs, scores
+def test_graph_batch_is_consumed_without_rebuilding_graphs(data, monkeypatch):
+    """SessionGraphTransformer -> UberGNNRecommender: no decode, no rebuild, same answers as raw sessions."""
+    import sklearn_ubergnn.graphs
+    import sklearn_ubergnn.graphs._session
+    import sklearn_ubergnn.session._data
+
+    train, y, test, _ = data
+    X, X_test = train["session"].tolist(), test["session"].tolist() + [[-7, -8]]
+    direct = UberGNNRecommender(**FAST).fit(X, y)
+    expected = direct.recommend(X_test, k=10), direct.predict_proba(X_test[:5]), direct.transform(X_test)
+    graphs = SessionGraphTransformer().fit(X, y)
+    batch, batch_test = graphs.transform(X), graphs.transform(X_test)
+
+    def rebuild(*args, **kwargs):
+        raise AssertionError("a session graph was rebuilt")
+
+    for module in (sklearn_ubergnn.graphs, sklearn_ubergnn.graphs._session, sklearn_ubergnn.session._data):
+        monkeypatch.setattr(module, "build_session_graphs", rebuild)
+    via = UberGNNRecommender(**FAST).fit(batch, y)
+    np.testing.assert_array_equal(via.classes_, direct.classes_)
+    np.testing.assert_array_equal(via.item_counts_, direct.item_counts_)
+    np.testing.assert_array_equal(via.recommend(batch_test, k=10), expected[0])
+    np.testing.assert_allclose(via.predict_proba(batch_test[:5]), expected[1], rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(via.transform(batch_test), expected[2], rtol=1e-6, atol=1e-7)
+    from sklearn_ubergnn.pipeline import recommend  # the transformer builds the graphs once, the model none
+
+    pipe = make_pipeline(SessionGraphTransformer(), UberGNNRecommender(**FAST)).fit(X, y)
+    np.testing.assert_array_equal(recommend(pipe, X_test, k=10), expected[0])
+
+
+def test_graph_batch_of_another_vocabulary(data):
+    """A transformer fitted on other data: its codes are remapped; clicks unknown to the model dropped."""
+    train, y, test, _ = data
+    X, X_test = train["session"].tolist(), test["session"].tolist()[:40] + [[-7, -8]]
+    direct = UberGNNRecommender(**FAST).fit(X, y)
+    wider = SessionGraphTransformer().fit(X + X_test)  # knows items the recommender never saw
+    np.testing.assert_array_equal(direct.recommend(wider.transform(X_test), k=5), direct.recommend(X_test, k=5))
+    narrower = SessionGraphTransformer().fit(X[:50])  # drops the clicks it does not know
+    kept = [[i for i in s if i in set(narrower.classes_)] for s in X_test]
+    np.testing.assert_array_equal(direct.recommend(narrower.transform(X_test), k=5), direct.recommend(kept, k=5))
+    with pytest.raises(ValueError, match="at least one item"):
+        UberGNNRecommender(**FAST).fit(narrower.transform(X_test), y[: len(X_test)])
+
+
+def test_predict_proba_is_the_softmax_of_the_training_logits(fitted_users, data):
+    _, _, test, y_test = data
+    X = test.iloc[:40].reset_index(drop=True)
+    encoded = fitted_users._encode(*fitted_users._check_input(X, reset=False))
+    batch, _ = fitted_users._source(encoded).batch(np.arange(len(X)))
+    module = fitted_users.net_.module_
+    with torch.no_grad():
+        logits = module(**batch.fields)  # what the training loss sees
+        codes = fitted_users.vocabulary_.transform(y_test[:40])
+        loss = torch.nn.functional.cross_entropy(logits, torch.as_tensor(np.maximum(codes, 0)), reduction="none")
+    proba = fitted_users.predict_proba(X)
+    known = encoded.n_known > 0
+    np.testing.assert_allclose(proba[known], torch.softmax(logits.double(), dim=1).numpy()[known], rtol=1e-6,
+                               atol=1e-12)
+    seen = known & (codes >= 0)  # the training loss is -log proba of the next item
+    np.testing.assert_allclose(-np.log(proba[np.arange(40), codes])[seen], loss.numpy()[seen], rtol=1e-4)
+    # recommend ranks as predict_proba: decreasing probability, ties in classes_ order
+    order = np.argsort(-proba, axis=1, kind="stable")[:, :10]
+    np.testing.assert_array_equal(fitted_users.recommend(X, k=10)[known], fitted_users.classes_[order][known])

@@ -1,0 +1,26 @@
+"""Checks shared by the tests of the network session recommenders (UberGNN, GRU4Rec)."""
+import pickle
+
+import numpy as np
+from sklearn.base import clone
+
+
+def check_cuda_model_predicts_on_cpu(estimator, X, y, X_test):
+    """A model trained on a GPU, pickled and set to ``device="cpu"`` predicts on the CPU alike."""
+    est = clone(estimator).set_params(device="cuda").fit(X, y)
+    on_gpu = est.recommend(X_test, k=10)
+    assert next(est.net_.module_.parameters()).is_cuda
+    cpu = pickle.loads(pickle.dumps(est)).set_params(device="cpu")
+    on_cpu = cpu.recommend(X_test, k=10)
+    assert not next(cpu.net_.module_.parameters()).is_cuda
+    assert (on_cpu == on_gpu).mean() > 0.95  # float differences may swap near-ties
+
+
+def check_renaming_items_renames_the_output(estimator, X, y, X_test):
+    """Ids are labels only: a monotone renaming of every item gives the renamed recommendations."""
+    rename = {item: f"item-{item:05d}" for item in np.unique(np.concatenate([np.concatenate(X), y]))}
+    model = clone(estimator).fit(X, y)
+    renamed = clone(estimator).fit([[rename[i] for i in s] for s in X], np.array([rename[i] for i in y], dtype=object))
+    X_known = [s for s in X_test if all(i in rename for i in s)][:30]
+    expected = np.vectorize(rename.get, otypes=[object])(model.recommend(X_known, k=5))
+    np.testing.assert_array_equal(renamed.recommend([[rename[i] for i in s] for s in X_known], k=5), expected)
