@@ -299,6 +299,9 @@ def make_net(
         iterator_valid__collate_fn=collate_fn,
         iterator_train__shuffle=True,
         iterator_train__generator=torch_generator(seed),
+        # the inference and validation loaders draw their base seed from a generator of their own, not
+        # from the global torch RNG (which predict must leave alone)
+        iterator_valid__generator=torch_generator(seed),
         train_split=train_split,
         callbacks=all_callbacks,
         device=device,

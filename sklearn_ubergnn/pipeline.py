@@ -7,6 +7,7 @@ ending in one (the top-k scorers use it, so ``GridSearchCV`` over a plain ``Pipe
 """
 from sklearn.pipeline import Pipeline
 from sklearn.pipeline import make_pipeline as _sklearn_make_pipeline
+from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 
 __all__ = ["RecommenderPipeline", "make_pipeline", "recommend"]
@@ -63,6 +64,16 @@ class RecommenderPipeline(Pipeline):
     def recommend(self, X, k=20):
         """Transform ``X`` through every step but the last, then ``recommend`` with the last."""
         return recommend(self, X, k=k)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        first = self.steps[0][1] if self.steps else None
+        if first is not None and first != "passthrough":
+            # what the pipeline accepts is what its first step accepts (e.g. ragged sessions of ids)
+            first_tags = get_tags(first)
+            tags.input_tags.two_d_array = first_tags.input_tags.two_d_array
+            tags.input_tags.string = first_tags.input_tags.string
+        return tags
 
 
 def make_pipeline(*steps, memory=None, transform_input=None, verbose=False):

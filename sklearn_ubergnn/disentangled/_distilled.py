@@ -279,4 +279,5 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
     @uses_torch_threads
     def predict(self, X):
         """The more probable class of each user."""
+        check_is_fitted(self)
         return self.classes_[(self.decision_function(X) > 0).astype(np.int64)]

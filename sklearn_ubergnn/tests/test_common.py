@@ -94,12 +94,7 @@ OUTPUT_METHODS = ("recommend", "predict", "predict_proba", "decision_function", 
 K = 5
 # Defects found by these checks and left to the estimators' owners: (test, estimator) -> reason.
 # xfail(strict=True): the test fails the day the defect is fixed, so the entry is removed then.
-KNOWN_FAILURES = {
-    ("test_unfitted_estimator_raises_not_fitted", "DistilledBehaviorClassifier"):
-        "predict reads classes_ before check_is_fitted (AttributeError instead of NotFittedError)",
-    ("test_session_input_tag", "RecommenderPipeline"):
-        "a pipeline's two_d_array tag does not follow its first step (True for session models)",
-}
+KNOWN_FAILURES = {}
 
 
 @dataclasses.dataclass
@@ -270,6 +265,8 @@ def test_fit_returns_self_keeps_params_and_the_global_rng(name, family_data):
     rng_state = torch.random.get_rng_state()
     assert _fit(est, data) is est
     assert torch.equal(torch.random.get_rng_state(), rng_state), "fit must leave the global torch RNG alone"
+    _outputs(est, data)
+    assert torch.equal(torch.random.get_rng_state(), rng_state), "predicting must leave the global torch RNG alone"
     assert param_hash(est) == before, "fit must not change the parameters"
     twin = clone(est)
     assert not [a for a in vars(twin) if a.endswith("_") and not a.startswith("__")], "a clone must be unfitted"

@@ -349,7 +349,7 @@ def test_device_can_be_changed_after_fit(fitted, data):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_model_with_portraits_predicts_on_cpu(data):
     train, y, test, _ = data
-    check_cuda_model_predicts_on_cpu(UberGNNRecommender(**FAST), train, y, test)
+    check_cuda_model_predicts_on_cpu(UberGNNRecommender(**FAST, device="cuda"), train, y, test)
 
 
 # ---------------------------------------------------------------------------------- invariants
