@@ -103,7 +103,7 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
     classes_ : ndarray of shape (n_classes,)
         The labels seen in ``fit`` (sorted).
     state_, n_objects_, n_event_features_, feature_names_, time_scale_, id_kind_, net_, history_
-        As in :class:`DynamicGraphEmbedder`; ``state_.label`` holds the revealed label code of
+        As in :class:`DynamicGraphEmbedder`; ``state_.graph.interaction_label`` holds the revealed label code of
         every interaction of the history (``-1`` unknown).
 
     See Also
