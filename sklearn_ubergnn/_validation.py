@@ -16,6 +16,8 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
+from ._arrays import take_segments
+
 __all__ = [
     "FlatSessions",
     "check_ids",
@@ -68,8 +70,6 @@ class FlatSessions:
 
     def take(self, index):
         """The sessions at positions ``index`` (any order, repeats allowed) as a new ``FlatSessions``."""
-        from ._arrays import take_segments
-
         positions, offsets, _ = take_segments(self.offsets, index)
         return FlatSessions(self.items[positions], offsets)
 

@@ -26,9 +26,12 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_is_fitted
 
+from . import datasets
 from ._arrays import group_targets
 from ._validation import check_ids, check_k
+from .datasets import make_sessions
 from .metrics import mrr_at_k, ndcg_at_k, precision_at_k, recall_at_k
+from .preprocessing import session_prefixes, srgnn_preprocess
 
 __all__ = [
     "evaluate_bipartite",
@@ -290,9 +293,6 @@ def synthetic_session_split(n_sessions=4000, *, random_state=0, test_fraction=0.
     X_train, y_train, X_test, y_test
         ``X_*`` are DataFrames (``session`` column + portrait columns, see :func:`with_users`).
     """
-    from .datasets import make_sessions
-    from .preprocessing import session_prefixes
-
     sessions, session_users, users = make_sessions(n_sessions=n_sessions, random_state=random_state)
     cut = int((1 - test_fraction) * len(sessions))
     X_train, y_train, train_session = session_prefixes(sessions[:cut], return_session_index=True)
@@ -329,9 +329,6 @@ def load_session_split(path, fmt, *, test_days=7.0, min_item_count=5, **csv_opti
         Prefixes and next items. With user portraits (MovieLens, or a CSV with portrait
         columns) ``X_*`` are DataFrames (see :func:`with_users`), else lists of sessions.
     """
-    from . import datasets
-    from .preprocessing import session_prefixes, srgnn_preprocess
-
     if fmt == "srgnn":
         bunch = datasets.load_srgnn(path)
         X_train, y_train = session_prefixes(bunch.train_sessions)

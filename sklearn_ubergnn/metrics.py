@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import check_ids, check_k, check_same_id_kind
+from .pipeline import recommend
 
 __all__ = [
     "hit_rate_at_k",
@@ -366,8 +367,6 @@ class _TopKScorer:
         self.k = k
 
     def __call__(self, estimator, X, y):
-        from .pipeline import recommend  # a recommender, or a Pipeline ending in one
-
         y_ranked = recommend(estimator, X, k=self.k)
         func = _METRICS[self.metric] if isinstance(self.metric, str) else self.metric
         return float(func(y, y_ranked, k=self.k))

@@ -15,6 +15,7 @@ from skorch.callbacks import Callback
 from .._ranking import top_k
 from ..evaluation import evaluate_recommenders, load_session_split, synthetic_session_split
 from ..metrics import mrr_at_k, precision_at_k
+from ..session import PopularityRecommender, SessionKNNRecommender, UberGNNRecommender
 from ._core import SuiteData, history_rows, shared_data_dir, suite_config
 
 __all__ = ["SUITE", "ValidationTopK", "session_model_specs"]
@@ -83,8 +84,6 @@ def session_model_specs():
     ``knn_sample_size``. Shared by ``ubergnn demo`` / ``evaluate`` and the session suite.
     ``gru4rec`` is listed only when :class:`GRU4RecRecommender` is importable.
     """
-    from ..session import PopularityRecommender, SessionKNNRecommender, UberGNNRecommender
-
     def gnn(readout, users=True):
         # Without users, no column besides the sessions is used even when X is a DataFrame.
         no_users = {} if users else {"categorical_columns": [], "continuous_columns": []}
