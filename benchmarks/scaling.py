@@ -121,7 +121,7 @@ class Steps:
 
 def _sessions(scale, cache, extra_sessions=0):
     """(FlatSessions X, y) of every prefix of make_sessions(10_000 x scale, 5_000 items), cached on disk."""
-    from sklearn_ubergnn._validation import FlatSessions
+    from sklearn_ubergnn.utils import FlatSessions
 
     n_sessions = int(10_000 * scale)
     path = Path(cache) / f"sessions_{n_sessions}_{extra_sessions}.npz"
@@ -150,9 +150,8 @@ def _sessions(scale, cache, extra_sessions=0):
 
 
 def case_session_graphs(scale, cache, steps):
-    from sklearn_ubergnn._validation import FlatSessions
-    from sklearn_ubergnn._vocabulary import ItemVocabulary
     from sklearn_ubergnn.graphs import build_session_graphs
+    from sklearn_ubergnn.utils import FlatSessions, ItemVocabulary
 
     X, _, _ = _sessions(scale, cache)
     vocab = ItemVocabulary().fit(X.items)
@@ -198,7 +197,7 @@ def case_ubergnn(scale, cache, steps):
 
 def case_ubergnn_catalogue(scale, cache, steps):
     """20,000 prefixes of 5 clicks whose items cover a catalogue of 1,000 x scale items exactly."""
-    from sklearn_ubergnn._validation import FlatSessions
+    from sklearn_ubergnn.utils import FlatSessions
 
     n_items, n_samples, length = int(1_000 * scale), 20_000, 5
     rng = np.random.default_rng(0)

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sklearn_ubergnn._validation import FlatSessions, check_sessions
-from sklearn_ubergnn._vocabulary import ItemVocabulary
 from sklearn_ubergnn.graphs import build_session_graphs, session_adjacency
 from sklearn_ubergnn.preprocessing import session_prefixes
+from sklearn_ubergnn.utils import FlatSessions, ItemVocabulary, check_sessions
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "yoochoose1_64"
 
