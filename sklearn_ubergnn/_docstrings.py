@@ -61,6 +61,22 @@ validation_fraction : float or None, default={default}
 patience : int or None, default={default}
     Stop when ``valid_loss`` has not improved for ``patience`` epochs and restore the best
     epoch's weights; None (or no validation split) disables early stopping.""",
+    "refit": """\
+refit : bool, default=False
+    The field's protocol in one call, as ``refit`` in
+    :class:`~sklearn.model_selection.GridSearchCV`: train with the validation split and early
+    stopping to choose the number of epochs (the epoch of lowest ``valid_loss``), then train a
+    fresh network on every sample for that many epochs (same seed and learning-rate schedule);
+    the returned model is the second one. About 1.5-2x the training time. Without a
+    validation split (``validation_fraction=None``, or too few samples) there is nothing to
+    choose and the model trains once, for ``max_epochs`` epochs.""",
+    "refit_attributes": """\
+best_epoch_ : int
+    Number of epochs of the final network: with ``refit=True`` the epoch chosen on the
+    validation split, otherwise the epochs trained (after early stopping, the best epoch).
+selection_history_ : skorch.History or None
+    With ``refit=True`` and a validation split, the history of the run that chose
+    ``best_epoch_`` (``history_`` is then the refit's); None otherwise.""",
     "net_": """\
 net_ : skorch.NeuralNet
     The trained skorch net; its module is ``net_.module_``.""",

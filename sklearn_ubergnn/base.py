@@ -46,12 +46,13 @@ class _NetEstimator:
     """
 
     def _make_net(self, module, *, criterion, seed, n_samples, validation=True, train_split=None,
-                  **module_params):
+                  max_epochs=None, **module_params):
         """The estimator's skorch net (not initialised) for ``n_samples`` training samples.
 
         ``seed`` (from :func:`~sklearn_ubergnn._skorch.seed_from` of ``random_state``, once per
         ``fit``) seeds shuffling and the validation split.
         ``validation=False`` trains on every sample whatever ``validation_fraction`` says;
+        ``max_epochs`` replaces the estimator's (e.g. the epochs a validation run chose);
         ``train_split`` replaces skorch's random ``ValidSplit`` (e.g. a chronological split) when
         a validation split is made.
         """
@@ -61,7 +62,7 @@ class _NetEstimator:
             module,
             criterion=criterion,
             seed=seed,
-            max_epochs=self.max_epochs,
+            max_epochs=self.max_epochs if max_epochs is None else max_epochs,
             batch_size=self.batch_size,
             lr=self.lr,
             weight_decay=getattr(self, "weight_decay", 0.0),

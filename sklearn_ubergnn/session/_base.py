@@ -368,9 +368,18 @@ class _NetSessionRecommender(_NetEstimator, _BaseSessionRecommender):
 
     def _fit_codes(self, data, y_codes):
         seed = seed_from(self.random_state)
+        source = self._source(data, y_codes)
         net = self._make_net(self._module, criterion=self._criterion(), seed=seed, n_samples=len(y_codes),
                              **self._module_params())
-        self._fit_net(net, self._source(data, y_codes), seed)
+        self._fit_net(net, source, seed)
+        self.best_epoch_ = _best_epoch(self.history_)
+        self.selection_history_ = None
+        if self.refit and "valid_loss" in self.history_[-1]:
+            # GridSearchCV's refit: the epochs chosen on the validation split, then every sample
+            self.selection_history_ = self.history_
+            net = self._make_net(self._module, criterion=self._criterion(), seed=seed, n_samples=len(y_codes),
+                                 validation=False, max_epochs=self.best_epoch_, **self._module_params())
+            self._fit_net(net, source, seed)
 
     def _scores(self, data, *, proba=False):
         start = 0
@@ -382,6 +391,14 @@ class _NetSessionRecommender(_NetEstimator, _BaseSessionRecommender):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True  # item ids may be strings
         return tags
+
+
+def _best_epoch(history):
+    """The number of epochs of the network ``history`` ends with: the epoch of lowest ``valid_loss``
+    when there is one (early stopping restores it), else every epoch trained."""
+    if "valid_loss" not in history[-1]:
+        return len(history)
+    return int(np.argmin(history[:, "valid_loss"])) + 1
 
 
 # ---------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ class GRU4RecRecommender(_NetSessionRecommender):
     {max_epochs=10}
     {validation_fraction=0.2}
     {patience=2}
+    {refit}
     {torch_params}
 
     Attributes
@@ -60,6 +61,7 @@ class GRU4RecRecommender(_NetSessionRecommender):
         without a known item.
     {net_}
     {history_}
+    {refit_attributes}
 
     See Also
     --------
@@ -117,6 +119,7 @@ class GRU4RecRecommender(_NetSessionRecommender):
 
     _parameter_constraints: dict = {
         **TRAINING_CONSTRAINTS,
+        "refit": ["boolean"],
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "embedding_size": [Interval(Integral, 1, None, closed="left"), None],
         "n_layers": [Interval(Integral, 1, None, closed="left")],
@@ -140,6 +143,7 @@ class GRU4RecRecommender(_NetSessionRecommender):
         max_epochs=10,
         validation_fraction=0.2,
         patience=2,
+        refit=False,
         callbacks=None,
         device="cpu",
         random_state=None,
@@ -159,6 +163,7 @@ class GRU4RecRecommender(_NetSessionRecommender):
         self.max_epochs = max_epochs
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.refit = refit
         self.callbacks = callbacks
         self.device = device
         self.random_state = random_state

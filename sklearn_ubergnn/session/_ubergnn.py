@@ -91,6 +91,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
     {max_epochs=10}
     {validation_fraction=0.2}
     {patience=3}
+    {refit}
     {torch_params}
 
     Attributes
@@ -112,6 +113,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
         Values per user field (the unknown value 0 included); None without user features.
     {net_}
     {history_}
+    {refit_attributes}
 
     See Also
     --------
@@ -183,6 +185,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
 
     _parameter_constraints = {
         **TRAINING_CONSTRAINTS,
+        "refit": ["boolean"],
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "user_dim": [Interval(Integral, 1, None, closed="left"), None],
         "n_steps": [Interval(Integral, 0, None, closed="left")],
@@ -230,6 +233,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
         max_epochs=10,
         validation_fraction=0.2,
         patience=3,
+        refit=False,
         callbacks=None,
         device="cpu",
         random_state=None,
@@ -261,6 +265,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
         self.max_epochs = max_epochs
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.refit = refit
         self.callbacks = callbacks
         self.device = device
         self.random_state = random_state

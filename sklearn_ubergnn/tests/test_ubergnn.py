@@ -453,3 +453,29 @@ def test_predict_proba_is_the_softmax_of_the_training_logits(fitted_users, data)
     # recommend ranks as predict_proba: decreasing probability, ties in classes_ order
     order = np.argsort(-proba, axis=1, kind="stable")[:, :10]
     np.testing.assert_array_equal(fitted_users.recommend(X, k=10)[known], fitted_users.classes_[order][known])
+
+
+# ---------------------------------------------------------------------------------- refit
+@pytest.mark.parametrize("name", ["UberGNNRecommender", "GRU4RecRecommender"])
+def test_refit_trains_on_every_sample_for_the_chosen_epochs(name, session_split):
+    from sklearn_ubergnn import session
+
+    cls = getattr(session, name)
+    X, y, X_test, _ = session_split
+    params = {"hidden_size": 8, "batch_size": 32, "lr": 0.05, "lr_step_size": None, "max_epochs": 8,
+              "validation_fraction": 0.3, "patience": 2, "random_state": 0}
+    plain = cls(**params).fit(X, y)
+    refit = cls(**params, refit=True).fit(X, y)
+    # the selection run is the plain run; it chose the epoch of lowest validation loss
+    selection = refit.selection_history_[:, "valid_loss"]
+    np.testing.assert_array_equal(selection, plain.history_[:, "valid_loss"])
+    assert refit.best_epoch_ == plain.best_epoch_ == int(np.argmin(selection)) + 1
+    assert plain.selection_history_ is None
+    # the returned network trained on every sample for that many epochs, without validation
+    assert len(refit.history_) == refit.best_epoch_ and "valid_loss" not in refit.history_[-1]
+    same = cls(**{**params, "validation_fraction": None, "max_epochs": refit.best_epoch_}).fit(X, y)
+    np.testing.assert_allclose(refit.predict_proba(X_test[:20]), same.predict_proba(X_test[:20]), rtol=1e-5)
+    assert not np.allclose(refit.predict_proba(X_test[:20]), plain.predict_proba(X_test[:20]))
+    # no validation split: nothing to choose, one run of max_epochs
+    alone = cls(**{**params, "validation_fraction": None, "max_epochs": 3}, refit=True).fit(X, y)
+    assert alone.selection_history_ is None and alone.best_epoch_ == len(alone.history_) == 3
