@@ -73,4 +73,5 @@ API_REFERENCE = [
 # Public modules deliberately left out, with the reason.
 NOT_IN_API_REFERENCE = {
     "sklearn_ubergnn.cli": "the ``ubergnn`` command line (see Getting started)",
+    "sklearn_ubergnn.base": "the torch estimators' shared mixin, for contributors (see the Architecture page)",
 }
