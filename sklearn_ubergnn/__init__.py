@@ -18,6 +18,7 @@ from .pipeline import RecommenderPipeline, make_pipeline
 from .session import (
     GRU4RecRecommender,
     PopularityRecommender,
+    SequentialRulesRecommender,
     SessionGraphTransformer,
     SessionKNNRecommender,
     UberGNNRecommender,
@@ -35,6 +36,7 @@ __all__ = [
     "MostPopularRecommender",
     "PopularityRecommender",
     "RecommenderPipeline",
+    "SequentialRulesRecommender",
     "SessionGraphBatch",
     "SessionGraphTransformer",
     "SessionKNNRecommender",

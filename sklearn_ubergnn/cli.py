@@ -80,7 +80,7 @@ TASK_HELP = (
 
 DEFAULT_MODELS = {
     "demo": "all",
-    "evaluate": "popularity,session-knn",
+    "evaluate": "popularity,session-knn,sequential-rules",
 }
 
 

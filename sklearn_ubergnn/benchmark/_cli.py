@@ -58,7 +58,7 @@ def add_suite_arguments(parser, *, default_results=None):
                             "unless --write is given")
     parser.add_argument("--models", default=None,
                         help="comma-separated subset of the suite's models (default: all). session: "
-                             "popularity, session-knn, gru4rec, sr-gnn, uber-gnn-mean, uber-gnn-local, "
+                             "popularity, session-knn, sequential-rules, gru4rec, sr-gnn, uber-gnn-mean, uber-gnn-local, "
                              "uber-gnn-user, uber-gnn-hybrid; dynamic: edgebank (link) or lr-history "
                              "(classify), dag-lstm, rnn, transformer; bipartite: most_popular, mf_bpr, "
                              "lightgcn, disentangled")

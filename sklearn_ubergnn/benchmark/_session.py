@@ -15,7 +15,12 @@ from skorch.callbacks import Callback
 from .._ranking import top_k
 from ..evaluation import evaluate_recommenders, load_session_split, synthetic_session_split
 from ..metrics import mrr_at_k, precision_at_k
-from ..session import PopularityRecommender, SessionKNNRecommender, UberGNNRecommender
+from ..session import (
+    PopularityRecommender,
+    SequentialRulesRecommender,
+    SessionKNNRecommender,
+    UberGNNRecommender,
+)
 from ._core import SuiteData, history_rows, shared_data_dir, suite_config
 
 __all__ = ["SUITE", "ValidationTopK", "session_model_specs"]
@@ -112,6 +117,7 @@ def session_model_specs():
             lambda params: SessionKNNRecommender(k=params.get("knn_k", 100),
                                                  sample_size=params.get("knn_sample_size", 500)),
         ),
+        "sequential-rules": (False, lambda params: SequentialRulesRecommender()),
     }
     gru = _gru4rec_class()
     if gru is not None:
@@ -151,11 +157,13 @@ class _SessionSuite:
     metric_digits = 2
     throughput = ("sessions_per_s", "recommend sessions/s")
     headline = "uber-gnn-hybrid"  # the paper's V4
-    baselines = ("popularity", "session-knn", "gru4rec", "sr-gnn")  # Table 2 (the variants are Table 3)
+    # Table 2 of the paper, plus sequential rules (the variants are Table 3)
+    baselines = ("popularity", "session-knn", "sequential-rules", "gru4rec", "sr-gnn")
     epoch_panels = (("valid_loss", "validation loss"), ("valid_P@20", "validation P@20 (%)"))
     labels = {
         "popularity": "popularity",
         "session-knn": "session-kNN (V-SKNN)",
+        "sequential-rules": "sequential rules (SR)",
         "gru4rec": "GRU4Rec",
         "sr-gnn": "SR-GNN (`local`, no portrait)",
         **{f"uber-gnn-{r}": f"UBER-GNN {v} `{r}` + portrait" for r, v in VARIANTS.items()},
@@ -193,7 +201,8 @@ class _SessionSuite:
     def models(self, sdata, config):
         specs = session_model_specs()
         plan = {}
-        for name in ("popularity", "session-knn", "gru4rec", "sr-gnn", *(f"uber-gnn-{r}" for r in VARIANTS)):
+        for name in ("popularity", "session-knn", "sequential-rules", "gru4rec", "sr-gnn",
+                     *(f"uber-gnn-{r}" for r in VARIANTS)):
             if name not in specs:
                 plan[name] = "sklearn_ubergnn.GRU4RecRecommender is not available in this checkout"
             elif specs[name][0] and not sdata.has_users:

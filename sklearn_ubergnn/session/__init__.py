@@ -7,12 +7,14 @@ Every recommender here follows ``_BaseSessionRecommender`` (``_base.py``): ``fit
 from ._gru4rec import GRU4RecRecommender
 from ._knn import SessionKNNRecommender
 from ._popularity import PopularityRecommender
+from ._rules import SequentialRulesRecommender
 from ._transformer import SessionGraphTransformer
 from ._ubergnn import UberGNNRecommender
 
 __all__ = [
     "GRU4RecRecommender",
     "PopularityRecommender",
+    "SequentialRulesRecommender",
     "SessionGraphTransformer",
     "SessionKNNRecommender",
     "UberGNNRecommender",
