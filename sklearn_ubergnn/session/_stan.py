@@ -34,7 +34,7 @@ class VSTANRecommender(_BaseSessionRecommender):
        (1-based), weighs ``w_v = exp((p - L) / lambda_spw)``: the last click weighs 1.
     2. **Candidates.** The ``sample_size`` most recent training sessions sharing an item with ``s``.
     3. **Similarity.** With the weighted overlap ``o = sum_{v in s & n} w_v``, a candidate ``n``
-       scores ``sim(s, n) = o / (||w||_2 sqrt(|n|))`` (``similarity="cosine"``), times the
+       scores ``sim(s, n) = o / |s|`` (``similarity="dot"``; ``|s|`` = distinct items of ``s``), times the
        recency factor ``exp(-age_n / (lambda_snh * n_train_sessions_))`` where ``age_n`` is
        ``n_train_sessions_`` minus the 0-based training index of ``n`` (1 for the most recent
        session; see Notes). The ``k`` most similar candidates are the neighbours.
@@ -55,10 +55,10 @@ class VSTANRecommender(_BaseSessionRecommender):
     sample_size : int or None, default=1000
         Number of most recent candidate sessions in which neighbours are searched; ``None`` uses
         every training session that shares an item with the session.
-    similarity : {"cosine", "dot", "jaccard"}, default="cosine"
-        Normalisation of the weighted overlap ``o``: ``"cosine"`` ``o / (||w||_2 sqrt(|n|))``
-        (V-STAN's), ``"dot"`` ``o / |s|`` (V-SKNN's; ``|s|`` = distinct items of the session),
-        ``"jaccard"`` ``o / |s | n|``.
+    similarity : {"dot", "cosine", "jaccard"}, default="dot"
+        Normalisation of the weighted overlap ``o``: ``"dot"`` ``o / |s|`` (session-rec's ``vec``,
+        V-SKNN's; ``|s|`` = distinct items of the session), ``"cosine"``
+        ``o / (||w||_2 sqrt(|n|))`` (what ``VSKNN_STAN`` computes), ``"jaccard"`` ``o / |s | n|``.
     lambda_spw : float or None, default=1.02
         Decay length, in clicks, of the position weights of the session's items (STAN's
         ``lambda_1``).
@@ -118,8 +118,10 @@ class VSTANRecommender(_BaseSessionRecommender):
     of equal similarity (up to rounding errors of 1e-12) are broken by recency instead of set
     iteration order; unseen items are dropped from a session before positions are counted;
     the ``remind`` option is not offered (items of the session are scored, its default);
-    ``VSKNN_STAN`` ignores its ``similarity`` option and always uses ``"cosine"``, this class's
-    default. Candidates are found with the ``sample_size`` most recent sessions of each item of
+    ``VSKNN_STAN`` ignores its ``similarity`` option and always uses ``"cosine"``; the default
+    here is ``"dot"``, which its authors' search space also holds (as ``vec``) and which scored
+    about 3 points of P@20 more on a validation split of YOOCHOOSE 1/64 (the last 10 % of the
+    training prefixes: 68.9 vs 65.8). Candidates are found with the ``sample_size`` most recent sessions of each item of
     the session (enough to contain the ``sample_size`` most recent of their union), as in
     ``SessionKNNRecommender``.
 
@@ -162,7 +164,7 @@ class VSTANRecommender(_BaseSessionRecommender):
         *,
         k=100,
         sample_size=1000,
-        similarity="cosine",
+        similarity="dot",
         lambda_spw=1.02,
         lambda_snh=1.0,
         lambda_inh=2.05,

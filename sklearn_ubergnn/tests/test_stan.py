@@ -40,7 +40,7 @@ def raw_scores(rec, sessions):
     return rec._score_codes(FlatSessions(items, offsets)).toarray()
 
 
-def reference_stan_scores(train, query, *, k=100, sample_size=1000, similarity="cosine", lambda_spw=1.02,
+def reference_stan_scores(train, query, *, k=100, sample_size=1000, similarity="dot", lambda_spw=1.02,
                           lambda_snh=1.0, lambda_inh=2.05, lambda_ipw=1.02, lambda_idf=5.0):
     """Item scores of V-STAN for one session, the slow and obvious way (dicts and sets), in training order."""
     def decay(distance, length):
@@ -85,7 +85,7 @@ def reference_stan_scores(train, query, *, k=100, sample_size=1000, similarity="
 def test_hand_worked_scores():
     # sessions 0: 1 2 3, 1: 4 2 5, 2: 1 3 (oldest first); the session 2 1 (L = 2) shares items with all
     X, y = prefixes([[1, 2, 3], [4, 2, 5], [1, 3]])
-    rec = VSTANRecommender(lambda_idf=None).fit(X, y)
+    rec = VSTANRecommender(similarity="cosine", lambda_idf=None).fit(X, y)
     assert rec.n_train_sessions_ == 3
     e = math.exp
     w2, w1 = e(-1 / 1.02), 1.0  # position weights: item 2 one click before the end, item 1 the last
@@ -105,23 +105,28 @@ def test_hand_worked_scores():
         5: sim1 * far,
     }
     np.testing.assert_allclose(raw_scores(rec, [[2, 1]])[0], [expected[v] for v in rec.classes_], rtol=1e-12)
-    reference = reference_stan_scores([[1, 2, 3], [4, 2, 5], [1, 3]], [2, 1], lambda_idf=None)
+    reference = reference_stan_scores([[1, 2, 3], [4, 2, 5], [1, 3]], [2, 1], similarity="cosine",
+                                      lambda_idf=None)
     np.testing.assert_allclose([reference[v] for v in rec.classes_], [expected[v] for v in rec.classes_])
     # k=2 keeps sessions 2 and 0 (the two most similar): items 4 and 5 lose their only vote
-    two = VSTANRecommender(k=2, lambda_idf=None).fit(X, y)
+    two = VSTANRecommender(k=2, similarity="cosine", lambda_idf=None).fit(X, y)
     assert sim2 > sim0 > sim1
     np.testing.assert_allclose(raw_scores(two, [[2, 1]])[0],
                                [expected[1], sim0, expected[3], 0.0, 0.0], rtol=1e-12)
     # sample_size=1: only the most recent candidate (session 2) is looked at
-    one = VSTANRecommender(sample_size=1, lambda_idf=None).fit(X, y)
+    one = VSTANRecommender(sample_size=1, similarity="cosine", lambda_idf=None).fit(X, y)
     np.testing.assert_allclose(raw_scores(one, [[2, 1]])[0], [sim2, 0, sim2 * far, 0, 0], rtol=1e-12)
+    # the default "dot" divides the overlap by the 2 distinct items of the session instead
+    dot = raw_scores(VSTANRecommender(lambda_idf=None).fit(X, y), [[2, 1]])[0]
+    dot1 = w2 / 2 * e(-2 / 3) * e(-1 / 1.02)
+    np.testing.assert_allclose(dot[3:], [dot1 * far, dot1 * far], rtol=1e-12)
 
 
 @pytest.mark.parametrize(
     "params",
     [
         {},
-        {"k": 5, "sample_size": 10, "similarity": "dot"},
+        {"k": 5, "sample_size": 10, "similarity": "cosine"},
         {"k": 3, "sample_size": None, "similarity": "jaccard", "lambda_idf": 1.0},
         {"k": 50, "sample_size": 4, "lambda_spw": 0.3, "lambda_snh": 0.05, "lambda_inh": 0.5, "lambda_ipw": None},
         {"k": 1, "sample_size": 1, **OFF},
