@@ -22,6 +22,7 @@ from .session import (
     SessionGraphTransformer,
     SessionKNNRecommender,
     UberGNNRecommender,
+    VSTANRecommender,
 )
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "SessionGraphTransformer",
     "SessionKNNRecommender",
     "UberGNNRecommender",
+    "VSTANRecommender",
     "__version__",
     "make_pipeline",
 ]

@@ -58,8 +58,8 @@ def add_suite_arguments(parser, *, default_results=None):
                             "unless --write is given")
     parser.add_argument("--models", default=None,
                         help="comma-separated subset of the suite's models (default: all). session: "
-                             "popularity, session-knn, sequential-rules, gru4rec, sr-gnn, uber-gnn-mean, uber-gnn-local, "
-                             "uber-gnn-user, uber-gnn-hybrid; dynamic: edgebank (link) or lr-history "
+                             "popularity, session-knn, sequential-rules, v-stan, gru4rec, sr-gnn, uber-gnn-mean, "
+                             "uber-gnn-local, uber-gnn-user, uber-gnn-hybrid; dynamic: edgebank (link) or lr-history "
                              "(classify), dag-lstm, rnn, transformer; bipartite: most_popular, mf_bpr, "
                              "lightgcn, disentangled")
     nets = parser.add_argument_group("neural models (override the suite's defaults)")

@@ -20,6 +20,7 @@ from ..session import (
     SequentialRulesRecommender,
     SessionKNNRecommender,
     UberGNNRecommender,
+    VSTANRecommender,
 )
 from ._core import SuiteData, history_rows, shared_data_dir, suite_config
 
@@ -118,6 +119,7 @@ def session_model_specs():
                                                  sample_size=params.get("knn_sample_size", 500)),
         ),
         "sequential-rules": (False, lambda params: SequentialRulesRecommender()),
+        "v-stan": (False, lambda params: VSTANRecommender()),
     }
     gru = _gru4rec_class()
     if gru is not None:
@@ -157,13 +159,14 @@ class _SessionSuite:
     metric_digits = 2
     throughput = ("sessions_per_s", "recommend sessions/s")
     headline = "uber-gnn-hybrid"  # the paper's V4
-    # Table 2 of the paper, plus sequential rules (the variants are Table 3)
-    baselines = ("popularity", "session-knn", "sequential-rules", "gru4rec", "sr-gnn")
+    # Table 2 of the paper, plus sequential rules and V-STAN (the variants are Table 3)
+    baselines = ("popularity", "session-knn", "sequential-rules", "v-stan", "gru4rec", "sr-gnn")
     epoch_panels = (("valid_loss", "validation loss"), ("valid_P@20", "validation P@20 (%)"))
     labels = {
         "popularity": "popularity",
         "session-knn": "session-kNN (V-SKNN)",
         "sequential-rules": "sequential rules (SR)",
+        "v-stan": "V-STAN",
         "gru4rec": "GRU4Rec",
         "sr-gnn": "SR-GNN (`local`, no portrait)",
         **{f"uber-gnn-{r}": f"UBER-GNN {v} `{r}` + portrait" for r, v in VARIANTS.items()},
@@ -201,7 +204,7 @@ class _SessionSuite:
     def models(self, sdata, config):
         specs = session_model_specs()
         plan = {}
-        for name in ("popularity", "session-knn", "sequential-rules", "gru4rec", "sr-gnn",
+        for name in ("popularity", "session-knn", "sequential-rules", "v-stan", "gru4rec", "sr-gnn",
                      *(f"uber-gnn-{r}" for r in VARIANTS)):
             if name not in specs:
                 plan[name] = "sklearn_ubergnn.GRU4RecRecommender is not available in this checkout"

@@ -8,6 +8,7 @@ from ._gru4rec import GRU4RecRecommender
 from ._knn import SessionKNNRecommender
 from ._popularity import PopularityRecommender
 from ._rules import SequentialRulesRecommender
+from ._stan import VSTANRecommender
 from ._transformer import SessionGraphTransformer
 from ._ubergnn import UberGNNRecommender
 
@@ -18,4 +19,5 @@ __all__ = [
     "SessionGraphTransformer",
     "SessionKNNRecommender",
     "UberGNNRecommender",
+    "VSTANRecommender",
 ]

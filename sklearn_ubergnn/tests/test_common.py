@@ -49,6 +49,7 @@ from sklearn_ubergnn import (
     SessionGraphTransformer,
     SessionKNNRecommender,
     UberGNNRecommender,
+    VSTANRecommender,
 )
 from sklearn_ubergnn.datasets import make_bipartite, make_interactions, make_sessions
 from sklearn_ubergnn.disentangled import train_test_split_edges
@@ -74,6 +75,7 @@ CASES = {
     "PopularityRecommender": ("sessions", lambda: PopularityRecommender()),
     "SessionKNNRecommender": ("sessions", lambda: SessionKNNRecommender(k=20, sample_size=50)),
     "SequentialRulesRecommender": ("sessions", lambda: SequentialRulesRecommender()),
+    "VSTANRecommender": ("sessions", lambda: VSTANRecommender(k=20, sample_size=50)),
     "UberGNNRecommender": ("sessions", lambda: UberGNNRecommender(hidden_size=8, **NET)),
     "GRU4RecRecommender": ("sessions", lambda: GRU4RecRecommender(hidden_size=8, **NET)),
     "RecommenderPipeline": ("sessions", lambda: make_pipeline(SessionKNNRecommender(k=20, sample_size=50))),
