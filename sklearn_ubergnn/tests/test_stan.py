@@ -16,6 +16,9 @@ from sklearn_ubergnn.session import PopularityRecommender, SessionKNNRecommender
 OFF = {"lambda_spw": None, "lambda_snh": None, "lambda_inh": None, "lambda_ipw": None, "lambda_idf": None}
 
 
+# the published decay lengths for YOOCHOOSE's ~4-click sessions (the defaults resolve "auto" from the data)
+PUBLISHED = {"lambda_spw": 1.02, "lambda_inh": 2.05, "lambda_ipw": 1.02}
+
 def prefixes(sessions):
     """Every (prefix, next item) sample of each session, longest first, sessions in order."""
     X, y = [], []
@@ -40,9 +43,13 @@ def raw_scores(rec, sessions):
     return rec._score_codes(FlatSessions(items, offsets)).toarray()
 
 
-def reference_stan_scores(train, query, *, k=100, sample_size=1000, similarity="dot", lambda_spw=1.02,
-                          lambda_snh=1.0, lambda_inh=2.05, lambda_ipw=1.02, lambda_idf=5.0):
+def reference_stan_scores(train, query, *, k=100, sample_size=1000, similarity="dot", lambda_spw="auto",
+                          lambda_snh=1.0, lambda_inh="auto", lambda_ipw="auto", lambda_idf=5.0):
     """Item scores of V-STAN for one session, the slow and obvious way (dicts and sets), in training order."""
+    mean_length = sum(len(session) for session in train) / len(train)
+    lambda_spw = mean_length / 4 if lambda_spw == "auto" else lambda_spw
+    lambda_inh = mean_length / 2 if lambda_inh == "auto" else lambda_inh
+    lambda_ipw = mean_length / 4 if lambda_ipw == "auto" else lambda_ipw
     def decay(distance, length):
         return 1.0 if length is None else math.exp(-distance / length)
 
@@ -85,7 +92,7 @@ def reference_stan_scores(train, query, *, k=100, sample_size=1000, similarity="
 def test_hand_worked_scores():
     # sessions 0: 1 2 3, 1: 4 2 5, 2: 1 3 (oldest first); the session 2 1 (L = 2) shares items with all
     X, y = prefixes([[1, 2, 3], [4, 2, 5], [1, 3]])
-    rec = VSTANRecommender(similarity="cosine", lambda_idf=None).fit(X, y)
+    rec = VSTANRecommender(similarity="cosine", lambda_idf=None, **PUBLISHED).fit(X, y)
     assert rec.n_train_sessions_ == 3
     e = math.exp
     w2, w1 = e(-1 / 1.02), 1.0  # position weights: item 2 one click before the end, item 1 the last
@@ -106,18 +113,18 @@ def test_hand_worked_scores():
     }
     np.testing.assert_allclose(raw_scores(rec, [[2, 1]])[0], [expected[v] for v in rec.classes_], rtol=1e-12)
     reference = reference_stan_scores([[1, 2, 3], [4, 2, 5], [1, 3]], [2, 1], similarity="cosine",
-                                      lambda_idf=None)
+                                      lambda_idf=None, **PUBLISHED)
     np.testing.assert_allclose([reference[v] for v in rec.classes_], [expected[v] for v in rec.classes_])
     # k=2 keeps sessions 2 and 0 (the two most similar): items 4 and 5 lose their only vote
-    two = VSTANRecommender(k=2, similarity="cosine", lambda_idf=None).fit(X, y)
+    two = VSTANRecommender(k=2, similarity="cosine", lambda_idf=None, **PUBLISHED).fit(X, y)
     assert sim2 > sim0 > sim1
     np.testing.assert_allclose(raw_scores(two, [[2, 1]])[0],
                                [expected[1], sim0, expected[3], 0.0, 0.0], rtol=1e-12)
     # sample_size=1: only the most recent candidate (session 2) is looked at
-    one = VSTANRecommender(sample_size=1, similarity="cosine", lambda_idf=None).fit(X, y)
+    one = VSTANRecommender(sample_size=1, similarity="cosine", lambda_idf=None, **PUBLISHED).fit(X, y)
     np.testing.assert_allclose(raw_scores(one, [[2, 1]])[0], [sim2, 0, sim2 * far, 0, 0], rtol=1e-12)
     # the default "dot" divides the overlap by the 2 distinct items of the session instead
-    dot = raw_scores(VSTANRecommender(lambda_idf=None).fit(X, y), [[2, 1]])[0]
+    dot = raw_scores(VSTANRecommender(lambda_idf=None, **PUBLISHED).fit(X, y), [[2, 1]])[0]
     dot1 = w2 / 2 * e(-2 / 3) * e(-1 / 1.02)
     np.testing.assert_allclose(dot[3:], [dot1 * far, dot1 * far], rtol=1e-12)
 
@@ -178,11 +185,11 @@ def test_scores_do_not_depend_on_the_batch_and_are_non_negative(seed, batch_size
 def test_recency_prefers_the_newer_of_two_identical_neighbours():
     # sessions 1 2 (old) and 1 3 (new) share item 1 equally: the newer one's item scores higher
     X, y = prefixes([[1, 2], [5, 6], [5, 6], [1, 3]])
-    rec = VSTANRecommender(lambda_idf=None).fit(X, y)
+    rec = VSTANRecommender(lambda_idf=None, **PUBLISHED).fit(X, y)
     scores = raw_scores(rec, [[1]])[0]
     assert scores[2] > scores[1] > 0  # classes_ = 1 2 3 5 6: item 3 beats item 2
     assert scores[1] / scores[2] == pytest.approx(math.exp(-4 / 4) / math.exp(-1 / 4))  # ages 4 and 1 of 4
-    flat = raw_scores(VSTANRecommender(lambda_idf=None, lambda_snh=None).fit(X, y), [[1]])[0]
+    flat = raw_scores(VSTANRecommender(lambda_idf=None, lambda_snh=None, **PUBLISHED).fit(X, y), [[1]])[0]
     assert flat[1] == pytest.approx(flat[2])
 
 
@@ -219,3 +226,13 @@ def test_learns_planted_transitions_far_better_than_popularity():
     assert precision_at_k(y_test, popular, k=5) < 0.1
     assert mrr_at_k(y_test, stan, k=20) > 0.25
     assert mrr_at_k(y_test, popular, k=20) < 0.1
+
+
+def test_auto_decay_lengths_follow_the_mean_session_length():
+    X, y = prefixes([[1, 2, 3, 4, 5, 6, 7, 8], [4, 2, 5, 6]])  # rebuilt sessions of 8 and 4 clicks
+    rec = VSTANRecommender().fit(X, y)
+    assert (rec.lambda_spw_, rec.lambda_inh_, rec.lambda_ipw_) == (1.5, 3.0, 1.5)
+    fixed = VSTANRecommender(lambda_spw=1.5, lambda_inh=3.0, lambda_ipw=1.5).fit(X, y)
+    np.testing.assert_array_equal(raw_scores(rec, [[2, 5]]), raw_scores(fixed, [[2, 5]]))
+    off = VSTANRecommender(lambda_spw=None).fit(X, y)
+    assert off.lambda_spw_ is None
