@@ -44,6 +44,38 @@ def _step_decay(name, step):
 _DECAYS = {"same", "div", "linear", "log", "quadratic"}
 
 
+def candidate_entries(postings, pair_item, pair_q, pair_start, sample_size):
+    """The candidate training sessions of each (query session, item) pair, as entries of ``postings``.
+
+    ``postings`` is the item x training-session CSR matrix (sessions of an item oldest first); pair
+    ``j`` (query ``pair_q[j]``, item ``pair_item[j]``; pairs sorted by query, starting at
+    ``pair_start``) gets the sessions of its item that may be among the ``sample_size`` most recent
+    sessions sharing any item with its query: the ``sample_size``-th most recent session of any one
+    of the query's items is a lower bound. Returns ``(entry, entry_pair)``: positions in
+    ``postings.indices`` and the pair of each.
+    """
+    n_items, n_train = postings.shape
+    n_queries = len(pair_start) - 1
+    begin, end = postings.indptr[pair_item], postings.indptr[pair_item + 1]
+    if sample_size is not None:
+        kth = np.where(end - begin >= sample_size, postings.indices[np.maximum(end - sample_size, 0)], -1)
+        bound = np.full(n_queries, -1, dtype=np.int64)
+        has = np.diff(pair_start) > 0
+        bound[has] = np.maximum.reduceat(kth, pair_start[:-1][has])
+        row_of_entry = np.repeat(np.arange(n_items, dtype=np.int64), np.diff(postings.indptr))
+        posting_keys = row_of_entry * n_train + postings.indices
+        begin = np.searchsorted(posting_keys, pair_item * n_train + np.maximum(bound[pair_q], 0))
+    counts = end - begin
+    return concat_ranges(begin, counts), np.repeat(np.arange(len(pair_item), dtype=np.int64), counts)
+
+
+def most_recent(cand_q, n_queries, sample_size):
+    """Mask of the ``sample_size`` most recent candidates of each query (candidates sorted by query,
+    then by training session, oldest first)."""
+    q_start = _segment_starts(cand_q, n_queries)
+    return q_start[cand_q + 1] - 1 - np.arange(len(cand_q)) < sample_size
+
+
 @fill_doc
 class SessionKNNRecommender(_BaseSessionRecommender):
     """Session-based k-nearest neighbours with position weights (V-SKNN / VMContextKNN).
@@ -228,22 +260,8 @@ class SessionKNNRecommender(_BaseSessionRecommender):
         pair_start = _segment_starts(pair_q, b)
         n_distinct = np.diff(pair_start)
 
-        # Candidate sessions of each pair: the item's sessions that may be among the sample_size most
-        # recent of the union. The sample_size-th most recent session of any one item is a lower bound.
         postings = self.item_session_matrix_
-        begin, end = postings.indptr[pair_item], postings.indptr[pair_item + 1]
-        if self.sample_size is not None:
-            size = self.sample_size
-            kth = np.where(end - begin >= size, postings.indices[np.maximum(end - size, 0)], -1)
-            bound = np.full(b, -1, dtype=np.int64)
-            has = n_distinct > 0
-            bound[has] = np.maximum.reduceat(kth, pair_start[:-1][has])
-            row_of_entry = np.repeat(np.arange(n_items, dtype=np.int64), np.diff(postings.indptr))
-            posting_keys = row_of_entry * n_train + postings.indices
-            begin = np.searchsorted(posting_keys, pair_item * n_train + np.maximum(bound[pair_q], 0))
-        counts = end - begin
-        entry = concat_ranges(begin, counts)
-        entry_pair = np.repeat(np.arange(len(pair_keys), dtype=np.int64), counts)
+        entry, entry_pair = candidate_entries(postings, pair_item, pair_q, pair_start, self.sample_size)
         entry_session = postings.indices[entry].astype(np.int64)
         entry_q = pair_q[entry_pair]
 
@@ -266,9 +284,7 @@ class SessionKNNRecommender(_BaseSessionRecommender):
 
         # Sample: the sample_size most recent candidates of each query (largest session index).
         if self.sample_size is not None:
-            q_start = _segment_starts(cand_q, b)
-            from_end = q_start[cand_q + 1] - 1 - np.arange(len(cand_q))
-            sampled = from_end < self.sample_size
+            sampled = most_recent(cand_q, b, self.sample_size)
             cand_q, cand_session = cand_q[sampled], cand_session[sampled]
             overlap, n_shared, step = overlap[sampled], n_shared[sampled], step[sampled]
 

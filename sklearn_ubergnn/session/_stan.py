@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .._arrays import concat_ranges
 from .._docstrings import fill_doc
 from ._base import _BaseSessionRecommender, _full_sessions, _segment_starts
+from ._knn import candidate_entries, most_recent
 
 __all__ = ["VSTANRecommender"]
 
@@ -236,22 +237,9 @@ class VSTANRecommender(_BaseSessionRecommender):
         pair_start = _segment_starts(pair_q, b)
         n_distinct = np.diff(pair_start)
 
-        # Candidate sessions of each pair: the item's sessions that may be among the sample_size most
-        # recent of the union (the sample_size-th most recent session of any one item is a lower bound).
+        # Candidate sessions of each pair, as V-SKNN bounds them.
         postings = self.item_session_matrix_
-        begin, end = postings.indptr[pair_item], postings.indptr[pair_item + 1]
-        if self.sample_size is not None:
-            size = self.sample_size
-            kth = np.where(end - begin >= size, postings.indices[np.maximum(end - size, 0)], -1)
-            bound = np.full(b, -1, dtype=np.int64)
-            has = n_distinct > 0
-            bound[has] = np.maximum.reduceat(kth, pair_start[:-1][has])
-            row_of_entry = np.repeat(np.arange(n_items, dtype=np.int64), np.diff(postings.indptr))
-            posting_keys = row_of_entry * n_train + postings.indices
-            begin = np.searchsorted(posting_keys, pair_item * n_train + np.maximum(bound[pair_q], 0))
-        counts = end - begin
-        entry = concat_ranges(begin, counts)
-        entry_pair = np.repeat(np.arange(len(pair_keys), dtype=np.int64), counts)
+        entry, entry_pair = candidate_entries(postings, pair_item, pair_q, pair_start, self.sample_size)
         group_key = pair_q[entry_pair] * n_train + postings.indices[entry]
         if len(group_key) == 0:
             return empty
@@ -268,8 +256,7 @@ class VSTANRecommender(_BaseSessionRecommender):
 
         # Sample: the sample_size most recent candidates of each query (largest session index).
         if self.sample_size is not None:
-            q_start = _segment_starts(cand_q, b)
-            sampled = q_start[cand_q + 1] - 1 - np.arange(len(cand_q)) < self.sample_size
+            sampled = most_recent(cand_q, b, self.sample_size)
             cand_q, cand_session = cand_q[sampled], cand_session[sampled]
             overlap, n_shared, gap, anchor = overlap[sampled], n_shared[sampled], gap[sampled], anchor[sampled]
 

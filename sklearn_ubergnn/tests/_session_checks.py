@@ -1,4 +1,4 @@
-"""Checks shared by the tests of the network session recommenders (UberGNN, GRU4Rec)."""
+"""Checks and data shared by the session-recommender tests (nets, neighbourhood models, rules)."""
 import pickle
 
 import numpy as np
@@ -24,3 +24,29 @@ def check_renaming_items_renames_the_output(estimator, X, y, X_test):
     X_known = [s for s in X_test if all(i in rename for i in s)][:30]
     expected = np.vectorize(rename.get, otypes=[object])(model.recommend(X_known, k=5))
     np.testing.assert_array_equal(renamed.recommend([[rename[i] for i in s] for s in X_known], k=5), expected)
+
+
+def markov_sessions(n_sessions, rng, n_items=60, follow=0.7):
+    """Sessions of 2-6 clicks; item i is followed by its planted successor with probability ``follow``."""
+    successor = rng.permutation(n_items)
+    out = []
+    for length in rng.integers(2, 7, size=n_sessions):
+        session = [int(rng.integers(n_items))]
+        for _ in range(length - 1):
+            follows = rng.random() < follow
+            session.append(int(successor[session[-1]]) if follows else int(rng.integers(n_items)))
+        out.append(session)
+    return out
+
+
+def assert_proba_matches_reference(rec, queries, reference_scores):
+    """``rec.predict_proba(queries)`` equals the normalised ``reference_scores(query)`` (a dict item -> score)
+    of each query, or the popularity distribution where the reference scores nothing."""
+    proba = rec.predict_proba(queries)
+    for q, row in zip(queries, proba):
+        expected = np.zeros(rec.n_items_)
+        for item, value in reference_scores(q).items():
+            expected[rec.vocabulary_.transform(np.array([item]))[0]] = value
+        if expected.sum() == 0:
+            expected = rec.item_counts_.astype(float)
+        np.testing.assert_allclose(row, expected / expected.sum(), atol=1e-12)

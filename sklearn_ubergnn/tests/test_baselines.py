@@ -16,6 +16,7 @@ from sklearn_ubergnn.metrics import precision_at_k
 from sklearn_ubergnn.session import PopularityRecommender, SessionKNNRecommender
 from sklearn_ubergnn.session._base import _full_sessions
 from sklearn_ubergnn.session._knn import _position_weights, _step_decay
+from sklearn_ubergnn.tests._session_checks import assert_proba_matches_reference
 
 # Five training sessions, oldest first. Item clicks: 1:2, 2:3, 3:3, 4:2, 5:2, 6:1.
 SESSIONS = [[1, 2, 3], [2, 4], [3, 4, 5], [1, 5], [2, 3, 6]]
@@ -173,15 +174,7 @@ def test_knn_matches_a_plain_python_reference(params):
     queries = random_sessions(1, n_sessions=40, max_len=14)
     X, y = prefixes(train)
     rec = SessionKNNRecommender(**params, batch_size=7).fit(X, y)
-    proba = rec.predict_proba(queries)
-    for q, row in zip(queries, proba):
-        scores = reference_knn_scores(train, q, **params)
-        expected = np.zeros(rec.n_items_)
-        for item, value in scores.items():
-            expected[rec.vocabulary_.transform(np.array([item]))[0]] = value
-        if expected.sum() == 0:
-            expected = rec.item_counts_.astype(float)
-        np.testing.assert_allclose(row, expected / expected.sum(), atol=1e-12)
+    assert_proba_matches_reference(rec, queries, lambda q: reference_knn_scores(train, q, **params))
 
 
 # --------------------------------------------------------------------------- training sessions from prefixes

@@ -5,6 +5,7 @@ import pytest
 from sklearn_ubergnn.metrics import precision_at_k
 from sklearn_ubergnn.preprocessing import session_prefixes
 from sklearn_ubergnn.session import PopularityRecommender, SequentialRulesRecommender
+from sklearn_ubergnn.tests._session_checks import markov_sessions
 
 
 def test_rules_by_hand():
@@ -46,22 +47,9 @@ def test_last_known_item_decides_and_fallback_is_popularity():
     np.testing.assert_array_equal(rec.recommend([[2]], k=3)[:, :1], [[3]])  # 2 -> 3, then popularity
 
 
-def _markov_sessions(n_sessions, rng, n_items=60, follow=0.7):
-    """Sessions of 2-6 clicks; item i is followed by its planted successor with probability ``follow``."""
-    successor = rng.permutation(n_items)
-    out = []
-    for length in rng.integers(2, 7, size=n_sessions):
-        session = [int(rng.integers(n_items))]
-        for _ in range(length - 1):
-            follows = rng.random() < follow
-            session.append(int(successor[session[-1]]) if follows else int(rng.integers(n_items)))
-        out.append(session)
-    return out
-
-
 def test_learns_planted_transitions_far_better_than_popularity():
     rng = np.random.default_rng(0)
-    sessions = _markov_sessions(1500, rng)
+    sessions = markov_sessions(1500, rng)
     X, y = session_prefixes(sessions[:1200])
     X_test, y_test = session_prefixes(sessions[1200:])
     rules = SequentialRulesRecommender().fit(X, y).recommend(X_test, k=5)

@@ -12,6 +12,7 @@ from sklearn_ubergnn._validation import FlatSessions
 from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
 from sklearn_ubergnn.preprocessing import session_prefixes
 from sklearn_ubergnn.session import PopularityRecommender, SessionKNNRecommender, VSTANRecommender
+from sklearn_ubergnn.tests._session_checks import assert_proba_matches_reference, markov_sessions
 
 OFF = {"lambda_spw": None, "lambda_snh": None, "lambda_inh": None, "lambda_ipw": None, "lambda_idf": None}
 
@@ -144,15 +145,7 @@ def test_matches_a_plain_python_reference(params):
     queries = random_sessions(1, n_sessions=40, max_len=14) + [[99, 3, 98, 3]]
     X, y = prefixes(train)
     rec = VSTANRecommender(**params, batch_size=7).fit(X, y)
-    proba = rec.predict_proba(queries)
-    for q, row in zip(queries, proba):
-        scores = reference_stan_scores(train, q, **params)
-        expected = np.zeros(rec.n_items_)
-        for item, value in scores.items():
-            expected[rec.vocabulary_.transform(np.array([item]))[0]] = value
-        if expected.sum() == 0:
-            expected = rec.item_counts_.astype(float)
-        np.testing.assert_allclose(row, expected / expected.sum(), atol=1e-12)
+    assert_proba_matches_reference(rec, queries, lambda q: reference_stan_scores(train, q, **params))
 
 
 @pytest.mark.parametrize("similarity", ["cosine", "dot", "jaccard"])
@@ -200,22 +193,9 @@ def test_parameter_validation(params):
         VSTANRecommender(**params).fit([[1, 2]], [3])
 
 
-def _markov_sessions(n_sessions, rng, n_items=60, follow=0.7):
-    """Sessions of 2-6 clicks; item i is followed by its planted successor with probability ``follow``."""
-    successor = rng.permutation(n_items)
-    out = []
-    for length in rng.integers(2, 7, size=n_sessions):
-        session = [int(rng.integers(n_items))]
-        for _ in range(length - 1):
-            follows = rng.random() < follow
-            session.append(int(successor[session[-1]]) if follows else int(rng.integers(n_items)))
-        out.append(session)
-    return out
-
-
 def test_learns_planted_transitions_far_better_than_popularity():
     rng = np.random.default_rng(0)
-    sessions = _markov_sessions(1500, rng)
+    sessions = markov_sessions(1500, rng)
     X, y = session_prefixes(sessions[:1200])
     X_test, y_test = session_prefixes(sessions[1200:])
     stan = VSTANRecommender().fit(X, y).recommend(X_test, k=20)
