@@ -4,7 +4,9 @@ Input is validated and encoded once, at the entry of each public method
 (:meth:`_BaseSessionRecommender._check_input`, then ``_encode`` into
 :class:`~sklearn_ubergnn.session._data.EncodedSessions`); from there only item codes travel, and
 the last step turns top-k codes back into raw ids. Subclasses implement two hooks on codes
-(positions in ``classes_``):
+(positions in ``classes_``): ``_fit_codes`` and ``_scores``, the scores of consecutive row
+blocks. The recommenders without a network (:class:`_BlockScoredRecommender`) get ``_scores``
+from one more hook, ``_score_codes``:
 
 ``_fit_codes(data, y_codes)``
     Learn from the encoded training sessions (:class:`EncodedSessions`, no unseen code) and
@@ -15,8 +17,7 @@ the last step turns top-k codes back into raw ids. Subclasses implement two hook
     shape ``(b, n_items)``, a ``(1, n_items)`` row when every session gets the same scores, or a
     ``scipy.sparse`` matrix of shape ``(b, n_items)`` when most scores are zero.
 
-Network recommenders (:class:`_NetSessionRecommender`) replace ``_score_codes`` by their
-module: logits from its ``forward``, probabilities from its ``proba`` method, batch by batch
+Network recommenders (:class:`_NetSessionRecommender`) score with their module instead: logits from its ``forward``, probabilities from its ``proba`` method, batch by batch
 through :func:`~sklearn_ubergnn._skorch.iter_outputs`. The base class does the rest: validation,
 the item vocabulary, popularity counts, batching, top-k selection with the package's one
 ranking rule (:func:`~sklearn_ubergnn._ranking.top_k`), the popularity fallback,
@@ -43,14 +44,14 @@ from ..base import _NetEstimator
 from ..graphs import SessionGraphBatch
 from ._data import EncodedSessions, encode_graph_batch, known_codes
 
-__all__ = ["_BaseSessionRecommender", "_NetSessionRecommender"]
+__all__ = ["_BaseSessionRecommender", "_BlockScoredRecommender", "_NetSessionRecommender"]
 
 
 class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the session recommenders: ids in, ranked ids out, in bounded batches.
 
     Not meant to be instantiated: subclasses define ``__init__`` (keyword-only parameters, among them
-    ``batch_size``), ``_fit_codes`` and ``_score_codes`` (see the module docstring).
+    ``batch_size``), ``_fit_codes`` and ``_scores`` (see the module docstring).
 
     Ranking rule, shared by every recommender (:func:`~sklearn_ubergnn._ranking.top_k`): items with
     a positive score (any score, for a network's logits) come first, by decreasing score, ties
@@ -94,9 +95,9 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta)
     def _fit_codes(self, data, y_codes):
         """Learn from encoded training sessions and next items (see the module docstring)."""
 
-    def _score_codes(self, sessions_codes):
-        """Score every item for one bounded batch of encoded sessions (see the module docstring)."""
-        raise NotImplementedError
+    @abstractmethod
+    def _scores(self, data, *, proba=False):
+        """Yield ``(rows, block)`` over consecutive row slices of ``data`` (see the module docstring)."""
 
     # ------------------------------------------------------------------ input
     def _check_sessions(self, X, *, reset):
@@ -177,18 +178,6 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta)
         return self
 
     # ------------------------------------------------------------------ scores
-    def _scores(self, data, *, proba=False):
-        """Yield ``(rows, block)`` over consecutive row slices of ``data``, in order.
-
-        ``block`` holds the rows' scores (what :func:`~sklearn_ubergnn._ranking.top_k` takes), or
-        their probabilities over ``classes_`` with ``proba=True`` (rows of sessions with no known
-        item are overwritten by the caller).
-        """
-        for rows in row_blocks(len(data), self.n_items_, max_rows=self.batch_size):
-            batch = known_codes(data.codes, rows)
-            scores = self._score_codes(batch)
-            yield rows, (_normalise(scores, len(batch), self._prior()) if proba else scores)
-
     def _prior(self):
         """The popularity distribution ``item_counts_ / item_counts_.sum()``."""
         return self.item_counts_ / self.item_counts_.sum()
@@ -300,6 +289,30 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta)
         tags.classifier_tags.multi_label = False
         tags.non_deterministic = False
         return tags
+
+
+class _BlockScoredRecommender(_BaseSessionRecommender):
+    """Base class of the recommenders without a network: scored by ``_score_codes`` in row blocks.
+
+    Subclasses implement ``_fit_codes`` and ``_score_codes`` (see the module docstring); blocks hold
+    at most ``batch_size`` sessions and fit in scikit-learn's ``working_memory``.
+    """
+
+    @abstractmethod
+    def _score_codes(self, sessions_codes):
+        """Score every item for one bounded batch of encoded sessions (see the module docstring)."""
+
+    def _scores(self, data, *, proba=False):
+        """Yield ``(rows, block)`` over consecutive row slices of ``data``, in order.
+
+        ``block`` holds the rows' scores (what :func:`~sklearn_ubergnn._ranking.top_k` takes), or
+        their probabilities over ``classes_`` with ``proba=True`` (rows of sessions with no known
+        item are overwritten by the caller).
+        """
+        for rows in row_blocks(len(data), self.n_items_, max_rows=self.batch_size):
+            batch = known_codes(data.codes, rows)
+            scores = self._score_codes(batch)
+            yield rows, (_normalise(scores, len(batch), self._prior()) if proba else scores)
 
 
 def _normalise(scores, n_rows, prior):

@@ -7,7 +7,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._arrays import concat_ranges
 from .._docstrings import fill_doc
-from ._base import _BaseSessionRecommender, _full_sessions, _segment_starts
+from ._base import _BlockScoredRecommender, _full_sessions, _segment_starts
 
 __all__ = ["SessionKNNRecommender"]
 
@@ -77,7 +77,7 @@ def most_recent(cand_q, n_queries, sample_size):
 
 
 @fill_doc
-class SessionKNNRecommender(_BaseSessionRecommender):
+class SessionKNNRecommender(_BlockScoredRecommender):
     """Session-based k-nearest neighbours with position weights (V-SKNN / VMContextKNN).
 
     The recommender of Ludewig & Jannach (2018), as ``VMContextKNN`` of the session-rec
@@ -195,7 +195,7 @@ class SessionKNNRecommender(_BaseSessionRecommender):
     """
 
     _parameter_constraints: dict = {
-        **_BaseSessionRecommender._parameter_constraints,
+        **_BlockScoredRecommender._parameter_constraints,
         "k": [Interval(Integral, 1, None, closed="left")],
         "sample_size": [Interval(Integral, 1, None, closed="left"), None],
         "weighting": [StrOptions(_DECAYS)],

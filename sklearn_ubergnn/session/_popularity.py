@@ -1,12 +1,12 @@
 """Most-popular-items baseline."""
 from .._docstrings import fill_doc
-from ._base import _BaseSessionRecommender
+from ._base import _BlockScoredRecommender
 
 __all__ = ["PopularityRecommender"]
 
 
 @fill_doc
-class PopularityRecommender(_BaseSessionRecommender):
+class PopularityRecommender(_BlockScoredRecommender):
     """Recommend the items most frequent in the training data, whatever the session.
 
     Every session gets the same ranking: items by decreasing training popularity

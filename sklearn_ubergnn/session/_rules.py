@@ -6,14 +6,14 @@ import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._docstrings import fill_doc
-from ._base import _BaseSessionRecommender, _full_sessions, _segment_starts
+from ._base import _BlockScoredRecommender, _full_sessions, _segment_starts
 from ._knn import _DECAYS, _step_decay
 
 __all__ = ["SequentialRulesRecommender"]
 
 
 @fill_doc
-class SequentialRulesRecommender(_BaseSessionRecommender):
+class SequentialRulesRecommender(_BlockScoredRecommender):
     """Sequential rules: the items that followed the session's last item in training, by distance.
 
     The "SR" baseline of Ludewig & Jannach (2018), which their and later reproducibility studies
@@ -84,7 +84,7 @@ class SequentialRulesRecommender(_BaseSessionRecommender):
     """
 
     _parameter_constraints: dict = {
-        **_BaseSessionRecommender._parameter_constraints,
+        **_BlockScoredRecommender._parameter_constraints,
         "steps": [Interval(Integral, 1, None, closed="left")],
         "weighting": [StrOptions(_DECAYS)],
         "pruning": [Interval(Integral, 1, None, closed="left"), None],

@@ -7,7 +7,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._arrays import concat_ranges
 from .._docstrings import fill_doc
-from ._base import _BaseSessionRecommender, _full_sessions, _segment_starts
+from ._base import _BlockScoredRecommender, _full_sessions, _segment_starts
 from ._knn import candidate_entries, most_recent
 
 __all__ = ["VSTANRecommender"]
@@ -26,7 +26,7 @@ _AUTO_SHARES = {"lambda_spw": 0.25, "lambda_inh": 0.5, "lambda_ipw": 0.25}
 
 
 @fill_doc
-class VSTANRecommender(_BaseSessionRecommender):
+class VSTANRecommender(_BlockScoredRecommender):
     """Sequence- and time-aware session neighbours (STAN, and V-STAN with its two extra factors).
 
     STAN (Garg et al., 2019) is a session kNN with three exponential decays; V-STAN (Ludewig,
@@ -161,7 +161,7 @@ class VSTANRecommender(_BaseSessionRecommender):
     """
 
     _parameter_constraints: dict = {
-        **_BaseSessionRecommender._parameter_constraints,
+        **_BlockScoredRecommender._parameter_constraints,
         "k": [Interval(Integral, 1, None, closed="left")],
         "sample_size": [Interval(Integral, 1, None, closed="left"), None],
         "similarity": [StrOptions({"cosine", "dot", "jaccard"})],
