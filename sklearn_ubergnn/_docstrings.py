@@ -77,6 +77,17 @@ best_epoch_ : int
 selection_history_ : skorch.History or None
     With ``refit=True`` and a validation split, the history of the run that chose
     ``best_epoch_`` (``history_`` is then the refit's); None otherwise.""",
+    "session_fitted": """\
+vocabulary_ : ItemVocabulary
+    Raw ids <-> codes (positions in ``classes_``).
+classes_ : ndarray of shape (n_items,)
+    Sorted distinct item ids of the training data (``int64`` or ``object``).
+n_items_ : int
+    ``len(classes_)``.
+item_counts_ : ndarray of shape (n_items,), int64
+    Clicks of each item in the training sessions rebuilt from the samples, each click once:
+    the popularity ranking that fills the places the model leaves and ranks sessions without
+    a known item.""",
     "net_": """\
 net_ : skorch.NeuralNet
     The trained skorch net; its module is ``net_.module_``.""",

@@ -44,6 +44,39 @@ def _step_decay(name, step):
 _DECAYS = {"same", "div", "linear", "log", "quadratic"}
 
 
+#: ``_parameter_constraints`` of the session-neighbourhood models (V-SKNN, V-STAN).
+NEIGHBOURHOOD_CONSTRAINTS = {
+    **_BlockScoredRecommender._parameter_constraints,
+    "k": [Interval(Integral, 1, None, closed="left")],
+    "sample_size": [Interval(Integral, 1, None, closed="left"), None],
+    "similarity": [StrOptions({"dot", "cosine", "jaccard"})],
+}
+
+
+def session_item_matrices(sessions, n_items, *, last_positions=False):
+    """The distinct (training session, item) pairs of ``sessions`` as two CSR matrices.
+
+    Returns ``(session_item, item_session)``: ``(n_sessions, n_items)`` and its transpose (each row
+    of the second lists the sessions of an item, oldest first). An entry is 1.0, or with
+    ``last_positions=True`` the 1-based position (int64) of the item's last click in the session.
+    """
+    n_sessions = len(sessions)
+    keys = sessions.session_index * n_items + sessions.items
+    pairs, first_reversed = np.unique(keys[::-1], return_index=True)  # sorted by session, then item
+    rows, cols = pairs // n_items, pairs % n_items
+    if last_positions:
+        position = np.arange(len(keys), dtype=np.int64) - np.repeat(sessions.offsets[:-1], sessions.lengths) + 1
+        values = position[len(keys) - 1 - first_reversed]
+    else:
+        values = np.ones(len(pairs), dtype=np.float64)
+    session_item = sp.csr_matrix((values, cols, _segment_starts(rows, n_sessions)), shape=(n_sessions, n_items))
+    by_item = np.lexsort((rows, cols))
+    item_session = sp.csr_matrix(
+        (values[by_item], rows[by_item], _segment_starts(cols[by_item], n_items)), shape=(n_items, n_sessions)
+    )
+    return session_item, item_session
+
+
 def candidate_entries(postings, pair_item, pair_q, pair_start, sample_size):
     """The candidate training sessions of each (query session, item) pair, as entries of ``postings``.
 
@@ -127,15 +160,7 @@ class SessionKNNRecommender(_BlockScoredRecommender):
 
     Attributes
     ----------
-    vocabulary_ : ItemVocabulary
-        Raw ids <-> codes; the codes are positions in ``classes_``.
-    classes_ : ndarray of shape (n_items,)
-        Sorted distinct item ids of the training sessions and targets.
-    n_items_ : int
-        ``len(classes_)``.
-    item_counts_ : ndarray of shape (n_items,), int64
-        Clicks of each item in the rebuilt training sessions (each click once); ranks the items
-        the neighbours do not score, and sessions without any known item.
+    {session_fitted}
     n_train_sessions_ : int
         Number of training sessions rebuilt from the samples (see Notes).
     session_item_matrix_ : scipy.sparse.csr_matrix of shape (``n_train_sessions_``, n_items)
@@ -195,12 +220,9 @@ class SessionKNNRecommender(_BlockScoredRecommender):
     """
 
     _parameter_constraints: dict = {
-        **_BlockScoredRecommender._parameter_constraints,
-        "k": [Interval(Integral, 1, None, closed="left")],
-        "sample_size": [Interval(Integral, 1, None, closed="left"), None],
+        **NEIGHBOURHOOD_CONSTRAINTS,
         "weighting": [StrOptions(_DECAYS)],
         "weighting_score": [StrOptions(_DECAYS)],
-        "similarity": [StrOptions({"dot", "cosine", "jaccard"})],
         "idf_weighting": ["boolean", Interval(Real, 0, None, closed="left")],
     }
 
@@ -226,16 +248,7 @@ class SessionKNNRecommender(_BlockScoredRecommender):
     def _fit_codes(self, data, y_codes):
         full = _full_sessions(data.codes, y_codes)
         n_sessions, n_items = len(full), self.n_items_
-        pairs = np.unique(full.session_index * n_items + full.items)  # distinct (session, item)
-        rows, cols = pairs // n_items, pairs % n_items
-        ones = np.ones(len(pairs), dtype=np.float64)
-        self.session_item_matrix_ = sp.csr_matrix(
-            (ones, cols, _segment_starts(rows, n_sessions)), shape=(n_sessions, n_items)
-        )
-        by_item = np.lexsort((rows, cols))
-        self.item_session_matrix_ = sp.csr_matrix(
-            (ones, rows[by_item], _segment_starts(cols[by_item], n_items)), shape=(n_items, n_sessions)
-        )
+        self.session_item_matrix_, self.item_session_matrix_ = session_item_matrices(full, n_items)
         self.n_train_sessions_ = n_sessions
         clicks = np.bincount(full.items, minlength=n_items)
         self.idf_ = np.log(n_sessions / np.maximum(clicks, 1))

@@ -42,12 +42,7 @@ class SequentialRulesRecommender(_BlockScoredRecommender):
 
     Attributes
     ----------
-    {vocabulary_}
-    {classes_items}
-    n_items_ : int
-        ``len(classes_)``.
-    item_counts_ : ndarray of shape (n_items,), int64
-        Training popularity (the fallback ranking), as for every recommender of the package.
+    {session_fitted}
     rules_ : scipy.sparse.csr_matrix of shape (n_items, n_items)
         ``rules_[p, q]``: the summed weight of the rule ``p -> q`` (pruned).
 

@@ -1,5 +1,5 @@
 """Sequence- and time-aware neighbourhood: STAN (Garg et al.) and its V-STAN extension, vectorised."""
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .._arrays import concat_ranges
 from .._docstrings import fill_doc
 from ._base import _BlockScoredRecommender, _full_sessions, _segment_starts
-from ._knn import candidate_entries, most_recent
+from ._knn import NEIGHBOURHOOD_CONSTRAINTS, candidate_entries, most_recent, session_item_matrices
 
 __all__ = ["VSTANRecommender"]
 
@@ -91,13 +91,7 @@ class VSTANRecommender(_BlockScoredRecommender):
 
     Attributes
     ----------
-    {vocabulary_}
-    {classes_items}
-    n_items_ : int
-        ``len(classes_)``.
-    item_counts_ : ndarray of shape (n_items,), int64
-        Clicks of each item in the rebuilt training sessions (each click once); ranks the items
-        the neighbours do not score, and sessions without any known item.
+    {session_fitted}
     n_train_sessions_ : int
         Number of training sessions rebuilt from the samples (see ``SessionKNNRecommender``).
     session_item_matrix_ : scipy.sparse.csr_matrix of shape (``n_train_sessions_``, n_items), int64
@@ -161,10 +155,7 @@ class VSTANRecommender(_BlockScoredRecommender):
     """
 
     _parameter_constraints: dict = {
-        **_BlockScoredRecommender._parameter_constraints,
-        "k": [Interval(Integral, 1, None, closed="left")],
-        "sample_size": [Interval(Integral, 1, None, closed="left"), None],
-        "similarity": [StrOptions({"cosine", "dot", "jaccard"})],
+        **NEIGHBOURHOOD_CONSTRAINTS,
         "lambda_spw": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), None],
         "lambda_snh": [Interval(Real, 0, None, closed="neither"), None],
         "lambda_inh": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), None],
@@ -198,17 +189,8 @@ class VSTANRecommender(_BlockScoredRecommender):
     def _fit_codes(self, data, y_codes):
         full = _full_sessions(data.codes, y_codes)
         n_sessions, n_items = len(full), self.n_items_
-        position = np.arange(len(full.items), dtype=np.int64) - np.repeat(full.offsets[:-1], full.lengths) + 1
-        keys = full.session_index * n_items + full.items
-        pairs, first_reversed = np.unique(keys[::-1], return_index=True)  # distinct (session, item)
-        last = position[len(keys) - 1 - first_reversed]  # position of the item's last click
-        rows, cols = pairs // n_items, pairs % n_items
-        self.session_item_matrix_ = sp.csr_matrix(
-            (last, cols, _segment_starts(rows, n_sessions)), shape=(n_sessions, n_items)
-        )
-        by_item = np.lexsort((rows, cols))
-        self.item_session_matrix_ = sp.csr_matrix(
-            (last[by_item], rows[by_item], _segment_starts(cols[by_item], n_items)), shape=(n_items, n_sessions)
+        self.session_item_matrix_, self.item_session_matrix_ = session_item_matrices(
+            full, n_items, last_positions=True
         )
         self.n_train_sessions_ = n_sessions
         clicks = np.bincount(full.items, minlength=n_items)

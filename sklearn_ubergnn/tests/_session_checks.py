@@ -50,3 +50,21 @@ def assert_proba_matches_reference(rec, queries, reference_scores):
         if expected.sum() == 0:
             expected = rec.item_counts_.astype(float)
         np.testing.assert_allclose(row, expected / expected.sum(), atol=1e-12)
+
+
+def prefixes(sessions, longest_first=True):
+    """Every (prefix, next item) sample of each session, sessions in order (as SR-GNN writes them)."""
+    X, y = [], []
+    for s in sessions:
+        cuts = range(len(s) - 1, 0, -1) if longest_first else range(1, len(s))
+        for cut in cuts:
+            X.append(list(s[:cut]))
+            y.append(s[cut])
+    return X, y
+
+
+def random_sessions(seed, n_sessions=60, n_items=25, max_len=8):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(2, max_len + 1, n_sessions)
+    p = 1.0 / np.arange(1, n_items + 1)  # skewed popularity, so sessions overlap
+    return [rng.choice(n_items, size=n, p=p / p.sum()).tolist() for n in lengths]

@@ -16,28 +16,10 @@ from sklearn_ubergnn.metrics import precision_at_k
 from sklearn_ubergnn.session import PopularityRecommender, SessionKNNRecommender
 from sklearn_ubergnn.session._base import _full_sessions
 from sklearn_ubergnn.session._knn import _position_weights, _step_decay
-from sklearn_ubergnn.tests._session_checks import assert_proba_matches_reference
+from sklearn_ubergnn.tests._session_checks import assert_proba_matches_reference, prefixes, random_sessions
 
 # Five training sessions, oldest first. Item clicks: 1:2, 2:3, 3:3, 4:2, 5:2, 6:1.
 SESSIONS = [[1, 2, 3], [2, 4], [3, 4, 5], [1, 5], [2, 3, 6]]
-
-
-def prefixes(sessions, longest_first=True):
-    """Every (prefix, next item) sample of each session, sessions in order (as SR-GNN writes them)."""
-    X, y = [], []
-    for s in sessions:
-        cuts = range(len(s) - 1, 0, -1) if longest_first else range(1, len(s))
-        for cut in cuts:
-            X.append(list(s[:cut]))
-            y.append(s[cut])
-    return X, y
-
-
-def random_sessions(seed, n_sessions=60, n_items=25, max_len=8):
-    rng = np.random.default_rng(seed)
-    lengths = rng.integers(2, max_len + 1, n_sessions)
-    p = 1.0 / np.arange(1, n_items + 1)  # skewed popularity, so sessions overlap
-    return [rng.choice(n_items, size=n, p=p / p.sum()).tolist() for n in lengths]
 
 
 def reference_knn_scores(train, query, *, k, sample_size, weighting, weighting_score, similarity="dot"):

@@ -18,7 +18,6 @@ from sklearn_ubergnn.nn import (
     SampledSoftmaxLoss,
 )
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 

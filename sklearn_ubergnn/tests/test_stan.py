@@ -12,30 +12,18 @@ from sklearn_ubergnn._validation import FlatSessions
 from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
 from sklearn_ubergnn.preprocessing import session_prefixes
 from sklearn_ubergnn.session import PopularityRecommender, SessionKNNRecommender, VSTANRecommender
-from sklearn_ubergnn.tests._session_checks import assert_proba_matches_reference, markov_sessions
+from sklearn_ubergnn.tests._session_checks import (
+    assert_proba_matches_reference,
+    markov_sessions,
+    prefixes,
+    random_sessions,
+)
 
 OFF = {"lambda_spw": None, "lambda_snh": None, "lambda_inh": None, "lambda_ipw": None, "lambda_idf": None}
 
 
 # the published decay lengths for YOOCHOOSE's ~4-click sessions (the defaults resolve "auto" from the data)
 PUBLISHED = {"lambda_spw": 1.02, "lambda_inh": 2.05, "lambda_ipw": 1.02}
-
-def prefixes(sessions):
-    """Every (prefix, next item) sample of each session, longest first, sessions in order."""
-    X, y = [], []
-    for s in sessions:
-        for cut in range(len(s) - 1, 0, -1):
-            X.append(list(s[:cut]))
-            y.append(s[cut])
-    return X, y
-
-
-def random_sessions(seed, n_sessions=60, n_items=25, max_len=8):
-    rng = np.random.default_rng(seed)
-    lengths = rng.integers(2, max_len + 1, n_sessions)
-    p = 1.0 / np.arange(1, n_items + 1)  # skewed popularity, so sessions overlap
-    return [rng.choice(n_items, size=n, p=p / p.sum()).tolist() for n in lengths]
-
 
 def raw_scores(rec, sessions):
     """The model's scores ``(n_sessions, n_items)`` of sessions of known ids, before any ranking."""

@@ -17,11 +17,10 @@ from sklearn_ubergnn import (
     DynamicInteractionClassifier,
     GRU4RecRecommender,
     UberGNNRecommender,
+    _threads,
 )
-from sklearn_ubergnn import _threads
 from sklearn_ubergnn._threads import (
     SMALL_WORK,
-    ThreadBudget,
     busy_cpus_elsewhere,
     resolve_n_threads,
     torch_threads,
