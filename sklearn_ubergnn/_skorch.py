@@ -310,7 +310,7 @@ def make_net(
     )
 
 
-def fit_net(net, source, seed, *, partial=False, epochs=None):
+def fit_net(net, source, seed, *, partial=False, epochs=None, validate=True):
     """Train ``net`` on the batches of ``source``: the one training wrapper of the package.
 
     Seeds weight initialisation and dropout with ``seed`` inside :func:`torch.random.fork_rng` (the
@@ -330,19 +330,32 @@ def fit_net(net, source, seed, *, partial=False, epochs=None):
         Continue training (skorch's ``partial_fit``) instead of starting afresh.
     epochs : int or None, default=None
         With ``partial=True``: number of epochs (None: the net's ``max_epochs``).
+    validate : bool, default=True
+        With ``partial=True``, False trains on every sample of ``source`` for these epochs: no
+        validation split and no early stopping (both are the net's again afterwards).
 
     Returns
     -------
     net : GraphNet
         The trained net.
     """
+    if not (partial or validate):
+        raise ValueError("fit_net(validate=False) needs partial=True; a fresh net takes its split from make_net.")
     dataset = source if isinstance(source, IndexDataset) else IndexDataset(source)
-    with torch.random.fork_rng(devices=[]):  # seed weights and dropout, leave the global RNG alone
-        torch.manual_seed(int(seed))
-        if partial:
-            net.partial_fit(dataset, y=None, epochs=epochs)
-        else:
-            net.fit(dataset, y=None)
+    split, callbacks = net.train_split, getattr(net, "callbacks_", None)
+    if not validate:
+        net.train_split = None
+        net.callbacks_ = [(name, cb) for name, cb in callbacks if not isinstance(cb, EarlyStopping)]
+    try:
+        with torch.random.fork_rng(devices=[]):  # seed weights and dropout, leave the global RNG alone
+            torch.manual_seed(int(seed))
+            if partial:
+                net.partial_fit(dataset, y=None, epochs=epochs)
+            else:
+                net.fit(dataset, y=None)
+    finally:
+        if not validate:
+            net.train_split, net.callbacks_ = split, callbacks
     return release_training_state(net)
 
 

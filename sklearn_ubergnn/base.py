@@ -80,9 +80,9 @@ class _NetEstimator:
             net.train_split = train_split
         return net
 
-    def _fit_net(self, net, source, seed, *, partial=False, epochs=None):
+    def _fit_net(self, net, source, seed, *, partial=False, epochs=None, validate=True):
         """Train ``net`` on ``source`` (:func:`~sklearn_ubergnn._skorch.fit_net`); sets ``net_``, ``history_``."""
-        self.net_ = fit_net(net, source, seed, partial=partial, epochs=epochs)
+        self.net_ = fit_net(net, source, seed, partial=partial, epochs=epochs, validate=validate)
         self.history_ = self.net_.history
         return self.net_
 

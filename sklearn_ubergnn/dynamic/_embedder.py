@@ -15,7 +15,6 @@ import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import EarlyStopping
 
 from .._docstrings import fill_doc
 from .._skorch import seed_from
@@ -140,14 +139,7 @@ class _DynamicGraphBase(_NetEstimator, BaseEstimator):
 
         All new rows train: no validation split, so no early stopping for this step.
         """
-        net = self.net_
-        split, callbacks = net.train_split, net.callbacks_
-        net.train_split = None
-        net.callbacks_ = [(name, cb) for name, cb in callbacks if not isinstance(cb, EarlyStopping)]
-        try:
-            self._fit_net(net, source, seed, partial=True, epochs=1)
-        finally:
-            net.train_split, net.callbacks_ = split, callbacks
+        self._fit_net(self.net_, source, seed, partial=True, epochs=1, validate=False)
 
     def _run(self, method, source):
         """``module.<method>`` on every batch of ``source``, concatenated as one ndarray."""

@@ -224,3 +224,22 @@ def test_padded_source_through_the_one_dataset():
     batch, y = collate_samples(IndexDataset(PaddedSessionSource(codes, y=np.array([1, 2]))).__getitems__([1, 0]))
     np.testing.assert_array_equal(batch.fields["items"].numpy(), [[5, 1], [3, 2]])
     np.testing.assert_array_equal(y.numpy(), [2, 1])
+
+
+def test_fit_net_partial_without_validation_restores_the_split_and_early_stopping():
+    from sklearn_ubergnn._skorch import ArraySource, fit_net
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3)).astype(np.float32)
+    source = ArraySource({"x": X}, y=X @ np.array([1.0, -2.0, 0.5]))
+    net = make_net(_Linear, criterion=torch.nn.MSELoss, seed=0, max_epochs=3, batch_size=16, lr=0.05,
+                   validation_fraction=0.25, patience=2, optimizer=torch.optim.SGD)
+    fit_net(net, source, 0)
+    split, callbacks = net.train_split, list(net.callbacks_)
+    n_epochs = len(net.history)
+    fit_net(net, source, 1, partial=True, epochs=2, validate=False)
+    assert len(net.history) == n_epochs + 2
+    assert "valid_loss" not in net.history[-1] and "valid_loss" in net.history[n_epochs - 1]
+    assert net.train_split is split and net.callbacks_ == callbacks  # the net's own again
+    with pytest.raises(ValueError, match="partial=True"):
+        fit_net(net, source, 0, validate=False)
