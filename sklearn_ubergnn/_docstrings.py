@@ -62,7 +62,7 @@ patience : int or None, default={default}
     Stop when ``valid_loss`` has not improved for ``patience`` epochs and restore the best
     epoch's weights; None (or no validation split) disables early stopping.""",
     "refit": """\
-refit : bool, default=False
+refit : bool, default={default}
     The field's protocol in one call, as ``refit`` in
     :class:`~sklearn.model_selection.GridSearchCV`: train with the validation split and early
     stopping to choose the number of epochs (the epoch of lowest ``valid_loss``), then train a
@@ -131,7 +131,8 @@ DOCS["torch_params"] = "\n".join(DOCS[name] for name in ("callbacks", "device", 
 
 # Defaults of the texts with a ``{default}`` slot when a docstring gives none (``{lr}``).
 _DEFAULTS = {"batch_size": "100", "max_epochs": "10", "lr": "1e-3", "weight_decay": "1e-5",
-             "lr_step_size": "None", "validation_fraction": "0.2", "patience": "3"}
+             "lr_step_size": "None", "validation_fraction": "0.2", "patience": "3",
+             "refit": "False"}
 
 
 def fill_doc(obj):

@@ -79,8 +79,8 @@ class SuiteReport:
     """What :func:`run_suite` returns: per-run rows, the summary, the markdown and the files written.
 
     ``margin`` is the one line of :func:`~sklearn_ubergnn.evaluation.headline_margin`: the suite's
-    headline model (``spec.headline``) against its best baseline (``spec.baselines``), on the mean
-    over seeds; None when either was not run.
+    headline model (``spec.headline``: a name, or names of which the first one run counts) against
+    its best baseline (``spec.baselines``), on the mean over seeds; None when either was not run.
     """
 
     suite: str
@@ -368,7 +368,9 @@ def suite_margin(scores, spec):
         metrics = list(columns.values())
     if not metrics:
         return None
-    return headline_margin(scores, headline=spec.headline, baselines=spec.baselines, metrics=metrics,
+    candidates = (spec.headline,) if isinstance(spec.headline, str) else spec.headline
+    headline = next((name for name in candidates if name in scores.index), candidates[0])
+    return headline_margin(scores, headline=headline, baselines=spec.baselines, metrics=metrics,
                            digits=spec.metric_digits)
 
 
@@ -556,8 +558,14 @@ def command_line(prog, argv):
 
 
 def history_rows(estimator, keys=None):
-    """Numeric per-epoch entries of a fitted estimator's skorch ``history_`` (empty list if none)."""
-    history = getattr(estimator, "history_", None)
+    """Numeric per-epoch entries of a fitted estimator's skorch history (empty list if none).
+
+    With ``refit=True`` this is the run that chose the epochs (``selection_history_``, which has
+    the validation columns the plots show), not the refit on every sample (``history_``).
+    """
+    history = getattr(estimator, "selection_history_", None)
+    if history is None:
+        history = getattr(estimator, "history_", None)
     if history is None:
         return []
     rows = []

@@ -19,6 +19,7 @@ from ._ggnn import GatedGraphNet
 from ._gru4rec import GRU4Rec
 from ._losses import SoftmaxBCELoss
 from ._readout import SessionReadout
+from ._star import Highway, StarNode
 from ._ubergnn import UberGNN
 
 __all__ = [
@@ -32,11 +33,13 @@ __all__ = [
     "DynamicQueryModel",
     "GRU4Rec",
     "GatedGraphNet",
+    "Highway",
     "LightGCN",
     "RNNSubgraphEncoder",
     "SampledSoftmaxLoss",
     "SessionReadout",
     "SoftmaxBCELoss",
+    "StarNode",
     "TimeEncoding",
     "TransformerSubgraphEncoder",
     "UberGNN",

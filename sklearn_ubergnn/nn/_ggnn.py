@@ -100,6 +100,13 @@ class GatedGraphNet(nn.Module):
 
     def forward(self, h, edge_src, edge_dst, edge_weight_out, edge_weight_in):
         """Run ``n_steps`` propagation steps; see the class docstring for the equations."""
+        self.check_inputs(h, edge_src, edge_dst, edge_weight_out, edge_weight_in)
+        for _ in range(self.n_steps):
+            h = self.step(h, edge_src, edge_dst, edge_weight_out, edge_weight_in)
+        return h
+
+    def check_inputs(self, h, edge_src, edge_dst, edge_weight_out, edge_weight_in):
+        """Raise a ValueError naming the first input of :meth:`forward` of the wrong kind or shape."""
         _check_tensor("h", h, 2, integer=False)
         _check_size("h", h, 1, self.hidden_size, "hidden_size")
         _check_tensor("edge_src", edge_src, 1, integer=True)
@@ -113,8 +120,13 @@ class GatedGraphNet(nn.Module):
         n_nodes = h.shape[0]
         _check_index_range("edge_src", edge_src, 0, n_nodes, f"node indices of h, which has {n_nodes} rows")
         _check_index_range("edge_dst", edge_dst, 0, n_nodes, f"node indices of h, which has {n_nodes} rows")
-        for _ in range(self.n_steps):
-            a_in = propagate(self.linear_in(h), edge_src, edge_dst, edge_weight_in) + self.bias_in
-            a_out = propagate(self.linear_out(h), edge_dst, edge_src, edge_weight_out) + self.bias_out
-            h = self.gru(torch.cat([a_in, a_out], dim=1), h)
-        return h
+
+    def step(self, h, edge_src, edge_dst, edge_weight_out, edge_weight_in):
+        """One propagation step, unchecked (:meth:`forward` checks its inputs once for all steps).
+
+        Models that interleave the steps with other updates (SGNN-HN's star node) call it
+        directly.
+        """
+        a_in = propagate(self.linear_in(h), edge_src, edge_dst, edge_weight_in) + self.bias_in
+        a_out = propagate(self.linear_out(h), edge_dst, edge_src, edge_weight_out) + self.bias_out
+        return self.gru(torch.cat([a_in, a_out], dim=1), h)

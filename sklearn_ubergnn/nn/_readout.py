@@ -22,10 +22,15 @@ class SessionReadout(nn.Module):
     local vector ``s_c = v_n`` (its last click). The global vector ``s_g`` pools the click
     vectors and the session vector is a linear map of the pieces (UBER-GNN; SR-GNN eqs. 6-7)::
 
-        lambda_i = q^T sigmoid(W1 x + W2 v_i + c)        # x = s_c, U or [U; s_c], see readout
+        lambda_i = q^T sigmoid(W1 x + W2 k_i + c)        # x = s_c, U or [U; s_c], see readout
         alpha    = softmax_i(lambda)                      # within the session (attention_softmax)
         s_g      = sum_i alpha_i v_i
         s_h      = W3 [s_c; s_g; U]                       # U omitted when user_dim == 0
+
+    The key of a click is its vector, ``k_i = v_i``, or with ``n_positions > 0`` its vector plus
+    the embedding of its distance from the end of the session, ``k_i = v_i + P[min(n - i,
+    n_positions - 1)]`` (reversed positions, as NISER+, GCE-GNN and SGNN-HN); with ``star=True``
+    the query also holds SGNN-HN's star node ``z`` of the session: ``W1 x + W_z z``.
 
     ``readout`` picks the variant:
 
@@ -51,6 +56,12 @@ class SessionReadout(nn.Module):
         Normalise the attention scores with a softmax within each session, so the weights of
         a session sum to 1. ``False`` uses the raw scores ``lambda_i`` as weights, as SR-GNN's
         paper and code do.
+    n_positions : int, default=0
+        Number of reversed-position embeddings in the keys (above); 0: none. Unused by
+        ``"mean"``.
+    star : bool, default=False
+        Take each session's star node (``forward``'s ``star``) into the query. Unused by
+        ``"mean"``.
 
     Attributes
     ----------
@@ -60,13 +71,17 @@ class SessionReadout(nn.Module):
         ``W2``, ``d -> d`` without bias.
     score : torch.nn.Linear or None
         ``q``, ``d -> 1`` without bias.
+    position : torch.nn.Embedding or None
+        ``P``, ``(n_positions, d)``.
+    star_key : torch.nn.Linear or None
+        ``W_z``, ``d -> d`` without bias.
     transform : torch.nn.Linear
         ``W3`` (with bias), ``2d + M -> d``.
 
     Shapes
     ------
     ``h (N, d) float``, ``alias (L,) long``, ``alias_offsets (B+1,) long``, ``last_node (B,)
-    long``, ``user (B, M) float``, ``out (B, d)``; with ``return_attention=True`` also the
+    long``, ``user (B, M) float``, ``star (B, d) float``, ``out (B, d)``; with ``return_attention=True`` also the
     weights ``(L,)`` of every click (``1 / n`` for ``"mean"``).
 
     Notes
@@ -99,14 +114,15 @@ class SessionReadout(nn.Module):
     torch.Size([2, 4])
     """
 
-    def __init__(self, hidden_size, user_dim=0, readout="hybrid", attention_softmax=True):
+    def __init__(self, hidden_size, user_dim=0, readout="hybrid", attention_softmax=True, n_positions=0,
+                 star=False):
         super().__init__()
         if readout not in READOUTS:
             raise ValueError(f"readout must be one of {READOUTS}; got {readout!r}.")
-        if hidden_size < 1 or user_dim < 0:
+        if hidden_size < 1 or user_dim < 0 or n_positions < 0:
             raise ValueError(
-                f"hidden_size must be >= 1 and user_dim >= 0; got hidden_size={hidden_size}, "
-                f"user_dim={user_dim}."
+                f"hidden_size must be >= 1, user_dim >= 0 and n_positions >= 0; got hidden_size={hidden_size}, "
+                f"user_dim={user_dim}, n_positions={n_positions}."
             )
         if readout in ("user", "hybrid") and user_dim == 0:
             raise ValueError(
@@ -117,6 +133,8 @@ class SessionReadout(nn.Module):
         self.user_dim = int(user_dim)
         self.readout = readout
         self.attention_softmax = bool(attention_softmax)
+        self.n_positions = int(n_positions)
+        self.star = bool(star)
         d = self.hidden_size
         query_dim = {"mean": 0, "local": d, "user": self.user_dim, "hybrid": self.user_dim + d}[readout]
         if query_dim:
@@ -125,20 +143,23 @@ class SessionReadout(nn.Module):
             self.score = nn.Linear(d, 1, bias=False)
         else:
             self.query = self.key = self.score = None
+        attends = query_dim > 0
+        self.position = nn.Embedding(self.n_positions, d) if attends and self.n_positions else None
+        self.star_key = nn.Linear(d, d, bias=False) if attends and self.star else None
         self.transform = nn.Linear(2 * d + self.user_dim, d, bias=True)
         self.reset_parameters()
 
     def reset_parameters(self):
         """Re-initialise the linear layers with torch's default."""
-        for layer in (self.query, self.key, self.score, self.transform):
+        for layer in (self.query, self.key, self.score, self.position, self.star_key, self.transform):
             if layer is not None:
                 layer.reset_parameters()
 
     def extra_repr(self):
         return (f"hidden_size={self.hidden_size}, user_dim={self.user_dim}, readout={self.readout!r}, "
-                f"attention_softmax={self.attention_softmax}")
+                f"attention_softmax={self.attention_softmax}, n_positions={self.n_positions}, star={self.star}")
 
-    def _check_inputs(self, h, alias, alias_offsets, last_node, user):
+    def _check_inputs(self, h, alias, alias_offsets, last_node, user, star):
         _check_tensor("h", h, 2, integer=False)
         _check_size("h", h, 1, self.hidden_size, "hidden_size")
         _check_tensor("alias", alias, 1, integer=True)
@@ -160,6 +181,17 @@ class SessionReadout(nn.Module):
                 f"user must be None: this readout was built with user_dim=0; got a tensor of shape "
                 f"{tuple(user.shape)}."
             )
+        if self.star:
+            if star is None:
+                raise ValueError("star is required: this readout was built with star=True; got None.")
+            _check_tensor("star", star, 2, integer=False)
+            _check_size("star", star, 0, n_sessions, f"one row per session, {n_sessions} in last_node")
+            _check_size("star", star, 1, self.hidden_size, "hidden_size")
+        elif star is not None:
+            raise ValueError(
+                f"star must be None: this readout was built with star=False; got a tensor of shape "
+                f"{tuple(star.shape)}."
+            )
         _check_index_range("alias", alias, 0, n_nodes, f"node indices of h, which has {n_nodes} rows")
         _check_index_range("last_node", last_node, -1, n_nodes,
                            f"node indices of h, which has {n_nodes} rows, or -1 for no known item")
@@ -171,9 +203,9 @@ class SessionReadout(nn.Module):
                     f"values from {first} to {last}."
                 )
 
-    def forward(self, h, alias, alias_offsets, last_node, user=None, *, return_attention=False):
+    def forward(self, h, alias, alias_offsets, last_node, user=None, star=None, *, return_attention=False):
         """Pool node vectors into session vectors; see the class docstring for the equations."""
-        self._check_inputs(h, alias, alias_offsets, last_node, user)
+        self._check_inputs(h, alias, alias_offsets, last_node, user, star)
         n_sessions, n_clicks = last_node.shape[0], alias.shape[0]
         # session of every click position, from the click ranges (no host sync with output_size)
         click_graph = torch.repeat_interleave(
@@ -193,8 +225,12 @@ class SessionReadout(nn.Module):
                 x = user
             else:                                                              # hybrid: [U; s_c]
                 x = torch.cat([user, s_c], dim=1)
-            q = self.query(x).index_select(0, click_graph)                     # (L, d)
-            weight = self.score(torch.sigmoid(q + self.key(v))).squeeze(1)     # (L,)
+            q = self.query(x)                                                  # (B, d)
+            if self.star_key is not None:
+                q = q + self.star_key(star)
+            q = q.index_select(0, click_graph)                                 # (L, d)
+            k = v if self.position is None else v + self.position(self._reversed_positions(alias_offsets, click_graph))
+            weight = self.score(torch.sigmoid(q + self.key(k))).squeeze(1)     # (L,)
             if self.attention_softmax:
                 weight = segment_softmax(weight, click_graph, n_sessions)
         s_g = segment_sum(weight.unsqueeze(1) * v, click_graph, n_sessions)    # (B, d)
@@ -202,3 +238,10 @@ class SessionReadout(nn.Module):
         s_h = self.transform(torch.cat(parts, dim=1))
         s_h = torch.where(has_item.unsqueeze(1), s_h, s_h.new_zeros(()))
         return (s_h, weight) if return_attention else s_h
+
+    def _reversed_positions(self, alias_offsets, click_graph):
+        """Position of every click counted from the end of its session (0 = last click), capped."""
+        n_clicks = click_graph.shape[0]
+        position = torch.arange(n_clicks, device=click_graph.device) - alias_offsets.index_select(0, click_graph)
+        reversed_position = alias_offsets.diff().index_select(0, click_graph) - 1 - position
+        return reversed_position.clamp(max=self.n_positions - 1)

@@ -9,6 +9,7 @@ from ._deepfm import DeepFM
 from ._functional import _check_index_range, _check_size, _check_tensor
 from ._ggnn import GatedGraphNet
 from ._readout import READOUTS, SessionReadout
+from ._star import Highway, StarNode
 
 __all__ = ["UberGNN"]
 
@@ -20,8 +21,9 @@ class UberGNN(nn.Module):
 
     For a batch of ``B`` sessions given as one disjoint graph (see ``SessionGraphBatch``)::
 
-        h   = E[items]                                   # shared item embedding, (N, d)
-        h   = GatedGraphNet(h, edges)                    # n_steps GGNN steps
+        h0  = dropout(E[items])                          # shared item embedding, (N, d)
+        h   = GatedGraphNet(h0, edges)                   # n_steps GGNN steps (+ star node)
+        h   = Highway(h0, h)                             # only with highway=True
         U   = DeepFM(user_fields)                        # (B, M), only with field_sizes
         s_h = SessionReadout(h, alias, last_node, U)     # (B, d), readout variant
         logits = s_h E^T                                 # (B, n_items)
@@ -70,12 +72,25 @@ class UberGNN(nn.Module):
         NISER-style L2 normalisation of item and session vectors (above).
     scale : float, default=16.0
         Logit scale (NISER's ``sigma``) when ``normalize=True``; ignored otherwise.
+    embedding_dropout : float, default=0.0
+        Dropout on the item vectors entering the graph network (NISER+), in training mode.
+    n_positions : int, default=0
+        Reversed-position embeddings in the readout's attention keys; 0: none (see
+        :class:`SessionReadout`).
+    star_node : bool, default=False
+        SGNN-HN's star node (:class:`StarNode`): updated after every propagation step, and
+        part of the attention query.
+    highway : bool, default=False
+        SGNN-HN's highway gate (:class:`Highway`) between ``h0`` and the graph network's output.
 
     Attributes
     ----------
     embedding : torch.nn.Embedding
         Item embedding ``E`` of shape ``(n_items, d)``, input and output layer.
+    embedding_dropout : torch.nn.Dropout
     gnn : GatedGraphNet
+    star_node : StarNode or None
+    highway : Highway or None
     user_encoder : DeepFM or None
     session_readout : SessionReadout
 
@@ -104,6 +119,8 @@ class UberGNN(nn.Module):
     S. Wu et al. Session-based Recommendation with Graph Neural Networks. AAAI 2019.
     P. Gupta, D. Garg, P. Malhotra, L. Vig, G. Shroff. NISER: Normalized Item and Session
     Representations to Handle Popularity Bias. 2019.
+    Z. Pan, F. Cai, W. Chen, H. Chen, M. de Rijke. Star Graph Neural Networks for Session-based
+    Recommendation. CIKM 2020.
 
     Examples
     --------
@@ -120,7 +137,8 @@ class UberGNN(nn.Module):
 
     def __init__(self, n_items, hidden_size=100, n_steps=1, readout="local", field_sizes=None,
                  user_dim=None, fm_embedding_dim=10, dnn_layers=(64,), dropout=0.0,
-                 attention_softmax=True, init="uniform", init_std=0.1, normalize=False, scale=16.0):
+                 attention_softmax=True, init="uniform", init_std=0.1, normalize=False, scale=16.0,
+                 embedding_dropout=0.0, n_positions=0, star_node=False, highway=False):
         super().__init__()
         if n_items < 1 or hidden_size < 1:
             raise ValueError(
@@ -132,6 +150,11 @@ class UberGNN(nn.Module):
             raise ValueError(f"init must be one of {INITS}; got {init!r}.")
         if init_std <= 0 or scale <= 0:
             raise ValueError(f"init_std and scale must be > 0; got init_std={init_std}, scale={scale}.")
+        if not 0 <= embedding_dropout < 1 or n_positions < 0:
+            raise ValueError(
+                f"embedding_dropout must be in [0, 1) and n_positions >= 0; got embedding_dropout="
+                f"{embedding_dropout}, n_positions={n_positions}."
+            )
         if field_sizes is None:
             if user_dim:
                 raise ValueError(
@@ -159,13 +182,17 @@ class UberGNN(nn.Module):
         self.normalize = bool(normalize)
         self.scale = float(scale)
         self.embedding = nn.Embedding(n_items, hidden_size)
+        self.embedding_dropout = nn.Dropout(embedding_dropout)
         self.gnn = GatedGraphNet(hidden_size, n_steps=n_steps)
+        self.star_node = StarNode(hidden_size) if star_node else None
+        self.highway = Highway(hidden_size) if highway else None
         self.user_encoder = (
             None if field_sizes is None
             else DeepFM(field_sizes, fm_embedding_dim, self.user_dim, hidden_layers=dnn_layers, dropout=dropout)
         )
         self.session_readout = SessionReadout(hidden_size, user_dim=self.user_dim, readout=readout,
-                                              attention_softmax=attention_softmax)
+                                              attention_softmax=attention_softmax, n_positions=n_positions,
+                                              star=star_node and readout != "mean")
         self.reset_parameters()
 
     @property
@@ -203,10 +230,24 @@ class UberGNN(nn.Module):
         embed sessions without building the ``(B, n_items)`` logits.
         """
         self._check_batch(items, node_graph, last_node, user_fields, node_offsets, edge_offsets)
-        h = self.item_embeddings().index_select(0, items)
-        h = self.gnn(h, edge_src, edge_dst, edge_weight_out, edge_weight_in)
+        h0 = self.embedding.weight.index_select(0, items)
+        if self.normalize:  # the rows of item_embeddings(), without normalising the whole table
+            h0 = F.normalize(h0, dim=1)
+        h0 = self.embedding_dropout(h0)
+        star = None
+        if self.star_node is None:
+            h = self.gnn(h0, edge_src, edge_dst, edge_weight_out, edge_weight_in)
+        else:  # SGNN-HN: a star-node update after every propagation step
+            self.gnn.check_inputs(h0, edge_src, edge_dst, edge_weight_out, edge_weight_in)
+            h, star = h0, StarNode.init(h0, node_graph, last_node.shape[0])
+            for _ in range(self.n_steps):
+                h = self.gnn.step(h, edge_src, edge_dst, edge_weight_out, edge_weight_in)
+                h, star = self.star_node(h, star, node_graph)
+        if self.highway is not None:
+            h = self.highway(h0, h)
         user = None if self.user_encoder is None else self.user_encoder(user_fields)
-        s_h = self.session_readout(h, alias, alias_offsets, last_node, user)
+        s_h = self.session_readout(h, alias, alias_offsets, last_node, user,
+                                   star if self.session_readout.star else None)
         return F.normalize(s_h, dim=1) if self.normalize else s_h
 
     def forward(self, items, edge_src, edge_dst, edge_weight_out, edge_weight_in, node_graph, last_node,

@@ -10,9 +10,10 @@ from ._popularity import PopularityRecommender
 from ._rules import SequentialRulesRecommender
 from ._stan import VSTANRecommender
 from ._transformer import SessionGraphTransformer
-from ._ubergnn import UberGNNRecommender
+from ._ubergnn import SR_GNN_PARAMS, UberGNNRecommender
 
 __all__ = [
+    "SR_GNN_PARAMS",
     "GRU4RecRecommender",
     "PopularityRecommender",
     "SequentialRulesRecommender",

@@ -80,7 +80,8 @@ def test_session_networks_single_sample_trains_without_validation(estimator):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # two samples split 1 + 1: no warning
         estimator.fit([[1, 2], [2]], [3, 3])
-    assert "valid_loss" in estimator.history_[-1]
+    # with refit=True (UberGNNRecommender's default) the validation columns are in the selection run
+    assert "valid_loss" in (estimator.selection_history_ or estimator.history_)[-1]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from sklearn_ubergnn.nn import (
     DeepFM,
     GatedGraphNet,
+    Highway,
     SessionReadout,
+    StarNode,
     UberGNN,
     propagate,
     segment_mean,
@@ -385,3 +387,120 @@ def test_user_field_errors():
     with pytest.raises(ValueError, match=r"user must have size 3 in dimension 1 \(user_dim\).*\(2, 2\)"):
         SessionReadout(6, user_dim=3, readout="user")(torch.zeros(3, 6), batch["alias"], batch["alias_offsets"],
                                                      batch["last_node"], torch.zeros(2, 2))
+
+
+# --------------------------------------------------------------------------------------------
+# session-graph techniques: SGNN-HN's star node and highway gate, reversed positions, dropout
+# --------------------------------------------------------------------------------------------
+SGNN_OPTIONS = (
+    {"n_positions": 3},
+    {"star_node": True},
+    {"highway": True},
+    {"star_node": True, "highway": True, "n_positions": 2, "normalize": True, "n_steps": 2},
+)
+
+
+@HYPOTHESIS
+@given(sessions=sessions_strategy, readout=st.sampled_from(READOUTS), options=st.sampled_from(SGNN_OPTIONS))
+def test_batch_equals_single_session_forwards_with_sgnn_options(sessions, readout, options):
+    net = make_net(readout, embedding_dropout=0.3, **options).eval()  # dropout is off in eval mode
+    user_fields = user_fields_for(len(sessions))
+    logits = net(**forward_args(make_batch(sessions), user_fields))
+    assert logits.shape == (len(sessions), 7) and torch.isfinite(logits).all()
+    for b, session in enumerate(sessions):
+        single = net(**forward_args(make_batch([session]), user_fields[b:b + 1]))
+        assert torch.allclose(logits[b:b + 1], single, atol=1e-5)
+        if not session:
+            assert torch.all(single == 0)
+
+
+@pytest.mark.parametrize("readout", READOUTS)
+def test_gradients_reach_every_parameter_with_sgnn_options(readout):
+    net = make_net(readout, star_node=True, highway=True, n_positions=3, embedding_dropout=0.1, n_steps=2)
+    batch = make_batch([[0, 1, 2, 1], [3, 4, 3], [5, 6], [2, 0, 5, 6]])
+    logits = net(**forward_args(batch, user_fields_for(4)))
+    torch.nn.functional.cross_entropy(logits, torch.tensor([3, 5, 1, 4])).backward()
+    for name, p in net.named_parameters():
+        if readout == "mean" and name.startswith("session_readout.position"):
+            continue  # the mean readout has no attention to put positions in
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+
+
+def test_star_node_matches_per_session_reference():
+    torch.manual_seed(0)
+    star = StarNode(3)
+    h = torch.randn(5, 3)
+    node_graph = torch.tensor([0, 0, 0, 1, 1])
+    s0 = StarNode.init(h, node_graph, 2)
+    assert torch.allclose(s0, torch.stack([h[:3].mean(0), h[3:].mean(0)]))
+    new_h, new_s = star(h, s0, node_graph)
+    for b, rows in enumerate([slice(0, 3), slice(3, 5)]):
+        hb, sb = h[rows], s0[b]
+        beta = torch.sigmoid(star.gate_query(hb) @ star.gate_key(sb) / 3 ** 0.5).unsqueeze(1)
+        expected_h = (1 - beta) * hb + beta * sb
+        alpha = torch.softmax(star.star_key(expected_h) @ star.star_query(sb) / 3 ** 0.5, dim=0)
+        assert torch.allclose(new_h[rows], expected_h, atol=1e-6)
+        assert torch.allclose(new_s[b], alpha @ expected_h, atol=1e-6)
+
+
+def test_highway_gate_interpolates():
+    torch.manual_seed(0)
+    highway = Highway(4)
+    h0, h = torch.randn(3, 4), torch.randn(3, 4)
+    g = torch.sigmoid(highway.gate(torch.cat([h0, h], dim=1)))
+    assert torch.allclose(highway(h0, h), g * h0 + (1 - g) * h)
+    with torch.no_grad():
+        highway.gate.weight.zero_()
+        highway.gate.bias.fill_(50.0)  # gate open: the item vectors pass unchanged
+    assert torch.allclose(highway(h0, h), h0)
+
+
+def test_reversed_positions_count_from_the_last_click_and_are_capped():
+    readout = SessionReadout(4, readout="local", n_positions=3)
+    alias_offsets = torch.tensor([0, 4, 5, 7])  # sessions of 4, 1 and 2 clicks
+    click_graph = torch.tensor([0, 0, 0, 0, 1, 2, 2])
+    assert readout._reversed_positions(alias_offsets, click_graph).tolist() == [2, 2, 1, 0, 0, 1, 0]
+
+
+def test_zero_position_embeddings_change_nothing():
+    h = torch.randn(4, 6)
+    alias, alias_offsets = torch.tensor([0, 1, 2, 1, 3]), torch.tensor([0, 4, 5])
+    last_node = torch.tensor([1, 3])
+    torch.manual_seed(0)
+    plain = SessionReadout(6, readout="local")
+    torch.manual_seed(0)
+    with_positions = SessionReadout(6, readout="local", n_positions=4)
+    with_positions.load_state_dict({**plain.state_dict(), "position.weight": torch.zeros(4, 6)})
+    assert torch.allclose(plain(h, alias, alias_offsets, last_node), with_positions(h, alias, alias_offsets, last_node))
+    with torch.no_grad():
+        with_positions.position.weight.normal_()
+    assert not torch.allclose(plain(h, alias, alias_offsets, last_node),
+                              with_positions(h, alias, alias_offsets, last_node))
+
+
+def test_star_readout_and_option_errors():
+    readout = SessionReadout(4, readout="local", star=True)
+    h, alias, offsets, last = torch.randn(2, 4), torch.tensor([0, 1]), torch.tensor([0, 2]), torch.tensor([1])
+    with pytest.raises(ValueError, match="star is required"):
+        readout(h, alias, offsets, last)
+    with pytest.raises(ValueError, match=r"star must have size 1 in dimension 0"):
+        readout(h, alias, offsets, last, star=torch.randn(2, 4))
+    with pytest.raises(ValueError, match="star must be None"):
+        SessionReadout(4, readout="local")(h, alias, offsets, last, star=torch.randn(1, 4))
+    with pytest.raises(ValueError, match=r"embedding_dropout must be in \[0, 1\).*got embedding_dropout=1"):
+        UberGNN(n_items=3, hidden_size=4, embedding_dropout=1.0)
+    with pytest.raises(ValueError, match=r"n_positions >= 0.*n_positions=-1"):
+        SessionReadout(4, n_positions=-1)
+
+
+def test_embedding_dropout_acts_in_training_only():
+    net = make_net("local", users=False, embedding_dropout=0.5)
+    batch = make_batch([[0, 1, 2, 1], [3, 4]])
+    net.train()
+    torch.manual_seed(1)
+    a = net(**batch)
+    torch.manual_seed(2)
+    b = net(**batch)
+    assert not torch.allclose(a, b)
+    net.eval()
+    assert torch.equal(net(**batch), net(**batch))

@@ -13,7 +13,7 @@ from sklearn_ubergnn.datasets import make_sessions
 from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
 from sklearn_ubergnn.nn import segment_mean
 from sklearn_ubergnn.preprocessing import session_prefixes
-from sklearn_ubergnn.session import PopularityRecommender
+from sklearn_ubergnn.session import SR_GNN_PARAMS, PopularityRecommender
 from sklearn_ubergnn.session._transformer import SessionGraphTransformer
 from sklearn_ubergnn.session._ubergnn import UberGNNRecommender
 from sklearn_ubergnn.tests._session_checks import (
@@ -108,7 +108,7 @@ def test_transform_shape_dtype_and_feature_names(fitted, data):
 # ---------------------------------------------------------------------------------- readouts, users
 def test_mean_readout_is_the_mean_of_the_click_vectors(data):
     train, y, test, _ = data
-    est = UberGNNRecommender(**FAST, readout="mean").fit(train["session"].tolist(), y)
+    est = UberGNNRecommender(**FAST, **SR_GNN_PARAMS, readout="mean").fit(train["session"].tolist(), y)
     X_test = test["session"].tolist()[:20]
     module = est.net_.module_
     data = est._encode(*est._check_input(X_test, reset=False))
@@ -219,13 +219,35 @@ def test_unseen_items_fall_back_to_popularity(fitted, data):
 
 # ---------------------------------------------------------------------------------- other options
 @pytest.mark.parametrize("params", [{"loss": "bce"}, {"normalize": True}, {"init": "normal"},
-                                    {"attention_softmax": False, "n_steps": 2}, {"lr_step_size": 1}])
+                                    {"attention_softmax": False, "n_steps": 2}, {"lr_step_size": 1},
+                                    {"star_node": True, "highway": True, "n_positions": 5, "embedding_dropout": 0.2},
+                                    {"star_node": True, "readout": "mean", "n_steps": 2}])
 def test_options_train(data, params):
     train, y, test, _ = data
     est = UberGNNRecommender(**{**FAST, "max_epochs": 3}, **params).fit(train["session"].tolist(), y)
     losses = [row["train_loss"] for row in est.history_]
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
     assert est.recommend(test["session"].tolist(), k=3).shape == (len(test), 3)
+
+
+def test_reversed_positions_find_the_item_three_clicks_back():
+    """Planted: the next item is a fixed permutation of the third-last click; the last two clicks carry
+    nothing. One propagation step cannot bring that click into the last node, and attention by content
+    cannot tell which click it is; reversed-position embeddings can."""
+    rng = np.random.default_rng(0)
+    permutation = rng.permutation(30)
+
+    def sample(n):
+        sessions = [rng.choice(30, size=rng.integers(4, 8), replace=False) for _ in range(n)]
+        return [s.tolist() for s in sessions], permutation[[s[-3] for s in sessions]]
+
+    X, y = sample(3000)
+    X_test, y_test = sample(500)
+    params = {"hidden_size": 16, "max_epochs": 8, "lr": 0.01, "lr_step_size": None, "validation_fraction": None,
+              "random_state": 0}
+    p1 = {n: precision_at_k(y_test, UberGNNRecommender(**params, n_positions=n).fit(X, y).recommend(X_test, k=1),
+                            k=1) for n in (0, 8)}
+    assert p1[8] > 0.9 and p1[0] < 0.6, p1
 
 
 def test_early_stopping_and_callbacks(data):
@@ -241,7 +263,7 @@ def test_early_stopping_and_callbacks(data):
 
     train, y, _, _ = data
     counter = Count()
-    params = {**FAST, "validation_fraction": 0.2, "max_epochs": 30, "patience": 1, "lr": 0.05}
+    params = {**FAST, "validation_fraction": 0.2, "max_epochs": 30, "patience": 1, "lr": 0.05, "refit": False}
     est = UberGNNRecommender(**params, callbacks=[("count", counter)]).fit(train["session"].tolist(), y)
     assert "valid_loss" in est.history_[-1]
     assert len(est.history_) < 30  # stopped early
@@ -464,7 +486,7 @@ def test_refit_trains_on_every_sample_for_the_chosen_epochs(name, session_split)
     X, y, X_test, _ = session_split
     params = {"hidden_size": 8, "batch_size": 32, "lr": 0.05, "lr_step_size": None, "max_epochs": 8,
               "validation_fraction": 0.3, "patience": 2, "random_state": 0}
-    plain = cls(**params).fit(X, y)
+    plain = cls(**params, refit=False).fit(X, y)
     refit = cls(**params, refit=True).fit(X, y)
     # the selection run is the plain run; it chose the epoch of lowest validation loss
     selection = refit.selection_history_[:, "valid_loss"]

@@ -1,0 +1,88 @@
+"""Screen ``UberGNNRecommender`` options on a held-out tail of the TRAINING prefixes (never a test split).
+
+Trains on the first 90 % of a data set's training prefixes (time order) for ``--epochs`` epochs,
+without early stopping, and prints P@20 / MRR@20 (percent) on the last 10 % after every epoch,
+then one ``RESULT`` line. Targets unseen in the first 90 % are dropped, as SR-GNN's test split
+does. This is how the defaults of issue #18 were chosen (``benchmarks/RESULTS.md``).
+
+Examples
+--------
+SR-GNN's network, then the defaults, on YOOCHOOSE 1/64 (about 100 s per epoch on one core)::
+
+    python benchmarks/ubergnn_options.py --data yoochoose --params '{"normalize": false, "embedding_dropout": 0,
+        "n_positions": 0, "star_node": false, "highway": false}'
+    python benchmarks/ubergnn_options.py --data yoochoose
+"""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from skorch.callbacks import Callback
+
+
+def main(argv=None):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from sklearn_ubergnn._skorch import iter_outputs
+    from sklearn_ubergnn._validation import FlatSessions
+    from sklearn_ubergnn.benchmark._session import _resolve
+    from sklearn_ubergnn.evaluation import load_session_split
+    from sklearn_ubergnn.session import UberGNNRecommender
+    from sklearn_ubergnn.session._data import SessionGraphSource
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="yoochoose", help="yoochoose, movielens, or a folder / CSV")
+    parser.add_argument("--params", default="{}", help="JSON of UberGNNRecommender parameters")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--holdout", type=float, default=0.1, help="share of the training prefixes held out")
+    args = parser.parse_args(argv)
+
+    path, fmt, _ = _resolve(args.data)
+    X, y, _, _ = load_session_split(path, fmt)
+    X = X["session"].tolist() if isinstance(X, pd.DataFrame) else list(X)
+    y = np.asarray(y)
+    cut = int(len(X) * (1 - args.holdout))
+    X_train, y_train, X_hold, y_hold = X[:cut], y[:cut], X[cut:], y[cut:]
+    classes = np.unique(np.concatenate([np.concatenate([np.asarray(s) for s in X_train]), y_train]))
+    keep = np.isin(y_hold, classes)
+    X_hold, y_hold = [s for s, k in zip(X_hold, keep) if k], y_hold[keep]
+    flat = np.concatenate([np.asarray(s) for s in X_hold])
+    offsets = np.concatenate([[0], np.cumsum([len(s) for s in X_hold])]).astype(np.int64)
+    position = np.clip(np.searchsorted(classes, flat), 0, len(classes) - 1)
+    codes = np.where(classes[position] == flat, position, -1).astype(np.int64)
+    targets = torch.as_tensor(np.searchsorted(classes, y_hold))
+    source = SessionGraphSource(FlatSessions(codes, offsets), classes)  # the vocabulary fit learns
+    scores = []
+
+    class Holdout(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            hits, rr, start = 0.0, 0.0, 0
+            for logits in iter_outputs(net, source):
+                target = targets[start : start + len(logits)]
+                start += len(logits)
+                match = logits.topk(20, dim=1).indices == target[:, None]
+                found = match.any(1)
+                hits += found.sum().item()
+                rr += (found.float() / (match.float().argmax(1) + 1)).sum().item()
+            scores.append((100 * hits / len(targets), 100 * rr / len(targets)))
+            print(f"epoch {len(net.history)} {net.history[-1]['dur']:.0f} s: holdout P@20 {scores[-1][0]:.2f} "
+                  f"MRR@20 {scores[-1][1]:.2f}", flush=True)
+
+    model = UberGNNRecommender(max_epochs=args.epochs, validation_fraction=None, random_state=args.seed,
+                               n_jobs=args.threads, callbacks=[("holdout", Holdout())], **json.loads(args.params))
+    start = time.perf_counter()
+    model.fit(X_train, y_train)
+    print(f"RESULT data={args.data} params={args.params} seed={args.seed} train={len(y_train)} "
+          f"holdout={len(y_hold)} per-epoch P@20/MRR@20 " + " | ".join(f"{p:.2f}/{m:.2f}" for p, m in scores)
+          + f" fit_s={time.perf_counter() - start:.0f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""SGNN-HN's star node and highway gate over flat batches of session graphs."""
+import math
+
+import torch
+from torch import nn
+
+from ._functional import segment_mean, segment_softmax, segment_sum
+
+__all__ = ["Highway", "StarNode"]
+
+
+class StarNode(nn.Module):
+    r"""A star node per session graph, linked to every node of its session (SGNN-HN).
+
+    Long-range information in a session graph travels only along click transitions; the star
+    node of each session is connected to all of its nodes and carries it in one hop
+    (Pan et al., 2020, eqs. 6-9). It starts as the mean of the session's node vectors
+    (:meth:`init`); after each propagation step of the graph network (:meth:`forward`)::
+
+        beta_i = sigmoid((W_q1 h_i) . (W_k1 s) / sqrt(d))       # how much of the star node i takes
+        h_i    = (1 - beta_i) h_i + beta_i s                      # satellite update
+        alpha  = softmax_i((W_q2 s) . (W_k2 h_i) / sqrt(d))       # within the session
+        s      = sum_i alpha_i h_i                                # star update
+
+    where ``s`` is the star node of node ``i``'s session. All sums are segment operations
+    over the flat batch (``node_graph``); there is no padding.
+
+    Parameters
+    ----------
+    hidden_size : int
+        Size ``d`` of the node vectors.
+
+    Attributes
+    ----------
+    gate_query, gate_key, star_query, star_key : torch.nn.Linear
+        ``W_q1``, ``W_k1``, ``W_q2``, ``W_k2``: ``d -> d`` without bias.
+
+    Shapes
+    ------
+    ``h (N, d) float``, ``star (B, d) float``, ``node_graph (N,) long`` (the session of every
+    node, values in ``[0, B)``); :meth:`forward` returns ``(h (N, d), star (B, d))``.
+
+    References
+    ----------
+    Z. Pan, F. Cai, W. Chen, H. Chen, M. de Rijke. Star Graph Neural Networks for Session-based
+    Recommendation. CIKM 2020.
+
+    Examples
+    --------
+    >>> import torch
+    >>> star = StarNode(4)
+    >>> h, node_graph = torch.randn(3, 4), torch.tensor([0, 0, 1])
+    >>> s = star.init(h, node_graph, 2)
+    >>> [tuple(t.shape) for t in star(h, s, node_graph)]
+    [(3, 4), (2, 4)]
+    """
+
+    def __init__(self, hidden_size):
+        super().__init__()
+        if hidden_size < 1:
+            raise ValueError(f"hidden_size must be >= 1; got {hidden_size}.")
+        self.hidden_size = int(hidden_size)
+        self.gate_query = nn.Linear(hidden_size, hidden_size, bias=False)
+        self.gate_key = nn.Linear(hidden_size, hidden_size, bias=False)
+        self.star_query = nn.Linear(hidden_size, hidden_size, bias=False)
+        self.star_key = nn.Linear(hidden_size, hidden_size, bias=False)
+
+    def extra_repr(self):
+        return f"hidden_size={self.hidden_size}"
+
+    @staticmethod
+    def init(h, node_graph, n_graphs):
+        """The initial star node of every session: the mean of its node vectors, ``(B, d)``."""
+        return segment_mean(h, node_graph, n_graphs)
+
+    def forward(self, h, star, node_graph):
+        """One satellite update and one star update; see the class docstring."""
+        scale = 1.0 / math.sqrt(self.hidden_size)
+        star_of_node = star.index_select(0, node_graph)                                # (N, d)
+        beta = torch.sigmoid((self.gate_query(h) * self.gate_key(star_of_node)).sum(1, keepdim=True) * scale)
+        h = (1.0 - beta) * h + beta * star_of_node
+        score = (self.star_query(star).index_select(0, node_graph) * self.star_key(h)).sum(1) * scale
+        alpha = segment_softmax(score, node_graph, star.shape[0])
+        star = segment_sum(alpha.unsqueeze(1) * h, node_graph, star.shape[0])
+        return h, star
+
+
+class Highway(nn.Module):
+    r"""Highway gate between a graph network's input and output node vectors (SGNN-HN eq. 10).
+
+    ``g = sigmoid(W [h_0; h_L])`` and ``out = g * h_0 + (1 - g) * h_L``: each node keeps as much
+    of its own item vector as the gate lets through, which counters over-smoothing.
+
+    Parameters
+    ----------
+    hidden_size : int
+        Size ``d`` of the node vectors.
+
+    Attributes
+    ----------
+    gate : torch.nn.Linear
+        ``W``, ``2d -> d`` with bias.
+
+    Shapes
+    ------
+    ``h0, h (N, d) float``, ``out (N, d)``.
+
+    References
+    ----------
+    Z. Pan et al. Star Graph Neural Networks for Session-based Recommendation. CIKM 2020.
+    R. K. Srivastava, K. Greff, J. Schmidhuber. Highway Networks. 2015.
+
+    Examples
+    --------
+    >>> import torch
+    >>> Highway(4)(torch.randn(3, 4), torch.randn(3, 4)).shape
+    torch.Size([3, 4])
+    """
+
+    def __init__(self, hidden_size):
+        super().__init__()
+        if hidden_size < 1:
+            raise ValueError(f"hidden_size must be >= 1; got {hidden_size}.")
+        self.hidden_size = int(hidden_size)
+        self.gate = nn.Linear(2 * hidden_size, hidden_size)
+
+    def extra_repr(self):
+        return f"hidden_size={self.hidden_size}"
+
+    def forward(self, h0, h):
+        """``g * h0 + (1 - g) * h`` with ``g = sigmoid(W [h0; h])``."""
+        g = torch.sigmoid(self.gate(torch.cat([h0, h], dim=1)))
+        return g * h0 + (1.0 - g) * h
