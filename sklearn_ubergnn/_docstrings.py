@@ -65,7 +65,7 @@ patience : int or None, default={default}
 refit : bool, default={default}
     The field's protocol in one call, as ``refit`` in
     :class:`~sklearn.model_selection.GridSearchCV`: train with the validation split and early
-    stopping to choose the number of epochs (the epoch of lowest ``valid_loss``), then train a
+    stopping to choose the number of epochs (``best_epoch_``), then train a
     fresh network on every sample for that many epochs (same seed and learning-rate schedule);
     the returned model is the second one. About 1.5-2x the training time. Without a
     validation split (``validation_fraction=None``, or too few samples) there is nothing to
@@ -73,7 +73,9 @@ refit : bool, default={default}
     "refit_attributes": """\
 best_epoch_ : int
     Number of epochs of the final network: with ``refit=True`` the epoch chosen on the
-    validation split, otherwise the epochs trained (after early stopping, the best epoch).
+    validation split, otherwise the epochs trained. With early stopping the chosen epoch is
+    the one whose weights it restored: the last that lowered ``valid_loss`` by more than
+    skorch's threshold (1e-4 relative), so epochs of negligible gain are not trained again.
 selection_history_ : skorch.History or None
     With ``refit=True`` and a validation split, the history of the run that chose
     ``best_epoch_`` (``history_`` is then the refit's); None otherwise.""",

@@ -14,6 +14,7 @@ from ._star import Highway, StarNode
 __all__ = ["UberGNN"]
 
 INITS = ("uniform", "normal")
+_EPS = 1e-12  # F.normalize's floor on a norm
 
 
 class UberGNN(nn.Module):
@@ -255,8 +256,13 @@ class UberGNN(nn.Module):
         """Next-item logits ``(B, n_items)``; the arguments are ``SessionGraphBatch`` fields."""
         s_h = self.session_vectors(items, edge_src, edge_dst, edge_weight_out, edge_weight_in, node_graph,
                                    last_node, alias, alias_offsets, user_fields, node_offsets, edge_offsets)
-        logits = s_h @ self.item_embeddings().t()
-        return logits * self.scale if self.normalize else logits
+        weight = self.embedding.weight
+        if not self.normalize:
+            return s_h @ weight.t()
+        # scale * s_h . (E_i / |E_i|), with the norms applied to the (B, n_items) logits instead of
+        # normalising the (n_items, d) table: the same values and gradients, fewer passes over the table
+        inverse_norms = torch.rsqrt(weight.pow(2).sum(dim=1).clamp_min(_EPS**2))
+        return (s_h @ weight.t()) * (inverse_norms * self.scale)
 
     def proba(self, **batch):
         """Next-item probabilities ``(B, n_items) float64``: the softmax of :meth:`forward`'s logits.

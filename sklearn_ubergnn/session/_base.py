@@ -385,7 +385,7 @@ class _NetSessionRecommender(_NetEstimator, _BaseSessionRecommender):
         net = self._make_net(self._module, criterion=self._criterion(), seed=seed, n_samples=len(y_codes),
                              **self._module_params())
         self._fit_net(net, source, seed)
-        self.best_epoch_ = _best_epoch(self.history_)
+        self.best_epoch_ = _best_epoch(self.net_)
         self.selection_history_ = None
         if self.refit and "valid_loss" in self.history_[-1]:
             # GridSearchCV's refit: the epochs chosen on the validation split, then every sample
@@ -406,9 +406,19 @@ class _NetSessionRecommender(_NetEstimator, _BaseSessionRecommender):
         return tags
 
 
-def _best_epoch(history):
-    """The number of epochs of the network ``history`` ends with: the epoch of lowest ``valid_loss``
-    when there is one (early stopping restores it), else every epoch trained."""
+def _best_epoch(net):
+    """The number of epochs of the network ``net`` ends with.
+
+    With early stopping, the epoch whose weights it restored: the last one that improved
+    ``valid_loss`` by more than its threshold (skorch's ``EarlyStopping.best_epoch_``; a later
+    epoch that improves by less does not count, so a refit does not train on for it). With a
+    validation split and no early stopping, the epoch of lowest ``valid_loss``; otherwise every
+    epoch trained.
+    """
+    history = net.history
+    early_stop = dict(getattr(net, "callbacks_", [])).get("early_stop")
+    if early_stop is not None and getattr(early_stop, "best_epoch_", 0):
+        return int(early_stop.best_epoch_)
     if "valid_loss" not in history[-1]:
         return len(history)
     return int(np.argmin(history[:, "valid_loss"])) + 1
