@@ -231,7 +231,7 @@ def _choose_models(args, has_users):
 
 def _demo_split(args):
     n_sessions = args.n_sessions or (1000 if args.quick else 4000)
-    args.epochs = args.epochs or (4 if args.quick else 8)
+    args.epochs = args.epochs or 8  # --quick too: the default network (dropout, refit) needs them on 1000 sessions
     args.hidden_size = args.hidden_size or (32 if args.quick else 64)
     args.lr = args.lr or 1e-2  # few samples: larger steps than SR-GNN's 1e-3
     split = synthetic_session_split(n_sessions, random_state=args.seed)
