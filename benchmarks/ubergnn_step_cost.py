@@ -1,0 +1,81 @@
+"""Cost of one training step of ``UberGNN`` per option, timed interleaved on real YOOCHOOSE batches.
+
+Builds 40 batches of 100 random training prefixes of YOOCHOOSE 1/64 (17,376 items), then times
+forward + backward + fused Adam for SR-GNN's network, each technique of the defaults on its own and
+the defaults, one after the other in rounds (the first round is a warm-up), so that a busy machine
+slows all of them alike. Prints milliseconds per batch (median over rounds) and the ratio to SR-GNN.
+
+Example::
+
+    python benchmarks/ubergnn_step_cost.py --threads 1 --rounds 4
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def main(argv=None):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from sklearn_ubergnn._validation import FlatSessions
+    from sklearn_ubergnn.benchmark._core import shared_data_dir
+    from sklearn_ubergnn.datasets import load_srgnn
+    from sklearn_ubergnn.nn import UberGNN
+    from sklearn_ubergnn.preprocessing import session_prefixes
+    from sklearn_ubergnn.session import SR_GNN_PARAMS, UberGNNRecommender
+    from sklearn_ubergnn.session._data import SessionGraphSource
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--batches", type=int, default=40)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+
+    data = load_srgnn(shared_data_dir() / "yoochoose1_64")
+    X, y = session_prefixes(data.train_sessions, order="srgnn")
+    classes = np.unique(np.concatenate([np.concatenate([np.asarray(s) for s in X]), y]))
+    rows = np.random.default_rng(0).choice(len(X), 100 * args.batches, replace=False)
+    sessions = [np.asarray(X[i]) for i in rows]
+    codes = np.searchsorted(classes, np.concatenate(sessions)).astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum([len(s) for s in sessions])]).astype(np.int64)
+    source = SessionGraphSource(FlatSessions(codes, offsets), classes, y=np.searchsorted(classes, np.asarray(y)[rows]))
+    batches = [source.batch(np.arange(b * 100, (b + 1) * 100)) for b in range(args.batches)]
+
+    options = set(SR_GNN_PARAMS) | {"scale"}
+    defaults = {k: v for k, v in UberGNNRecommender().get_params().items() if k in options}
+    configs = {
+        "SR-GNN (SR_GNN_PARAMS)": SR_GNN_PARAMS,
+        "+ normalize, scale": {**SR_GNN_PARAMS, "normalize": True, "scale": defaults["scale"]},
+        "+ n_positions, embedding_dropout": {**SR_GNN_PARAMS, "n_positions": defaults["n_positions"],
+                                             "embedding_dropout": defaults["embedding_dropout"]},
+        "+ star_node, highway": {**SR_GNN_PARAMS, "star_node": True, "highway": True},
+        "defaults": defaults,
+    }
+    nets = {}
+    for name, params in configs.items():
+        module = UberGNN(n_items=len(classes), hidden_size=100, **params).train()
+        nets[name] = (module, torch.optim.Adam(module.parameters(), lr=1e-3, weight_decay=1e-5, fused=True))
+    times = {name: [] for name in nets}
+    for round_ in range(args.rounds):
+        for name, (module, optimizer) in nets.items():
+            start = time.perf_counter()
+            for batch, target in batches:
+                optimizer.zero_grad()
+                torch.nn.functional.cross_entropy(module(**batch.fields), target).backward()
+                optimizer.step()
+            if round_:
+                times[name].append(1000 * (time.perf_counter() - start) / len(batches))
+    base = np.median(times["SR-GNN (SR_GNN_PARAMS)"])
+    print("| network | ms per batch (median) | ratio to SR-GNN |\n|---|---|---|")
+    for name, values in times.items():
+        print(f"| {name} | {np.median(values):.1f} | {np.median(values) / base:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
