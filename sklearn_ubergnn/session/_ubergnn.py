@@ -38,8 +38,9 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
     DeepFM encodes the user into a vector ``U`` that joins the attention query and the session
     vector.
 
-    By default the graph network and readout carry the later session-graph techniques that
-    win on YOOCHOOSE 1/64 and on the MovieLens sessions: NISER+'s normalised vectors
+    By default the graph network and readout carry the later session-graph techniques, each of
+    which gained on held-out YOOCHOOSE 1/64 training prefixes (``benchmarks/RESULTS.md``;
+    MovieLens sessions checked for the combination only): NISER+'s normalised vectors
     (``normalize``, ``scale``) and embedding dropout, reversed-position embeddings in the
     attention (``n_positions``), SGNN-HN's star node and highway gate (``star_node``,
     ``highway``); and ``fit`` runs the field's protocol (``refit``: epochs chosen on a
