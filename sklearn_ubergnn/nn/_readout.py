@@ -168,30 +168,9 @@ class SessionReadout(nn.Module):
         n_sessions, n_nodes = last_node.shape[0], h.shape[0]
         _check_size("alias_offsets", alias_offsets, 0, n_sessions + 1,
                     f"n_sessions + 1, with {n_sessions} sessions in last_node")
-        if self.user_dim:
-            if user is None:
-                raise ValueError(
-                    f"user is required: this readout was built with user_dim={self.user_dim}; got None."
-                )
-            _check_tensor("user", user, 2, integer=False)
-            _check_size("user", user, 0, n_sessions, f"one row per session, {n_sessions} in last_node")
-            _check_size("user", user, 1, self.user_dim, "user_dim")
-        elif user is not None:
-            raise ValueError(
-                f"user must be None: this readout was built with user_dim=0; got a tensor of shape "
-                f"{tuple(user.shape)}."
-            )
-        if self.star:
-            if star is None:
-                raise ValueError("star is required: this readout was built with star=True; got None.")
-            _check_tensor("star", star, 2, integer=False)
-            _check_size("star", star, 0, n_sessions, f"one row per session, {n_sessions} in last_node")
-            _check_size("star", star, 1, self.hidden_size, "hidden_size")
-        elif star is not None:
-            raise ValueError(
-                f"star must be None: this readout was built with star=False; got a tensor of shape "
-                f"{tuple(star.shape)}."
-            )
+        _check_session_rows("user", user, self.user_dim, "user_dim", f"user_dim={self.user_dim}", n_sessions)
+        _check_session_rows("star", star, self.hidden_size if self.star else 0, "hidden_size",
+                            f"star={self.star}", n_sessions)
         _check_index_range("alias", alias, 0, n_nodes, f"node indices of h, which has {n_nodes} rows")
         _check_index_range("last_node", last_node, -1, n_nodes,
                            f"node indices of h, which has {n_nodes} rows, or -1 for no known item")
@@ -245,3 +224,19 @@ class SessionReadout(nn.Module):
         position = torch.arange(n_clicks, device=click_graph.device) - alias_offsets.index_select(0, click_graph)
         reversed_position = alias_offsets.diff().index_select(0, click_graph) - 1 - position
         return reversed_position.clamp(max=self.n_positions - 1)
+
+
+def _check_session_rows(name, x, width, width_name, built, n_sessions):
+    """An optional per-session input: a ``(n_sessions, width)`` float tensor, or None when ``width`` is 0."""
+    if not width:
+        if x is not None:
+            raise ValueError(
+                f"{name} must be None: this readout was built with {built}; got a tensor of shape "
+                f"{tuple(x.shape)}."
+            )
+        return
+    if x is None:
+        raise ValueError(f"{name} is required: this readout was built with {built}; got None.")
+    _check_tensor(name, x, 2, integer=False)
+    _check_size(name, x, 0, n_sessions, f"one row per session, {n_sessions} in last_node")
+    _check_size(name, x, 1, width, width_name)
