@@ -220,7 +220,11 @@ class UberGNN(nn.Module):
         ``logits = logit_scale * session_vectors(...) @ item_embeddings().T``.
         """
         weight = self.embedding.weight
-        return F.normalize(weight, dim=1) if self.normalize else weight
+        return weight * self._inverse_norms().unsqueeze(1) if self.normalize else weight
+
+    def _inverse_norms(self):
+        """``1 / |E_i|`` of every item vector (floored as ``F.normalize`` floors a norm), ``(n_items,)``."""
+        return torch.rsqrt(self.embedding.weight.pow(2).sum(dim=1).clamp_min(_EPS**2))
 
     def session_vectors(self, items, edge_src, edge_dst, edge_weight_out, edge_weight_in, node_graph,
                         last_node, alias, alias_offsets, user_fields=None, node_offsets=None,
@@ -261,8 +265,7 @@ class UberGNN(nn.Module):
             return s_h @ weight.t()
         # scale * s_h . (E_i / |E_i|), with the norms applied to the (B, n_items) logits instead of
         # normalising the (n_items, d) table: the same values and gradients, fewer passes over the table
-        inverse_norms = torch.rsqrt(weight.pow(2).sum(dim=1).clamp_min(_EPS**2))
-        return (s_h @ weight.t()) * (inverse_norms * self.scale)
+        return (s_h @ weight.t()) * (self._inverse_norms() * self.scale)
 
     def proba(self, **batch):
         """Next-item probabilities ``(B, n_items) float64``: the softmax of :meth:`forward`'s logits.
