@@ -21,18 +21,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from skorch.callbacks import Callback
 
 
 def main(argv=None):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from sklearn_ubergnn._ranking import top_k
     from sklearn_ubergnn._skorch import iter_outputs
     from sklearn_ubergnn._validation import FlatSessions
     from sklearn_ubergnn.benchmark._session import _resolve
     from sklearn_ubergnn.evaluation import load_session_split
+    from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
     from sklearn_ubergnn.session import UberGNNRecommender
     from sklearn_ubergnn.session._data import SessionGraphSource
+    from sklearn_ubergnn.utils import ItemVocabulary, check_sessions
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="yoochoose", help="yoochoose, movielens, or a folder / CSV")
@@ -49,28 +51,23 @@ def main(argv=None):
     y = np.asarray(y)
     cut = int(len(X) * (1 - args.holdout))
     X_train, y_train, X_hold, y_hold = X[:cut], y[:cut], X[cut:], y[cut:]
-    classes = np.unique(np.concatenate([np.concatenate([np.asarray(s) for s in X_train]), y_train]))
-    keep = np.isin(y_hold, classes)
-    X_hold, y_hold = [s for s, k in zip(X_hold, keep) if k], y_hold[keep]
-    flat = np.concatenate([np.asarray(s) for s in X_hold])
-    offsets = np.concatenate([[0], np.cumsum([len(s) for s in X_hold])]).astype(np.int64)
-    position = np.clip(np.searchsorted(classes, flat), 0, len(classes) - 1)
-    codes = np.where(classes[position] == flat, position, -1).astype(np.int64)
-    targets = torch.as_tensor(np.searchsorted(classes, y_hold))
-    source = SessionGraphSource(FlatSessions(codes, offsets), classes)  # the vocabulary fit learns
+    train_sessions, train_targets = check_sessions(X_train, y_train)
+    vocabulary = ItemVocabulary().fit(train_sessions.items, train_targets)
+    targets = vocabulary.transform(y_hold, input_name="y")
+    keep = targets >= 0  # targets unseen in the training part are dropped, as SR-GNN's test split does
+    sessions = check_sessions([s for s, k in zip(X_hold, keep) if k])
+    targets = targets[keep]
+    # the vocabulary fit learns (sorted distinct ids), so the net's codes are these codes
+    source = SessionGraphSource(FlatSessions(vocabulary.transform(sessions.items), sessions.offsets),
+                                vocabulary.classes_)
+    fallback = np.arange(20)  # every item is scored: no row falls back
     scores = []
 
     class Holdout(Callback):
         def on_epoch_end(self, net, **kwargs):
-            hits, rr, start = 0.0, 0.0, 0
-            for logits in iter_outputs(net, source):
-                target = targets[start : start + len(logits)]
-                start += len(logits)
-                match = logits.topk(20, dim=1).indices == target[:, None]
-                found = match.any(1)
-                hits += found.sum().item()
-                rr += (found.float() / (match.float().argmax(1) + 1)).sum().item()
-            scores.append((100 * hits / len(targets), 100 * rr / len(targets)))
+            ranked = np.concatenate([top_k(logits, 20, fallback, min_score=-np.inf)
+                                     for logits in iter_outputs(net, source)])
+            scores.append((100 * precision_at_k(targets, ranked, k=20), 100 * mrr_at_k(targets, ranked, k=20)))
             print(f"epoch {len(net.history)} {net.history[-1]['dur']:.0f} s: holdout P@20 {scores[-1][0]:.2f} "
                   f"MRR@20 {scores[-1][1]:.2f}", flush=True)
 

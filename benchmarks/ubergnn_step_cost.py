@@ -27,6 +27,7 @@ def main(argv=None):
     from sklearn_ubergnn.preprocessing import session_prefixes
     from sklearn_ubergnn.session import SR_GNN_PARAMS, UberGNNRecommender
     from sklearn_ubergnn.session._data import SessionGraphSource
+    from sklearn_ubergnn.utils import ItemVocabulary, check_sessions
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
@@ -38,12 +39,12 @@ def main(argv=None):
 
     data = load_srgnn(shared_data_dir() / "yoochoose1_64")
     X, y = session_prefixes(data.train_sessions, order="srgnn")
-    classes = np.unique(np.concatenate([np.concatenate([np.asarray(s) for s in X]), y]))
+    train_sessions, train_targets = check_sessions(X, y)
+    vocabulary = ItemVocabulary().fit(train_sessions.items, train_targets)
     rows = np.random.default_rng(0).choice(len(X), 100 * args.batches, replace=False)
-    sessions = [np.asarray(X[i]) for i in rows]
-    codes = np.searchsorted(classes, np.concatenate(sessions)).astype(np.int64)
-    offsets = np.concatenate([[0], np.cumsum([len(s) for s in sessions])]).astype(np.int64)
-    source = SessionGraphSource(FlatSessions(codes, offsets), classes, y=np.searchsorted(classes, np.asarray(y)[rows]))
+    sessions = train_sessions.take(rows)
+    source = SessionGraphSource(FlatSessions(vocabulary.transform(sessions.items), sessions.offsets),
+                                vocabulary.classes_, y=vocabulary.transform(train_targets[rows]))
     batches = [source.batch(np.arange(b * 100, (b + 1) * 100)) for b in range(args.batches)]
 
     options = set(SR_GNN_PARAMS) | {"scale"}
@@ -58,7 +59,7 @@ def main(argv=None):
     }
     nets = {}
     for name, params in configs.items():
-        module = UberGNN(n_items=len(classes), hidden_size=100, **params).train()
+        module = UberGNN(n_items=len(vocabulary), hidden_size=100, **params).train()
         nets[name] = (module, torch.optim.Adam(module.parameters(), lr=1e-3, weight_decay=1e-5, fused=True))
     times = {name: [] for name in nets}
     for round_ in range(args.rounds):
