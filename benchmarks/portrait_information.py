@@ -27,10 +27,12 @@ from scipy import sparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sklearn_ubergnn import datasets
+from sklearn_ubergnn._ranking import top_k
 from sklearn_ubergnn.benchmark._core import shared_data_dir
 from sklearn_ubergnn.evaluation import load_session_split
 from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
 from sklearn_ubergnn.preprocessing import UserPortraitEncoder, session_prefixes, srgnn_preprocess
+from sklearn_ubergnn.utils import ItemVocabulary
 
 PATH = shared_data_dir() / "ml-100k"
 N_SHUFFLES = 5
@@ -59,10 +61,10 @@ def load():
 
 def codes(values, vocab=None):
     """Integer codes of ``values``; with ``vocab`` (from training) unseen values get -1."""
-    values = pd.Series(values).astype(str).to_numpy()
+    values = pd.Series(values).astype(str).to_numpy(dtype=object)
     if vocab is None:
-        vocab = {v: i for i, v in enumerate(sorted(set(values)))}
-    return np.array([vocab.get(v, -1) for v in values], dtype=np.int64), vocab
+        vocab = ItemVocabulary().fit(values)
+    return vocab.transform(values), vocab
 
 
 def features(data):
@@ -230,8 +232,7 @@ def grouped_topk(x_tr, y_tr, x_ev, n_items, k=K, u_tr=None, u_ev=None, prefixes=
             if u_ev is not None:
                 own = (x_tr == g) & (u_tr == u_ev[rows][0])
                 score -= np.bincount(y_tr[own], minlength=n_items)
-        top = np.argpartition(-score, k)[:k]
-        out[rows] = top[np.argsort(-score[top], kind="stable")]
+        out[rows] = top_k(score[None], k, order, min_score=-np.inf, n_rows=int(rows.sum()))
     return out
 
 
