@@ -2,6 +2,7 @@
 
 This subpackage imports torch only; it knows nothing of scikit-learn, numpy or raw ids.
 """
+from ._cosine import cosine_logits
 from ._deepfm import DeepFM
 from ._disentangled import (
     BehaviorMLP,
@@ -43,6 +44,7 @@ __all__ = [
     "TimeEncoding",
     "TransformerSubgraphEncoder",
     "UberGNN",
+    "cosine_logits",
     "propagate",
     "segment_mean",
     "segment_softmax",

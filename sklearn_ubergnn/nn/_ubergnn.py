@@ -5,6 +5,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._cosine import cosine_logits, inverse_norms
 from ._deepfm import DeepFM
 from ._functional import _check_index_range, _check_size, _check_tensor
 from ._ggnn import GatedGraphNet
@@ -14,7 +15,6 @@ from ._star import Highway, StarNode
 __all__ = ["UberGNN"]
 
 INITS = ("uniform", "normal")
-_EPS = 1e-12  # F.normalize's floor on a norm
 
 
 class UberGNN(nn.Module):
@@ -220,11 +220,7 @@ class UberGNN(nn.Module):
         ``logits = logit_scale * session_vectors(...) @ item_embeddings().T``.
         """
         weight = self.embedding.weight
-        return weight * self._inverse_norms().unsqueeze(1) if self.normalize else weight
-
-    def _inverse_norms(self):
-        """``1 / |E_i|`` of every item vector (floored as ``F.normalize`` floors a norm), ``(n_items,)``."""
-        return torch.rsqrt(self.embedding.weight.pow(2).sum(dim=1).clamp_min(_EPS**2))
+        return weight * inverse_norms(weight).unsqueeze(1) if self.normalize else weight
 
     def session_vectors(self, items, edge_src, edge_dst, edge_weight_out, edge_weight_in, node_graph,
                         last_node, alias, alias_offsets, user_fields=None, node_offsets=None,
@@ -263,9 +259,8 @@ class UberGNN(nn.Module):
         weight = self.embedding.weight
         if not self.normalize:
             return s_h @ weight.t()
-        # scale * s_h . (E_i / |E_i|), with the norms applied to the (B, n_items) logits instead of
-        # normalising the (n_items, d) table: the same values and gradients, fewer passes over the table
-        return (s_h @ weight.t()) * (self._inverse_norms() * self.scale)
+        # scale * s_h . (E_i / |E_i|) with a closed-form backward: no normalised copy of the table
+        return cosine_logits(s_h, weight, self.scale)
 
     def proba(self, **batch):
         """Next-item probabilities ``(B, n_items) float64``: the softmax of :meth:`forward`'s logits.

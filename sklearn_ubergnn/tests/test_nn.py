@@ -13,6 +13,7 @@ from sklearn_ubergnn.nn import (
     SessionReadout,
     StarNode,
     UberGNN,
+    cosine_logits,
     propagate,
     segment_mean,
     segment_softmax,
@@ -136,6 +137,37 @@ def test_segment_softmax_sums_to_one(seg, scale, seed):
     # equals torch.softmax within every segment
     for s in seg.unique():
         assert torch.allclose(weight[seg == s], torch.softmax(score[seg == s], 0), atol=1e-6)
+
+
+@HYPOTHESIS
+@given(b=st.integers(1, 4), n=st.integers(1, 6), d=st.integers(1, 5), zero_row=st.booleans(),
+       scale=st.sampled_from([1.0, 12.0]), seed=st.integers(0, 100))
+def test_cosine_logits_equals_autograd_of_normalised_table(b, n, d, zero_row, scale, seed):
+    generator = torch.Generator().manual_seed(seed)
+    query = torch.randn(b, d, dtype=torch.float64, generator=generator)
+    weight = torch.randn(n, d, dtype=torch.float64, generator=generator)
+    if zero_row:                                     # a floored norm: F.normalize gives a zero row
+        weight[0] = 0.0
+    upstream = torch.randn(b, n, dtype=torch.float64, generator=generator)
+    results = []
+    for logits_of in (cosine_logits, lambda q, w, s: s * q @ torch.nn.functional.normalize(w, dim=1).t()):
+        q, w = query.clone().requires_grad_(), weight.clone().requires_grad_()
+        logits = logits_of(q, w, scale)
+        (logits * upstream).sum().backward()
+        results.append((logits.detach(), q.grad, w.grad))
+    for ours, reference in zip(*results):
+        assert torch.allclose(ours, reference, atol=1e-10)
+
+
+def test_cosine_logits_worked_case_and_checks():
+    # rows (3, 4) and (0, 2) have norms 5 and 2: cosines of (1, 0) are 0.6 and 0
+    logits = cosine_logits(torch.tensor([[1.0, 0.0]]), torch.tensor([[3.0, 4.0], [0.0, 2.0]]), scale=10.0)
+    assert torch.allclose(logits, torch.tensor([[6.0, 0.0]]))
+    query = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda q, w: cosine_logits(q, w, 7.0), (query, weight))
+    with pytest.raises(ValueError, match=r"query \(B, d\) and weight \(n, d\); got shapes \(2, 3\) and \(4, 2\)"):
+        cosine_logits(torch.zeros(2, 3), torch.zeros(4, 2))
 
 
 def test_segment_mean_and_sum():
