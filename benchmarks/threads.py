@@ -39,7 +39,7 @@ def _command(case, mode, out_dir):
         return ["ubergnn", "demo", "--no-plot", "--output-dir", str(out_dir), *threads]
     if case == "yoochoose":
         return [sys.executable, str(HERE / "benchmarks" / "ubergnn_speed.py"), "--data", str(YOOCHOOSE),
-                "--epochs", "1", "--hidden", "100", "--batch-size", "100", "--readout", "local",
+                "--epochs", "1", "--hidden", "100", "--batch-size", "100", "--sr-gnn",
                 "--max-test", "5000", "--verbose", "0", *threads]
     if case == "tests":
         if mode == "before":

@@ -1,5 +1,7 @@
 """Speed and accuracy of UberGNNRecommender on an SR-GNN split (YOOCHOOSE 1/64 by default).
 
+The network is the estimator's defaults (``--sr-gnn``: SR-GNN's, ``--set``: any parameter), trained
+for exactly ``--epochs`` epochs (``refit=False``; ``--validation-fraction`` adds early stopping).
 Trains on every prefix of ``all_train_seq.txt`` (369,859 samples for YOOCHOOSE 1/64, SR-GNN's
 ``train.txt``), ranks the test prefixes of ``test.txt`` and prints:
 
@@ -14,16 +16,23 @@ Quick check (the 20k most recent training samples, 1 epoch)::
 
     python benchmarks/ubergnn_speed.py --max-train 20000 --epochs 1
 
-The SR-GNN comparison (hidden 100, batch 100, lr 1e-3 decayed x0.1 every 3 epochs, all data)::
+The SR-GNN comparison (SR-GNN's network, hidden 100, batch 100, lr 1e-3 decayed x0.1 every 3
+epochs, all data; drop ``--sr-gnn`` for the defaults' network)::
 
-    python benchmarks/ubergnn_speed.py --epochs 10 --validation-fraction 0
+    python benchmarks/ubergnn_speed.py --epochs 10 --validation-fraction 0 --sr-gnn
 
 A synthetic catalogue of 50,000 items and about 500,000 training prefixes (``make_sessions``;
 the last 10 % of the sessions are the test set)::
 
     python benchmarks/ubergnn_speed.py --synthetic 50000 500000 --epochs 1 --threads 1
+
+The scale of the larger session benchmarks (issue #18: 720k prefixes, 43k items), one idle epoch
+with the estimator's own thread choice::
+
+    python benchmarks/ubergnn_speed.py --synthetic 43000 720000 --epochs 1 --max-test 50000
 """
 import argparse
+import json
 import resource
 import sys
 import time
@@ -51,14 +60,10 @@ def main(argv=None):
     parser.add_argument("--max-train", type=int, default=None,
                         help="use only the N most recent training samples (quick mode)")
     parser.add_argument("--max-test", type=int, default=None, help="use only the first N test samples")
-    parser.add_argument("--readout", default="local")
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--lr-step-size", type=int, default=3)
-    parser.add_argument("--n-steps", type=int, default=1)
-    parser.add_argument("--loss", default="cross_entropy")
-    parser.add_argument("--normalize", action="store_true")
-    parser.add_argument("--raw-attention", action="store_true",
-                        help="SR-GNN's unnormalised attention weights")
+    parser.add_argument("--sr-gnn", action="store_true",
+                        help="SR-GNN's network: the post-SR-GNN techniques of the defaults switched off")
+    parser.add_argument("--set", default="{}",
+                        help="JSON of further parameters, e.g. '{\"readout\": \"mean\"}'")
     parser.add_argument("--validation-fraction", type=float, default=0.0,
                         help="held-out share for early stopping; 0 trains on everything (SR-GNN)")
     parser.add_argument("--threads", type=int, default=None,
@@ -72,7 +77,7 @@ def main(argv=None):
     from sklearn_ubergnn.datasets import load_srgnn, make_sessions
     from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
     from sklearn_ubergnn.preprocessing import session_prefixes
-    from sklearn_ubergnn.session._ubergnn import UberGNNRecommender
+    from sklearn_ubergnn.session import SR_GNN_PARAMS, UberGNNRecommender
 
     if args.synthetic:
         n_items, n_prefixes = args.synthetic
@@ -96,12 +101,11 @@ def main(argv=None):
     print(f"train samples {len(X):,}  test samples {len(X_test):,}  n_jobs {args.threads}  "
           f"peak RSS after loading {peak_rss_mb():.0f} MiB", flush=True)
 
+    params = {**(SR_GNN_PARAMS if args.sr_gnn else {}), **json.loads(args.set)}
     model = UberGNNRecommender(
-        hidden_size=args.hidden, batch_size=args.batch_size, max_epochs=args.epochs, readout=args.readout,
-        lr=args.lr, lr_step_size=args.lr_step_size, n_steps=args.n_steps, loss=args.loss,
-        normalize=args.normalize, attention_softmax=not args.raw_attention,
-        validation_fraction=args.validation_fraction or None, device=args.device,
-        random_state=args.seed, verbose=args.verbose, n_jobs=args.threads,
+        hidden_size=args.hidden, batch_size=args.batch_size, max_epochs=args.epochs,
+        validation_fraction=args.validation_fraction or None, refit=False, device=args.device,
+        random_state=args.seed, verbose=args.verbose, n_jobs=args.threads, **params,
     )
     start = time.perf_counter()
     model.fit(X, y)
