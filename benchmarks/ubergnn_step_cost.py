@@ -5,6 +5,10 @@ forward + backward + fused Adam for SR-GNN's network, each technique of the defa
 the defaults, one after the other in rounds (the first round is a warm-up), so that a busy machine
 slows all of them alike. Prints milliseconds per batch (median over rounds) and the ratio to SR-GNN.
 
+A second table times the output layer alone (forward + backward of the cross-entropy over all
+items): SR-GNN's dot products, the cosine logits written with autograd over ``F.normalize`` of the
+table, and :func:`sklearn_ubergnn.nn.cosine_logits` (closed-form backward) that the network uses.
+
 Example::
 
     python benchmarks/ubergnn_step_cost.py --threads 1 --rounds 4
@@ -12,10 +16,12 @@ Example::
 import argparse
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 
 def main(argv=None):
@@ -23,7 +29,7 @@ def main(argv=None):
     from sklearn_ubergnn._validation import FlatSessions
     from sklearn_ubergnn.benchmark._core import shared_data_dir
     from sklearn_ubergnn.datasets import load_srgnn
-    from sklearn_ubergnn.nn import UberGNN
+    from sklearn_ubergnn.nn import UberGNN, cosine_logits
     from sklearn_ubergnn.preprocessing import session_prefixes
     from sklearn_ubergnn.session import SR_GNN_PARAMS, UberGNNRecommender
     from sklearn_ubergnn.session._data import SessionGraphSource
@@ -57,25 +63,58 @@ def main(argv=None):
         "+ star_node, highway": {**SR_GNN_PARAMS, "star_node": True, "highway": True},
         "defaults": defaults,
     }
-    nets = {}
+    steps = {}
     for name, params in configs.items():
         module = UberGNN(n_items=len(vocabulary), hidden_size=100, **params).train()
-        nets[name] = (module, torch.optim.Adam(module.parameters(), lr=1e-3, weight_decay=1e-5, fused=True))
-    times = {name: [] for name in nets}
-    for round_ in range(args.rounds):
-        for name, (module, optimizer) in nets.items():
+        optimizer = torch.optim.Adam(module.parameters(), lr=1e-3, weight_decay=1e-5, fused=True)
+        steps[name] = partial(_train_step, module, optimizer)
+    _print_table("network", _interleaved(steps, batches, args.rounds))
+
+    weight = torch.nn.Parameter(torch.empty(len(vocabulary), 100).uniform_(-0.1, 0.1))
+    query = torch.nn.Parameter(F.normalize(torch.randn(100, 100), dim=1))
+    scale = defaults["scale"]
+    layers = {
+        "SR-GNN: s @ E.T": lambda: query @ weight.t(),
+        "cosine, autograd of F.normalize": lambda: scale * query @ F.normalize(weight, dim=1).t(),
+        "cosine, nn.cosine_logits": lambda: cosine_logits(query, weight, scale),
+    }
+    steps = {name: partial(_layer_step, logits_of, (query, weight)) for name, logits_of in layers.items()}
+    _print_table("output layer (100 x 100 queries, 17,376 items)",
+                 _interleaved(steps, [target for _, target in batches], args.rounds))
+    return 0
+
+
+def _train_step(module, optimizer, batch_target):
+    batch, target = batch_target
+    optimizer.zero_grad()
+    F.cross_entropy(module(**batch.fields), target).backward()
+    optimizer.step()
+
+
+def _layer_step(logits_of, parameters, target):
+    for parameter in parameters:
+        parameter.grad = None
+    F.cross_entropy(logits_of(), target).backward()
+
+
+def _interleaved(steps, inputs, rounds):
+    """Milliseconds per input of each step, one round over ``inputs`` each in turn (round 0: warm-up)."""
+    times = {name: [] for name in steps}
+    for round_ in range(rounds):
+        for name, step in steps.items():
             start = time.perf_counter()
-            for batch, target in batches:
-                optimizer.zero_grad()
-                torch.nn.functional.cross_entropy(module(**batch.fields), target).backward()
-                optimizer.step()
+            for value in inputs:
+                step(value)
             if round_:
-                times[name].append(1000 * (time.perf_counter() - start) / len(batches))
-    base = np.median(times["SR-GNN (SR_GNN_PARAMS)"])
-    print("| network | ms per batch (median) | ratio to SR-GNN |\n|---|---|---|")
+                times[name].append(1000 * (time.perf_counter() - start) / len(inputs))
+    return times
+
+
+def _print_table(what, times):
+    base = np.median(next(iter(times.values())))
+    print(f"\n| {what} | ms per batch (median) | ratio to the first row |\n|---|---|---|")
     for name, values in times.items():
         print(f"| {name} | {np.median(values):.1f} | {np.median(values) / base:.2f} |")
-    return 0
 
 
 if __name__ == "__main__":
