@@ -1,4 +1,5 @@
 """UBER-GNN session recommender: a gated GNN over session graphs with a DeepFM user context."""
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -87,6 +88,11 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
         Training criterion on the softmax over all items: the multi-class cross-entropy
         (SR-GNN), or the binary cross-entropy of the softmax outputs against the one-hot target
         (UBER-GNN eq. 17, :class:`~sklearn_ubergnn.nn.SoftmaxBCELoss`).
+    label_smoothing : float, default=0.0
+        Share of the target's probability mass spread uniformly over all items in the
+        cross-entropy (Szegedy et al., 2016; ``torch.nn.CrossEntropyLoss``'s
+        ``label_smoothing``), also in the validation loss that early stopping watches. Needs
+        ``loss="cross_entropy"``.
     normalize : bool, default=True
         NISER's L2 normalisation of item and session vectors, with logits
         ``scale * cos(s_h, v_i)``; reduces the popularity bias of the dot product. False
@@ -232,6 +238,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
         "session_column": [str, Integral],
         "attention_softmax": ["boolean"],
         "loss": [StrOptions(set(_LOSSES))],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "normalize": ["boolean"],
         "scale": [Interval(Real, 0, None, closed="neither")],
         "embedding_dropout": [Interval(Real, 0, 1, closed="left")],
@@ -258,6 +265,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
         session_column="session",
         attention_softmax=True,
         loss="cross_entropy",
+        label_smoothing=0.0,
         normalize=True,
         scale=12.0,
         embedding_dropout=0.1,
@@ -294,6 +302,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
         self.session_column = session_column
         self.attention_softmax = attention_softmax
         self.loss = loss
+        self.label_smoothing = label_smoothing
         self.normalize = normalize
         self.scale = scale
         self.embedding_dropout = embedding_dropout
@@ -381,7 +390,12 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
 
     # ------------------------------------------------------------------ the network
     def _criterion(self):
-        return _LOSSES[self.loss]
+        if not self.label_smoothing:
+            return _LOSSES[self.loss]
+        if self.loss != "cross_entropy":
+            raise ValueError(f"label_smoothing={self.label_smoothing} needs loss='cross_entropy'; "
+                             f"got loss={self.loss!r}.")
+        return partial(torch.nn.CrossEntropyLoss, label_smoothing=float(self.label_smoothing))
 
     def _module_params(self):
         return {

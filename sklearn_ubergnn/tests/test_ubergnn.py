@@ -222,13 +222,27 @@ def test_unseen_items_fall_back_to_popularity(fitted, data):
 @pytest.mark.parametrize("params", [{"loss": "bce"}, {"normalize": True}, {"init": "normal"},
                                     {"attention_softmax": False, "n_steps": 2}, {"lr_step_size": 1},
                                     {"star_node": True, "highway": True, "n_positions": 5, "embedding_dropout": 0.2},
-                                    {"star_node": True, "readout": "mean", "n_steps": 2}])
+                                    {"star_node": True, "readout": "mean", "n_steps": 2},
+                                    {"label_smoothing": 0.1}])
 def test_options_train(data, params):
     train, y, test, _ = data
     est = UberGNNRecommender(**{**FAST, "max_epochs": 3}, **params).fit(train["session"].tolist(), y)
     losses = [row["train_loss"] for row in est.history_]
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
     assert est.recommend(test["session"].tolist(), k=3).shape == (len(test), 3)
+
+
+def test_label_smoothing_is_the_training_criterion(data):
+    train, y, _, _ = data
+    est = UberGNNRecommender(**{**FAST, "max_epochs": 1}, label_smoothing=0.3).fit(train["session"].tolist(), y)
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 0.0]])
+    target = torch.tensor([0, 2])
+    log_p = torch.log_softmax(logits, dim=1)
+    # (1 - s) * cross-entropy + s * the mean over the items of -log p_i, averaged over the batch
+    expected = (0.7 * -log_p[[0, 1], target] + 0.3 * -log_p.mean(dim=1)).mean()
+    assert torch.allclose(est.net_.get_loss(logits, target), expected)
+    with pytest.raises(ValueError, match=r"label_smoothing=0.3 needs loss='cross_entropy'; got loss='bce'"):
+        UberGNNRecommender(**FAST, label_smoothing=0.3, loss="bce").fit(train["session"].tolist(), y)
 
 
 def test_reversed_positions_find_the_item_three_clicks_back():
