@@ -77,7 +77,9 @@ class StarNode(nn.Module):
         """One satellite update and one star update; see the class docstring."""
         scale = 1.0 / math.sqrt(self.hidden_size)
         star_of_node = star.index_select(0, node_graph)                                # (N, d)
-        beta = torch.sigmoid((self.gate_query(h) * self.gate_key(star_of_node)).sum(1, keepdim=True) * scale)
+        # W_k1 on the B star nodes, then gathered: the same as on the N gathered copies, B/N the work
+        key_of_node = self.gate_key(star).index_select(0, node_graph)
+        beta = torch.sigmoid((self.gate_query(h) * key_of_node).sum(1, keepdim=True) * scale)
         h = (1.0 - beta) * h + beta * star_of_node
         score = (self.star_query(star).index_select(0, node_graph) * self.star_key(h)).sum(1) * scale
         alpha = segment_softmax(score, node_graph, star.shape[0])
