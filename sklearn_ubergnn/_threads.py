@@ -16,6 +16,14 @@ busy core the package's demo took 81 s with torch's default of 2 threads and 23 
   (:func:`busy_cpus_elsewhere`), kept in training only if a few timed batches show them faster than one
   thread (:class:`ThreadBudget`).
 
+Inside those calls float results below the normal range (denormals, |x| < 1.2e-38 in float32) are
+flushed to zero (:class:`flushed_denormals`), as TensorFlow's CPU thread pools do by default: x86 cores
+take up to a hundred times longer on arithmetic with denormal operands, and a weight that training
+drives towards zero passes through them. On YOOCHOOSE 1/64 the star node's attention weights of
+``UberGNNRecommender()`` decay into that range within the first epoch, which made that epoch 1.36x
+(one thread) to 1.42x (two) slower than with the flush (``benchmarks/RESULTS.md``). No model
+depends on values that small.
+
 The usable CPUs are ``OMP_NUM_THREADS`` when it is set (joblib sets it in the workers of a parallel
 search, so nested searches never oversubscribe) and otherwise the CPUs this process may run on, cgroup
 quota included (:func:`joblib.cpu_count`), as scikit-learn's OpenMP estimators count them. The caller's
@@ -34,6 +42,8 @@ __all__ = [
     "SMALL_WORK",
     "ThreadBudget",
     "busy_cpus_elsewhere",
+    "denormals_flushed",
+    "flushed_denormals",
     "resolve_n_threads",
     "torch_threads",
     "usable_cpu_count",
@@ -162,6 +172,30 @@ class torch_threads:
         return False
 
 
+def denormals_flushed():
+    """Whether float results below the normal range are flushed to zero on this thread now."""
+    return bool((torch.tensor([1e-30]) * 1e-10)[0] == 0)  # 1e-40 is a float32 denormal
+
+
+class flushed_denormals:
+    """Context manager: flush float denormals to zero (:func:`torch.set_flush_denormal`), then restore.
+
+    A no-op where the CPU cannot flush them; the caller's setting, read on entry
+    (:func:`denormals_flushed`), is restored on exit whatever happens inside.
+    """
+
+    def __enter__(self):
+        self.previous = denormals_flushed()
+        if not self.previous:
+            torch.set_flush_denormal(True)
+        return self
+
+    def __exit__(self, *exc):
+        if not self.previous:
+            torch.set_flush_denormal(False)
+        return False
+
+
 def module_work(net, batch_size):
     """Parameters of a fitted net's module times ``batch_size``; None when the net is not initialised."""
     module = getattr(net, "module_", None)
@@ -179,11 +213,12 @@ def _trained_threads(net):
 
 
 def uses_torch_threads(method):
-    """Decorate an estimator method that runs torch: ``n_jobs`` threads for its duration.
+    """Decorate an estimator method that runs torch: ``n_jobs`` threads and denormals flushed to zero
+    (:class:`flushed_denormals`) for its duration.
 
     The outermost decorated call on a thread resolves the count (``fit`` starts on one thread and lets
     :class:`ThreadBudget` choose once the module exists; inference sizes the work from ``net_``) and
-    restores the caller's ``torch.get_num_threads()`` when it returns or raises. Nested calls
+    restores the caller's ``torch.get_num_threads()`` and denormal setting when it returns or raises. Nested calls
     (``predict`` calling ``recommend``) keep the outer call's setting.
     """
 
@@ -201,7 +236,7 @@ def uses_torch_threads(method):
             n = resolve_n_threads(n_jobs, work)
         _local.active = True
         try:
-            with torch_threads(n):
+            with torch_threads(n), flushed_denormals():
                 return method(self, *args, **kwargs)
         finally:
             _local.active = False

@@ -22,6 +22,8 @@ from sklearn_ubergnn import (
 from sklearn_ubergnn._threads import (
     SMALL_WORK,
     busy_cpus_elsewhere,
+    denormals_flushed,
+    flushed_denormals,
     resolve_n_threads,
     torch_threads,
     usable_cpu_count,
@@ -115,6 +117,40 @@ def test_torch_threads_restores_the_setting_even_on_error(caller_threads):
     assert torch.get_num_threads() == caller_threads
     with torch_threads(None):
         assert torch.get_num_threads() == caller_threads
+
+
+needs_flush = pytest.mark.skipif(not torch.set_flush_denormal(False), reason="this CPU cannot flush denormals")
+
+
+@needs_flush
+def test_flushed_denormals_restores_the_caller_setting_even_on_error():
+    assert not denormals_flushed() and float(torch.tensor([1e-30]) * 1e-10) > 0   # a denormal result
+    with pytest.raises(KeyError), flushed_denormals():
+        assert denormals_flushed() and float(torch.tensor([1e-30]) * 1e-10) == 0
+        raise KeyError("x")
+    assert not denormals_flushed()
+    torch.set_flush_denormal(True)          # a caller who flushes them already keeps flushing
+    try:
+        with flushed_denormals():
+            pass
+        assert denormals_flushed()
+    finally:
+        torch.set_flush_denormal(False)
+
+
+@needs_flush
+def test_estimators_flush_denormals_inside_their_calls_only(caller_threads):
+    X, y = _sessions()
+    seen = []
+
+    class Record(Callback):
+        def on_batch_begin(self, net, **kwargs):
+            seen.append(denormals_flushed())
+
+    model = UberGNNRecommender(hidden_size=8, max_epochs=1, n_jobs=1, callbacks=[("flush", Record())]).fit(X, y)
+    assert seen and all(seen) and not denormals_flushed()
+    model.recommend(X[:5], k=3)
+    assert not denormals_flushed()
 
 
 # ------------------------------------------------------------------------------------ the probe
