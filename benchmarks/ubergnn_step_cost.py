@@ -3,11 +3,15 @@
 Builds 40 batches of 100 random training prefixes of YOOCHOOSE 1/64 (17,376 items), then times
 forward + backward + fused Adam for SR-GNN's network, each technique of the defaults on its own and
 the defaults, one after the other in rounds (the first round is a warm-up), so that a busy machine
-slows all of them alike. Prints milliseconds per batch (median over rounds) and the ratio to SR-GNN.
+slows all of them alike. Every network trains as the estimator trains it, with the loss fused with
+the output layer (:func:`sklearn_ubergnn.nn.softmax_cross_entropy` of ``item_logits``); the first
+row is SR-GNN's network with torch's cross-entropy on its logits, as it trained before the fused
+loss. Prints milliseconds per batch (median over rounds) and the ratio to the first row.
 
 A second table times the output layer alone (forward + backward of the cross-entropy over all
 items): SR-GNN's dot products, the cosine logits written with autograd over ``F.normalize`` of the
-table, and :func:`sklearn_ubergnn.nn.cosine_logits` (closed-form backward) that the network uses.
+table, :func:`sklearn_ubergnn.nn.cosine_logits` (closed-form backward) under torch's
+cross-entropy, and the fused loss on the dot products and on the cosine.
 
 Example::
 
@@ -29,7 +33,7 @@ def main(argv=None):
     from sklearn_ubergnn._validation import FlatSessions
     from sklearn_ubergnn.benchmark._core import shared_data_dir
     from sklearn_ubergnn.datasets import load_srgnn
-    from sklearn_ubergnn.nn import UberGNN, cosine_logits
+    from sklearn_ubergnn.nn import ItemLogits, UberGNN, cosine_logits
     from sklearn_ubergnn.preprocessing import session_prefixes
     from sklearn_ubergnn.session import SR_GNN_PARAMS, UberGNNRecommender
     from sklearn_ubergnn.session._data import SessionGraphSource
@@ -56,6 +60,7 @@ def main(argv=None):
     options = set(SR_GNN_PARAMS) | {"scale"}
     defaults = {k: v for k, v in UberGNNRecommender().get_params().items() if k in options}
     configs = {
+        "SR-GNN (SR_GNN_PARAMS), torch's cross-entropy on the logits": SR_GNN_PARAMS,
         "SR-GNN (SR_GNN_PARAMS)": SR_GNN_PARAMS,
         "+ normalize, scale": {**SR_GNN_PARAMS, "normalize": True, "scale": defaults["scale"]},
         "+ n_positions, embedding_dropout": {**SR_GNN_PARAMS, "n_positions": defaults["n_positions"],
@@ -67,7 +72,7 @@ def main(argv=None):
     for name, params in configs.items():
         module = UberGNN(n_items=len(vocabulary), hidden_size=100, **params).train()
         optimizer = torch.optim.Adam(module.parameters(), lr=1e-3, weight_decay=1e-5, fused=True)
-        steps[name] = partial(_train_step, module, optimizer)
+        steps[name] = partial(_train_step, module, optimizer, fused=not name.endswith("on the logits"))
     _print_table("network", _interleaved(steps, batches, args.rounds))
 
     weight = torch.nn.Parameter(torch.empty(len(vocabulary), 100).uniform_(-0.1, 0.1))
@@ -77,6 +82,8 @@ def main(argv=None):
         "SR-GNN: s @ E.T": lambda: query @ weight.t(),
         "cosine, autograd of F.normalize": lambda: scale * query @ F.normalize(weight, dim=1).t(),
         "cosine, nn.cosine_logits": lambda: cosine_logits(query, weight, scale),
+        "SR-GNN, fused loss": ItemLogits(query, weight),
+        "cosine, fused loss (the estimator's)": ItemLogits(query, weight, scale, normalize=True),
     }
     steps = {name: partial(_layer_step, logits_of, (query, weight)) for name, logits_of in layers.items()}
     _print_table("output layer (100 x 100 queries, 17,376 items)",
@@ -84,17 +91,25 @@ def main(argv=None):
     return 0
 
 
-def _train_step(module, optimizer, batch_target):
+def _train_step(module, optimizer, batch_target, fused=True):
     batch, target = batch_target
     optimizer.zero_grad()
-    F.cross_entropy(module(**batch.fields), target).backward()
+    if fused:  # as UberGNNRecommender trains
+        from sklearn_ubergnn.nn import softmax_cross_entropy
+        softmax_cross_entropy(module.item_logits(**batch.fields), target).backward()
+    else:
+        F.cross_entropy(module(**batch.fields), target).backward()
     optimizer.step()
 
 
 def _layer_step(logits_of, parameters, target):
     for parameter in parameters:
         parameter.grad = None
-    F.cross_entropy(logits_of(), target).backward()
+    if isinstance(logits_of, tuple):  # ItemLogits: the fused loss
+        from sklearn_ubergnn.nn import softmax_cross_entropy
+        softmax_cross_entropy(logits_of, target).backward()
+    else:
+        F.cross_entropy(logits_of(), target).backward()
 
 
 def _interleaved(steps, inputs, rounds):

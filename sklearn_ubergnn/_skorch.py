@@ -53,7 +53,8 @@ class TensorBatch:
     n_samples : int
         Number of samples (sessions, interactions, users) in the batch; what ``len`` returns.
     method : str, default="forward"
-        The module method :meth:`GraphNet.infer` calls at inference (``forward`` in training).
+        The module method :meth:`GraphNet.infer` calls at inference (in training it calls the
+        net's ``training_method``).
     """
 
     fields: dict
@@ -75,14 +76,27 @@ class TensorBatch:
 class GraphNet(NeuralNet):
     """``skorch.NeuralNet`` whose batches are :class:`TensorBatch` objects.
 
+    Parameters
+    ----------
+    *args, **kwargs
+        :class:`skorch.NeuralNet`'s.
+    training_method : str, default="forward"
+        The module method called in training; the criterion gets what it returns (e.g.
+        ``"item_logits"``: the factors of :class:`~sklearn_ubergnn.nn.UberGNN`'s logits, for a loss
+        fused with the output layer). At inference the batch's ``method`` is called.
+
     Everything else (training loop, callbacks, history, device handling, ``forward_iter``,
     pickling) is skorch's.
     """
 
+    def __init__(self, *args, training_method="forward", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.training_method = training_method
+
     def infer(self, x, **fit_params):
         if isinstance(x, TensorBatch):
-            method = self.module_ if x.method == "forward" or self.module_.training \
-                else getattr(self.module_, x.method)
+            name = getattr(self, "training_method", "forward") if self.module_.training else x.method
+            method = self.module_ if name == "forward" else getattr(self.module_, name)
             return method(**x.to(self.device).fields, **fit_params)
         return super().infer(x, **fit_params)
 
@@ -217,6 +231,7 @@ def make_net(
     device="cpu",
     verbose=0,
     n_jobs=None,
+    training_method="forward",
     **module_params,
 ):
     """Build the skorch net of an estimator from its user-facing parameters.
@@ -257,6 +272,8 @@ def make_net(
     n_jobs : int or None, default=None
         Torch threads while training (:class:`~sklearn_ubergnn._threads.ThreadBudget`, the first
         callback); None sizes them on the module and the CPUs other processes leave free.
+    training_method : str, default="forward"
+        The module method whose output the criterion gets in training (:class:`GraphNet`).
     **module_params
         Constructor arguments of ``module`` (passed as ``module__*``).
 
@@ -306,6 +323,7 @@ def make_net(
         callbacks=all_callbacks,
         device=device,
         verbose=int(verbose >= 1),
+        training_method=training_method,
         **{f"module__{k}": v for k, v in module_params.items()},
     )
 
@@ -405,7 +423,8 @@ def inference_device(net, device):
 
 def release_training_state(net):
     """Free what only training needs, once ``fit`` is over: the optimiser's moment estimates and
-    early stopping's copy of the best weights (already loaded into the module).
+    early stopping's copy of the best weights (already loaded into the module); leave the module in
+    evaluation mode (no dropout), as a user who takes ``net.module_`` out expects.
 
     The fitted net predicts exactly as before and pickles at about a third of the size (Adam keeps two
     buffers per parameter). Continuing training with ``net.partial_fit`` starts fresh moment estimates.
@@ -417,4 +436,7 @@ def release_training_state(net):
     for _, callback in getattr(net, "callbacks_", ()):
         if isinstance(callback, EarlyStopping) and hasattr(callback, "best_model_weights_"):
             callback.best_model_weights_ = None
+    module = getattr(net, "module_", None)
+    if module is not None:
+        module.eval()
     return net

@@ -45,6 +45,9 @@ class _NetEstimator:
     stopping, no callbacks).
     """
 
+    #: the module method whose output the criterion gets in training (see ``GraphNet``)
+    _training_method = "forward"
+
     def _make_net(self, module, *, criterion, seed, n_samples, validation=True, train_split=None,
                   max_epochs=None, **module_params):
         """The estimator's skorch net (not initialised) for ``n_samples`` training samples.
@@ -74,6 +77,7 @@ class _NetEstimator:
             device=self.device,
             verbose=self.verbose,
             n_jobs=self.n_jobs,
+            training_method=self._training_method,
             **module_params,
         )
         if fraction is not None and train_split is not None:

@@ -18,8 +18,9 @@ from ._dynamic_heads import DynamicQueryModel
 from ._functional import propagate, segment_mean, segment_softmax, segment_sum
 from ._ggnn import GatedGraphNet
 from ._gru4rec import GRU4Rec
-from ._losses import SoftmaxBCELoss
+from ._losses import SoftmaxBCELoss, SoftmaxCrossEntropyLoss
 from ._readout import SessionReadout
+from ._softmax import ItemLogits, softmax_cross_entropy
 from ._star import Highway, StarNode
 from ._ubergnn import UberGNN
 
@@ -35,11 +36,13 @@ __all__ = [
     "GRU4Rec",
     "GatedGraphNet",
     "Highway",
+    "ItemLogits",
     "LightGCN",
     "RNNSubgraphEncoder",
     "SampledSoftmaxLoss",
     "SessionReadout",
     "SoftmaxBCELoss",
+    "SoftmaxCrossEntropyLoss",
     "StarNode",
     "TimeEncoding",
     "TransformerSubgraphEncoder",
@@ -49,4 +52,5 @@ __all__ = [
     "segment_mean",
     "segment_softmax",
     "segment_sum",
+    "softmax_cross_entropy",
 ]

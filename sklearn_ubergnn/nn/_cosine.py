@@ -14,7 +14,7 @@ orthogonal to each row of ``W`` (the norm of a row gets no gradient from a cosin
 import torch
 from torch.autograd.function import once_differentiable
 
-__all__ = ["cosine_logits", "inverse_norms"]
+__all__ = ["cosine_backward", "cosine_logits", "inverse_norms", "table_factors"]
 
 EPS = 1e-12  # F.normalize's floor on a norm
 
@@ -22,32 +22,42 @@ EPS = 1e-12  # F.normalize's floor on a norm
 def inverse_norms(weight):
     """``1 / |w_i|`` of every row of ``weight`` ``(n, d)``, the norm floored at ``EPS`` as
     :func:`torch.nn.functional.normalize` floors it; shape ``(n,)``."""
-    return torch.rsqrt(torch.linalg.vecdot(weight, weight).clamp_min(EPS**2))
+    return torch.linalg.vector_norm(weight, dim=1).clamp_min(EPS).reciprocal()
+
+
+def table_factors(weight, scale):
+    """``(c, inverse, live)`` of a class table ``(n, d)``: the column factors ``c = scale / |w_i|`` of
+    the cosine logits, the inverse norms, and the rows whose norm is above the floor."""
+    norm = torch.linalg.vector_norm(weight, dim=1)        # one reduction, no (n, d) temporary
+    inverse = norm.clamp_min(EPS).reciprocal()
+    return inverse * scale, inverse, norm > EPS
+
+
+def cosine_backward(grad_scaled, query, weight, inverse, live, needs_input_grad):
+    """Gradients of the query and the table from ``G * c``, the logits' gradient times the column
+    factors (``(B, n)``); the closed form of the module docstring. Either may be None when not needed."""
+    grad_query = torch.mm(grad_scaled, weight) if needs_input_grad[0] else None
+    grad_weight = None
+    if needs_input_grad[1]:
+        grad_weight = torch.mm(grad_scaled.t(), query)
+        # a row whose norm is floored is divided by a constant: no projection of its gradient
+        radial = torch.einsum("nd,nd->n", weight, grad_weight) * inverse.square() * live  # a batched mm
+        grad_weight.addcmul_(weight, radial.unsqueeze(1), value=-1)
+    return grad_query, grad_weight
 
 
 class _CosineLogits(torch.autograd.Function):
     @staticmethod
     def forward(ctx, query, weight, scale):
-        squared = torch.linalg.vecdot(weight, weight)
-        inverse = torch.rsqrt(squared.clamp_min(EPS**2))
-        logits = torch.mm(query, weight.t()).mul_(inverse * scale)
-        # a row whose norm is floored is divided by a constant: no projection of its gradient
-        ctx.save_for_backward(query, weight, inverse, squared > EPS**2)
-        ctx.scale = scale
-        return logits
+        factors, inverse, live = table_factors(weight, scale)
+        ctx.save_for_backward(query, weight, factors, inverse, live)
+        return torch.mm(query, weight.t()).mul_(factors)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        query, weight, inverse, live = ctx.saved_tensors
-        grad = grad * (inverse * ctx.scale)
-        grad_query = torch.mm(grad, weight) if ctx.needs_input_grad[0] else None
-        grad_weight = None
-        if ctx.needs_input_grad[1]:
-            grad_weight = torch.mm(grad.t(), query)
-            radial = torch.linalg.vecdot(weight, grad_weight) * inverse.square() * live
-            grad_weight.addcmul_(weight, radial.unsqueeze(1), value=-1)
-        return grad_query, grad_weight, None
+        query, weight, factors, inverse, live = ctx.saved_tensors
+        return (*cosine_backward(grad * factors, query, weight, inverse, live, ctx.needs_input_grad), None)
 
 
 def cosine_logits(query, weight, scale=1.0):

@@ -6,8 +6,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._functional import _check_size, _check_tensor
+from ._softmax import ItemLogits, softmax_cross_entropy
 
-__all__ = ["SoftmaxBCELoss"]
+__all__ = ["SoftmaxBCELoss", "SoftmaxCrossEntropyLoss"]
 
 _LOG_HALF = -math.log(2.0)
 
@@ -15,6 +16,48 @@ _LOG_HALF = -math.log(2.0)
 def _log1mexp(x):
     """``log(1 - exp(x))`` for ``x <= 0``, accurate over the whole range (Maechler, 2012)."""
     return torch.where(x > _LOG_HALF, torch.log(-torch.expm1(x)), torch.log1p(-torch.exp(x)))
+
+
+class SoftmaxCrossEntropyLoss(nn.Module):
+    r"""Softmax cross-entropy over the catalogue, fused with the output layer in training.
+
+    ``torch.nn.CrossEntropyLoss`` (mean reduction, optional label smoothing) that also accepts the
+    factors of the logits (:class:`~sklearn_ubergnn.nn.ItemLogits`, what
+    :meth:`UberGNN.item_logits <sklearn_ubergnn.nn.UberGNN.item_logits>` returns); then the loss and
+    its gradient come from :func:`~sklearn_ubergnn.nn.softmax_cross_entropy` without the logits
+    ever leaving it.
+
+    Parameters
+    ----------
+    label_smoothing : float, default=0.0
+        Share of the target spread uniformly over all classes (Szegedy et al., 2016).
+
+    Shapes
+    ------
+    ``input (B, n) float`` logits or ``ItemLogits`` of ``B`` queries and ``n`` classes,
+    ``target (B,) long`` class indices in ``[0, n)``; ``out ()``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> q, w, y = torch.randn(2, 3), torch.randn(4, 3), torch.tensor([1, 3])
+    >>> loss = SoftmaxCrossEntropyLoss(label_smoothing=0.1)
+    >>> bool(torch.isclose(loss(ItemLogits(q, w), y), loss(q @ w.T, y)))
+    True
+    """
+
+    def __init__(self, label_smoothing=0.0):
+        super().__init__()
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1); got {label_smoothing}.")
+        self.label_smoothing = float(label_smoothing)
+
+    def extra_repr(self):
+        return f"label_smoothing={self.label_smoothing}"
+
+    def forward(self, input, target):
+        """Mean loss of ``input`` (logits or their factors) for the class indices ``target``."""
+        return softmax_cross_entropy(input, target, self.label_smoothing)
 
 
 class SoftmaxBCELoss(nn.Module):
@@ -69,7 +112,10 @@ class SoftmaxBCELoss(nn.Module):
         return f"reduction={self.reduction!r}"
 
     def forward(self, input, target):
-        """Loss of logits ``input`` for the class indices ``target``; see the class docstring."""
+        """Loss of logits ``input`` (or their factors, :class:`~sklearn_ubergnn.nn.ItemLogits`) for the
+        class indices ``target``; see the class docstring."""
+        if isinstance(input, ItemLogits):
+            input = input.logits()
         _check_tensor("input", input, 2, integer=False)
         _check_tensor("target", target, 1, integer=True)
         _check_size("target", target, 0, input.shape[0], f"one class per row of input, {input.shape[0]} rows")

@@ -5,11 +5,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._cosine import cosine_logits, inverse_norms
+from ._cosine import inverse_norms
 from ._deepfm import DeepFM
 from ._functional import _check_index_range, _check_size, _check_tensor
 from ._ggnn import GatedGraphNet
 from ._readout import READOUTS, SessionReadout
+from ._softmax import ItemLogits
 from ._star import Highway, StarNode
 
 __all__ = ["UberGNN"]
@@ -30,7 +31,9 @@ class UberGNN(nn.Module):
         logits = s_h E^T                                 # (B, n_items)
 
     The item embedding ``E`` is both the input layer and the output layer. Train with
-    softmax cross-entropy over the logits (``torch.nn.CrossEntropyLoss``).
+    softmax cross-entropy over the logits: :meth:`item_logits` gives their factors, which
+    :func:`~sklearn_ubergnn.nn.softmax_cross_entropy` turns into the loss without the passes of
+    ``torch.nn.CrossEntropyLoss`` over the ``(B, n_items)`` block (the estimator trains that way).
 
     With ``normalize=True`` (NISER, Gupta et al., 2019) the item vectors are L2-normalised
     wherever they are used (the GNN input and the output layer), the session vector is
@@ -251,16 +254,25 @@ class UberGNN(nn.Module):
                                    star if self.session_readout.star else None)
         return F.normalize(s_h, dim=1) if self.normalize else s_h
 
-    def forward(self, items, edge_src, edge_dst, edge_weight_out, edge_weight_in, node_graph, last_node,
-                alias, alias_offsets, user_fields=None, node_offsets=None, edge_offsets=None):
-        """Next-item logits ``(B, n_items)``; the arguments are ``SessionGraphBatch`` fields."""
+    def item_logits(self, items, edge_src, edge_dst, edge_weight_out, edge_weight_in, node_graph, last_node,
+                    alias, alias_offsets, user_fields=None, node_offsets=None, edge_offsets=None):
+        """The factors of :meth:`forward`'s logits (:class:`~sklearn_ubergnn.nn.ItemLogits`), without the ``(B, n_items)`` block.
+
+        :func:`~sklearn_ubergnn.nn.softmax_cross_entropy` trains on them in one fused pass; ``.logits()`` gives the logits.
+        """
         s_h = self.session_vectors(items, edge_src, edge_dst, edge_weight_out, edge_weight_in, node_graph,
                                    last_node, alias, alias_offsets, user_fields, node_offsets, edge_offsets)
-        weight = self.embedding.weight
-        if not self.normalize:
-            return s_h @ weight.t()
-        # scale * s_h . (E_i / |E_i|) with a closed-form backward: no normalised copy of the table
-        return cosine_logits(s_h, weight, self.scale)
+        return ItemLogits(s_h, self.embedding.weight, self.scale, self.normalize)
+
+    def forward(self, items, edge_src, edge_dst, edge_weight_out, edge_weight_in, node_graph, last_node,
+                alias, alias_offsets, user_fields=None, node_offsets=None, edge_offsets=None):
+        """Next-item logits ``(B, n_items)``; the arguments are ``SessionGraphBatch`` fields.
+
+        With ``normalize=True``, ``scale * s_h . (E_i / |E_i|)`` with a closed-form backward
+        (:func:`~sklearn_ubergnn.nn.cosine_logits`): no normalised copy of the table.
+        """
+        return self.item_logits(items, edge_src, edge_dst, edge_weight_out, edge_weight_in, node_graph,
+                                last_node, alias, alias_offsets, user_fields, node_offsets, edge_offsets).logits()
 
     def proba(self, **batch):
         """Next-item probabilities ``(B, n_items) float64``: the softmax of :meth:`forward`'s logits.

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._docstrings import fill_doc
 from .._threads import uses_torch_threads
 from ..base import TRAINING_CONSTRAINTS
-from ..nn import SoftmaxBCELoss, UberGNN
+from ..nn import SoftmaxBCELoss, SoftmaxCrossEntropyLoss, UberGNN
 from ._base import _NetSessionRecommender
 from ._data import SessionGraphSource
 
@@ -24,7 +24,7 @@ __all__ = ["SR_GNN_PARAMS", "UberGNNRecommender"]
 SR_GNN_PARAMS = {"normalize": False, "embedding_dropout": 0.0, "n_positions": 0, "star_node": False,
                  "highway": False}
 
-_LOSSES = {"cross_entropy": torch.nn.CrossEntropyLoss, "bce": SoftmaxBCELoss}
+_LOSSES = {"cross_entropy": SoftmaxCrossEntropyLoss, "bce": SoftmaxBCELoss}
 
 
 @fill_doc
@@ -86,11 +86,12 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
         raw (unnormalised) weights.
     loss : {"cross_entropy", "bce"}, default="cross_entropy"
         Training criterion on the softmax over all items: the multi-class cross-entropy
-        (SR-GNN), or the binary cross-entropy of the softmax outputs against the one-hot target
+        (SR-GNN; :class:`~sklearn_ubergnn.nn.SoftmaxCrossEntropyLoss`, fused with the output
+        layer in training), or the binary cross-entropy of the softmax outputs against the one-hot target
         (UBER-GNN eq. 17, :class:`~sklearn_ubergnn.nn.SoftmaxBCELoss`).
     label_smoothing : float, default=0.0
         Share of the target's probability mass spread uniformly over all items in the
-        cross-entropy (Szegedy et al., 2016; ``torch.nn.CrossEntropyLoss``'s
+        cross-entropy (Szegedy et al., 2016; as ``torch.nn.CrossEntropyLoss``'s
         ``label_smoothing``), also in the validation loss that early stopping watches. Needs
         ``loss="cross_entropy"``.
     normalize : bool, default=True
@@ -327,6 +328,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
         self.n_jobs = n_jobs
 
     _module = UberGNN
+    _training_method = "item_logits"  # the criterion fuses the output layer with the loss
 
     # ------------------------------------------------------------------ input handling
     def _user_frame(self, X):
@@ -395,7 +397,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
         if self.loss != "cross_entropy":
             raise ValueError(f"label_smoothing={self.label_smoothing} needs loss='cross_entropy'; "
                              f"got loss={self.loss!r}.")
-        return partial(torch.nn.CrossEntropyLoss, label_smoothing=float(self.label_smoothing))
+        return partial(SoftmaxCrossEntropyLoss, label_smoothing=float(self.label_smoothing))
 
     def _module_params(self):
         return {

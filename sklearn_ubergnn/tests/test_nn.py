@@ -10,7 +10,10 @@ from sklearn_ubergnn.nn import (
     DeepFM,
     GatedGraphNet,
     Highway,
+    ItemLogits,
     SessionReadout,
+    SoftmaxBCELoss,
+    SoftmaxCrossEntropyLoss,
     StarNode,
     UberGNN,
     cosine_logits,
@@ -18,6 +21,7 @@ from sklearn_ubergnn.nn import (
     segment_mean,
     segment_softmax,
     segment_sum,
+    softmax_cross_entropy,
 )
 
 HYPOTHESIS = settings(max_examples=25, deadline=None)
@@ -168,6 +172,62 @@ def test_cosine_logits_worked_case_and_checks():
     assert torch.autograd.gradcheck(lambda q, w: cosine_logits(q, w, 7.0), (query, weight))
     with pytest.raises(ValueError, match=r"query \(B, d\) and weight \(n, d\); got shapes \(2, 3\) and \(4, 2\)"):
         cosine_logits(torch.zeros(2, 3), torch.zeros(4, 2))
+
+
+@HYPOTHESIS
+@given(b=st.integers(1, 4), n=st.integers(1, 6), d=st.integers(1, 5),
+       normalize=st.booleans(), scale=st.sampled_from([1.0, 12.0]), eps=st.sampled_from([0.0, 0.3]),
+       upstream=st.floats(-3, 3), seed=st.integers(0, 100))
+def test_softmax_cross_entropy_equals_torch_on_the_logits(b, n, d, normalize, scale, eps, upstream, seed):
+    # (a zero row of the table is left to the cosine_logits test: its floored norm multiplies the
+    # rounding of p - t by 1e12 in either implementation, so the two cannot agree there)
+    generator = torch.Generator().manual_seed(seed)
+    query = torch.randn(b, d, dtype=torch.float64, generator=generator)
+    weight = torch.randn(n, d, dtype=torch.float64, generator=generator)
+    target = torch.randint(0, n, (b,), generator=generator)
+    results = []
+    for fused in (True, False):
+        q, w = query.clone().requires_grad_(), weight.clone().requires_grad_()
+        factors = ItemLogits(q, w, scale, normalize)
+        if fused:
+            loss = softmax_cross_entropy(factors, target, eps)
+        else:  # torch's cross-entropy on the logits, the table normalised by autograd
+            logits = scale * q @ torch.nn.functional.normalize(w, dim=1).t() if normalize else q @ w.t()
+            loss = torch.nn.functional.cross_entropy(logits, target, label_smoothing=eps)
+        (loss * upstream).backward()
+        results.append((loss.detach(), q.grad, w.grad))
+    for ours, reference in zip(*results):
+        assert torch.allclose(ours, reference, atol=1e-10)
+
+
+def test_softmax_cross_entropy_worked_case_and_checks():
+    # logits (ln 3, 0) -> softmax (3/4, 1/4): the loss of target 0 is ln(4/3), its gradient (-1/4, 1/4)
+    q = torch.tensor([[1.0]], requires_grad=True)
+    w = torch.tensor([[float(torch.log(torch.tensor(3.0)))], [0.0]], requires_grad=True)
+    loss = SoftmaxCrossEntropyLoss()(ItemLogits(q, w), torch.tensor([0]))
+    loss.backward()
+    assert torch.isclose(loss, torch.log(torch.tensor(4 / 3)))
+    assert torch.allclose(w.grad, torch.tensor([[-0.25], [0.25]]))   # d loss / d w_i = (p_i - t_i) * q
+    # far-apart logits: the loss is the gap itself, never inf (no probability is rounded to 0 first)
+    far = softmax_cross_entropy(ItemLogits(torch.tensor([[1.0]]), torch.tensor([[1000.0], [0.0]])), torch.tensor([1]))
+    assert float(far) == 1000.0
+    # the loss modules take the factors or the logits alike
+    logits = torch.tensor([[2.0, 0.0, -1.0]])
+    factors = ItemLogits(torch.tensor([[1.0]]), torch.tensor([[2.0], [0.0], [-1.0]]))
+    for loss_fn in (SoftmaxCrossEntropyLoss(0.2), SoftmaxBCELoss()):
+        assert torch.isclose(loss_fn(factors, torch.tensor([1])), loss_fn(logits, torch.tensor([1])))
+    with pytest.raises(ValueError, match=r"target must lie in \[0, 3\) \(class indices, 3 rows in weight\)"):
+        softmax_cross_entropy(factors, torch.tensor([3]))
+    with pytest.raises(ValueError, match=r"weight must have size 1 in dimension 1"):
+        softmax_cross_entropy(ItemLogits(torch.zeros(1, 1), torch.zeros(3, 2)), torch.tensor([0]))
+    with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\); got 1.0"):
+        SoftmaxCrossEntropyLoss(1.0)
+    # the backward reuses the softmax buffer: a second walk back fails loudly, never silently wrong
+    q = torch.randn(2, 3, requires_grad=True)
+    loss = softmax_cross_entropy(ItemLogits(q, torch.randn(4, 3)), torch.tensor([0, 1]))
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="inplace operation"):
+        loss.backward()
 
 
 def test_segment_mean_and_sum():

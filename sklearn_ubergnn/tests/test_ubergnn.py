@@ -12,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 
 from sklearn_ubergnn.datasets import make_sessions
 from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
-from sklearn_ubergnn.nn import segment_mean
+from sklearn_ubergnn.nn import ItemLogits, segment_mean
 from sklearn_ubergnn.preprocessing import session_prefixes
 from sklearn_ubergnn.session import SR_GNN_PARAMS, PopularityRecommender
 from sklearn_ubergnn.session._transformer import SessionGraphTransformer
@@ -243,6 +243,26 @@ def test_label_smoothing_is_the_training_criterion(data):
     assert torch.allclose(est.net_.get_loss(logits, target), expected)
     with pytest.raises(ValueError, match=r"label_smoothing=0.3 needs loss='cross_entropy'; got loss='bce'"):
         UberGNNRecommender(**FAST, label_smoothing=0.3, loss="bce").fit(train["session"].tolist(), y)
+
+
+@pytest.mark.parametrize("params", [{}, {"label_smoothing": 0.2}, {"normalize": False}])
+def test_fused_loss_trains_as_torch_cross_entropy_on_the_logits(data, params, monkeypatch):
+    """The criterion gets the factors of the logits in training (a fused loss); handing it the logits
+    instead (torch's cross-entropy) must give the same training, up to float rounding."""
+    train, y, test, _ = data
+    params = {**FAST, "max_epochs": 2, "validation_fraction": 0.2, "refit": False, **params}
+    fused = UberGNNRecommender(**params).fit(train["session"].tolist(), y)
+    batch, _ = fused._source(fused._encode(*fused._check_input(test["session"].tolist()[:5], reset=False))).batch(
+        np.arange(5))
+    fused.net_.module_.train()
+    assert isinstance(fused.net_.infer(batch), ItemLogits)          # what the criterion got in training
+    fused.net_.module_.eval()
+    monkeypatch.setattr(UberGNNRecommender, "_training_method", "forward")
+    plain = UberGNNRecommender(**params).fit(train["session"].tolist(), y)
+    for key in ("train_loss", "valid_loss"):
+        np.testing.assert_allclose(fused.history_[:, key], plain.history_[:, key], rtol=1e-4)
+    np.testing.assert_allclose(fused.predict_proba(test["session"].tolist()),
+                               plain.predict_proba(test["session"].tolist()), atol=1e-4)
 
 
 def test_reversed_positions_find_the_item_three_clicks_back():

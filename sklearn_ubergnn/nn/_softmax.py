@@ -1,0 +1,149 @@
+"""The full-softmax cross-entropy fused with the output layer that makes its logits.
+
+A next-item model ends in ``logits = c * (q @ W.T)``, ``(B, n)`` over the whole catalogue, and is
+trained with the softmax cross-entropy of those logits. Composed from torch's pieces (the matrix
+product, the column factors, ``F.cross_entropy``) the step makes about eight passes over the
+``(B, n)`` block: the scores, the scaled scores, the log-softmax, the zeroed gradient of the
+negative log-likelihood, the log-softmax backward, the scaled gradient. With the catalogue in the
+tens of thousands these passes, not the two matrix products, are most of a training step.
+
+:func:`softmax_cross_entropy` computes the loss and its gradient in one buffer: the scores are
+scaled in place, turned into the softmax in place (kept for the backward), and the backward
+subtracts the targets and scales the same buffer in place before the two matrix products. The
+gradient of the loss with respect to the logits is ``(softmax - t) / B`` where ``t`` is the
+(smoothed) one-hot target, so nothing else needs saving.
+
+:class:`ItemLogits` is what a network hands its criterion in training: the factors of the logits,
+not the logits, so the criterion can take the fused path.
+"""
+from typing import NamedTuple
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from ._cosine import cosine_backward, cosine_logits, table_factors
+from ._functional import _check_index_range, _check_size, _check_tensor
+
+__all__ = ["ItemLogits", "softmax_cross_entropy"]
+
+
+class ItemLogits(NamedTuple):
+    """The factors of next-item logits: ``scale * query @ (weight / |weight|).T`` with
+    ``normalize=True``, ``query @ weight.T`` otherwise.
+
+    Parameters
+    ----------
+    query : torch.Tensor of shape (B, d)
+        Session vectors.
+    weight : torch.Tensor of shape (n, d)
+        Item table.
+    scale : float, default=1.0
+        Factor of the cosine logits (unused with ``normalize=False``).
+    normalize : bool, default=False
+        Divide each row of ``weight`` by its norm (:func:`~sklearn_ubergnn.nn.cosine_logits`).
+    """
+
+    query: torch.Tensor
+    weight: torch.Tensor
+    scale: float = 1.0
+    normalize: bool = False
+
+    def logits(self):
+        """The ``(B, n)`` logits themselves."""
+        if self.normalize:
+            return cosine_logits(self.query, self.weight, self.scale)
+        return self.query @ self.weight.t()
+
+
+class _SoftmaxCrossEntropy(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, query, weight, target, scale, normalize, label_smoothing):
+        probs = torch.mm(query, weight.t())                                      # the one (B, n) buffer
+        if normalize:
+            factors, inverse, live = table_factors(weight, scale)
+            probs.mul_(factors)
+        else:
+            factors = inverse = live = None
+        target_logit = probs.gather(1, target.unsqueeze(1)).squeeze(1)
+        loss = -target_logit
+        if label_smoothing:
+            loss = loss + label_smoothing * (target_logit - probs.mean(dim=1))
+        # one exp over the block: softmax = exp(z - max) / sum, and log-sum-exp = max + log(sum)
+        top = probs.amax(dim=1, keepdim=True)
+        total = probs.sub_(top).exp_().sum(dim=1, keepdim=True)
+        probs.div_(total)                                                        # now the softmax
+        loss = loss + (top + total.log()).squeeze(1)
+        ctx.save_for_backward(query, weight, target, probs, factors, inverse, live)
+        ctx.normalize, ctx.label_smoothing = normalize, label_smoothing
+        return loss.mean()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_loss):
+        query, weight, target, grad, factors, inverse, live = ctx.saved_tensors
+        # d loss / d logits = (softmax - (1 - eps) onehot - eps / n) / B, built in the saved buffer
+        # (a second backward through the graph fails on torch's version counter of that buffer)
+        n_rows, n_classes = grad.shape
+        eps = ctx.label_smoothing
+        rows = torch.arange(n_rows, device=grad.device)
+        grad[rows, target] -= 1.0 - eps
+        if eps:
+            grad.sub_(eps / n_classes)
+        if ctx.normalize:
+            grad.mul_(factors * (grad_loss / n_rows))
+            return (*cosine_backward(grad, query, weight, inverse, live, ctx.needs_input_grad),
+                    None, None, None, None)
+        grad.mul_(grad_loss / n_rows)
+        grad_query = torch.mm(grad, weight) if ctx.needs_input_grad[0] else None
+        grad_weight = torch.mm(grad.t(), query) if ctx.needs_input_grad[1] else None
+        return grad_query, grad_weight, None, None, None, None
+
+
+def softmax_cross_entropy(logits, target, label_smoothing=0.0):
+    """Mean softmax cross-entropy of next-item logits, fused with the layer that makes them.
+
+    Parameters
+    ----------
+    logits : ItemLogits or torch.Tensor of shape (B, n)
+        The factors of the logits (the fused path), or the logits themselves (then
+        :func:`torch.nn.functional.cross_entropy`).
+    target : torch.Tensor of shape (B,), integer
+        Class index of each row, in ``[0, n)``.
+    label_smoothing : float, default=0.0
+        Share ``eps`` of the target spread uniformly over all ``n`` classes, as in
+        :class:`torch.nn.CrossEntropyLoss`.
+
+    Returns
+    -------
+    torch.Tensor, scalar
+        Equal to ``F.cross_entropy(logits.logits(), target, label_smoothing=eps)`` up to float
+        rounding, with the same gradients (first-order only: no double backward).
+
+    Notes
+    -----
+    On the fused path the backward turns the saved softmax into the gradient in place, so the
+    graph can be walked back once: a second ``backward`` through it (``retain_graph=True``)
+    raises torch's "modified by an inplace operation" error instead of a wrong gradient.
+
+    Examples
+    --------
+    >>> import torch
+    >>> q, w, y = torch.randn(3, 4), torch.randn(5, 4), torch.tensor([0, 4, 2])
+    >>> fused = softmax_cross_entropy(ItemLogits(q, w, scale=8.0, normalize=True), y)
+    >>> plain = torch.nn.functional.cross_entropy(ItemLogits(q, w, 8.0, True).logits(), y)
+    >>> bool(torch.isclose(fused, plain))
+    True
+    """
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1); got {label_smoothing}.")
+    if isinstance(logits, torch.Tensor):
+        return torch.nn.functional.cross_entropy(logits, target, label_smoothing=label_smoothing)
+    query, weight = logits.query, logits.weight
+    _check_tensor("query", query, 2, integer=False)
+    _check_tensor("weight", weight, 2, integer=False)
+    _check_size("weight", weight, 1, query.shape[1], "the size of the query vectors")
+    _check_tensor("target", target, 1, integer=True)
+    _check_size("target", target, 0, query.shape[0], "one class per query row")
+    _check_index_range("target", target, 0, weight.shape[0], f"class indices, {weight.shape[0]} rows in weight")
+    return _SoftmaxCrossEntropy.apply(query, weight, target.long(), float(logits.scale), bool(logits.normalize),
+                                      float(label_smoothing))
