@@ -6,6 +6,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from ._functional import _check_index_range, _check_size, _check_tensor
+from ._softmax import ItemLogits
 
 __all__ = ["GRU4Rec"]
 
@@ -25,7 +26,9 @@ class GRU4Rec(nn.Module):
     :math:`z_t = \sigma(W_z x_t + U_z h_{t-1})`, reset gate :math:`r_t = \sigma(W_r x_t + U_r
     h_{t-1})`, candidate :math:`\tilde h_t = \tanh(W x_t + U (r_t \odot h_{t-1}))` and
     :math:`h_t = (1 - z_t) h_{t-1} + z_t \tilde h_t`. Train with softmax cross-entropy over the
-    logits (``torch.nn.CrossEntropyLoss``).
+    logits: :meth:`item_logits` gives their factors, which
+    :func:`~sklearn_ubergnn.nn.softmax_cross_entropy` turns into the loss in one fused pass (the
+    estimator trains that way).
 
     The sessions are packed (``pack_padded_sequence``), so padding costs no recurrent step and
     the state of session ``b`` is exactly its state after its last click, whatever the other
@@ -128,9 +131,15 @@ class GRU4Rec(nn.Module):
         _, h_n = self.gru(packed)  # (n_layers, B, d), in input order
         return h_n[-1] * (lengths > 0).unsqueeze(1).to(h_n.dtype)
 
+    def item_logits(self, items, lengths):
+        """The factors of :meth:`forward`'s logits (:class:`~sklearn_ubergnn.nn.ItemLogits`), for the loss
+        fused with the output layer (:func:`~sklearn_ubergnn.nn.softmax_cross_entropy`)."""
+        return ItemLogits(self.state_dropout(self.session_vectors(items, lengths)), self.output.weight,
+                          bias=self.output.bias)
+
     def forward(self, items, lengths):
         """Next-item logits ``(B, n_items)``."""
-        return self.output(self.state_dropout(self.session_vectors(items, lengths)))
+        return self.item_logits(items, lengths).logits()
 
     def proba(self, items, lengths):
         """Next-item probabilities ``(B, n_items) float64``: the softmax of :meth:`forward`'s logits."""

@@ -29,7 +29,7 @@ __all__ = ["ItemLogits", "softmax_cross_entropy"]
 
 class ItemLogits(NamedTuple):
     """The factors of next-item logits: ``scale * query @ (weight / |weight|).T`` with
-    ``normalize=True``, ``query @ weight.T`` otherwise.
+    ``normalize=True``, ``query @ weight.T + bias`` otherwise.
 
     Parameters
     ----------
@@ -41,24 +41,30 @@ class ItemLogits(NamedTuple):
         Factor of the cosine logits (unused with ``normalize=False``).
     normalize : bool, default=False
         Divide each row of ``weight`` by its norm (:func:`~sklearn_ubergnn.nn.cosine_logits`).
+    bias : torch.Tensor of shape (n,) or None, default=None
+        Per-item bias of a linear output layer (``torch.nn.Linear``); only with ``normalize=False``.
     """
 
     query: torch.Tensor
     weight: torch.Tensor
     scale: float = 1.0
     normalize: bool = False
+    bias: torch.Tensor | None = None
 
     def logits(self):
         """The ``(B, n)`` logits themselves."""
         if self.normalize:
             return cosine_logits(self.query, self.weight, self.scale)
+        if self.bias is not None:
+            return torch.addmm(self.bias, self.query, self.weight.t())
         return self.query @ self.weight.t()
 
 
 class _SoftmaxCrossEntropy(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, query, weight, target, scale, normalize, label_smoothing):
-        probs = torch.mm(query, weight.t())                                      # the one (B, n) buffer
+    def forward(ctx, query, weight, bias, target, scale, normalize, label_smoothing):
+        # the one (B, n) buffer
+        probs = torch.mm(query, weight.t()) if bias is None else torch.addmm(bias, query, weight.t())
         if normalize:
             factors, inverse, live = table_factors(weight, scale)
             probs.mul_(factors)
@@ -92,11 +98,12 @@ class _SoftmaxCrossEntropy(torch.autograd.Function):
         if ctx.normalize:
             grad.mul_(factors * (grad_loss / n_rows))
             return (*cosine_backward(grad, query, weight, inverse, live, ctx.needs_input_grad),
-                    None, None, None, None)
+                    None, None, None, None, None)
         grad.mul_(grad_loss / n_rows)
         grad_query = torch.mm(grad, weight) if ctx.needs_input_grad[0] else None
         grad_weight = torch.mm(grad.t(), query) if ctx.needs_input_grad[1] else None
-        return grad_query, grad_weight, None, None, None, None
+        grad_bias = grad.sum(0) if ctx.needs_input_grad[2] else None
+        return grad_query, grad_weight, grad_bias, None, None, None, None
 
 
 def softmax_cross_entropy(logits, target, label_smoothing=0.0):
@@ -145,5 +152,11 @@ def softmax_cross_entropy(logits, target, label_smoothing=0.0):
     _check_tensor("target", target, 1, integer=True)
     _check_size("target", target, 0, query.shape[0], "one class per query row")
     _check_index_range("target", target, 0, weight.shape[0], f"class indices, {weight.shape[0]} rows in weight")
-    return _SoftmaxCrossEntropy.apply(query, weight, target.long(), float(logits.scale), bool(logits.normalize),
-                                      float(label_smoothing))
+    bias = logits.bias
+    if bias is not None:
+        if logits.normalize:
+            raise ValueError("ItemLogits: a bias needs normalize=False (a cosine has no bias).")
+        _check_tensor("bias", bias, 1, integer=False)
+        _check_size("bias", bias, 0, weight.shape[0], "one entry per row of weight")
+    return _SoftmaxCrossEntropy.apply(query, weight, bias, target.long(), float(logits.scale),
+                                      bool(logits.normalize), float(label_smoothing))

@@ -1,12 +1,11 @@
 """GRU4Rec session recommender: a GRU over each session's clicks (Hidasi et al., 2016)."""
 from numbers import Integral, Real
 
-import torch
 from sklearn.utils._param_validation import Interval
 
 from .._docstrings import fill_doc
 from ..base import TRAINING_CONSTRAINTS
-from ..nn import GRU4Rec
+from ..nn import GRU4Rec, SoftmaxCrossEntropyLoss
 from ._base import _NetSessionRecommender
 from ._data import PaddedSessionSource
 
@@ -171,9 +170,10 @@ class GRU4RecRecommender(_NetSessionRecommender):
         self.n_jobs = n_jobs
 
     _module = GRU4Rec
+    _training_method = "item_logits"  # the criterion fuses the output layer with the loss
 
     def _criterion(self):
-        return torch.nn.CrossEntropyLoss
+        return SoftmaxCrossEntropyLoss
 
     def _module_params(self):
         return {"n_items": self.n_items_, "hidden_size": self.hidden_size, "embedding_size": self.embedding_size,

@@ -106,6 +106,19 @@ def test_exported_from_the_package_root():
     assert RootExport is GRU4RecRecommender
 
 
+def test_fused_loss_trains_as_torch_cross_entropy_on_the_logits(data, monkeypatch):
+    """The criterion gets the factors of the logits in training (a fused loss, the output layer's bias
+    included); handing it the logits instead must give the same training, up to float rounding."""
+    X, y, X_test, _ = data
+    params = {**FAST, "validation_fraction": 0.2, "refit": False, "dropout": 0.2}
+    fused = GRU4RecRecommender(**params).fit(X, y)
+    monkeypatch.setattr(GRU4RecRecommender, "_training_method", "forward")
+    plain = GRU4RecRecommender(**params).fit(X, y)
+    for key in ("train_loss", "valid_loss"):
+        np.testing.assert_allclose(fused.history_[:, key], plain.history_[:, key], rtol=1e-4)
+    np.testing.assert_allclose(fused.predict_proba(X_test), plain.predict_proba(X_test), atol=1e-5)
+
+
 def test_fit_predict_recommend_shapes_and_raw_ids(fitted, data):
     _, _, X_test, y_test = data
     top = fitted.recommend(X_test, k=20)

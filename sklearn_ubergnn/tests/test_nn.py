@@ -177,27 +177,31 @@ def test_cosine_logits_worked_case_and_checks():
 @HYPOTHESIS
 @given(b=st.integers(1, 4), n=st.integers(1, 6), d=st.integers(1, 5),
        normalize=st.booleans(), scale=st.sampled_from([1.0, 12.0]), eps=st.sampled_from([0.0, 0.3]),
-       upstream=st.floats(-3, 3), seed=st.integers(0, 100))
-def test_softmax_cross_entropy_equals_torch_on_the_logits(b, n, d, normalize, scale, eps, upstream, seed):
+       upstream=st.floats(-3, 3), with_bias=st.booleans(), seed=st.integers(0, 100))
+def test_softmax_cross_entropy_equals_torch_on_the_logits(b, n, d, normalize, scale, eps, upstream, with_bias,
+                                                          seed):
     # (a zero row of the table is left to the cosine_logits test: its floored norm multiplies the
     # rounding of p - t by 1e12 in either implementation, so the two cannot agree there)
     generator = torch.Generator().manual_seed(seed)
     query = torch.randn(b, d, dtype=torch.float64, generator=generator)
     weight = torch.randn(n, d, dtype=torch.float64, generator=generator)
     target = torch.randint(0, n, (b,), generator=generator)
+    with_bias = with_bias and not normalize                           # a linear output layer's bias
+    bias0 = torch.randn(n, dtype=torch.float64, generator=generator) if with_bias else torch.zeros(n)
     results = []
     for fused in (True, False):
-        q, w = query.clone().requires_grad_(), weight.clone().requires_grad_()
-        factors = ItemLogits(q, w, scale, normalize)
+        q, w, c = query.clone().requires_grad_(), weight.clone().requires_grad_(), bias0.clone().requires_grad_()
+        factors = ItemLogits(q, w, scale, normalize, c if with_bias else None)
         if fused:
             loss = softmax_cross_entropy(factors, target, eps)
         else:  # torch's cross-entropy on the logits, the table normalised by autograd
             logits = scale * q @ torch.nn.functional.normalize(w, dim=1).t() if normalize else q @ w.t()
-            loss = torch.nn.functional.cross_entropy(logits, target, label_smoothing=eps)
+            loss = torch.nn.functional.cross_entropy(logits + c if with_bias else logits, target,
+                                                     label_smoothing=eps)
         (loss * upstream).backward()
-        results.append((loss.detach(), q.grad, w.grad))
+        results.append((loss.detach(), q.grad, w.grad, c.grad if with_bias else None))
     for ours, reference in zip(*results):
-        assert torch.allclose(ours, reference, atol=1e-10)
+        assert (ours is None and reference is None) or torch.allclose(ours, reference, atol=1e-10)
 
 
 def test_softmax_cross_entropy_worked_case_and_checks():
@@ -220,6 +224,11 @@ def test_softmax_cross_entropy_worked_case_and_checks():
         softmax_cross_entropy(factors, torch.tensor([3]))
     with pytest.raises(ValueError, match=r"weight must have size 1 in dimension 1"):
         softmax_cross_entropy(ItemLogits(torch.zeros(1, 1), torch.zeros(3, 2)), torch.tensor([0]))
+    with pytest.raises(ValueError, match="a bias needs normalize=False"):
+        softmax_cross_entropy(ItemLogits(torch.zeros(1, 1), torch.ones(3, 1), 2.0, True, torch.zeros(3)),
+                              torch.tensor([0]))
+    with pytest.raises(ValueError, match=r"bias must have size 3 in dimension 0"):
+        softmax_cross_entropy(ItemLogits(torch.zeros(1, 1), torch.ones(3, 1), bias=torch.zeros(2)), torch.tensor([0]))
     with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\); got 1.0"):
         SoftmaxCrossEntropyLoss(1.0)
     # the backward reuses the softmax buffer: a second walk back fails loudly, never silently wrong
