@@ -33,7 +33,7 @@ def main(argv=None):
     from sklearn_ubergnn._validation import FlatSessions
     from sklearn_ubergnn.benchmark._core import shared_data_dir
     from sklearn_ubergnn.datasets import load_srgnn
-    from sklearn_ubergnn.nn import ItemLogits, UberGNN, cosine_logits
+    from sklearn_ubergnn.nn import ItemLogits, UberGNN, cosine_logits, softmax_cross_entropy
     from sklearn_ubergnn.preprocessing import session_prefixes
     from sklearn_ubergnn.session import SR_GNN_PARAMS, UberGNNRecommender
     from sklearn_ubergnn.session._data import SessionGraphSource
@@ -72,7 +72,8 @@ def main(argv=None):
     for name, params in configs.items():
         module = UberGNN(n_items=len(vocabulary), hidden_size=100, **params).train()
         optimizer = torch.optim.Adam(module.parameters(), lr=1e-3, weight_decay=1e-5, fused=True)
-        steps[name] = partial(_train_step, module, optimizer, fused=not name.endswith("on the logits"))
+        fused = None if name.endswith("on the logits") else softmax_cross_entropy
+        steps[name] = partial(_train_step, module, optimizer, fused=fused)
     _print_table("network", _interleaved(steps, batches, args.rounds))
 
     weight = torch.nn.Parameter(torch.empty(len(vocabulary), 100).uniform_(-0.1, 0.1))
@@ -85,29 +86,31 @@ def main(argv=None):
         "SR-GNN, fused loss": ItemLogits(query, weight),
         "cosine, fused loss (the estimator's)": ItemLogits(query, weight, scale, normalize=True),
     }
-    steps = {name: partial(_layer_step, logits_of, (query, weight)) for name, logits_of in layers.items()}
+    steps = {name: partial(_layer_step, logits_of, (query, weight), softmax_cross_entropy)
+             for name, logits_of in layers.items()}
     _print_table("output layer (100 x 100 queries, 17,376 items)",
                  _interleaved(steps, [target for _, target in batches], args.rounds))
     return 0
 
 
-def _train_step(module, optimizer, batch_target, fused=True):
+def _train_step(module, optimizer, batch_target, fused=None):
+    """One step; ``fused`` is ``nn.softmax_cross_entropy`` (as UberGNNRecommender trains) or None
+    (torch's cross-entropy on the logits)."""
     batch, target = batch_target
     optimizer.zero_grad()
-    if fused:  # as UberGNNRecommender trains
-        from sklearn_ubergnn.nn import softmax_cross_entropy
-        softmax_cross_entropy(module.item_logits(**batch.fields), target).backward()
+    if fused is not None:
+        fused(module.item_logits(**batch.fields), target).backward()
     else:
         F.cross_entropy(module(**batch.fields), target).backward()
     optimizer.step()
 
 
-def _layer_step(logits_of, parameters, target):
+def _layer_step(logits_of, parameters, fused, target):
+    """``logits_of``: an ``ItemLogits`` (the fused loss ``fused``) or a function giving the logits."""
     for parameter in parameters:
         parameter.grad = None
-    if isinstance(logits_of, tuple):  # ItemLogits: the fused loss
-        from sklearn_ubergnn.nn import softmax_cross_entropy
-        softmax_cross_entropy(logits_of, target).backward()
+    if isinstance(logits_of, tuple):
+        fused(logits_of, target).backward()
     else:
         F.cross_entropy(logits_of(), target).backward()
 

@@ -22,7 +22,7 @@ EPS = 1e-12  # F.normalize's floor on a norm
 def inverse_norms(weight):
     """``1 / |w_i|`` of every row of ``weight`` ``(n, d)``, the norm floored at ``EPS`` as
     :func:`torch.nn.functional.normalize` floors it; shape ``(n,)``."""
-    return torch.linalg.vector_norm(weight, dim=1).clamp_min(EPS).reciprocal()
+    return table_factors(weight, 1.0)[1]
 
 
 def table_factors(weight, scale):

@@ -6,7 +6,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._functional import _check_size, _check_tensor
-from ._softmax import ItemLogits, softmax_cross_entropy
+from ._softmax import ItemLogits, check_label_smoothing, softmax_cross_entropy
 
 __all__ = ["SoftmaxBCELoss", "SoftmaxCrossEntropyLoss"]
 
@@ -48,8 +48,7 @@ class SoftmaxCrossEntropyLoss(nn.Module):
 
     def __init__(self, label_smoothing=0.0):
         super().__init__()
-        if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1); got {label_smoothing}.")
+        check_label_smoothing(label_smoothing)
         self.label_smoothing = float(label_smoothing)
 
     def extra_repr(self):

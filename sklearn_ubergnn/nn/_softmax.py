@@ -106,6 +106,12 @@ class _SoftmaxCrossEntropy(torch.autograd.Function):
         return grad_query, grad_weight, grad_bias, None, None, None, None
 
 
+def check_label_smoothing(label_smoothing):
+    """Raise a one-line ValueError unless ``0 <= label_smoothing < 1``."""
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1); got {label_smoothing}.")
+
+
 def softmax_cross_entropy(logits, target, label_smoothing=0.0):
     """Mean softmax cross-entropy of next-item logits, fused with the layer that makes them.
 
@@ -141,8 +147,7 @@ def softmax_cross_entropy(logits, target, label_smoothing=0.0):
     >>> bool(torch.isclose(fused, plain))
     True
     """
-    if not 0.0 <= label_smoothing < 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1); got {label_smoothing}.")
+    check_label_smoothing(label_smoothing)
     if isinstance(logits, torch.Tensor):
         return torch.nn.functional.cross_entropy(logits, target, label_smoothing=label_smoothing)
     query, weight = logits.query, logits.weight
