@@ -4,7 +4,7 @@ import math
 import torch
 from torch import nn
 
-from ._functional import segment_mean, segment_softmax, segment_sum
+from ._functional import segment_mean
 
 __all__ = ["Highway", "StarNode"]
 
@@ -17,13 +17,20 @@ class StarNode(nn.Module):
     (Pan et al., 2020, eqs. 6-9). It starts as the mean of the session's node vectors
     (:meth:`init`); after each propagation step of the graph network (:meth:`forward`)::
 
-        beta_i = sigmoid((W_q1 h_i) . (W_k1 s) / sqrt(d))       # how much of the star node i takes
+        beta_i = sigmoid((W_q h_i) . (W_k s) / sqrt(d))         # how much of the star node i takes
         h_i    = (1 - beta_i) h_i + beta_i s                      # satellite update
-        alpha  = softmax_i((W_q2 s) . (W_k2 h_i) / sqrt(d))       # within the session
-        s      = sum_i alpha_i h_i                                # star update
+        s      = mean_i h_i                                       # star update, within the session
 
     where ``s`` is the star node of node ``i``'s session. All sums are segment operations
     over the flat batch (``node_graph``); there is no padding.
+
+    SGNN-HN updates the star node with an attention over the session's nodes,
+    ``s = sum_i softmax_i((W_q2 s) . (W_k2 h_i) / sqrt(d)) h_i``. We use the plain mean: its
+    scores start near zero (uniform weights), and the L2 penalty drives ``W_q2`` and ``W_k2``
+    to zero because each one's gradient is scaled by the other, so the attention never departs
+    from the mean. On held-out prefixes of YOOCHOOSE 1/64 and of the MovieLens sessions the
+    two gave the same P@20 and MRR@20 to the last digit at every epoch, and the two matrices
+    only cost time (and float32 denormals); see ``benchmarks/RESULTS.md``.
 
     Parameters
     ----------
@@ -32,8 +39,8 @@ class StarNode(nn.Module):
 
     Attributes
     ----------
-    gate_query, gate_key, star_query, star_key : torch.nn.Linear
-        ``W_q1``, ``W_k1``, ``W_q2``, ``W_k2``: ``d -> d`` without bias.
+    gate_query, gate_key : torch.nn.Linear
+        ``W_q``, ``W_k``: ``d -> d`` without bias.
 
     Shapes
     ------
@@ -62,8 +69,6 @@ class StarNode(nn.Module):
         self.hidden_size = int(hidden_size)
         self.gate_query = nn.Linear(hidden_size, hidden_size, bias=False)
         self.gate_key = nn.Linear(hidden_size, hidden_size, bias=False)
-        self.star_query = nn.Linear(hidden_size, hidden_size, bias=False)
-        self.star_key = nn.Linear(hidden_size, hidden_size, bias=False)
 
     def extra_repr(self):
         return f"hidden_size={self.hidden_size}"
@@ -81,10 +86,7 @@ class StarNode(nn.Module):
         key_of_node = self.gate_key(star).index_select(0, node_graph)
         beta = torch.sigmoid((self.gate_query(h) * key_of_node).sum(1, keepdim=True) * scale)
         h = (1.0 - beta) * h + beta * star_of_node
-        score = (self.star_query(star).index_select(0, node_graph) * self.star_key(h)).sum(1) * scale
-        alpha = segment_softmax(score, node_graph, star.shape[0])
-        star = segment_sum(alpha.unsqueeze(1) * h, node_graph, star.shape[0])
-        return h, star
+        return h, segment_mean(h, node_graph, star.shape[0])
 
 
 class Highway(nn.Module):

@@ -528,9 +528,8 @@ def test_star_node_matches_per_session_reference():
         hb, sb = h[rows], s0[b]
         beta = torch.sigmoid(star.gate_query(hb) @ star.gate_key(sb) / 3 ** 0.5).unsqueeze(1)
         expected_h = (1 - beta) * hb + beta * sb
-        alpha = torch.softmax(star.star_key(expected_h) @ star.star_query(sb) / 3 ** 0.5, dim=0)
         assert torch.allclose(new_h[rows], expected_h, atol=1e-6)
-        assert torch.allclose(new_s[b], alpha @ expected_h, atol=1e-6)
+        assert torch.allclose(new_s[b], expected_h.mean(0), atol=1e-6)
 
 
 def test_highway_gate_interpolates():
