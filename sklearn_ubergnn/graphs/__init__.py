@@ -5,6 +5,7 @@ See :class:`SessionGraphBatch` for the layout every session module in :mod:`skle
 from ._bipartite import BipartiteGraph, build_bipartite_graph
 from ._dynamic import DynamicInteractionGraph, DynamicSubgraphBatch
 from ._session import SessionGraphBatch, build_session_graphs, session_adjacency
+from ._transitions import item_transition_graph
 
 __all__ = [
     "BipartiteGraph",
@@ -13,5 +14,6 @@ __all__ = [
     "SessionGraphBatch",
     "build_bipartite_graph",
     "build_session_graphs",
+    "item_transition_graph",
     "session_adjacency",
 ]

@@ -17,6 +17,7 @@ from ._dynamic import DAGLSTMEncoder, RNNSubgraphEncoder, TimeEncoding, Transfor
 from ._dynamic_heads import DynamicQueryModel
 from ._functional import propagate, segment_mean, segment_softmax, segment_sum
 from ._ggnn import GatedGraphNet
+from ._global import GlobalItemGraph
 from ._gru4rec import GRU4Rec
 from ._losses import SoftmaxBCELoss, SoftmaxCrossEntropyLoss
 from ._readout import SessionReadout
@@ -35,6 +36,7 @@ __all__ = [
     "DynamicQueryModel",
     "GRU4Rec",
     "GatedGraphNet",
+    "GlobalItemGraph",
     "Highway",
     "ItemLogits",
     "LightGCN",

@@ -7,8 +7,9 @@ from torch.nn import functional as F
 
 from ._cosine import inverse_norms
 from ._deepfm import DeepFM
-from ._functional import _check_index_range, _check_size, _check_tensor
+from ._functional import _check_index_range, _check_size, _check_tensor, segment_mean
 from ._ggnn import GatedGraphNet
+from ._global import GlobalItemGraph
 from ._readout import READOUTS, SessionReadout
 from ._softmax import ItemLogits
 from ._star import Highway, StarNode
@@ -26,6 +27,7 @@ class UberGNN(nn.Module):
         h0  = dropout(E[items])                          # shared item embedding, (N, d)
         h   = GatedGraphNet(h0, edges)                   # n_steps GGNN steps (+ star node)
         h   = Highway(h0, h)                             # only with highway=True
+        h   = h + GlobalItemGraph(items, h0, mean(h0))   # only with global_neighbours
         U   = DeepFM(user_fields)                        # (B, M), only with field_sizes
         s_h = SessionReadout(h, alias, last_node, U)     # (B, d), readout variant
         logits = s_h E^T                                 # (B, n_items)
@@ -86,6 +88,12 @@ class UberGNN(nn.Module):
         part of the attention query.
     highway : bool, default=False
         SGNN-HN's highway gate (:class:`Highway`) between ``h0`` and the graph network's output.
+    global_neighbours, global_weights : array-like of shape (n_items, K) or None, default=None
+        GCE-GNN's global item graph (:class:`GlobalItemGraph`): the neighbours of every item
+        over the training sessions (``-1`` pads) and their link weights; its output is added
+        to the node vectors. None: no global graph.
+    global_dropout : float, default=0.5
+        Dropout on the global graph's node vectors in training.
 
     Attributes
     ----------
@@ -95,6 +103,7 @@ class UberGNN(nn.Module):
     gnn : GatedGraphNet
     star_node : StarNode or None
     highway : Highway or None
+    global_graph : GlobalItemGraph or None
     user_encoder : DeepFM or None
     session_readout : SessionReadout
 
@@ -125,6 +134,8 @@ class UberGNN(nn.Module):
     Representations to Handle Popularity Bias. 2019.
     Z. Pan, F. Cai, W. Chen, H. Chen, M. de Rijke. Star Graph Neural Networks for Session-based
     Recommendation. CIKM 2020.
+    Z. Wang et al. Global Context Enhanced Graph Neural Networks for Session-based
+    Recommendation. SIGIR 2020.
 
     Examples
     --------
@@ -142,7 +153,8 @@ class UberGNN(nn.Module):
     def __init__(self, n_items, hidden_size=100, n_steps=1, readout="local", field_sizes=None,
                  user_dim=None, fm_embedding_dim=10, dnn_layers=(64,), dropout=0.0,
                  attention_softmax=True, init="uniform", init_std=0.1, normalize=False, scale=16.0,
-                 embedding_dropout=0.0, n_positions=0, star_node=False, highway=False):
+                 embedding_dropout=0.0, n_positions=0, star_node=False, highway=False, global_neighbours=None,
+                 global_weights=None, global_dropout=0.5):
         super().__init__()
         if n_items < 1 or hidden_size < 1:
             raise ValueError(
@@ -190,6 +202,16 @@ class UberGNN(nn.Module):
         self.gnn = GatedGraphNet(hidden_size, n_steps=n_steps)
         self.star_node = StarNode(hidden_size) if star_node else None
         self.highway = Highway(hidden_size) if highway else None
+        if (global_neighbours is None) != (global_weights is None):
+            raise ValueError("global_neighbours and global_weights go together: pass both or neither.")
+        if global_neighbours is not None and len(global_neighbours) != n_items:
+            raise ValueError(
+                f"global_neighbours must have one row per item ({n_items}); got {len(global_neighbours)}."
+            )
+        self.global_graph = (
+            None if global_neighbours is None
+            else GlobalItemGraph(hidden_size, global_neighbours, global_weights, global_dropout, normalize)
+        )
         self.user_encoder = (
             None if field_sizes is None
             else DeepFM(field_sizes, fm_embedding_dim, self.user_dim, hidden_layers=dnn_layers, dropout=dropout)
@@ -249,6 +271,9 @@ class UberGNN(nn.Module):
                 h, star = self.star_node(h, star, node_graph)
         if self.highway is not None:
             h = self.highway(h0, h)
+        if self.global_graph is not None:  # GCE-GNN: what all training sessions say about each item
+            session = segment_mean(h0, node_graph, last_node.shape[0]).index_select(0, node_graph)
+            h = h + self.global_graph(items, h0, session, self.embedding.weight)
         user = None if self.user_encoder is None else self.user_encoder(user_fields)
         s_h = self.session_readout(h, alias, alias_offsets, last_node, user,
                                    star if self.session_readout.star else None)

@@ -6,7 +6,8 @@ import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._docstrings import fill_doc
-from ._base import _BlockScoredRecommender, _full_sessions, _segment_starts
+from ..graphs._transitions import item_transition_graph, strongest_per_row
+from ._base import _BlockScoredRecommender, _full_sessions
 from ._knn import _DECAYS, _step_decay
 
 __all__ = ["SequentialRulesRecommender"]
@@ -93,21 +94,9 @@ class SequentialRulesRecommender(_BlockScoredRecommender):
 
     def _fit_codes(self, data, y_codes):
         full = _full_sessions(data.codes, y_codes)
-        items, session = full.items, full.session_index
-        n_items = self.n_items_
-        empty = np.zeros(0, np.int64)
-        rows, cols, weights = [empty], [empty], [np.zeros(0)]
-        for distance in range(1, min(self.steps, max(len(items) - 1, 0)) + 1):
-            before, after = np.arange(len(items) - distance), np.arange(distance, len(items))
-            keep = (session[before] == session[after]) & (items[before] != items[after])
-            rows.append(items[before[keep]])
-            cols.append(items[after[keep]])
-            weights.append(np.full(int(keep.sum()), _step_decay(self.weighting, np.array([distance]))[0]))
-        rules = sp.coo_matrix((np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))),
-                              shape=(n_items, n_items)).tocsr()
-        rules.sum_duplicates()
-        rules.eliminate_zeros()
-        self.rules_ = _prune(rules, self.pruning)
+        weights = _step_decay(self.weighting, np.arange(1, self.steps + 1))
+        rules = item_transition_graph(full.items, full.session_index, self.n_items_, weights)
+        self.rules_ = strongest_per_row(rules, self.pruning)
         return self
 
     def _score_codes(self, sessions_codes):
@@ -117,18 +106,3 @@ class SequentialRulesRecommender(_BlockScoredRecommender):
         select = sp.csr_matrix((np.ones(len(has)), (has, last)), shape=(b, self.n_items_))
         return select @ self.rules_
 
-
-def _prune(rules, keep):
-    """The ``keep`` largest entries of each row of a CSR matrix (ties by column), or all when None."""
-    if keep is None:
-        return rules
-    rows = np.repeat(np.arange(rules.shape[0], dtype=np.int64), np.diff(rules.indptr))
-    order = np.lexsort((rules.indices, -rules.data, rows))
-    rows, cols, vals = rows[order], rules.indices[order], rules.data[order]
-    starts = _segment_starts(rows, rules.shape[0])
-    rank = np.arange(len(rows)) - starts[rows]
-    kept = rank < keep
-    rows, cols, vals = rows[kept], cols[kept], vals[kept]
-    by_column = np.lexsort((cols, rows))
-    return sp.csr_matrix((vals[by_column], cols[by_column], _segment_starts(rows[by_column], rules.shape[0])),
-                         shape=rules.shape)

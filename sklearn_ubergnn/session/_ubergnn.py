@@ -12,8 +12,9 @@ from sklearn.utils.validation import check_is_fitted
 from .._docstrings import fill_doc
 from .._threads import uses_torch_threads
 from ..base import TRAINING_CONSTRAINTS
+from ..graphs._transitions import item_transition_graph, neighbour_table, strongest_per_row
 from ..nn import SoftmaxBCELoss, SoftmaxCrossEntropyLoss, UberGNN
-from ._base import _NetSessionRecommender
+from ._base import _full_sessions, _NetSessionRecommender
 from ._data import SessionGraphSource
 
 __all__ = ["SR_GNN_PARAMS", "UberGNNRecommender"]
@@ -23,6 +24,8 @@ __all__ = ["SR_GNN_PARAMS", "UberGNNRecommender"]
 #: (``refit``, ``validation_fraction``, ``max_epochs``) is left to the caller.
 SR_GNN_PARAMS = {"normalize": False, "embedding_dropout": 0.0, "n_positions": 0, "star_node": False,
                  "highway": False}
+
+_GLOBAL_WINDOW = 3  # GCE-GNN's epsilon: clicks within 3 steps are global neighbours
 
 _LOSSES = {"cross_entropy": SoftmaxCrossEntropyLoss, "bce": SoftmaxBCELoss}
 
@@ -114,6 +117,13 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
     highway : bool, default=True
         SGNN-HN's highway gate between the item vectors and the graph network's output
         (:class:`~sklearn_ubergnn.nn.Highway`).
+    global_neighbours : int, default=0
+        GCE-GNN's global item graph: every node also attends over the ``global_neighbours``
+        items most often clicked within 3 clicks of its item in any training session
+        (:func:`~sklearn_ubergnn.graphs.item_transition_graph`, both directions), weighted by
+        the session (:class:`~sklearn_ubergnn.nn.GlobalItemGraph`); GCE-GNN uses 12. 0 switches
+        it off. The graph is built from the sessions of ``fit``'s samples (every prefix of a
+        session counts the session once), validation samples included.
     init : {"uniform", "normal"}, default="uniform"
         Weight initialisation: SR-GNN's ``U(-1/sqrt(d), 1/sqrt(d))``, or the Gaussian
         ``N(0, init_std^2)`` of the GGS-NN and UBER-GNN papers.
@@ -147,6 +157,10 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
         The fitted encoder of the user columns; None without user features.
     field_sizes_ : list of int or None
         Values per user field (the unknown value 0 included); None without user features.
+    global_item_graph_ : scipy.sparse.csr_matrix of shape (n_items, n_items) or None
+        With ``global_neighbours``: ``[i, j]`` counts the training sessions' pairs of clicks on
+        ``i`` and ``j`` at most 3 clicks apart, each item's ``global_neighbours`` largest kept.
+        None otherwise.
     {net_}
     {history_}
     {refit_attributes}
@@ -246,6 +260,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
         "n_positions": [Interval(Integral, 0, None, closed="left")],
         "star_node": ["boolean"],
         "highway": ["boolean"],
+        "global_neighbours": [Interval(Integral, 0, None, closed="left")],
         "init": [StrOptions({"uniform", "normal"})],
         "init_std": [Interval(Real, 0, None, closed="neither")],
     }
@@ -273,6 +288,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
         n_positions=10,
         star_node=True,
         highway=True,
+        global_neighbours=0,
         init="uniform",
         init_std=0.1,
         batch_size=100,
@@ -310,6 +326,7 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
         self.n_positions = n_positions
         self.star_node = star_node
         self.highway = highway
+        self.global_neighbours = global_neighbours
         self.init = init
         self.init_std = init_std
         self.batch_size = batch_size
@@ -419,12 +436,25 @@ class UberGNNRecommender(ClassNamePrefixFeaturesOutMixin, _NetSessionRecommender
             "n_positions": self.n_positions,
             "star_node": self.star_node,
             "highway": self.highway,
+            **self._global_graph_params(),
         }
+
+    def _global_graph_params(self):
+        if self.global_item_graph_ is None:
+            return {}
+        neighbours, weights = neighbour_table(self.global_item_graph_, self.global_neighbours)
+        return {"global_neighbours": neighbours, "global_weights": weights}
 
     def _source(self, data, y=None):
         return SessionGraphSource.from_encoded(data, self.classes_, y)
 
     def _fit_codes(self, data, y_codes):
+        self.global_item_graph_ = None
+        if self.global_neighbours:
+            full = _full_sessions(data.codes, y_codes)
+            graph = item_transition_graph(full.items, full.session_index, self.n_items_,
+                                          np.ones(_GLOBAL_WINDOW), symmetric=True)
+            self.global_item_graph_ = strongest_per_row(graph, self.global_neighbours)
         super()._fit_codes(data, y_codes)
         self._n_features_out = self.hidden_size
 

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from sklearn_ubergnn.nn import (
     DeepFM,
     GatedGraphNet,
+    GlobalItemGraph,
     Highway,
     ItemLogits,
     SessionReadout,
@@ -530,6 +531,64 @@ def test_star_node_matches_per_session_reference():
         expected_h = (1 - beta) * hb + beta * sb
         assert torch.allclose(new_h[rows], expected_h, atol=1e-6)
         assert torch.allclose(new_s[b], expected_h.mean(0), atol=1e-6)
+
+
+# GCE-GNN's global item graph
+GLOBAL_NEIGHBOURS = [[1, 2, -1], [0, -1, -1], [0, 1, 3], [-1, -1, -1], [2, -1, -1], [-1, -1, -1],
+                     [-1, -1, -1]]
+GLOBAL_WEIGHTS = [[4.0, 2.0, 0], [4.0, 0, 0], [2.0, 1.0, 1.0], [0, 0, 0], [3.0, 0, 0], [0, 0, 0], [0, 0, 0]]
+
+
+def test_global_item_graph_matches_per_node_reference():
+    torch.manual_seed(0)
+    layer = GlobalItemGraph(3, GLOBAL_NEIGHBOURS, GLOBAL_WEIGHTS, dropout=0.0).eval()
+    table = torch.randn(7, 3)
+    items = torch.tensor([0, 2, 3])
+    h, session = table[items], torch.randn(3, 3)
+    out = layer(items, h, session, table)
+    for n, item in enumerate(items.tolist()):
+        row = [j for j in GLOBAL_NEIGHBOURS[item] if j >= 0]
+        w = torch.tensor(GLOBAL_WEIGHTS[item][:len(row)]) / max(GLOBAL_WEIGHTS[item][0], 1e-12)
+        if row:  # pi_j = softmax(q . LeakyReLU(W1 [s * v_j; w_j])), a = sum_j pi_j v_j
+            v = table[row]
+            z = torch.cat([session[n] * v, w.unsqueeze(1)], dim=1) @ layer.attention.weight.T
+            pi = torch.softmax(torch.nn.functional.leaky_relu(z, 0.2) @ layer.score.weight.T, dim=0)
+            a = (pi * v).sum(0)
+        else:  # no neighbour: the aggregate is zero
+            a = torch.zeros(3)
+        expected = torch.relu(layer.combine.weight @ torch.cat([h[n], a]))
+        assert torch.allclose(out[n], expected, atol=1e-6), item
+    assert torch.allclose(layer.weights[2], torch.tensor([1.0, 0.5, 0.5]))  # scaled by the row's largest
+
+
+def test_global_item_graph_in_the_network_trains_and_saves_its_graph():
+    net = make_net("local", users=False, normalize=True, star_node=True, highway=True,
+                   global_neighbours=GLOBAL_NEIGHBOURS, global_weights=GLOBAL_WEIGHTS)
+    batch = make_batch([[0, 1, 2, 1], [3, 4, 3], [5, 6]])
+    logits = net(**forward_args(batch))
+    torch.nn.functional.cross_entropy(logits, torch.tensor([3, 5, 1])).backward()
+    for name, p in net.global_graph.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+    state = net.state_dict()
+    assert torch.equal(state["global_graph.neighbours"], torch.tensor(GLOBAL_NEIGHBOURS))
+    # without the global graph the same network gives other logits (the graph is used)
+    plain = make_net("local", users=False, normalize=True, star_node=True, highway=True)
+    plain.load_state_dict({k: v for k, v in state.items() if not k.startswith("global_graph.")})
+    net.eval(), plain.eval()
+    assert not torch.allclose(net(**forward_args(batch)), plain(**forward_args(batch)))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"global_neighbours": GLOBAL_NEIGHBOURS}, "global_neighbours and global_weights go together"),
+    ({"global_neighbours": GLOBAL_NEIGHBOURS[:3], "global_weights": GLOBAL_WEIGHTS[:3]},
+     r"one row per item \(7\)"),
+    ({"global_neighbours": [[1, 9]] * 7, "global_weights": [[1.0, 1.0]] * 7}, "neighbours"),
+    ({"global_neighbours": [[1, -1]] * 7, "global_weights": [[1.0, 1.0]] * 7}, "0 at the padding"),
+    ({"global_neighbours": [[1, 2]] * 7, "global_weights": [[1.0]] * 7}, "tables of one shape"),
+])
+def test_global_item_graph_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_net("local", users=False, **kwargs)
 
 
 def test_highway_gate_interpolates():

@@ -11,6 +11,7 @@ from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 
 from sklearn_ubergnn.datasets import make_sessions
+from sklearn_ubergnn.graphs import item_transition_graph
 from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
 from sklearn_ubergnn.nn import ItemLogits, segment_mean
 from sklearn_ubergnn.preprocessing import session_prefixes
@@ -223,7 +224,7 @@ def test_unseen_items_fall_back_to_popularity(fitted, data):
                                     {"attention_softmax": False, "n_steps": 2}, {"lr_step_size": 1},
                                     {"star_node": True, "highway": True, "n_positions": 5, "embedding_dropout": 0.2},
                                     {"star_node": True, "readout": "mean", "n_steps": 2},
-                                    {"label_smoothing": 0.1}])
+                                    {"label_smoothing": 0.1}, {"global_neighbours": 4}])
 def test_options_train(data, params):
     train, y, test, _ = data
     est = UberGNNRecommender(**{**FAST, "max_epochs": 3}, **params).fit(train["session"].tolist(), y)
@@ -263,6 +264,30 @@ def test_fused_loss_trains_as_torch_cross_entropy_on_the_logits(data, params, mo
         np.testing.assert_allclose(fused.history_[:, key], plain.history_[:, key], rtol=1e-4)
     np.testing.assert_allclose(fused.predict_proba(test["session"].tolist()),
                                plain.predict_proba(test["session"].tolist()), atol=1e-4)
+
+
+def test_global_item_graph_is_built_from_the_training_sessions(tmp_path):
+    """Every prefix of a session, or the session once: the same global graph (GCE-GNN's, window 3)."""
+    sessions = [[1, 2, 3, 4, 5], [3, 1, 3], [2, 5], [4, 5, 1, 2]]
+    X, y = session_prefixes(sessions)
+    params = {**FAST, "global_neighbours": 2}
+    est = UberGNNRecommender(**params).fit(X, y)
+    once = UberGNNRecommender(**params).fit([s[:-1] for s in sessions], [s[-1] for s in sessions])
+    codes = [[int(np.searchsorted(est.classes_, i)) for i in s] for s in sessions]
+    full = item_transition_graph(np.concatenate(codes), np.repeat(np.arange(4), [len(s) for s in codes]),
+                                 est.n_items_, [1.0, 1.0, 1.0], symmetric=True).toarray()
+    # item 5 (code 4) is within 3 clicks of 2 three times, of 4 twice, of 1 and 3 once: two neighbours kept
+    np.testing.assert_array_equal(est.global_item_graph_.toarray()[4], [0, 3, 0, 2, 0])
+    for row, graph in enumerate(est.global_item_graph_.toarray()):
+        kept = np.flatnonzero(graph)
+        assert len(kept) == min(2, np.count_nonzero(full[row]))
+        np.testing.assert_array_equal(graph[kept], full[row, kept])
+        assert graph[kept].min() >= np.sort(full[row])[-2]  # the two strongest
+    np.testing.assert_array_equal(once.global_item_graph_.toarray(), est.global_item_graph_.toarray())
+    assert UberGNNRecommender(**FAST).fit(X, y).global_item_graph_ is None
+    joblib.dump(est, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
 
 
 def test_reversed_positions_find_the_item_three_clicks_back():
