@@ -46,11 +46,9 @@ def history_features(df, batch=200, recent=10, label="label"):
     last ``recent`` given/received events, and ``log1p(days since o's last event)`` (10^4 days
     when none). A row never sees itself, its own batch or the future.
 
-    The counts are the estimators' own object statistics: the rows go into a
-    :class:`~sklearn_ubergnn.graphs.DynamicInteractionGraph` with the batch number as time
-    (``node_stats`` of each end's latest node in an earlier batch); the last-``recent`` fractions
-    are per-role running sums (pandas ``groupby().cumsum()``) read at the same point. Labels are
-    0/1. Vectorised: no loop over rows.
+    The statistics are the estimators' own:
+    :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.history_features` on the graph of
+    the whole stream, each row seeing the rows of earlier batches (``before``). Labels are 0/1.
 
     Returns
     -------
@@ -61,45 +59,10 @@ def history_features(df, batch=200, recent=10, label="label"):
     ids[0::2], ids[1::2] = df["source"].to_numpy(), df["target"].to_numpy()
     codes = vocabulary.add(check_ids(ids, input_name="df"))
     t, y = df["time"].to_numpy(dtype=np.float64), df[label].to_numpy().astype(np.int64)
-    step = np.arange(len(df)) // batch  # a row sees the rows of earlier batches only
-    graph = DynamicInteractionGraph(n_classes=2).append(codes[0::2], codes[1::2], step, labels=y)
-    recent_given = _recent_fraction(codes[0::2], y, step, recent)
-    recent_received = _recent_fraction(codes[1::2], y, step, recent)
-    columns = []
-    for end in (codes[0::2], codes[1::2]):
-        node = graph.target_node(end, time=step)  # the end's latest node in an earlier batch
-        seen = node >= 0
-        stats = np.where(seen[:, None], graph.node_stats[np.maximum(node, 0)], 0.0).astype(np.float64)
-        # node_stats columns: as source, as target, given label 0 / 1, received label 0 / 1
-        for n, pos, fraction in ((stats[:, 0], stats[:, 3], recent_given), (stats[:, 1], stats[:, 5], recent_received)):
-            columns += [np.log1p(n), pos / (n + 1), fraction(end, step)]
-        days = (t - t[np.maximum(node, 0) // 2]) / 86400
-        columns.append(np.where(seen, np.log1p(np.where(seen, days, 0.0)), np.log1p(1e4)))
-    return np.column_stack(columns)
-
-
-def _recent_fraction(objects, y, step, recent):
-    """``f(o, b)``: positives / (events + 1) over the last ``recent`` events of each ``o`` in batches ``< b``.
-
-    ``objects``, ``y`` and ``step`` describe the events (one role) in row order.
-    """
-    order = np.argsort(objects, kind="stable")  # by object, then row order (steps non-decreasing)
-    obj, labels = objects[order], y[order]
-    cum = pd.Series(labels).groupby(obj).cumsum().to_numpy()
-    rank = pd.Series(labels).groupby(obj).cumcount().to_numpy()
-    stride = int(step.max()) + 2
-    keys = obj * stride + step[order]
-
-    def fraction(o, b):
-        pos = np.searchsorted(keys, o * stride + b, side="left") - 1  # last event of o before batch b
-        safe = np.maximum(pos, 0)
-        seen = (pos >= 0) & (obj[safe] == o)
-        count = np.where(seen, rank[safe] + 1, 0)
-        back = np.maximum(pos - recent, 0)
-        total = np.where(seen, cum[safe] - np.where(count > recent, cum[back], 0), 0)
-        return total / (np.minimum(count, recent) + 1)
-
-    return fraction
+    graph = DynamicInteractionGraph(n_classes=2).append(codes[0::2], codes[1::2], t, labels=y)
+    before = np.arange(len(df)) // batch * batch  # a row sees the rows of earlier batches only
+    return np.hstack([graph.history_features(end, t, before=before, recent=recent, time_unit=86400.0)
+                      for end in (codes[0::2], codes[1::2])])
 
 
 _DEFAULTS = {

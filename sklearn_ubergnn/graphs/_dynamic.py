@@ -248,6 +248,14 @@ class DynamicInteractionGraph:
         self._total = np.empty((0, self.n_stats), dtype=np.float64)  # per object: all its nodes so far
         self._n_objects = 0
         self._by_object = None  # cache for target_node(time=...): sorted (object, node) keys
+        # per node, its object's chain of events in the node's role (history_features): the previous node
+        # of that chain, the object's last node in the other role before it, and the running counts
+        # [events, revealed labels per class] of the chain through the node; per object, its last node in
+        # each role
+        self._role_prev = np.empty(0, dtype=np.int64)
+        self._other_last = np.empty(0, dtype=np.int64)
+        self._role_counts = np.empty((0, 1 + self.n_classes), dtype=np.float64)
+        self._last_role = np.empty((0, 2), dtype=np.int64)
 
     @classmethod
     def from_interactions(cls, sources, targets, times, features=None, labels=None, *, n_classes=0):
@@ -285,6 +293,11 @@ class DynamicInteractionGraph:
     def n_stats(self):
         """int: columns of :attr:`node_stats` (``2 + 2 * n_classes``)."""
         return 2 + 2 * self.n_classes
+
+    @property
+    def n_history_features(self):
+        """int: columns of :meth:`history_features` per object (``3 + 4 * (n_classes - 1)``, 3 without labels)."""
+        return 3 + 4 * max(self.n_classes - 1, 0)
 
     @property
     def last_time(self):
@@ -420,6 +433,7 @@ class DynamicInteractionGraph:
         self._n += n
         self._by_object = None
         self._update_stats(base)
+        self._update_roles(base)
         return self
 
     def _update_stats(self, start):
@@ -466,14 +480,68 @@ class DynamicInteractionGraph:
         last = np.flatnonzero(end_of_group)
         self._total[so[last]] += incl[last]
 
+    def _update_roles(self, start):
+        """Every new node's place in its object's chain of events in the node's role, vectorised.
+
+        For node ``v`` of object ``o`` in role ``r``: ``_role_prev[v]``, the previous node of ``o``
+        in role ``r`` (by node id); ``_other_last[v]``, the last node of ``o`` in role ``1 - r``
+        with a smaller id; ``_role_counts[v]``, ``[events, revealed labels per class]`` of ``o``'s
+        role-``r`` nodes through ``v``. New nodes are grouped by object (stable, so by node id);
+        the per-object last nodes carry the chains across appends.
+        """
+        m = 2 * (self._n - start)
+        gnode = 2 * start + np.arange(m, dtype=np.int64)
+        obj = self._node_object[2 * start: 2 * self._n]
+        role = gnode % 2
+        rows = np.zeros((m, 1 + self.n_classes), dtype=np.float64)
+        rows[:, 0] = 1.0
+        if self.n_classes:
+            lab = self._label[gnode // 2]
+            known = np.flatnonzero(lab >= 0)
+            rows[known, 1 + lab[known]] = 1.0
+        order = np.argsort(obj, kind="stable")
+        so, sr, sn = obj[order], role[order], gnode[order]
+        k = np.arange(m, dtype=np.int64)
+        new_group = np.ones(m, dtype=bool)
+        new_group[1:] = so[1:] != so[:-1]
+        group_start = np.maximum.accumulate(np.where(new_group, k, 0))
+        last_in = np.empty((2, m), dtype=np.int64)  # per role: the group's last node in that role so far
+        for r in (0, 1):
+            at = np.maximum.accumulate(np.where(sr == r, k, -1))
+            last_in[r] = np.where(at >= group_start, sn[np.maximum(at, 0)], self._last_role[so, r])
+        # the object's last node in the own / the other role at an earlier position (or before this append)
+        inside = k > group_start
+        prev = np.where(inside, last_in[sr, np.maximum(k - 1, 0)], self._last_role[so, sr])
+        other = np.where(inside, last_in[1 - sr, np.maximum(k - 1, 0)], self._last_role[so, 1 - sr])
+        self._role_prev[sn] = prev
+        self._other_last[sn] = other
+        # running counts: within each (object, role) chain of this append, on top of the chain's last node
+        key = 2 * obj + role
+        by_chain = np.argsort(key, kind="stable")
+        sk = key[by_chain]
+        chain_start = np.ones(m, dtype=bool)
+        chain_start[1:] = sk[1:] != sk[:-1]
+        cs = np.cumsum(rows[by_chain], axis=0)
+        first = np.maximum.accumulate(np.where(chain_start, k, 0))
+        within = cs - np.where((first > 0)[:, None], cs[np.maximum(first - 1, 0)], 0.0)
+        base = self._last_role[obj[by_chain], role[by_chain]]
+        carried = np.where((base >= 0)[:, None], self._role_counts[np.maximum(base, 0)], 0.0)
+        self._role_counts[gnode[by_chain]] = within + carried
+        chain_end = np.ones(m, dtype=bool)
+        chain_end[:-1] = chain_start[1:]
+        ends = by_chain[chain_end]
+        self._last_role[obj[ends], role[ends]] = gnode[ends]
+
     def _reserve(self, n_new, n_features, n_objects):
         if n_objects > self._n_objects:
             if n_objects > len(self._last_node):
                 cap = max(n_objects, 2 * len(self._last_node), 16)
                 self._last_node = _grow(self._last_node[: self._n_objects], cap, -1)
                 self._total = _grow(self._total[: self._n_objects], cap, 0.0)
+                self._last_role = _grow(self._last_role[: self._n_objects], cap, -1)
             self._last_node[self._n_objects: n_objects] = -1
             self._total[self._n_objects: n_objects] = 0.0
+            self._last_role[self._n_objects: n_objects] = -1
             self._n_objects = n_objects
         need = self._n + n_new
         if need <= len(self._time):
@@ -484,6 +552,9 @@ class DynamicInteractionGraph:
         self._node_object = _grow(self._node_object[: 2 * self._n], 2 * cap, -1)
         self._prev = _grow(self._prev[: 2 * self._n], 2 * cap, -1)
         self._stats = _grow(self._stats[: 2 * self._n], 2 * cap, 0.0)
+        self._role_prev = _grow(self._role_prev[: 2 * self._n], 2 * cap, -1)
+        self._other_last = _grow(self._other_last[: 2 * self._n], 2 * cap, -1)
+        self._role_counts = _grow(self._role_counts[: 2 * self._n], 2 * cap, 0.0)
         if n_features is not None:
             old = self._features if self._features is not None else np.empty((0, n_features), np.float32)
             self._features = _grow(old[: self._n], cap, 0.0)
@@ -549,18 +620,128 @@ class DynamicInteractionGraph:
         if time is None:
             return np.where(known, self._last_node[np.where(known, codes, 0)], -1).astype(np.int64)
         t = np.broadcast_to(np.asarray(time, dtype=np.float64), codes.shape)
+        # nodes with a time < t are exactly nodes 0 .. before - 1 (times are non-decreasing)
+        before = 2 * np.searchsorted(self._time[: self._n], t, side="left")
+        return np.where(known, self._latest_before(np.where(known, codes, 0), before), -1).astype(np.int64)
+
+    def _latest_before(self, codes, node_cut):
+        """Each (known) object's last node with an id below ``node_cut``, ``-1`` if none.
+
+        Looks the keys up in the nodes sorted by (object, id), built once after each append.
+        """
         n_nodes = 2 * self._n
         if self._by_object is None:
             node_obj = self._node_object[:n_nodes]
             order = np.argsort(node_obj, kind="stable")
             self._by_object = node_obj[order] * max(n_nodes, 1) + order
-        # nodes with a time < t are exactly nodes 0 .. before - 1 (times are non-decreasing)
-        before = 2 * np.searchsorted(self._time[: self._n], t, side="left")
-        key = np.where(known, codes, 0) * max(n_nodes, 1) + before
+        if not n_nodes:
+            return np.full(len(codes), -1, dtype=np.int64)
+        key = codes * n_nodes + node_cut
         pos = np.searchsorted(self._by_object, key, side="left") - 1
-        cand = self._by_object[np.maximum(pos, 0)] if n_nodes else np.zeros(len(codes), np.int64)
-        ok = known & (pos >= 0) & (cand // max(n_nodes, 1) == codes)
-        return np.where(ok, cand % max(n_nodes, 1), -1).astype(np.int64)
+        cand = self._by_object[np.maximum(pos, 0)]
+        return np.where((pos >= 0) & (cand // n_nodes == codes), cand % n_nodes, -1)
+
+    def history_features(self, objects, times, *, before=None, recent=10, time_unit=1.0, never=1e4):
+        """Statistics of each object's history before each query, as numeric features (whole-array).
+
+        The history of query ``j`` is the interactions strictly before ``times[j]`` (or, with
+        ``before``, the first ``before[j]`` interactions), with the labels revealed in it: a
+        query never sees an interaction at its own time or later, nor a label not yet given to
+        :meth:`append`. For each role ``r`` of the object, *given* (as source) then *received*
+        (as target), with ``n_r`` its events in that role and ``c_{r,k}`` those of them whose
+        revealed label is class ``k``, the columns are
+
+        - ``log1p(n_r)``;
+        - ``c_{r,k} / (n_r + 1)`` for every class ``k >= 1`` (class 0 is the complement, up to
+          unrevealed labels; with two classes, the positive fraction);
+        - the same fractions over the object's last ``recent`` events in that role:
+          ``c'_{r,k} / (min(n_r, recent) + 1)``;
+
+        then ``log1p(gap / time_unit)``, ``gap`` the time from the object's latest event in its
+        history to ``times[j]`` (``never`` time units when it has none). These are the inputs of
+        the estimators' wide part and of the suite's logistic-regression baseline.
+
+        Parameters
+        ----------
+        objects : array-like of shape (n,) of int
+            Object codes (``-1``, or a code the graph has not seen: no history).
+        times : array-like of shape (n,) of float
+            Query times: the history ends strictly before them and the gap is measured to them.
+        before : array-like of shape (n,) of int, default=None
+            Number of (earliest) interactions each query sees, instead of those strictly before
+            ``times`` (e.g. the rows of earlier batches when labels are revealed batch by batch).
+        recent : int >= 1, default=10
+            Events per role in the recent fractions.
+        time_unit : float > 0, default=1.0
+            Unit of the gap.
+        never : float >= 0, default=1e4
+            Gap, in ``time_unit``, of an object without history.
+
+        Returns
+        -------
+        features : ndarray of shape (n, n_history_features), float64
+
+        Notes
+        -----
+        Every node keeps its object's running counts in its role and links to the previous node
+        of that role (kept by :meth:`append`), so a query after the last interaction costs
+        ``O(recent)`` gathers; an earlier one also a binary search in the index of
+        :meth:`target_node` (built once after each append).
+        """
+        codes = np.asarray(objects, dtype=np.int64)
+        t = np.asarray(times, dtype=np.float64)
+        if codes.ndim != 1 or t.shape != codes.shape:
+            raise ValueError(
+                f"objects and times must be 1-D and of one length; got shapes {codes.shape} and {t.shape}."
+            )
+        if isinstance(recent, (bool, np.bool_)) or not isinstance(recent, (Integral, np.integer)) or recent < 1:
+            raise ValueError(f"recent must be an int >= 1; got {recent!r}.")
+        if not time_unit > 0:
+            raise ValueError(f"time_unit must be > 0; got {time_unit!r}.")
+        if before is None:
+            cut = self.n_before(t)
+        else:
+            cut = np.asarray(before, dtype=np.int64)
+            if cut.shape != codes.shape:
+                raise ValueError(f"before must have the shape of objects, {codes.shape}; got {cut.shape}.")
+            cut = np.clip(cut, 0, self._n)
+        known = (codes >= 0) & (codes < self._n_objects) & (cut > 0)
+        # the object's last visible node (id < 2 * cut): its latest node when every node is visible
+        last = np.full(len(codes), -1, dtype=np.int64)
+        late = known & (cut >= self._n)
+        last[late] = self._last_node[codes[late]]
+        early = known & ~late
+        if early.any():  # (the index behind it is built once per append: late queries skip it)
+            last[early] = self._latest_before(codes[early], 2 * cut[early])
+        has = np.flatnonzero(last >= 0)
+        c = self.n_classes
+        columns = []
+        for role in (0, 1):
+            # the last visible node in this role: that node, or the object's last in this role before it
+            at = np.full(len(codes), -1, dtype=np.int64)
+            at[has] = np.where(last[has] % 2 == role, last[has], self._other_last[last[has]])
+            back = at.copy()
+            for _ in range(int(recent)):  # one vectorised gather per step back along the role's chain
+                alive = np.flatnonzero(back >= 0)
+                if not len(alive):
+                    break
+                back[alive] = self._role_prev[back[alive]]
+            whole, older = self._counts_through(at), self._counts_through(back)
+            window = whole - older
+            n = whole[:, 0]
+            columns += [np.log1p(n)[:, None], whole[:, 2: 1 + c] / (n + 1)[:, None],
+                        window[:, 2: 1 + c] / (window[:, :1] + 1)]
+        gap = np.full(len(codes), never * time_unit)
+        gap[has] = t[has] - self._time[last[has] // 2]
+        columns.append(np.log1p(gap / time_unit)[:, None])
+        return np.concatenate(columns, axis=1)
+
+    def _counts_through(self, nodes):
+        """``[events, revealed labels per class]`` of each node's role chain through it (0 for ``-1``)."""
+        out = np.zeros((len(nodes), 1 + self.n_classes), dtype=np.float64)
+        real = np.flatnonzero(nodes >= 0)
+        out[real] = self._role_counts[nodes[real]]
+        return out
 
     def subgraphs(self, target_nodes, n_hops=None, time_window=None, max_nodes=None):
         """Extract the sub-graphs of many target nodes at once, as one flat batch.
@@ -728,6 +909,10 @@ class DynamicInteractionGraph:
         state["_features"] = None if self._features is None else self._features[:n].copy()
         state["_last_node"] = self._last_node[:v].copy()
         state["_total"] = self._total[:v].copy()
+        state["_role_prev"] = self._role_prev[: 2 * n].copy()
+        state["_other_last"] = self._other_last[: 2 * n].copy()
+        state["_role_counts"] = self._role_counts[: 2 * n].copy()
+        state["_last_role"] = self._last_role[:v].copy()
         state["_by_object"] = None
         return state
 

@@ -262,6 +262,67 @@ def test_bad_subgraph_arguments(hand):
         hand.subgraphs([6], n_hops=1, max_nodes=0)
 
 
+# --------------------------------------------------------------------------------------------
+# history statistics (the classifier's wide inputs and the logistic-regression baseline's)
+#   i0: (A, B, t=1, label 1)   i1: (A, C, t=2, label 0)   i2: (B, A, t=2, label 1)
+#   i3: (A, B, t=4, not revealed)   i4: (A, C, t=6, label 1)
+# columns per object: log1p(given), given fraction of class 1, the same over the last `recent`
+# given, then received likewise, then log1p(time since the last event) (1e4 units when none)
+# --------------------------------------------------------------------------------------------
+def test_history_features_by_hand():
+    g = DynamicInteractionGraph(n_classes=2).append([A, A, B, A, A], [B, C, A, B, C], [1.0, 2.0, 2.0, 4.0, 6.0],
+                                                    labels=[1, 0, 1, -1, 1])
+    assert g.n_history_features == 7
+    got = g.history_features([A, A, A, A, B, Z, -1], [2.0, 4.0, 6.0, 7.0, 4.0, 3.0, 3.0],
+                             before=None, recent=2)
+    never = np.log1p(1e4)
+    expected = [
+        # A at t=2: i0 only (i1, i2 are at its own time)
+        [np.log1p(1), 1 / 2, 1 / 2, 0, 0, 0, np.log1p(1)],
+        # A at t=4 (i3's time: i3 is not seen): gave i0 (1), i1 (0); received i2 (1); last event t=2
+        [np.log1p(2), 1 / 3, 1 / 3, np.log1p(1), 1 / 2, 1 / 2, np.log1p(2)],
+        # A at t=6 (i4's own time): gave i0, i1, i3 (i3's label not revealed: counted, not a positive);
+        # the last 2 given are i1 (0) and i3 (unrevealed)
+        [np.log1p(3), 1 / 4, 0 / 3, np.log1p(1), 1 / 2, 1 / 2, np.log1p(2)],
+        # A at t=7: gave i0, i1, i3, i4 -> positives i0, i4; the last 2: i3, i4
+        [np.log1p(4), 2 / 5, 1 / 3, np.log1p(1), 1 / 2, 1 / 2, np.log1p(1)],
+        # B at t=4: gave i2 (1), received i0 (1)
+        [np.log1p(1), 1 / 2, 1 / 2, np.log1p(1), 1 / 2, 1 / 2, np.log1p(2)],
+        [0, 0, 0, 0, 0, 0, never],  # never seen
+        [0, 0, 0, 0, 0, 0, never],  # unknown code
+    ]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    # `before`: B at t=4 seeing the first interaction only (as when labels come batch by batch); gap in
+    # units of 2, and A before anything
+    got = g.history_features([B, A], [4.0, 4.0], before=[1, 0], time_unit=2.0, never=7.0)
+    np.testing.assert_allclose(got, [[0, 0, 0, np.log1p(1), 1 / 2, 1 / 2, np.log1p(1.5)],
+                                     [0, 0, 0, 0, 0, 0, np.log1p(7.0)]], rtol=1e-12)
+    # no labels: the counts and the gap alone; an empty graph has no history
+    plain = DynamicInteractionGraph().append([A, A, B, A, A], [B, C, A, B, C], [1.0, 2.0, 2.0, 4.0, 6.0])
+    np.testing.assert_allclose(plain.history_features([A], [6.0]), [[np.log1p(3), np.log1p(1), np.log1p(2)]])
+    np.testing.assert_allclose(DynamicInteractionGraph(2).history_features([A], [1.0]), [[0] * 6 + [never]])
+
+
+def test_history_features_follow_appends_and_pickles():
+    g = DynamicInteractionGraph(n_classes=2).append([A, A], [B, C], [1.0, 2.0], labels=[1, 0])
+    before = g.history_features([A], [5.0])
+    g.append([A], [B], [3.0], labels=[1])  # the cached index is rebuilt after an append
+    after = g.history_features([A], [5.0])
+    assert after[0, 0] == np.log1p(3) and after[0, 1] == 2 / 4 and before[0, 0] == np.log1p(2)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(g)).history_features([A], [5.0]), after)
+
+
+def test_bad_history_features_arguments(hand):
+    with pytest.raises(ValueError, match="one length"):
+        hand.history_features([A, B], [1.0])
+    with pytest.raises(ValueError, match="recent must be an int >= 1"):
+        hand.history_features([A], [1.0], recent=0)
+    with pytest.raises(ValueError, match="time_unit must be > 0"):
+        hand.history_features([A], [1.0], time_unit=0.0)
+    with pytest.raises(ValueError, match="before must have the shape"):
+        hand.history_features([A], [1.0], before=[1, 2])
+
+
 def test_frame_check_names_missing_columns():
     X = pd.DataFrame({"src": [1], "target": [2], "time": [0.0]})
     with pytest.raises(ValueError, match=r"missing the column\(s\) \['source'\]"):
@@ -383,3 +444,50 @@ def test_target_node_matches_reference(stream, query_times):
         cands = [2 * i + r for i in range(len(src)) for r, obj in enumerate((src[i], dst[i]))
                  if obj == o and times[i] < t]
         assert node == (max(cands) if cands else -1)
+
+
+def _reference_history(src, dst, times, labels, n_classes, o, t, cut, recent, never):
+    """History features of object ``o`` from the first ``cut`` interactions, by looping over them."""
+    row, last = [], None
+    for role, ends in ((0, src), (1, dst)):
+        mine = [i for i in range(cut) if ends[i] == o]
+        tail = mine[-recent:]
+        row.append(np.log1p(len(mine)))
+        row += [sum(labels[i] == k for i in mine) / (len(mine) + 1) for k in range(1, n_classes)]
+        row += [sum(labels[i] == k for i in tail) / (len(tail) + 1) for k in range(1, n_classes)]
+        if mine:
+            last = max(last or 0, times[mine[-1]])
+    row.append(np.log1p(t - last if last is not None else never))
+    return row
+
+
+@settings(max_examples=50, deadline=None)
+@given(streams, st.data())
+def test_history_features_match_reference(stream, data):
+    src, dst, times = stream
+    n_classes = data.draw(st.integers(0, 3))
+    labels = data.draw(st.lists(st.integers(-1, n_classes - 1), min_size=len(src), max_size=len(src)))
+    recent = data.draw(st.integers(1, 4))
+    g = DynamicInteractionGraph(n_classes).append(src, dst, times, labels=labels if n_classes else None)
+    if not n_classes:
+        labels = [-1] * len(src)
+    objects = data.draw(st.lists(st.integers(-1, 7), min_size=1, max_size=6))
+    query_times = data.draw(st.lists(st.integers(0, 10), min_size=len(objects), max_size=len(objects)))
+    got = g.history_features(objects, query_times, recent=recent)
+    assert got.shape == (len(objects), g.n_history_features)
+    # the role chains carry across appends: a graph built in pieces answers the same
+    cut = data.draw(st.integers(0, len(src)))
+    pieces = DynamicInteractionGraph(n_classes).append(src[:cut], dst[:cut], times[:cut], labels=labels[:cut]
+                                                       if n_classes else None)
+    pieces.append(src[cut:], dst[cut:], times[cut:], labels=labels[cut:] if n_classes else None)
+    np.testing.assert_array_equal(pieces.history_features(objects, query_times, recent=recent), got)
+    for j, (o, t) in enumerate(zip(objects, query_times)):
+        cut = sum(ti < t for ti in times)  # strictly before the query time
+        expected = _reference_history(src, dst, times, labels, n_classes, o, t, cut, recent, 1e4)
+        np.testing.assert_allclose(got[j], expected, rtol=1e-12, atol=1e-12)
+    # an explicit cut (the first `before` interactions), gaps measured to a later time
+    before = data.draw(st.lists(st.integers(0, len(src)), min_size=len(objects), max_size=len(objects)))
+    got = g.history_features(objects, [20] * len(objects), before=before, recent=recent, time_unit=2.0)
+    for j, (o, cut) in enumerate(zip(objects, before)):
+        expected = _reference_history(src, dst, [x / 2 for x in times], labels, n_classes, o, 10, cut, recent, 1e4)
+        np.testing.assert_allclose(got[j], expected, rtol=1e-12, atol=1e-12)
