@@ -47,7 +47,8 @@ def history_features(df, batch=200, recent=10, label="label"):
     when none). A row never sees itself, its own batch or the future.
 
     The statistics are the estimators' own:
-    :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.history_features` on the graph of
+    :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.history_features` (the inputs of
+    :class:`~sklearn_ubergnn.dynamic.DynamicInteractionClassifier`'s wide part) on the graph of
     the whole stream, each row seeing the rows of earlier batches (``before``). Labels are 0/1.
 
     Returns
@@ -78,6 +79,8 @@ _DEFAULTS = {
              "batch_size": 100, "lr": 3e-3, "n_interactions": 400, "pretrain_epochs": 0},
 }
 _ENCODERS = {"dag-lstm": "lstm", "rnn": "rnn", "transformer": "transformer"}
+# event classification only: the default encoder without the classifier's wide part (history statistics)
+_DEEP_ONLY = {"dag-lstm-deep": "lstm"}
 
 
 class _DynamicSuite:
@@ -91,7 +94,8 @@ class _DynamicSuite:
     baselines = ("edgebank", "lr-history")  # per task, the one that runs
     labels = {"edgebank": "EdgeBank (unlimited memory)",
               "lr-history": "logistic regression on history statistics",
-              "dag-lstm": "DAG-LSTM", "rnn": "RNN", "transformer": "Transformer"}
+              "dag-lstm": "DAG-LSTM", "rnn": "RNN", "transformer": "Transformer",
+              "dag-lstm-deep": "DAG-LSTM without the wide part (`history_features=False`)"}
 
     def config(self, scale, options):
         return suite_config(self.name, {**_DEFAULTS[scale], "scale": scale, "task": None}, options)
@@ -134,8 +138,9 @@ class _DynamicSuite:
         return SuiteData(key, title, info, {"df": df, "task": task, "features": features})
 
     def models(self, sdata, config):
-        first = "edgebank" if sdata.payload["task"] == "link" else "lr-history"
-        return {first: None, **{name: None for name in _ENCODERS}}
+        if sdata.payload["task"] == "link":
+            return {"edgebank": None, **{name: None for name in _ENCODERS}}
+        return {"lr-history": None, **{name: None for name in (*_ENCODERS, *_DEEP_ONLY)}}
 
     def run_job(self, payload, model, seed, config):
         df, task, features = payload["df"], payload["task"], payload["features"]
@@ -150,14 +155,15 @@ class _DynamicSuite:
             estimator = EdgeBankBaseline().fit(fit_df)
         else:
             cls = DynamicGraphEmbedder if task == "link" else DynamicInteractionClassifier
-            estimator = cls(encoder=_ENCODERS[model], n_hops=hops, max_nodes=config["max_nodes"],
+            estimator = cls(encoder={**_ENCODERS, **_DEEP_ONLY}[model], n_hops=hops, max_nodes=config["max_nodes"],
                             embedding_dim=config["embedding_dim"], max_epochs=config["epochs"],
                             batch_size=config["batch_size"], lr=config["lr"],
                             validation_fraction=len(valid) / len(fit_df), patience=config["patience"],
                             feature_columns=features, random_state=seed, n_jobs=config.get("n_jobs"),
                             verbose=config.get("verbose", 0))
             if task != "link":
-                estimator.set_params(pretrain_epochs=config["pretrain_epochs"])
+                estimator.set_params(pretrain_epochs=config["pretrain_epochs"],
+                                     history_features=model not in _DEEP_ONLY)
             if task == "link":
                 estimator.fit(fit_df[columns])
             else:

@@ -83,6 +83,19 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
     pretrain_epochs : int, default=0
         Epochs of link-prediction pre-training (one random negative per interaction) of the
         encoder before the classification training.
+    history_features : bool, default=True
+        Wide & deep: add to the head's logits a linear term of each row's history statistics,
+        standardised with their training mean and deviation (``history_mean_``,
+        ``history_scale_``). For each end (the source alone with ``target="object"``), its
+        events given (as source) and received (as target) strictly before the row's time:
+        ``log1p`` of their numbers, the fraction of each class but the first among their
+        revealed labels (with two classes: the positive fraction), the same fractions over its
+        last 10 events per role, and ``log1p`` of the time since its last event (in
+        ``time_scale_`` units);
+        see :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.history_features`. Like the
+        sub-graph inputs, they count only history labels (training labels, labels revealed by
+        :meth:`partial_fit`), never a row's own. The linear term starts at zero. False: the
+        sub-graph encoding alone.
     {max_epochs=10}
     {batch_size=200}
     {lr=1e-3}
@@ -105,6 +118,9 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
     state_, n_objects_, n_event_features_, feature_names_, time_scale_, id_kind_, net_, history_
         As in :class:`DynamicGraphEmbedder`; ``state_.graph.interaction_label`` holds the revealed label code of
         every interaction of the history (``-1`` unknown).
+    history_mean_, history_scale_ : ndarray of shape (n_history_features,) or None
+        Mean and standard deviation (1 where constant) of the history statistics over the
+        training rows, which the module standardises with; None when ``history_features=False``.
 
     See Also
     --------
@@ -131,11 +147,12 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
         **COMMON_CONSTRAINTS,
         "target": [StrOptions({"event", "object"})],
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+        "history_features": ["boolean"],
     }
 
     def __init__(self, *, target="event", encoder="lstm", n_hops=3, time_window=None, max_nodes=32,
                  embedding_dim=64, object_dim=16, time_dim=8, time_scale="auto", n_heads=2, n_layers=2,
-                 dropout=0.1, pretrain_epochs=0, max_epochs=10, batch_size=200, lr=1e-3, weight_decay=0.0,
+                 dropout=0.1, pretrain_epochs=0, history_features=True, max_epochs=10, batch_size=200, lr=1e-3, weight_decay=0.0,
                  validation_fraction=0.15, patience=3, source_column="source", target_column="target",
                  time_column="time", feature_columns=None, callbacks=None, device="cpu", random_state=None,
                  verbose=0, n_jobs=None):
@@ -152,6 +169,7 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
         self.n_layers = n_layers
         self.dropout = dropout
         self.pretrain_epochs = pretrain_epochs
+        self.history_features = history_features
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -205,11 +223,21 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
             raise ValueError(f"y must hold at least two classes; got only {self.classes_.tolist()}.")
         codes = self._encode_labels(y)
         source_codes, target_codes = self._init_state(sources, targets, times, features, labels=codes,
-                                                      n_classes=len(self.classes_))
+                                                      n_classes=len(self.classes_),
+                                                      history_features=self.history_features)
         self.seed_ = seed_from(self.random_state)
         pair = self.target == "event"
+        wide = {}
+        self.history_mean_ = self.history_scale_ = None
+        if self.history_features:
+            stats = self.builder_.history_inputs(source_codes, target_codes if pair else None, times)
+            self.history_mean_ = stats.mean(axis=0, dtype=np.float64)
+            self.history_scale_ = stats.std(axis=0, dtype=np.float64)
+            self.history_scale_[self.history_scale_ == 0] = 1.0
+            wide = {"n_wide": stats.shape[1], "wide_mean": self.history_mean_.tolist(),
+                    "wide_scale": self.history_scale_.tolist()}
         net = self._build_net(self.seed_, criterion=torch.nn.CrossEntropyLoss, n_outputs=len(self.classes_),
-                              pair=pair, n_samples=len(times))
+                              pair=pair, n_samples=len(times), **wide)
         if self.pretrain_epochs:
             encoder = self._pretrain(source_codes, target_codes, times, self.state_.encode(np.unique(targets)))
             net.callbacks = [*net.callbacks, ("pretrained_encoder", _LoadWeights(encoder))]

@@ -137,10 +137,15 @@ class QueryBuilder:
         Standardisation of the event features.
     n_classes : int, default=0
         Number of label classes of the revealed-label columns (0: none).
+    history_features : bool, default=False
+        Whether :class:`QuerySource` batches carry the per-query history statistics
+        (:meth:`history_inputs`) as the model's ``wide`` input.
     """
 
+    history_features = False  # default of builders pickled before the wide part existed
+
     def __init__(self, state, *, n_hops, time_window, max_nodes, time_scale, n_objects,
-                 feature_mean=None, feature_scale=None, n_classes=0):
+                 feature_mean=None, feature_scale=None, n_classes=0, history_features=False):
         self.state = state
         self.n_hops = n_hops
         self.time_window = time_window
@@ -150,6 +155,7 @@ class QueryBuilder:
         self.feature_mean = feature_mean
         self.feature_scale = feature_scale
         self.n_classes = int(n_classes)
+        self.history_features = bool(history_features)
 
     @property
     def n_inputs(self):
@@ -325,6 +331,27 @@ class QueryBuilder:
             "level": torch.from_numpy(level),
         }
 
+    def n_history_inputs(self, pair):
+        """Columns of :meth:`history_inputs`: the graph's history features of one end, or of both."""
+        return self.state.graph.n_history_features * (2 if pair else 1)
+
+    def history_inputs(self, sources, targets, times):
+        """History statistics of each query's ends before its time (the wide inputs), whole-array.
+
+        :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.history_features` of the source
+        (then of the target, unless ``targets`` is None) at the query time, with the last
+        ``RECENT`` events per role and gaps in ``time_scale`` units: only interactions strictly
+        before the query and the labels revealed in the history, never the row's own.
+
+        Returns
+        -------
+        ndarray of shape (n, n_history_inputs), float32
+        """
+        graph = self.state.graph
+        ends = (sources,) if targets is None else (sources, targets)
+        return np.hstack([graph.history_features(end, times, recent=RECENT, time_unit=self.time_scale)
+                          for end in ends]).astype(np.float32)
+
     def pair_fields(self, sources, targets, times):
         """Tensors for interactions ``(source, target, time)``: segments 0..B-1 the sources,
         B..2B-1 the targets, each paired with the other end."""
@@ -342,7 +369,9 @@ class QuerySource:
 
     A batch source of :class:`~sklearn_ubergnn._skorch.IndexDataset`: ``batch(index)`` builds
     ``(TensorBatch, y)`` with :meth:`QueryBuilder.pair_fields` (``pair``: the row is the
-    interaction, both ends' sub-graphs) or :meth:`QueryBuilder.fields` (the source object alone).
+    interaction, both ends' sub-graphs) or :meth:`QueryBuilder.fields` (the source object alone),
+    plus ``wide`` (:meth:`QueryBuilder.history_inputs` of the same ends) when the builder has
+    ``history_features``.
     Used for inference (``y`` None) and for classification training (``y`` the class codes).
 
     Parameters
@@ -380,6 +409,9 @@ class QuerySource:
         else:
             partners = None if self.targets is None else self.targets[index]
             fields = self.builder.fields(sources, times, partners, np.zeros(len(index), np.int64))
+        if self.builder.history_features:
+            ends = self.targets[index] if self.pair else None
+            fields["wide"] = torch.from_numpy(self.builder.history_inputs(sources, ends, times))
         y = None if self.y is None else torch.from_numpy(self.y[index])
         return TensorBatch(fields, len(index)), y
 

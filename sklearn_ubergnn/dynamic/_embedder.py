@@ -95,7 +95,7 @@ class _DynamicGraphBase(_NetEstimator, BaseEstimator):
             )
 
     # ---------------------------------------------------------------- state
-    def _init_state(self, sources, targets, times, features, labels=None, n_classes=0):
+    def _init_state(self, sources, targets, times, features, labels=None, n_classes=0, history_features=False):
         """Encode the training rows into a fresh history; returns their source and target codes."""
         self._check_graph_params()
         self.id_kind_ = "str" if sources.dtype == object else "int"
@@ -120,18 +120,22 @@ class _DynamicGraphBase(_NetEstimator, BaseEstimator):
         self.builder_ = QueryBuilder(state, n_hops=self.n_hops, time_window=self.time_window,
                                      max_nodes=self.max_nodes, time_scale=self.time_scale_,
                                      n_objects=self.n_objects_,
-                                     feature_mean=mean, feature_scale=scale, n_classes=n_classes)
+                                     feature_mean=mean, feature_scale=scale, n_classes=n_classes,
+                                     history_features=history_features)
         return codes
 
     # ---------------------------------------------------------------- net
-    def _build_net(self, seed, *, criterion, n_outputs, pair, n_samples, validation=True):
-        """The skorch net of :class:`~sklearn_ubergnn.nn.DynamicQueryModel`, validated on the latest rows."""
+    def _build_net(self, seed, *, criterion, n_outputs, pair, n_samples, validation=True, **module_params):
+        """The skorch net of :class:`~sklearn_ubergnn.nn.DynamicQueryModel`, validated on the latest rows.
+
+        ``module_params`` are further module arguments (the classifier's wide part).
+        """
         return self._make_net(
             DynamicQueryModel, criterion=criterion, seed=seed, n_samples=n_samples, validation=validation,
             train_split=None if self.validation_fraction is None else ChronologicalSplit(self.validation_fraction),
             n_objects=self.n_objects_, n_features=self.builder_.n_inputs, hidden_size=self.embedding_dim,
             object_dim=self.object_dim, encoder=self.encoder, time_dim=self.time_dim, n_outputs=n_outputs,
-            pair=pair, dropout=self.dropout, n_heads=self.n_heads, n_layers=self.n_layers,
+            pair=pair, dropout=self.dropout, n_heads=self.n_heads, n_layers=self.n_layers, **module_params,
         )
 
     def _train_more(self, source, seed):

@@ -28,6 +28,12 @@ class DynamicQueryModel(nn.Module):
     ``[h_s ; h_d ; h_s * h_d]``; with ``pair=False`` it reads ``h`` alone. The head is a two-layer
     MLP: ``out = W_2 relu(W_1 z + b_1) + b_2``.
 
+    With ``n_wide > 0`` the model is *wide & deep* (Cheng et al., 2016): a linear term of
+    per-query numeric inputs ``w`` (e.g. history statistics), standardised inside the module,
+    is added to the head's output: ``out = W_2 relu(W_1 z + b_1) + b_2 + V (w - mu) / sigma``.
+    ``V`` starts at zero (the model starts as the deep part alone) and draws no random numbers,
+    so the deep part is initialised as without it.
+
     Parameters
     ----------
     n_objects : int
@@ -49,24 +55,30 @@ class DynamicQueryModel(nn.Module):
         Dropout on the node inputs and inside the head (and the Transformer).
     n_heads, n_layers : int, default=2
         Transformer encoder only.
+    n_wide : int, default=0
+        Size ``W`` of the wide inputs (0: no wide part).
+    wide_mean, wide_scale : sequence of float of length ``n_wide`` or None, default=None
+        Standardisation ``mu``, ``sigma`` of the wide inputs (None: 0 and 1); kept as buffers.
 
     Shapes
     ------
     ``objects (M,) long``, ``features (M, F) float``, ``offsets (S + 1,) long``,
-    ``delta_t (M,) float``, ``depth (M,) long``, ``parents (M, 2) long``, ``level (M,) long``;
+    ``delta_t (M,) float``, ``depth (M,) long``, ``parents (M, 2) long``, ``level (M,) long``,
+    ``wide (B, W) float`` (only with ``n_wide > 0``, and then required);
     ``out (B,)`` when ``n_outputs == 1`` else ``(B, n_outputs)``, with ``B = S // 2`` if
     ``pair`` else ``S``. :meth:`encode` returns ``(S, d)``.
     """
 
     def __init__(self, n_objects, n_features, *, hidden_size=64, object_dim=16, encoder="lstm", time_dim=8,
-                 n_outputs=1, pair=True, dropout=0.1, n_heads=2, n_layers=2):
+                 n_outputs=1, pair=True, dropout=0.1, n_heads=2, n_layers=2, n_wide=0, wide_mean=None,
+                 wide_scale=None):
         super().__init__()
         if encoder not in _ENCODERS:
             raise ValueError(f"encoder must be one of {_ENCODERS}; got {encoder!r}.")
-        if n_objects < 0 or n_features < 0 or object_dim < 0 or n_outputs < 1:
+        if n_objects < 0 or n_features < 0 or object_dim < 0 or n_wide < 0 or n_outputs < 1:
             raise ValueError(
-                f"n_objects, n_features and object_dim must be >= 0 and n_outputs >= 1; got {n_objects}, "
-                f"{n_features}, {object_dim} and {n_outputs}."
+                f"n_objects, n_features, object_dim and n_wide must be >= 0 and n_outputs >= 1; got {n_objects}, "
+                f"{n_features}, {object_dim}, {n_wide} and {n_outputs}."
             )
         if object_dim + n_features < 1:
             raise ValueError("the node input is empty: give object_dim >= 1 or n_features >= 1.")
@@ -86,6 +98,17 @@ class DynamicQueryModel(nn.Module):
         head_in = 3 * hidden_size if pair else hidden_size
         self.head = nn.Sequential(nn.Linear(head_in, hidden_size), nn.ReLU(), nn.Dropout(dropout),
                                   nn.Linear(hidden_size, n_outputs))
+        self.n_wide = int(n_wide)
+        if self.n_wide:
+            self.wide = nn.Parameter(torch.zeros(n_outputs, self.n_wide))
+            for name, value, default in (("wide_mean", wide_mean, 0.0), ("wide_scale", wide_scale, 1.0)):
+                value = torch.full((self.n_wide,), default) if value is None else torch.as_tensor(
+                    value, dtype=torch.float32).clone()
+                if value.shape != (self.n_wide,):
+                    raise ValueError(f"{name} must have shape ({self.n_wide},) (n_wide); got {tuple(value.shape)}.")
+                self.register_buffer(name, value)
+        else:
+            self.wide = None
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -94,10 +117,13 @@ class DynamicQueryModel(nn.Module):
         for layer in self.head:
             if isinstance(layer, nn.Linear):
                 layer.reset_parameters()
+        if self.wide is not None:
+            nn.init.zeros_(self.wide)
 
     def extra_repr(self):
         return (f"n_objects={self.n_objects}, n_features={self.n_features}, encoder={self.encoder_name!r}, "
-                f"hidden_size={self.hidden_size}, n_outputs={self.n_outputs}, pair={self.pair}")
+                f"hidden_size={self.hidden_size}, n_outputs={self.n_outputs}, pair={self.pair}, "
+                f"n_wide={self.n_wide}")
 
     def encode(self, objects, features, offsets, delta_t, depth=None, parents=None, level=None):
         """Vector ``h`` of every sub-graph's query node, ``(S, d)``."""
@@ -111,7 +137,7 @@ class DynamicQueryModel(nn.Module):
         x = self.input_dropout(x)
         return self.encoder(x, offsets, delta_t, depth=depth, parents=parents, level=level)
 
-    def forward(self, objects, features, offsets, delta_t, depth=None, parents=None, level=None):
+    def forward(self, objects, features, offsets, delta_t, depth=None, parents=None, level=None, wide=None):
         """Link logits ``(B,)`` or class logits ``(B, n_outputs)``; see the class docstring."""
         h = self.encode(objects, features, offsets, delta_t, depth, parents, level)
         if self.pair:
@@ -120,12 +146,21 @@ class DynamicQueryModel(nn.Module):
             h_s, h_d = h.chunk(2, dim=0)
             h = torch.cat([h_s, h_d, h_s * h_d], dim=1)
         out = self.head(h)
+        if self.wide is not None:
+            if wide is None:
+                raise ValueError(f"wide is required: the model has a wide part of n_wide={self.n_wide} inputs.")
+            _check_tensor("wide", wide, 2, integer=False)
+            _check_size("wide", wide, 1, self.n_wide, "n_wide")
+            _check_size("wide", wide, 0, out.shape[0], "one row per query")
+            out = out + ((wide - self.wide_mean) / self.wide_scale) @ self.wide.T
+        elif wide is not None:
+            raise ValueError("wide was given but the model has no wide part (n_wide=0).")
         return out.squeeze(1) if self.n_outputs == 1 else out
 
-    def proba(self, objects, features, offsets, delta_t, depth=None, parents=None, level=None):
+    def proba(self, objects, features, offsets, delta_t, depth=None, parents=None, level=None, wide=None):
         """Probabilities in float64: the link probability ``sigmoid(logit)`` ``(B,)`` when
         ``n_outputs == 1``, else the class probabilities ``softmax(logits)`` ``(B, n_outputs)``."""
-        logits = self(objects, features, offsets, delta_t, depth, parents, level).double()
+        logits = self(objects, features, offsets, delta_t, depth, parents, level, wide).double()
         return torch.sigmoid(logits) if self.n_outputs == 1 else torch.softmax(logits, dim=1)
 
     def encode_pairs(self, objects, features, offsets, delta_t, depth=None, parents=None, level=None):

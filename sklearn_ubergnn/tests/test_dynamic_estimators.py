@@ -15,7 +15,7 @@ from skorch.exceptions import DeviceWarning
 
 from sklearn_ubergnn.datasets import make_interactions
 from sklearn_ubergnn.dynamic import DynamicGraphEmbedder, DynamicInteractionClassifier, EdgeBankBaseline
-from sklearn_ubergnn.dynamic._data import N_STRUCT, RECENT, QueryBuilder, StreamState
+from sklearn_ubergnn.dynamic._data import N_STRUCT, RECENT, QueryBuilder, QuerySource, StreamState
 from sklearn_ubergnn.nn._dynamic_heads import DynamicQueryModel
 
 FAST = {"n_hops": 2, "max_nodes": 16, "embedding_dim": 8, "object_dim": 4, "time_dim": 4, "max_epochs": 2,
@@ -471,3 +471,133 @@ def test_history_features_match_a_row_by_row_reference():
             row.append(np.log1p((t[i] - t[seen][-1]) / 86400) if seen.any() else np.log1p(1e4))
         expected.append(row)
     np.testing.assert_allclose(history_features(df, batch=batch, recent=recent), expected, rtol=1e-12)
+
+
+# ------------------------------------------------------------------------------------------------
+# the wide part: history statistics beside the sub-graph encoding
+# ------------------------------------------------------------------------------------------------
+def _codes(clf, X):
+    return clf.state_.encode(X["source"].to_numpy()), clf.state_.encode(X["target"].to_numpy())
+
+
+def test_wide_inputs_are_the_history_before_each_row(classifier, stream):
+    """A training batch's wide input: the graph's history features of both ends strictly before each row,
+    standardised in the module with the training mean and deviation."""
+    X = stream[:450]
+    src, dst = _codes(classifier, X)
+    t = X["time"].to_numpy()
+    batch, _ = QuerySource(classifier.builder_, src, dst, t, pair=True).batch(np.arange(450))
+    graph = classifier.state_.graph
+    expected = np.hstack([graph.history_features(end, t, recent=RECENT, time_unit=classifier.time_scale_)
+                          for end in (src, dst)])
+    np.testing.assert_allclose(batch.fields["wide"].numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(classifier.history_mean_, expected.mean(0), rtol=1e-5)
+    module = classifier.net_.module_
+    assert module.n_wide == 14 and classifier.history_scale_.shape == (14,)
+    np.testing.assert_allclose(module.wide_mean.numpy(), classifier.history_mean_, rtol=1e-6)
+    np.testing.assert_allclose(module.wide_scale.numpy(), classifier.history_scale_, rtol=1e-6)
+
+
+def test_wide_inputs_never_hold_the_rows_own_label():
+    """Flipping one row's label leaves that row's wide inputs unchanged; a later row of its source sees it."""
+    X = make_interactions(n_objects=10, n_interactions=80, random_state=3)
+    y = X["label"].to_numpy().astype(np.int64)
+    k = 40
+    later = np.flatnonzero((X["source"].to_numpy() == X["source"].iloc[k]) & (X["time"].to_numpy() > X["time"].iloc[k]))
+    assert len(later)
+    inputs = []
+    for labels in (y, np.where(np.arange(80) == k, 1 - y, y)):
+        state = StreamState(n_classes=2)
+        src, dst = state.append(X["source"].to_numpy(), X["target"].to_numpy(), X["time"].to_numpy(), labels=labels)
+        builder = QueryBuilder(state, n_hops=1, time_window=None, max_nodes=None, time_scale=1.0, n_objects=10,
+                               n_classes=2, history_features=True)
+        inputs.append(builder.history_inputs(src, dst, X["time"].to_numpy()))
+    same = np.flatnonzero(X["time"].to_numpy() <= X["time"].iloc[k])
+    np.testing.assert_array_equal(inputs[0][same], inputs[1][same])  # row k and every row not after it
+    assert not np.array_equal(inputs[0][later], inputs[1][later])
+
+
+def test_wide_inputs_count_revealed_labels_only(classifier, stream):
+    """partial_fit(batch) adds events; partial_fit(batch, y) also their labels; neither changes the batch's own."""
+    batch = stream[450:500].assign(time=float(stream["time"].iloc[450]))  # one timestamp: no row sees another
+    later = stream[500:520]
+    a, b = joblib.load(_dump(classifier)), joblib.load(_dump(classifier))
+    own = a.builder_.history_inputs(*_codes(a, batch), batch["time"].to_numpy())
+    a.partial_fit(batch, batch["label"])
+    b.partial_fit(batch)  # labels not revealed
+    np.testing.assert_array_equal(a.builder_.history_inputs(*_codes(a, batch), batch["time"].to_numpy()), own)
+    wide_a = a.builder_.history_inputs(*_codes(a, later), later["time"].to_numpy())
+    wide_b = b.builder_.history_inputs(*_codes(b, later), later["time"].to_numpy())
+    counts = [0, 3, 6, 7, 10, 13]  # log1p counts and gaps: the same events, revealed or not
+    np.testing.assert_array_equal(wide_a[:, counts], wide_b[:, counts])
+    assert (wide_a[:, [1, 4, 8, 11]] >= wide_b[:, [1, 4, 8, 11]]).all()  # positives only where revealed
+    assert (wide_a[:, [1, 4, 8, 11]] > wide_b[:, [1, 4, 8, 11]]).any()
+
+
+def test_wide_part_is_used(classifier, stream):
+    proba = classifier.predict_proba(stream[450:])
+    off = DynamicInteractionClassifier(**FAST, history_features=False).fit(stream[:450], stream["label"][:450])
+    assert off.history_mean_ is None and off.history_scale_ is None and off.net_.module_.n_wide == 0
+    assert not np.allclose(off.predict_proba(stream[450:]), proba)
+    # the learned linear term moves the predictions: zeroing it changes them
+    model = joblib.load(_dump(classifier))
+    assert model.net_.module_.wide.abs().sum() > 0
+    with torch.no_grad():
+        model.net_.module_.wide.zero_()
+    assert not np.allclose(model.predict_proba(stream[450:]), proba)
+    obj = DynamicInteractionClassifier(**FAST, target="object").fit(stream[:300], stream["label"][:300])
+    assert obj.history_mean_.shape == (7,) and obj.net_.module_.n_wide == 7  # the source alone
+
+
+def _planted_rates(n=2000, n_sources=200, seed=0):
+    """Each source's events are positive at its own rate (5 % for most, 60 % for one in five)."""
+    rng = np.random.default_rng(seed)
+    rate = rng.choice([0.05, 0.6], n_sources, p=[0.8, 0.2])
+    src = rng.integers(0, n_sources, n)
+    X = pd.DataFrame({"source": src, "target": rng.integers(n_sources, n_sources + 100, n),
+                      "time": np.arange(n, dtype=float)})
+    return X, (rng.random(n) < rate[src]).astype(int)
+
+
+def test_wide_part_learns_the_sources_past_positive_rate():
+    """The label follows the source's past positive rate: at the default learning rate and two epochs the
+    wide part has learned it and the sub-graph encoder alone has not yet."""
+    X, y = _planted_rates()
+    auc = {}
+    for wide in (True, False):
+        clf = DynamicInteractionClassifier(n_hops=2, max_nodes=16, embedding_dim=8, object_dim=4, time_dim=4,
+                                           max_epochs=2, batch_size=64, validation_fraction=None, random_state=0,
+                                           history_features=wide).fit(X[:1500], y[:1500])
+        auc[wide] = roc_auc_score(y[1500:], clf.predict_proba(X[1500:])[:, 1])
+    assert auc[True] > 0.75 and auc[True] > auc[False] + 0.05
+
+
+@pytest.mark.parametrize("target", ["event", "object"])
+def test_wide_round_trip_after_partial_fit(target, stream):
+    clf = DynamicInteractionClassifier(**FAST, target=target).fit(stream[:300], stream["label"][:300])
+    clf.partial_fit(stream[300:350])  # labels not known yet
+    clf.partial_fit(stream[350:400], stream["label"][350:400], update_only=False)
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(loaded.predict_proba(stream[400:]), clf.predict_proba(stream[400:]))
+    for model in (loaded, clf):
+        model.partial_fit(stream[400:450], stream["label"][400:450])
+    np.testing.assert_array_equal(loaded.predict_proba(stream[450:]), clf.predict_proba(stream[450:]))
+
+
+def test_wide_bad_input(stream):
+    with pytest.raises(InvalidParameterError, match="history_features"):
+        DynamicInteractionClassifier(**FAST, history_features="yes").fit(stream[:100], stream["label"][:100])
+    model = DynamicQueryModel(5, 3, hidden_size=4, object_dim=2, n_outputs=2, pair=False, n_wide=2)
+    args = (torch.tensor([0, 5]), torch.zeros(2, 3), torch.tensor([0, 1, 2]), torch.zeros(2))
+    kwargs = {"parents": torch.full((2, 2), -1), "level": torch.zeros(2).long()}
+    assert model(*args, **kwargs, wide=torch.zeros(2, 2)).shape == (2, 2)
+    with pytest.raises(ValueError, match="wide is required"):
+        model(*args, **kwargs)
+    with pytest.raises(ValueError, match=r"wide must have size 2 in dimension 1 \(n_wide\)"):
+        model(*args, **kwargs, wide=torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="one row per query"):
+        model(*args, **kwargs, wide=torch.zeros(3, 2))
+    with pytest.raises(ValueError, match="no wide part"):
+        DynamicQueryModel(5, 3, hidden_size=4, pair=False)(*args, **kwargs, wide=torch.zeros(2, 2))
+    with pytest.raises(ValueError, match=r"wide_mean must have shape \(2,\)"):
+        DynamicQueryModel(5, 3, n_wide=2, wide_mean=[0.0])
