@@ -1,12 +1,14 @@
 """DynamicInteractionClassifier: classify interactions (or their source objects) from their history."""
+from copy import deepcopy
 from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 
 from .._docstrings import fill_doc
 from .._skorch import fit_net, seed_from
@@ -52,6 +54,40 @@ class _LoadWeights(Callback):
             self.state_dict = None
 
 
+class _StartIsEpochZero(Callback):
+    """Early stopping that counts the untrained module as epoch 0.
+
+    Before the first epoch of a training call with a validation split, the module as initialised
+    is scored on the validation rows (``valid_loss_start`` in that epoch's history row) and handed
+    to the :class:`~skorch.callbacks.EarlyStopping` callbacks on ``valid_loss`` as their best so
+    far: training ends with weights at least as good on validation as the start, which are
+    restored when no epoch beats them.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        self.pending_ = True
+
+    def on_epoch_begin(self, net, dataset_valid=None, **kwargs):
+        if not getattr(self, "pending_", False):
+            return
+        self.pending_ = False
+        stops = [cb for _, cb in net.callbacks_
+                 if isinstance(cb, EarlyStopping) and cb.monitor == "valid_loss" and cb.lower_is_better]
+        if dataset_valid is None or not stops:
+            return
+        total = count = 0.0
+        for batch in net.get_iterator(dataset_valid, training=False):
+            n = len(batch[0])
+            total += net.validation_step(batch)["loss"].item() * n
+            count += n
+        loss = total / count
+        net.history.record("valid_loss_start", loss)
+        for stop in stops:
+            stop.dynamic_threshold_ = stop._calc_new_threshold(loss)
+            stop.best_epoch_ = 0
+            stop.best_model_weights_ = deepcopy(net.module_.state_dict()) if stop.load_best else None
+
+
 @fill_doc
 class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
     """Classify interactions of a dynamic graph (e.g. fraud) from the history before them.
@@ -94,8 +130,19 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
         ``time_scale_`` units);
         see :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.history_features`. Like the
         sub-graph inputs, they count only history labels (training labels, labels revealed by
-        :meth:`partial_fit`), never a row's own. The linear term starts at zero. False: the
-        sub-graph encoding alone.
+        :meth:`partial_fit`), never a row's own. The model starts as an L2 logistic regression
+        on these statistics (multinomial beyond two classes), fitted on the training rows that
+        the net trains on: its coefficients start the linear term, its intercept the head's
+        output bias, and the head's last layer starts at zero. Early stopping counts that start
+        as epoch 0 (``valid_loss_start`` in the history), so the fitted model is never worse on
+        the validation rows than the logistic regression. False: the sub-graph encoding alone.
+    stream_batch_size : int >= 1 or None, default=200
+        Rows your stream scores at once before appending them (and revealing their labels)
+        with :meth:`partial_fit`. Training replays such a stream: each training row sees the
+        interactions and labels of the earlier blocks of ``stream_batch_size`` rows only, as
+        it will when scored, so that the model and its early stopping learn from the history
+        it will have. None: every interaction strictly before the row (a stream that appends
+        each row before scoring the next).
     {max_epochs=10}
     {batch_size=200}
     {lr=1e-3}
@@ -148,12 +195,13 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
         "target": [StrOptions({"event", "object"})],
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
         "history_features": ["boolean"],
+        "stream_batch_size": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(self, *, target="event", encoder="lstm", n_hops=3, time_window=None, max_nodes=32,
                  embedding_dim=64, object_dim=16, time_dim=8, time_scale="auto", n_heads=2, n_layers=2,
-                 dropout=0.1, pretrain_epochs=0, history_features=True, max_epochs=10, batch_size=200, lr=1e-3, weight_decay=0.0,
-                 validation_fraction=0.15, patience=3, source_column="source", target_column="target",
+                 dropout=0.1, pretrain_epochs=0, history_features=True, stream_batch_size=200, max_epochs=10,
+                 batch_size=200, lr=1e-3, weight_decay=0.0, validation_fraction=0.15, patience=3, source_column="source", target_column="target",
                  time_column="time", feature_columns=None, callbacks=None, device="cpu", random_state=None,
                  verbose=0, n_jobs=None):
         self.target = target
@@ -170,6 +218,7 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
         self.dropout = dropout
         self.pretrain_epochs = pretrain_epochs
         self.history_features = history_features
+        self.stream_batch_size = stream_batch_size
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -229,8 +278,9 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
         pair = self.target == "event"
         wide = {}
         self.history_mean_ = self.history_scale_ = None
+        before = self._replay(times, 0)
         if self.history_features:
-            stats = self.builder_.history_inputs(source_codes, target_codes if pair else None, times)
+            stats = self.builder_.history_inputs(source_codes, target_codes if pair else None, times, before)
             self.history_mean_ = stats.mean(axis=0, dtype=np.float64)
             self.history_scale_ = stats.std(axis=0, dtype=np.float64)
             self.history_scale_[self.history_scale_ == 0] = 1.0
@@ -238,12 +288,46 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
                     "wide_scale": self.history_scale_.tolist()}
         net = self._build_net(self.seed_, criterion=torch.nn.CrossEntropyLoss, n_outputs=len(self.classes_),
                               pair=pair, n_samples=len(times), **wide)
+        if self.history_features:
+            n_train = len(times) if net.train_split is None else net.train_split.n_train(len(times))
+            weight, bias = self._linear_start(stats, codes, n_train)
+            net.set_params(module__wide_weight=weight.tolist(), module__output_bias=bias.tolist())
+            net.callbacks = [*net.callbacks, ("start_is_epoch_zero", _StartIsEpochZero())]
         if self.pretrain_epochs:
             encoder = self._pretrain(source_codes, target_codes, times, self.state_.encode(np.unique(targets)))
             net.callbacks = [*net.callbacks, ("pretrained_encoder", _LoadWeights(encoder))]
-        source = QuerySource(self.builder_, source_codes, target_codes, times, codes, pair=pair)
+        source = QuerySource(self.builder_, source_codes, target_codes, times, codes, pair=pair, before=before)
         self._fit_net(net, source, self.seed_)
         return self
+
+    def _replay(self, times, start):
+        """What training rows see when they replay the stream: ``before`` of :class:`QuerySource`.
+
+        The rows (times ``times``, following the first ``start`` interactions of the history) come
+        in blocks of ``stream_batch_size``; each sees the interactions of the earlier blocks that
+        are strictly before its time. None when ``stream_batch_size`` is None (all of those
+        strictly before its time).
+        """
+        if self.stream_batch_size is None:
+            return None
+        block = start + np.arange(len(times)) // self.stream_batch_size * self.stream_batch_size
+        return np.minimum(self.state_.graph.n_before(times), block)
+
+    def _linear_start(self, stats, codes, n_train):
+        """Logits of an L2 logistic regression on the standardised history statistics: the model's start.
+
+        Fitted on the first ``n_train`` rows (those the net trains on; all rows when they miss a
+        class), multinomial for more than two classes. Returns the wide weights
+        ``(n_classes, n_history_features)`` and the output bias ``(n_classes,)``; with two
+        classes the one logit ``a`` of class 1 becomes ``(-a / 2, a / 2)`` (the same softmax).
+        """
+        z = (stats - self.history_mean_) / self.history_scale_
+        rows = slice(n_train) if len(np.unique(codes[:n_train])) == len(self.classes_) else slice(None)
+        model = LogisticRegression(C=1.0, max_iter=1000).fit(z[rows], codes[rows])
+        weight, bias = model.coef_, model.intercept_
+        if len(self.classes_) == 2:
+            weight, bias = np.vstack([-weight, weight]) / 2, np.r_[-bias, bias] / 2
+        return weight, bias
 
     def _pretrain(self, sources, targets, times, pool):
         """Link-prediction pre-training on the training rows (codes); returns the encoder's weights."""
@@ -283,10 +367,11 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
             codes = self._encode_labels(_check_labels(y, len(times)))
         elif not update_only:
             raise ValueError("partial_fit(update_only=False) trains on the rows and needs their labels y.")
+        start = len(self.state_)
         source_codes, target_codes = self.state_.append(sources, targets, times, features, codes)
         if not update_only and len(times):
             source = QuerySource(self.builder_, source_codes, target_codes, times, codes,
-                                 pair=self.target == "event")
+                                 pair=self.target == "event", before=self._replay(times, start))
             self._train_more(source, self._persisted_seed())
         return self
 

@@ -168,7 +168,7 @@ class QueryBuilder:
         """Columns of object statistics: ``log1p`` of the counts, the label fractions, the recent ones."""
         return self.state.n_stats + 4 * self.state.n_classes
 
-    def fields(self, objects, times, partners=None, roles=None, pair=False):
+    def fields(self, objects, times, partners=None, roles=None, pair=False, before=None):
         """Flat tensors for ``S`` queries.
 
         Parameters
@@ -185,6 +185,10 @@ class QueryBuilder:
         pair : bool, default=False
             Queries ``b`` and ``b + S // 2`` are the two ends of one interaction (co-occurrence
             counts are taken across them).
+        before : ndarray of shape (S,), int64, or None
+            Instead of the history strictly before ``times``: the first ``before[j]``
+            interactions (e.g. a training row replaying a stream sees the earlier blocks).
+            Time differences are still measured to ``times``.
 
         Returns
         -------
@@ -198,7 +202,9 @@ class QueryBuilder:
         times = np.asarray(times, dtype=np.float64)
         codes = np.asarray(objects, dtype=np.int64)
         targets = np.full(n_q, -1, np.int64)
-        if len(graph):
+        if len(graph) and before is not None:
+            targets = graph.target_node(codes, before=before)
+        elif len(graph):
             # after the last interaction every node is earlier: the latest node is an O(log V) look-up;
             # otherwise the graph's time-indexed look-up (its index is rebuilt once per append)
             late = times > graph.last_time
@@ -335,13 +341,14 @@ class QueryBuilder:
         """Columns of :meth:`history_inputs`: the graph's history features of one end, or of both."""
         return self.state.graph.n_history_features * (2 if pair else 1)
 
-    def history_inputs(self, sources, targets, times):
+    def history_inputs(self, sources, targets, times, before=None):
         """History statistics of each query's ends before its time (the wide inputs), whole-array.
 
         :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.history_features` of the source
         (then of the target, unless ``targets`` is None) at the query time, with the last
         ``RECENT`` events per role and gaps in ``time_scale`` units: only interactions strictly
-        before the query and the labels revealed in the history, never the row's own.
+        before the query (or its first ``before`` interactions, see :meth:`fields`) and the labels
+        revealed in the history, never the row's own.
 
         Returns
         -------
@@ -349,16 +356,18 @@ class QueryBuilder:
         """
         graph = self.state.graph
         ends = (sources,) if targets is None else (sources, targets)
-        return np.hstack([graph.history_features(end, times, recent=RECENT, time_unit=self.time_scale)
+        return np.hstack([graph.history_features(end, times, before=before, recent=RECENT,
+                                                 time_unit=self.time_scale)
                           for end in ends]).astype(np.float32)
 
-    def pair_fields(self, sources, targets, times):
+    def pair_fields(self, sources, targets, times, before=None):
         """Tensors for interactions ``(source, target, time)``: segments 0..B-1 the sources,
-        B..2B-1 the targets, each paired with the other end."""
+        B..2B-1 the targets, each paired with the other end (``before`` as in :meth:`fields`)."""
         objects = np.concatenate([sources, targets])
         partners = np.concatenate([targets, sources])
         roles = np.repeat([0, 1], len(sources))
-        return self.fields(objects, np.concatenate([times, times]), partners, roles, pair=True)
+        both = None if before is None else np.concatenate([before, before])
+        return self.fields(objects, np.concatenate([times, times]), partners, roles, pair=True, before=both)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -385,12 +394,16 @@ class QuerySource:
     y : ndarray of shape (n,), int64, or None, default=None
         Class codes (training) or None (inference).
     pair : bool, default=True
+    before : ndarray of shape (n,), int64, or None, default=None
+        The number of (earliest) interactions of the history each row sees, instead of those
+        strictly before its time (:meth:`QueryBuilder.fields`); None: the latter.
     """
 
-    def __init__(self, builder, sources, targets, times, y=None, *, pair=True):
+    def __init__(self, builder, sources, targets, times, y=None, *, pair=True, before=None):
         self.builder = builder
         self.sources, self.targets, self.times, self.y = sources, targets, times, y
         self.pair = pair
+        self.before = before
 
     def __len__(self):
         return len(self.times)
@@ -399,19 +412,21 @@ class QuerySource:
         """The rows ``index`` as a source of the same kind (``fixed`` is for :class:`LinkSource`)."""
         return QuerySource(self.builder, self.sources[index],
                            None if self.targets is None else self.targets[index], self.times[index],
-                           None if self.y is None else self.y[index], pair=self.pair)
+                           None if self.y is None else self.y[index], pair=self.pair,
+                           before=None if self.before is None else self.before[index])
 
     def batch(self, index):
         index = np.asarray(index, dtype=np.int64)
         sources, times = self.sources[index], self.times[index]
+        before = None if self.before is None else self.before[index]
         if self.pair:
-            fields = self.builder.pair_fields(sources, self.targets[index], times)
+            fields = self.builder.pair_fields(sources, self.targets[index], times, before)
         else:
             partners = None if self.targets is None else self.targets[index]
-            fields = self.builder.fields(sources, times, partners, np.zeros(len(index), np.int64))
+            fields = self.builder.fields(sources, times, partners, np.zeros(len(index), np.int64), before=before)
         if self.builder.history_features:
             ends = self.targets[index] if self.pair else None
-            fields["wide"] = torch.from_numpy(self.builder.history_inputs(sources, ends, times))
+            fields["wide"] = torch.from_numpy(self.builder.history_inputs(sources, ends, times, before))
         y = None if self.y is None else torch.from_numpy(self.y[index])
         return TensorBatch(fields, len(index)), y
 
@@ -496,11 +511,15 @@ class ChronologicalSplit:
     def __init__(self, fraction):
         self.fraction = float(fraction)
 
+    def n_train(self, n):
+        """How many of ``n`` rows train (the first ones); ``n`` when the split would leave a side empty."""
+        n_valid = round(n * self.fraction)
+        return n if n_valid < 1 or n_valid >= n else n - n_valid
+
     def __call__(self, dataset, y=None, **fit_params):
         n = len(dataset)
-        n_valid = round(n * self.fraction)
-        if n_valid < 1 or n_valid >= n:
+        cut, source = self.n_train(n), dataset.source
+        if cut == n:
             return dataset, None
-        cut, source = n - n_valid, dataset.source
         return (IndexDataset(source.subset(np.arange(cut), fixed=False)),
                 IndexDataset(source.subset(np.arange(cut, n), fixed=True)))

@@ -597,7 +597,7 @@ class DynamicInteractionGraph:
         return prev
 
     # ---------------------------------------------------------------- queries
-    def target_node(self, objects, time=None):
+    def target_node(self, objects, time=None, *, before=None):
         """The node of each object to encode: its latest node, or its latest strictly before ``time``.
 
         Parameters
@@ -608,6 +608,9 @@ class DynamicInteractionGraph:
             Query times (not NaN). ``None``: each object's latest node (the one no edge points to).
             Otherwise the object's latest node with a time strictly below the query time, so a
             query at time ``t`` never sees interactions at ``t`` or later.
+        before : array-like of shape (n,) of int, default=None
+            Instead of ``time``: the number of (earliest) interactions each query sees, as in
+            :meth:`history_features`.
 
         Returns
         -------
@@ -617,12 +620,18 @@ class DynamicInteractionGraph:
         """
         codes = np.asarray(objects, dtype=np.int64)
         known = (codes >= 0) & (codes < self._n_objects)
-        if time is None:
+        if before is not None:
+            cut = np.asarray(before, dtype=np.int64)
+            if cut.shape != codes.shape:
+                raise ValueError(f"before must have the shape of objects, {codes.shape}; got {cut.shape}.")
+            cut = 2 * np.clip(cut, 0, self._n)
+        elif time is None:
             return np.where(known, self._last_node[np.where(known, codes, 0)], -1).astype(np.int64)
-        t = np.broadcast_to(np.asarray(time, dtype=np.float64), codes.shape)
-        # nodes with a time < t are exactly nodes 0 .. before - 1 (times are non-decreasing)
-        before = 2 * np.searchsorted(self._time[: self._n], t, side="left")
-        return np.where(known, self._latest_before(np.where(known, codes, 0), before), -1).astype(np.int64)
+        else:
+            t = np.broadcast_to(np.asarray(time, dtype=np.float64), codes.shape)
+            # nodes with a time < t are exactly nodes 0 .. cut - 1 (times are non-decreasing)
+            cut = 2 * np.searchsorted(self._time[: self._n], t, side="left")
+        return np.where(known, self._latest_before(np.where(known, codes, 0), cut), -1).astype(np.int64)
 
     def _latest_before(self, codes, node_cut):
         """Each (known) object's last node with an id below ``node_cut``, ``-1`` if none.

@@ -17,6 +17,18 @@ __all__ = ["DynamicQueryModel"]
 _ENCODERS = ("lstm", "rnn", "transformer")
 
 
+def _vector(name, value, shape, default, meaning):
+    """``value`` as a float32 tensor of ``shape`` (a copy), or ``default`` everywhere when None;
+    ``meaning`` names the sizes in the error message."""
+    if value is None:
+        return torch.full(shape, float(default))
+    value = torch.as_tensor(value, dtype=torch.float32).clone()
+    if value.shape != shape:
+        expected = ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "")
+        raise ValueError(f"{name} must have shape ({expected}) ({meaning}); got {tuple(value.shape)}.")
+    return value
+
+
 class DynamicQueryModel(nn.Module):
     r"""Encode query sub-graphs and score them: a link logit, class logits or plain vectors.
 
@@ -31,8 +43,10 @@ class DynamicQueryModel(nn.Module):
     With ``n_wide > 0`` the model is *wide & deep* (Cheng et al., 2016): a linear term of
     per-query numeric inputs ``w`` (e.g. history statistics), standardised inside the module,
     is added to the head's output: ``out = W_2 relu(W_1 z + b_1) + b_2 + V (w - mu) / sigma``.
-    ``V`` starts at zero (the model starts as the deep part alone) and draws no random numbers,
-    so the deep part is initialised as without it.
+    The model then starts as a linear model of ``w``: ``W_2 = 0`` (the deep part's output
+    starts at zero), ``V = wide_weight`` and ``b_2 = output_bias`` (zeros when not given, e.g.
+    the solution of a logistic regression on the standardised ``w``). The other layers are
+    drawn as without the wide part.
 
     Parameters
     ----------
@@ -59,6 +73,10 @@ class DynamicQueryModel(nn.Module):
         Size ``W`` of the wide inputs (0: no wide part).
     wide_mean, wide_scale : sequence of float of length ``n_wide`` or None, default=None
         Standardisation ``mu``, ``sigma`` of the wide inputs (None: 0 and 1); kept as buffers.
+    wide_weight : array-like of shape (n_outputs, n_wide) or None, default=None
+        Initial ``V`` (None: zeros).
+    output_bias : array-like of shape (n_outputs,) or None, default=None
+        Initial ``b_2`` when ``n_wide > 0`` (None: zeros).
 
     Shapes
     ------
@@ -71,7 +89,7 @@ class DynamicQueryModel(nn.Module):
 
     def __init__(self, n_objects, n_features, *, hidden_size=64, object_dim=16, encoder="lstm", time_dim=8,
                  n_outputs=1, pair=True, dropout=0.1, n_heads=2, n_layers=2, n_wide=0, wide_mean=None,
-                 wide_scale=None):
+                 wide_scale=None, wide_weight=None, output_bias=None):
         super().__init__()
         if encoder not in _ENCODERS:
             raise ValueError(f"encoder must be one of {_ENCODERS}; got {encoder!r}.")
@@ -99,16 +117,16 @@ class DynamicQueryModel(nn.Module):
         self.head = nn.Sequential(nn.Linear(head_in, hidden_size), nn.ReLU(), nn.Dropout(dropout),
                                   nn.Linear(hidden_size, n_outputs))
         self.n_wide = int(n_wide)
+        self.wide = nn.Parameter(torch.zeros(n_outputs, self.n_wide)) if self.n_wide else None
         if self.n_wide:
-            self.wide = nn.Parameter(torch.zeros(n_outputs, self.n_wide))
-            for name, value, default in (("wide_mean", wide_mean, 0.0), ("wide_scale", wide_scale, 1.0)):
-                value = torch.full((self.n_wide,), default) if value is None else torch.as_tensor(
-                    value, dtype=torch.float32).clone()
-                if value.shape != (self.n_wide,):
-                    raise ValueError(f"{name} must have shape ({self.n_wide},) (n_wide); got {tuple(value.shape)}.")
-                self.register_buffer(name, value)
-        else:
-            self.wide = None
+            self.register_buffer("wide_mean", _vector("wide_mean", wide_mean, (self.n_wide,), 0.0, "n_wide"))
+            self.register_buffer("wide_scale", _vector("wide_scale", wide_scale, (self.n_wide,), 1.0, "n_wide"))
+            # the linear model the module starts from (kept for reset_parameters)
+            self.wide_weight = _vector("wide_weight", wide_weight, (self.n_outputs, self.n_wide), 0.0,
+                                       "n_outputs, n_wide")
+            self.output_bias = _vector("output_bias", output_bias, (self.n_outputs,), 0.0, "n_outputs")
+        elif wide_weight is not None or output_bias is not None:
+            raise ValueError("wide_weight and output_bias start the wide part; give n_wide >= 1 with them.")
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -118,7 +136,10 @@ class DynamicQueryModel(nn.Module):
             if isinstance(layer, nn.Linear):
                 layer.reset_parameters()
         if self.wide is not None:
-            nn.init.zeros_(self.wide)
+            with torch.no_grad():
+                self.wide.copy_(self.wide_weight)
+                self.head[-1].weight.zero_()
+                self.head[-1].bias.copy_(self.output_bias)
 
     def extra_repr(self):
         return (f"n_objects={self.n_objects}, n_features={self.n_features}, encoder={self.encoder_name!r}, "

@@ -9,12 +9,17 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
+from skorch.callbacks import Callback
 from skorch.exceptions import DeviceWarning
 
+from sklearn_ubergnn.benchmark._dynamic import history_features
 from sklearn_ubergnn.datasets import make_interactions
 from sklearn_ubergnn.dynamic import DynamicGraphEmbedder, DynamicInteractionClassifier, EdgeBankBaseline
+from sklearn_ubergnn.evaluation import evaluate_stream_events
 from sklearn_ubergnn.dynamic._data import N_STRUCT, RECENT, QueryBuilder, QuerySource, StreamState
 from sklearn_ubergnn.nn._dynamic_heads import DynamicQueryModel
 
@@ -453,7 +458,6 @@ def test_classifier_unseen_label(classifier, stream):
 
 def test_history_features_match_a_row_by_row_reference():
     """The vectorised history statistics of the suite's logistic-regression baseline, by brute force."""
-    from sklearn_ubergnn.benchmark._dynamic import history_features
 
     df = make_interactions(n_objects=12, n_interactions=90, random_state=4)
     df["time"] *= 86400.0
@@ -481,16 +485,20 @@ def _codes(clf, X):
 
 
 def test_wide_inputs_are_the_history_before_each_row(classifier, stream):
-    """A training batch's wide input: the graph's history features of both ends strictly before each row,
-    standardised in the module with the training mean and deviation."""
+    """A training batch's wide input: the graph's history features of both ends before each row (the
+    earlier blocks of stream_batch_size rows, strictly before its time), standardised in the module with
+    the training mean and deviation."""
     X = stream[:450]
     src, dst = _codes(classifier, X)
     t = X["time"].to_numpy()
-    batch, _ = QuerySource(classifier.builder_, src, dst, t, pair=True).batch(np.arange(450))
     graph = classifier.state_.graph
-    expected = np.hstack([graph.history_features(end, t, recent=RECENT, time_unit=classifier.time_scale_)
-                          for end in (src, dst)])
-    np.testing.assert_allclose(batch.fields["wide"].numpy(), expected, rtol=1e-6)
+    before = np.minimum(graph.n_before(t), np.arange(450) // 200 * 200)
+    assert classifier.stream_batch_size == 200 and (before == classifier._replay(t, 0)).all()
+    for cut in (None, before):
+        batch, _ = QuerySource(classifier.builder_, src, dst, t, pair=True, before=cut).batch(np.arange(450))
+        expected = np.hstack([graph.history_features(end, t, before=cut, recent=RECENT,
+                                                     time_unit=classifier.time_scale_) for end in (src, dst)])
+        np.testing.assert_allclose(batch.fields["wide"].numpy(), expected, rtol=1e-6)
     np.testing.assert_allclose(classifier.history_mean_, expected.mean(0), rtol=1e-5)
     module = classifier.net_.module_
     assert module.n_wide == 14 and classifier.history_scale_.shape == (14,)
@@ -601,3 +609,133 @@ def test_wide_bad_input(stream):
         DynamicQueryModel(5, 3, hidden_size=4, pair=False)(*args, **kwargs, wide=torch.zeros(2, 2))
     with pytest.raises(ValueError, match=r"wide_mean must have shape \(2,\)"):
         DynamicQueryModel(5, 3, n_wide=2, wide_mean=[0.0])
+
+
+# ------------------------------------------------------------------------------------------------
+# the start: a logistic regression on the history statistics, kept unless training beats it
+# ------------------------------------------------------------------------------------------------
+class _StartProba(Callback):
+    """Probabilities of the module as initialised (on ``on_train_begin``) for some rows: the fit's rows as
+    training sees them (``replay``) or later rows."""
+
+    def __init__(self, clf, rows, replay):
+        self.clf, self.rows, self.replay = clf, rows, replay
+
+    def on_train_begin(self, net, **kwargs):
+        src, dst = _codes(self.clf, self.rows)
+        t = self.rows["time"].to_numpy()
+        before = self.clf._replay(t, 0) if self.replay else None
+        source = QuerySource(self.clf.builder_, src, dst, t, pair=self.clf.target == "event", before=before)
+        batch, _ = source.batch(np.arange(len(self.rows)))
+        module = net.module_.eval()
+        with torch.no_grad():
+            self.proba_ = module.proba(**batch.fields).numpy()
+        module.train()
+
+
+def _three_classes(X):
+    """A label of three classes: the binary label, and class 2 for normal events with a large f2."""
+    return np.where(X["label"].to_numpy() == 1, 1, np.where(X["f2"].to_numpy() > 1.0, 2, 0))
+
+
+@pytest.mark.parametrize("target, n_classes", [("event", 2), ("event", 3), ("object", 2)])
+def test_untrained_model_is_the_logistic_regression(target, n_classes, stream):
+    """The module starts as an L2 logistic regression (multinomial beyond two classes) on the standardised
+    history statistics of the rows it trains on (the validation rows excluded)."""
+    X = stream[:450]
+    y = X["label"].to_numpy() if n_classes == 2 else _three_classes(X)
+    clf = DynamicInteractionClassifier(**FAST, target=target)
+    start = _StartProba(clf, X, replay=True)
+    clf.set_params(callbacks=[("start", start)]).fit(X, y)
+    src, dst = _codes(clf, X)
+    t = X["time"].to_numpy()
+    stats = clf.builder_.history_inputs(src, dst if target == "event" else None, t, clf._replay(t, 0))
+    z = (stats - clf.history_mean_) / clf.history_scale_
+    n_train = 450 - round(450 * clf.validation_fraction)
+    lr = LogisticRegression(max_iter=1000).fit(z[:n_train], y[:n_train])
+    assert start.proba_.shape == (450, n_classes)
+    np.testing.assert_allclose(start.proba_, lr.predict_proba(z), atol=1e-5)
+    # the deep part's output starts at zero: its last layer is zero, its bias the regression's intercept
+    module = DynamicQueryModel(5, 3, hidden_size=4, n_outputs=n_classes, n_wide=2,
+                               wide_weight=np.ones((n_classes, 2)), output_bias=np.arange(n_classes))
+    assert (module.head[-1].weight == 0).all() and module.head[-1].bias.tolist() == list(range(n_classes))
+    assert (module.wide == 1).all()
+
+
+def test_early_stopping_never_ends_worse_than_the_start(stream):
+    """The start is epoch 0 of early stopping: training that only hurts the validation loss (a learning
+    rate far too high) ends with the start's weights, i.e. the logistic regression's probabilities."""
+    X, y = stream[:450], stream["label"][:450]
+    clf = DynamicInteractionClassifier(**{**FAST, "max_epochs": 3}, lr=5.0)
+    start = _StartProba(clf, stream[450:], replay=False)
+    clf.set_params(callbacks=[("start", start)]).fit(X, y)
+    first = clf.history_[0]
+    assert min(clf.history_[:, "valid_loss"]) > first["valid_loss_start"]
+    np.testing.assert_allclose(clf.predict_proba(stream[450:]), start.proba_, atol=1e-6)
+    # in general: the validation loss of the fitted model is at most the start's
+    clf = DynamicInteractionClassifier(**FAST).fit(X, y)
+    n_train = 450 - round(450 * clf.validation_fraction)
+    proba = clf.predict_proba(X[n_train:])
+    assert log_loss(y[n_train:], proba, labels=clf.classes_) <= clf.history_[0]["valid_loss_start"] + 1e-6
+
+
+def _planted_repeats(n=2000, n_sources=100, seed=0):
+    """Half the events repeat one of the source's earlier pairs; a repeat is positive at 50 %, a new pair at
+    5 %, and one source in five is positive at 90 % whatever it does. The statistics see the sources' rates,
+    only the sub-graphs see whether a pair is a repeat."""
+    rng = np.random.default_rng(seed)
+    src = rng.integers(0, n_sources, n)
+    dst = rng.integers(n_sources, 2 * n_sources, n)
+    for i in np.flatnonzero(rng.random(n) < 0.5):
+        earlier = dst[:i][src[:i] == src[i]]
+        if len(earlier):
+            dst[i] = rng.choice(earlier)
+    rate = np.where(_seen_before(src * 2 * n_sources + dst), 0.5, 0.05)
+    rate = np.where(np.isin(src, rng.choice(n_sources, n_sources // 5, replace=False)), 0.9, rate)
+    X = pd.DataFrame({"source": src, "target": dst, "time": np.arange(n, dtype=float)})
+    return X.assign(label=(rng.random(n) < rate).astype(int))
+
+
+def _seen_before(keys):
+    """Whether each key occurred at an earlier position."""
+    first = np.unique(keys, return_index=True)[1]
+    seen = np.ones(len(keys), dtype=bool)
+    seen[first] = False
+    return seen
+
+
+def test_classifier_at_least_the_logistic_regression_on_a_planted_stream():
+    """With the defaults but a small net, the classifier streamed over the test rows is at least the suite's
+    logistic regression on the same statistics, fitted on the same rows (where the sub-graphs add to them)."""
+    X = _planted_repeats()
+    cut, columns = 1500, ["source", "target", "time"]
+    clf = DynamicInteractionClassifier(n_hops=2, max_nodes=16, embedding_dim=16, object_dim=4, random_state=0)
+    clf.fit(X[:cut][columns], X["label"][:cut])
+    auc = evaluate_stream_events(clf, X[cut:], columns)["auc"]
+    stats = history_features(X)
+    lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(stats[:cut], X["label"][:cut])
+    auc_lr = roc_auc_score(X["label"][cut:], lr.predict_proba(stats[cut:])[:, 1])
+    assert auc >= auc_lr
+
+
+def test_training_replays_the_stream_in_blocks(stream):
+    """With stream_batch_size=b a training row sees the interactions and labels of the earlier blocks of b
+    rows only: its inputs are those a model whose history holds just those rows gives it when scoring it."""
+    X, y = stream[:450], stream["label"][:450]
+    params = {**FAST, "max_epochs": 1, "time_scale": 1.0, "stream_batch_size": 100}
+    full = DynamicInteractionClassifier(**params).fit(X, y)
+    short = DynamicInteractionClassifier(**params).fit(X[:200], y[:200])
+    rows, t = X[200:300], X["time"].to_numpy()[200:300]
+    before = full._replay(X["time"].to_numpy(), 0)[200:300]
+    assert (before <= 200).all() and (before == np.minimum(full.state_.graph.n_before(t), 200)).all()
+    replayed, _ = QuerySource(full.builder_, *_codes(full, rows), t, before=before).batch(np.arange(100))
+    scored, _ = QuerySource(short.builder_, *_codes(short, rows), t).batch(np.arange(100))
+    for name in ("features", "offsets", "delta_t", "depth", "parents", "level", "wide"):
+        np.testing.assert_array_equal(replayed.fields[name].numpy(), scored.fields[name].numpy(), err_msg=name)
+    # None: every earlier row; partial_fit(update_only=False) replays its rows in blocks from the batch's start
+    assert full.set_params(stream_batch_size=None)._replay(t, 0) is None
+    later = stream[450:550]
+    full.set_params(stream_batch_size=40).partial_fit(later, later["label"])
+    t = later["time"].to_numpy()
+    np.testing.assert_array_equal(full._replay(t, 450),
+                                  np.minimum(full.state_.graph.n_before(t), 450 + np.arange(100) // 40 * 40))
