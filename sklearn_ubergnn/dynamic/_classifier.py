@@ -178,7 +178,14 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
     -----
     Streams are scored batch by batch; each batch is then appended with
     ``partial_fit(batch, labels, update_only=True)`` (labels revealed after scoring become
-    history) or ``partial_fit(batch)`` when its labels are not known yet.
+    history) or ``partial_fit(batch)`` when its labels are not known yet. Set
+    ``stream_batch_size`` to that batch size, so that training sees the history as scoring will.
+
+    On Bitcoin-OTC (label: rating < 0; chronological 70/15/15, test batches of 200 scored then
+    revealed; the defaults, seeds 0-2) the ROC-AUC is 83.63 +- 0.05 (AP 56.90 +- 0.37), the
+    logistic regression on the same statistics 83.40 (56.63); on four labelled synthetic streams
+    of :func:`~sklearn_ubergnn.datasets.make_interactions`, 84.1-97.5 against 61.7-69.2. See the
+    user guide (``docs/dynamic.rst``) for the protocol and the variants measured.
 
     Examples
     --------
