@@ -1,8 +1,9 @@
 """Cost of one training step of ``UberGNN`` per option, timed interleaved on real YOOCHOOSE batches.
 
-Builds 40 batches of 100 random training prefixes of YOOCHOOSE 1/64 (17,376 items), then times
-forward + backward + fused Adam for SR-GNN's network, each technique of the defaults on its own and
-the defaults, one after the other in rounds (the first round is a warm-up), so that a busy machine
+Builds 40 batches of 100 random training prefixes of YOOCHOOSE 1/64 (17,376 items; ``--data
+movielens``: the MovieLens-100k sessions), then times forward + backward + fused Adam for SR-GNN's
+network, each technique of the defaults on its own, the defaults, and the defaults with GCE-GNN's
+global item graph (``global_neighbours=12``, built from every training session), one after the other in rounds (the first round is a warm-up), so that a busy machine
 slows all of them alike. Every network trains as the estimator trains it, with the loss fused with
 the output layer (:func:`sklearn_ubergnn.nn.softmax_cross_entropy` of ``item_logits``); the first
 row is SR-GNN's network with torch's cross-entropy on its logits, as it trained before the fused
@@ -16,6 +17,7 @@ cross-entropy, and the fused loss on the dot products and on the cosine.
 Example::
 
     python benchmarks/ubergnn_step_cost.py --threads 1 --rounds 4
+    python benchmarks/ubergnn_step_cost.py --threads 1 --rounds 4 --data movielens --batches 10
 """
 import argparse
 import sys
@@ -31,11 +33,12 @@ from torch.nn import functional as F
 def main(argv=None):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from sklearn_ubergnn._validation import FlatSessions
-    from sklearn_ubergnn.benchmark._core import shared_data_dir
-    from sklearn_ubergnn.datasets import load_srgnn
+    from sklearn_ubergnn.benchmark._session import _resolve
+    from sklearn_ubergnn.evaluation import load_session_split
+    from sklearn_ubergnn.graphs._transitions import item_transition_graph, neighbour_table, strongest_per_row
     from sklearn_ubergnn.nn import ItemLogits, UberGNN, cosine_logits, softmax_cross_entropy
-    from sklearn_ubergnn.preprocessing import session_prefixes
     from sklearn_ubergnn.session import SR_GNN_PARAMS, UberGNNRecommender
+    from sklearn_ubergnn.session._base import _full_sessions
     from sklearn_ubergnn.session._data import SessionGraphSource
     from sklearn_ubergnn.utils import ItemVocabulary, check_sessions
 
@@ -43,14 +46,19 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--batches", type=int, default=40)
+    parser.add_argument("--data", default="yoochoose", help="yoochoose, movielens, or a folder / CSV")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
-    data = load_srgnn(shared_data_dir() / "yoochoose1_64")
-    X, y = session_prefixes(data.train_sessions, order="srgnn")
-    train_sessions, train_targets = check_sessions(X, y)
+    X, y, _, _ = load_session_split(*_resolve(args.data)[:2])
+    X = X["session"].tolist() if hasattr(X, "columns") else list(X)
+    train_sessions, train_targets = check_sessions(X, np.asarray(y))
     vocabulary = ItemVocabulary().fit(train_sessions.items, train_targets)
+    full = _full_sessions(FlatSessions(vocabulary.transform(train_sessions.items), train_sessions.offsets),
+                          vocabulary.transform(train_targets))
+    graph = item_transition_graph(full.items, full.session_index, len(vocabulary), np.ones(3), symmetric=True)
+    neighbours, weights = neighbour_table(strongest_per_row(graph, 12), 12)
     rows = np.random.default_rng(0).choice(len(X), 100 * args.batches, replace=False)
     sessions = train_sessions.take(rows)
     source = SessionGraphSource(FlatSessions(vocabulary.transform(sessions.items), sessions.offsets),
@@ -67,6 +75,7 @@ def main(argv=None):
                                              "embedding_dropout": defaults["embedding_dropout"]},
         "+ star_node, highway": {**SR_GNN_PARAMS, "star_node": True, "highway": True},
         "defaults": defaults,
+        "defaults + global_neighbours=12": {**defaults, "global_neighbours": neighbours, "global_weights": weights},
     }
     steps = {}
     for name, params in configs.items():
@@ -88,7 +97,7 @@ def main(argv=None):
     }
     steps = {name: partial(_layer_step, logits_of, (query, weight), softmax_cross_entropy)
              for name, logits_of in layers.items()}
-    _print_table("output layer (100 x 100 queries, 17,376 items)",
+    _print_table(f"output layer (100 x 100 queries, {len(vocabulary):,} items)",
                  _interleaved(steps, [target for _, target in batches], args.rounds))
     return 0
 
