@@ -1,4 +1,4 @@
-"""GCE-GNN's global item graph: every node also aggregates its item's neighbours over all training sessions."""
+"""GCE-GNN's global item graph: every node also hears its item's neighbours over all training sessions."""
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -65,7 +65,8 @@ class GlobalItemGraph(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> layer = GlobalItemGraph(4, neighbours=[[1, -1], [0, -1], [-1, -1]], weights=[[2.0, 0], [2.0, 0], [0, 0]])
+    >>> layer = GlobalItemGraph(4, neighbours=[[1, -1], [0, -1], [-1, -1]],
+    ...                         weights=[[2.0, 0], [2.0, 0], [0, 0]])
     >>> table = torch.randn(3, 4)
     >>> items = torch.tensor([0, 2])
     >>> layer(items, table[items], torch.zeros(2, 4), table).shape
