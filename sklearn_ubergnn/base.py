@@ -5,19 +5,21 @@ parameters of its own (scikit-learn reads them from the subclass's ``__init__``)
 training knobs a subclass has (``max_epochs``, ``batch_size``, ``lr``, ``weight_decay``,
 ``lr_step_size``, ``lr_gamma``, ``validation_fraction``, ``patience``, ``callbacks``, ``device``,
 ``verbose``, ``n_jobs``) into a skorch net, trains it with the one training wrapper
-(:func:`~sklearn_ubergnn._skorch.fit_net`) and reads the module's outputs batch by batch
-(:func:`~sklearn_ubergnn._skorch.iter_outputs`). Estimators never do tensor maths: scores,
+(:func:`~sklearn_ubergnn._skorch.fit_net`), with ``refit`` the field's protocol (the epochs chosen
+on the validation split, then every sample: :meth:`_NetEstimator._fit_refit`), and reads the
+module's outputs batch by batch (:func:`~sklearn_ubergnn._skorch.iter_outputs`). Estimators never do tensor maths: scores,
 probabilities and embeddings come from their module's methods.
 """
 from numbers import Integral, Real
 
+import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval
 
 from ._skorch import fit_net, inference_device, iter_outputs, make_net
 from ._validation import check_validation_split
 
-__all__ = ["TRAINING_CONSTRAINTS", "_NetEstimator"]
+__all__ = ["TRAINING_CONSTRAINTS", "_NetEstimator", "_best_epoch"]
 
 #: ``_parameter_constraints`` of the training knobs, shared by every torch estimator.
 TRAINING_CONSTRAINTS = {
@@ -90,7 +92,48 @@ class _NetEstimator:
         self.history_ = self.net_.history
         return self.net_
 
+    def _fit_refit(self, make_net, source, seed):
+        """Train on ``source``; with ``refit``, choose the epochs on the validation split, then use every sample.
+
+        GridSearchCV's refit for the number of epochs: the net ``make_net(None)`` trains with its
+        validation split and early stopping, which choose ``best_epoch_`` (:func:`_best_epoch`);
+        when the estimator's ``refit`` is true and that run validated, the fresh net
+        ``make_net(best_epoch_)`` (no validation split, ``max_epochs=best_epoch_``, the same
+        ``seed``) trains on every sample of ``source`` and becomes ``net_``, the first run's
+        history being kept as ``selection_history_`` (None otherwise). Sets ``net_``,
+        ``history_``, ``best_epoch_`` and ``selection_history_``.
+        """
+        self._fit_net(make_net(None), source, seed)
+        self.best_epoch_ = _best_epoch(self.net_)
+        self.selection_history_ = None
+        if getattr(self, "refit", False) and "valid_loss" in self.history_[-1]:
+            self.selection_history_ = self.history_
+            self._fit_net(make_net(self.best_epoch_), source, seed)
+        return self.net_
+
     def _outputs(self, source, method="forward"):
         """The fitted module's ``method`` on every batch of ``source``, on the CPU (a generator)."""
         inference_device(self.net_, self.device)
         return iter_outputs(self.net_, source, method)
+
+
+def _best_epoch(net):
+    """The number of epochs of the network ``net`` ends with.
+
+    With early stopping, the epoch whose weights it restored: the last one that improved
+    ``valid_loss`` by more than its threshold (skorch's ``EarlyStopping.best_epoch_``; a later
+    epoch that improves by less does not count, so a refit does not train on for it). With a
+    validation split and no early stopping, the epoch of lowest ``valid_loss``; otherwise every
+    epoch trained. When the history scores the untrained module as epoch 0 (``valid_loss_start``
+    in its first row, recorded by the dynamic classifier), 0 means that the start was kept.
+    """
+    history = net.history
+    start = history[0].get("valid_loss_start") if len(history) else None
+    early_stop = dict(getattr(net, "callbacks_", [])).get("early_stop")
+    if early_stop is not None and (getattr(early_stop, "best_epoch_", 0) or start is not None):
+        return int(early_stop.best_epoch_)
+    if "valid_loss" not in history[-1]:
+        return len(history)
+    if start is not None:
+        return int(np.argmin([start, *history[:, "valid_loss"]]))
+    return int(np.argmin(history[:, "valid_loss"])) + 1

@@ -40,7 +40,7 @@ from .._skorch import seed_from
 from .._threads import uses_torch_threads
 from .._validation import FlatSessions, check_ids, check_k, check_same_id_kind, check_sessions
 from .._vocabulary import ItemVocabulary
-from ..base import _NetEstimator
+from ..base import _best_epoch, _NetEstimator  # noqa: F401  (_best_epoch: re-exported for tests)
 from ..graphs import SessionGraphBatch
 from ._data import EncodedSessions, encode_graph_batch, known_codes
 
@@ -382,17 +382,12 @@ class _NetSessionRecommender(_NetEstimator, _BaseSessionRecommender):
     def _fit_codes(self, data, y_codes):
         seed = seed_from(self.random_state)
         source = self._source(data, y_codes)
-        net = self._make_net(self._module, criterion=self._criterion(), seed=seed, n_samples=len(y_codes),
-                             **self._module_params())
-        self._fit_net(net, source, seed)
-        self.best_epoch_ = _best_epoch(self.net_)
-        self.selection_history_ = None
-        if self.refit and "valid_loss" in self.history_[-1]:
-            # GridSearchCV's refit: the epochs chosen on the validation split, then every sample
-            self.selection_history_ = self.history_
-            net = self._make_net(self._module, criterion=self._criterion(), seed=seed, n_samples=len(y_codes),
-                                 validation=False, max_epochs=self.best_epoch_, **self._module_params())
-            self._fit_net(net, source, seed)
+
+        def make_net(epochs):  # None: validated on the split; an int: the refit on every sample
+            return self._make_net(self._module, criterion=self._criterion(), seed=seed, n_samples=len(y_codes),
+                                  validation=epochs is None, max_epochs=epochs, **self._module_params())
+
+        self._fit_refit(make_net, source, seed)
 
     def _scores(self, data, *, proba=False):
         start = 0
@@ -404,24 +399,6 @@ class _NetSessionRecommender(_NetEstimator, _BaseSessionRecommender):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True  # item ids may be strings
         return tags
-
-
-def _best_epoch(net):
-    """The number of epochs of the network ``net`` ends with.
-
-    With early stopping, the epoch whose weights it restored: the last one that improved
-    ``valid_loss`` by more than its threshold (skorch's ``EarlyStopping.best_epoch_``; a later
-    epoch that improves by less does not count, so a refit does not train on for it). With a
-    validation split and no early stopping, the epoch of lowest ``valid_loss``; otherwise every
-    epoch trained.
-    """
-    history = net.history
-    early_stop = dict(getattr(net, "callbacks_", [])).get("early_stop")
-    if early_stop is not None and getattr(early_stop, "best_epoch_", 0):
-        return int(early_stop.best_epoch_)
-    if "valid_loss" not in history[-1]:
-        return len(history)
-    return int(np.argmin(history[:, "valid_loss"])) + 1
 
 
 # ---------------------------------------------------------------------------------------
