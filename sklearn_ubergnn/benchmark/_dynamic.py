@@ -68,15 +68,15 @@ def history_features(df, batch=200, recent=10, label="label"):
 
 _DEFAULTS = {
     "full": {"epochs": 5, "patience": 2, "n_hops": None, "max_nodes": 32, "embedding_dim": 64,
-             "batch_size": 200, "lr": 1e-3, "n_interactions": None, "pretrain_epochs": 0},
+             "batch_size": 200, "lr": 1e-3, "n_interactions": None, "pretrain_epochs": 0, "refit": None},
     # `ubergnn demo --task link|event`. 2 epochs on 3,000 rows left the encoders still learning (link ROC-AUC
     # <= 64.8 against EdgeBank's 70.9; events at chance): 5,000 rows, lr 1e-2, up to 15 epochs (patience 5)
     # and, for events, 3 epochs of link pre-training, which learns the communities that anomalies cross
     # before the sparse anomaly labels have to (without it the loss sits on the base rate for many epochs).
     "quick": {"epochs": 15, "patience": 5, "n_hops": 2, "max_nodes": 16, "embedding_dim": 16,
-              "batch_size": 200, "lr": 1e-2, "n_interactions": 5000, "pretrain_epochs": 3},
+              "batch_size": 200, "lr": 1e-2, "n_interactions": 5000, "pretrain_epochs": 3, "refit": None},
     "tiny": {"epochs": 1, "patience": None, "n_hops": 1, "max_nodes": 8, "embedding_dim": 8,
-             "batch_size": 100, "lr": 3e-3, "n_interactions": 400, "pretrain_epochs": 0},
+             "batch_size": 100, "lr": 3e-3, "n_interactions": 400, "pretrain_epochs": 0, "refit": None},
 }
 _ENCODERS = {"dag-lstm": "lstm", "rnn": "rnn", "transformer": "transformer"}
 # event classification only: the default encoder without the classifier's wide part (history statistics)
@@ -164,6 +164,8 @@ class _DynamicSuite:
             if task != "link":
                 estimator.set_params(pretrain_epochs=config["pretrain_epochs"],
                                      history_features=model not in _DEEP_ONLY)
+                if config.get("refit") is not None:  # None: the classifier's default
+                    estimator.set_params(refit=config["refit"])
             if task == "link":
                 estimator.fit(fit_df[columns])
             else:
@@ -215,6 +217,9 @@ class _DynamicSuite:
                    if config["patience"] else "")
                 + (f", after {config['pretrain_epochs']} epoch(s) of link-prediction pre-training"
                    if config["pretrain_epochs"] and config["task"] != "link" else "")
+                + ("" if config.get("refit") is None or config["task"] == "link" else
+                   f", refit={config['refit']} (the classifier trains again on every row for the chosen epochs)"
+                   if config["refit"] else f", refit={config['refit']}")
                 + ". AP and ROC-AUC in percent; scored rows/s counts `predict_link_proba` / `predict_proba` "
                   "time only (appending excluded).")
 

@@ -149,6 +149,11 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
     {weight_decay=0.0}
     {validation_fraction=0.15}
     {patience=3}
+    {refit=False}
+        Here the second fit trains on every row, the validation rows (the most recent) included,
+        and starts from the logistic regression fitted on every row; when the start (epoch 0)
+        was best it trains no epoch (``best_epoch_=0``): the model is that regression.
+        :meth:`partial_fit` then trains on from the refitted model.
     source_column, target_column, time_column : str
     feature_columns : list of str or None, default=None
         Numeric event-feature columns (used as features of past events only).
@@ -168,6 +173,9 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
     history_mean_, history_scale_ : ndarray of shape (n_history_features,) or None
         Mean and standard deviation (1 where constant) of the history statistics over the
         training rows, which the module standardises with; None when ``history_features=False``.
+    {refit_attributes}
+        With ``history_features=True`` epoch 0 is the start: ``best_epoch_=0`` when no epoch
+        beat the logistic regression on the validation rows.
 
     See Also
     --------
@@ -203,14 +211,15 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
         "history_features": ["boolean"],
         "stream_batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "refit": ["boolean"],
     }
 
     def __init__(self, *, target="event", encoder="lstm", n_hops=3, time_window=None, max_nodes=32,
                  embedding_dim=64, object_dim=16, time_dim=8, time_scale="auto", n_heads=2, n_layers=2,
                  dropout=0.1, pretrain_epochs=0, history_features=True, stream_batch_size=200, max_epochs=10,
-                 batch_size=200, lr=1e-3, weight_decay=0.0, validation_fraction=0.15, patience=3, source_column="source", target_column="target",
-                 time_column="time", feature_columns=None, callbacks=None, device="cpu", random_state=None,
-                 verbose=0, n_jobs=None):
+                 batch_size=200, lr=1e-3, weight_decay=0.0, validation_fraction=0.15, patience=3, refit=False,
+                 source_column="source", target_column="target", time_column="time", feature_columns=None,
+                 callbacks=None, device="cpu", random_state=None, verbose=0, n_jobs=None):
         self.target = target
         self.encoder = encoder
         self.n_hops = n_hops
@@ -232,6 +241,7 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.refit = refit
         self.source_column = source_column
         self.target_column = target_column
         self.time_column = time_column
@@ -293,18 +303,25 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
             self.history_scale_[self.history_scale_ == 0] = 1.0
             wide = {"n_wide": stats.shape[1], "wide_mean": self.history_mean_.tolist(),
                     "wide_scale": self.history_scale_.tolist()}
-        net = self._build_net(self.seed_, criterion=torch.nn.CrossEntropyLoss, n_outputs=len(self.classes_),
-                              pair=pair, n_samples=len(times), **wide)
-        if self.history_features:
-            n_train = len(times) if net.train_split is None else net.train_split.n_train(len(times))
-            weight, bias = self._linear_start(stats, codes, n_train)
-            net.set_params(module__wide_weight=weight.tolist(), module__output_bias=bias.tolist())
-            net.callbacks = [*net.callbacks, ("start_is_epoch_zero", _StartIsEpochZero())]
+        encoder = None
         if self.pretrain_epochs:
             encoder = self._pretrain(source_codes, target_codes, times, self.state_.encode(np.unique(targets)))
-            net.callbacks = [*net.callbacks, ("pretrained_encoder", _LoadWeights(encoder))]
+
+        def make_net(epochs):  # None: validated on the latest rows; an int: the refit on every row
+            net = self._build_net(self.seed_, criterion=torch.nn.CrossEntropyLoss, n_outputs=len(self.classes_),
+                                  pair=pair, n_samples=len(times), validation=epochs is None, max_epochs=epochs,
+                                  **wide)
+            if self.history_features:
+                n_train = len(times) if net.train_split is None else net.train_split.n_train(len(times))
+                weight, bias = self._linear_start(stats, codes, n_train)
+                net.set_params(module__wide_weight=weight.tolist(), module__output_bias=bias.tolist())
+                net.callbacks = [*net.callbacks, ("start_is_epoch_zero", _StartIsEpochZero())]
+            if encoder is not None:
+                net.callbacks = [*net.callbacks, ("pretrained_encoder", _LoadWeights(encoder))]
+            return net
+
         source = QuerySource(self.builder_, source_codes, target_codes, times, codes, pair=pair, before=before)
-        self._fit_net(net, source, self.seed_)
+        self._fit_refit(make_net, source, self.seed_)
         return self
 
     def _replay(self, times, start):

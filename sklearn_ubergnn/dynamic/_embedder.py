@@ -125,13 +125,17 @@ class _DynamicGraphBase(_NetEstimator, BaseEstimator):
         return codes
 
     # ---------------------------------------------------------------- net
-    def _build_net(self, seed, *, criterion, n_outputs, pair, n_samples, validation=True, **module_params):
+    def _build_net(self, seed, *, criterion, n_outputs, pair, n_samples, validation=True, max_epochs=None,
+                   **module_params):
         """The skorch net of :class:`~sklearn_ubergnn.nn.DynamicQueryModel`, validated on the latest rows.
 
-        ``module_params`` are further module arguments (the classifier's wide part).
+        ``validation=False`` trains on every row, ``max_epochs`` replaces the estimator's (see
+        :meth:`~sklearn_ubergnn.base._NetEstimator._make_net`); ``module_params`` are further
+        module arguments (the classifier's wide part).
         """
         return self._make_net(
             DynamicQueryModel, criterion=criterion, seed=seed, n_samples=n_samples, validation=validation,
+            max_epochs=max_epochs,
             train_split=None if self.validation_fraction is None else ChronologicalSplit(self.validation_fraction),
             n_objects=self.n_objects_, n_features=self.builder_.n_inputs, hidden_size=self.embedding_dim,
             object_dim=self.object_dim, encoder=self.encoder, time_dim=self.time_dim, n_outputs=n_outputs,

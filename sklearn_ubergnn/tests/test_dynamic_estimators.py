@@ -739,3 +739,87 @@ def test_training_replays_the_stream_in_blocks(stream):
     t = later["time"].to_numpy()
     np.testing.assert_array_equal(full._replay(t, 450),
                                   np.minimum(full.state_.graph.n_before(t), 450 + np.arange(100) // 40 * 40))
+
+
+# ------------------------------------------------------------------------------------------------
+# refit: the epochs chosen on the validation rows, then every row
+# ------------------------------------------------------------------------------------------------
+class _CountRows(Callback):
+    """Training rows of each epoch of each training call: ``runs_[call][epoch]``."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.runs_ = [*getattr(self, "runs_", []), []]
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.runs_[-1].append(0)
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training:
+            self.runs_[-1][-1] += len(batch[0])
+
+
+def test_refit_trains_on_every_row_for_the_chosen_epochs(stream):
+    """refit=True: early stopping on the validation rows chooses best_epoch_, then a fresh net trains on all
+    450 rows for that many epochs (no validation), starting from the logistic regression fitted on all of
+    them; the first run's history is kept as selection_history_."""
+    X, y = stream[:450], stream["label"][:450]
+    params = {**FAST, "max_epochs": 3, "lr": 1e-2}  # this stream's validation loss is lowest after epoch 2
+    plain = DynamicInteractionClassifier(**params).fit(X, y)
+    count = _CountRows()
+    start = _StartProba(None, X, replay=True)
+    clf = DynamicInteractionClassifier(**params, refit=True, callbacks=[("count", count), ("start", start)])
+    start.clf = clf
+    clf.fit(X, y)
+    n_train = 450 - round(450 * clf.validation_fraction)
+    assert clf.best_epoch_ == plain.best_epoch_ == 2
+    assert count.runs_ == [[n_train] * 3, [450] * 2]
+    assert len(clf.selection_history_) == 3 and "valid_loss_start" in clf.selection_history_[0]
+    assert len(clf.history_) == 2 and "valid_loss" not in clf.history_[-1] and clf.net_.train_split is None
+    np.testing.assert_allclose(clf.selection_history_[:, "valid_loss"], plain.history_[:, "valid_loss"])
+    assert plain.selection_history_ is None and plain.best_epoch_ == 2
+    # the refit starts from the regression on every row's statistics (as the stream replay shows them)
+    src, dst = _codes(clf, X)
+    t = X["time"].to_numpy()
+    z = (clf.builder_.history_inputs(src, dst, t, clf._replay(t, 0)) - clf.history_mean_) / clf.history_scale_
+    np.testing.assert_allclose(start.proba_, LogisticRegression(max_iter=1000).fit(z, y).predict_proba(z), atol=1e-5)
+    assert not np.allclose(clf.predict_proba(stream[450:]), plain.predict_proba(stream[450:]))
+
+
+def test_refit_when_the_start_is_best_is_the_logistic_regression_on_every_row(stream):
+    """When no epoch beats the start (epoch 0), the refit trains no epoch: the model is the logistic
+    regression on every row's statistics, and partial_fit trains on from it."""
+    X, y = stream[:450], stream["label"][:450]
+    clf = DynamicInteractionClassifier(**{**FAST, "max_epochs": 3}, lr=5.0, refit=True).fit(X, y)
+    assert clf.best_epoch_ == 0 and len(clf.history_) == 0 and len(clf.selection_history_) == 3
+    src, dst = _codes(clf, X)
+    t = X["time"].to_numpy()
+    z = (clf.builder_.history_inputs(src, dst, t, clf._replay(t, 0)) - clf.history_mean_) / clf.history_scale_
+    lr = LogisticRegression(max_iter=1000).fit(z, y)
+    test = stream[450:]
+    src, dst = _codes(clf, test)
+    t = test["time"].to_numpy()
+    z_test = (clf.builder_.history_inputs(src, dst, t, None) - clf.history_mean_) / clf.history_scale_
+    np.testing.assert_allclose(clf.predict_proba(test), lr.predict_proba(z_test), atol=1e-5)
+    # without the wide part there is no epoch 0: the epochs count from 1
+    deep = DynamicInteractionClassifier(**{**FAST, "max_epochs": 2}, history_features=False, refit=True).fit(X, y)
+    assert deep.best_epoch_ >= 1 and len(deep.history_) == deep.best_epoch_
+
+
+@pytest.mark.parametrize("lr", [1e-2, 5.0], ids=["trained", "start"])
+def test_refit_round_trip_and_partial_fit(lr, stream):
+    """A refitted classifier pickles with its selection, predicts identically once loaded, and partial_fit
+    (update_only=False) takes one epoch on every new row (the refit net has no validation split)."""
+    X, y = stream[:450], stream["label"][:450]
+    clf = DynamicInteractionClassifier(**{**FAST, "max_epochs": 3}, lr=lr, refit=True).fit(X, y)
+    loaded = joblib.load(_dump(clf))
+    assert loaded.best_epoch_ == clf.best_epoch_ and len(loaded.selection_history_) == len(clf.selection_history_)
+    np.testing.assert_array_equal(loaded.predict_proba(stream[450:]), clf.predict_proba(stream[450:]))
+    n, before = len(loaded.history_), loaded.predict_proba(stream[550:])
+    count = _CountRows()
+    loaded.net_.callbacks_.append(("count", count))
+    loaded.partial_fit(stream[450:550], stream["label"][450:550], update_only=False)
+    assert count.runs_ == [[100]] and len(loaded.history_) == n + 1 and "valid_loss" not in loaded.history_[-1]
+    assert not np.allclose(loaded.predict_proba(stream[550:]), before)
+    # a later fit chooses its epochs afresh
+    loaded.fit(X, y)
+    assert loaded.best_epoch_ == clf.best_epoch_ and len(loaded.selection_history_) == 3
