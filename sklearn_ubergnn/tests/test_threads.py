@@ -261,15 +261,16 @@ def test_stream_and_graph_estimators_restore_the_caller_setting(caller_threads):
 
 
 class SlowOn(Callback):
-    """Make every training batch run on ``n`` threads take 50 ms longer (a busy core, simulated: more
-    than the noise of a loaded CI machine on these tiny batches)."""
+    """Make every training batch run on ``n`` threads take 300 ms longer (a busy core, simulated: more
+    than the noise of a loaded CI machine on these tiny batches; 50 ms was not, with two training jobs
+    and a test run sharing 2 cores)."""
 
     def __init__(self, n):
         self.n = n
 
     def on_batch_begin(self, net, training=False, **kwargs):
         if training and torch.get_num_threads() == self.n:
-            time.sleep(0.05)
+            time.sleep(0.3)
 
 
 @pytest.mark.parametrize("slow, chosen", [(2, 1), (1, 2)])
