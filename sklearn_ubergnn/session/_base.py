@@ -40,7 +40,7 @@ from .._skorch import seed_from
 from .._threads import uses_torch_threads
 from .._validation import FlatSessions, check_ids, check_k, check_same_id_kind, check_sessions
 from .._vocabulary import ItemVocabulary
-from ..base import _best_epoch, _NetEstimator  # noqa: F401  (_best_epoch: re-exported for tests)
+from ..base import _NetEstimator
 from ..graphs import SessionGraphBatch
 from ._data import EncodedSessions, encode_graph_batch, known_codes
 

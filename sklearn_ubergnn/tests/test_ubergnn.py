@@ -572,7 +572,7 @@ def test_best_epoch_is_the_epoch_early_stopping_restored():
     from skorch.callbacks import EarlyStopping
     from skorch.history import History
 
-    from sklearn_ubergnn.session._base import _best_epoch
+    from sklearn_ubergnn.base import _best_epoch
 
     stop = EarlyStopping(monitor="valid_loss", patience=3, load_best=False)
     net = SimpleNamespace(history=History(), verbose=0, callbacks_=[("early_stop", stop)])
