@@ -10,7 +10,7 @@ examples, so that every table compares models identically:
   for every test user (training items excluded), Recall@k / NDCG@k and timings;
 - :func:`evaluate_stream_links` and :func:`evaluate_stream_events`: interaction-stream models;
   score the test rows batch by batch, then append each batch (``partial_fit(..., update_only=True)``),
-  AP and ROC-AUC.
+  AP and ROC-AUC; links against random, historical or inductive negatives, with MRR.
 
 Beside them: the session splits of the command line (:func:`load_session_split`,
 :func:`synthetic_session_split`, :func:`with_users`) and the reporting helpers
@@ -18,19 +18,22 @@ Beside them: the session splits of the command line (:func:`load_session_split`,
 """
 import sys
 import time
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.utils import gen_batches
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
 
 from . import datasets
 from ._arrays import group_targets
+from ._negatives import NEGATIVE_STRATEGIES, StreamNegativeSampler
 from ._validation import check_ids, check_k
 from .datasets import make_sessions
-from .metrics import mrr_at_k, ndcg_at_k, precision_at_k, recall_at_k
+from .metrics import mrr_at_k, ndcg_at_k, precision_at_k, rank_against_negatives, recall_at_k
 from .preprocessing import session_prefixes, srgnn_preprocess
 
 __all__ = [
@@ -172,57 +175,141 @@ def evaluate_bipartite(models, train_edges, test_edges, k=20, *, user_column="us
     return (results, fitted) if return_estimators else results
 
 
-def evaluate_stream_links(model, test, objects, *, random_state=None, batch_size=200):
-    """Score every test interaction and one random negative, batch by batch, appending each batch after.
+@validate_params(
+    {
+        "negatives": [StrOptions(set(NEGATIVE_STRATEGIES))],
+        "n_negatives": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "history": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def evaluate_stream_links(model, test, objects, *, random_state=None, batch_size=200, negatives="random",
+                          n_negatives=1, history=None):
+    """Score every test interaction against sampled negatives, batch by batch, appending each batch after.
 
     The protocol of dynamic link prediction (DyGLib/TGN): each positive row ``(source, target,
-    time)`` is paired with a negative of the same source and time whose target is drawn uniformly
-    from ``objects``; a batch is scored with ``predict_link_proba``, then its positive rows are
-    appended to the model's history (``partial_fit(batch, update_only=True)``), so that no row is
-    scored with knowledge of itself or of later rows.
+    time)`` is paired with ``n_negatives`` negatives at the same time; a batch is scored with
+    ``predict_link_proba``, then its positive rows are appended to the model's history
+    (``partial_fit(batch, update_only=True)``), so that no row is scored with knowledge of itself
+    or of later rows. The negatives follow DyGLib's three strategies (Yu et al. 2023, after
+    Poursafaei et al. 2022); pairs are directed:
+
+    ``"random"``
+        The positive's source, a target drawn uniformly from ``objects``. No collision check (as
+        DyGLib): a negative repeats a positive with probability about ``1 / len(objects)``.
+    ``"historical"``
+        Pairs seen before the batch (in ``history``, the model's history at the start, or in the
+        test batches already appended) and not in the batch.
+    ``"inductive"``
+        Pairs first seen in the test batches already appended: not in ``history`` and not in the
+        batch.
+
+    Historical and inductive negatives are whole pairs that replace both ends of the positive, as
+    in DyGLib, and are drawn without replacement within a batch. When fewer such pairs exist than
+    the batch needs (early batches of ``"inductive"``, always), all of them are used and the rest
+    are random negatives redrawn until none is a pair of the batch.
 
     Parameters
     ----------
-    model : DynamicGraphEmbedder or EdgeBankBaseline
+    model : DynamicGraphEmbedder, EdgeBankBaseline or RecencyHeuristicBaseline
         Fitted on the interactions before ``test``.
     test : DataFrame
         Test interactions in time order (``source``, ``target``, ``time`` and the model's
-        feature columns).
+        feature columns). Negatives copy their positive's other columns.
     objects : array-like of shape (n_objects,)
-        The ids negatives are drawn from (uniformly).
+        The ids random targets are drawn from (uniformly).
     random_state : int, numpy.random.Generator or None, default=None
-        Seed of the negative sampling (:func:`numpy.random.default_rng`).
+        Seed of the negative sampling (:func:`numpy.random.default_rng`). With
+        ``negatives="random"`` and ``n_negatives=1`` the draws, hence the figures, are those of the
+        loop before these options existed.
     batch_size : int, default=200
         Rows scored before they are appended.
+    negatives : {"random", "historical", "inductive"}, default="random"
+        How negatives are drawn (above).
+    n_negatives : int, default=1
+        Negatives per positive.
+    history : DataFrame or None, default=None
+        The interactions the model was fitted on (``source`` and ``target`` columns); needed by
+        ``"historical"`` and ``"inductive"``, ignored by ``"random"``.
 
     Returns
     -------
     result : dict
         ``ap``, ``auc`` (fractions, :func:`~sklearn.metrics.average_precision_score` and
-        :func:`~sklearn.metrics.roc_auc_score` over all scored rows), ``score_s`` (seconds in
+        :func:`~sklearn.metrics.roc_auc_score` over all scored rows, each negative one row),
+        ``mrr``, ``hits@1`` and ``hits@10`` (the rank of each positive among itself and its own
+        negatives, ties sharing the mean of their ranks as in TGB; see
+        :func:`~sklearn_ubergnn.metrics.rank_against_negatives`), ``score_s`` (seconds in
         ``predict_link_proba``) and ``n_scored`` (positives + negatives).
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range, or ``history`` is missing for historical or inductive
+        negatives.
 
     See Also
     --------
     evaluate_stream_events : The same stream protocol for labelled events.
+
+    References
+    ----------
+    L. Yu, L. Sun, B. Du, W. Lv. Towards Better Dynamic Graph Learning: New Architecture and
+    Unified Library. NeurIPS 2023.
+
+    F. Poursafaei, S. Huang, K. Pelrine, R. Rabbany. Towards Better Evaluation for Dynamic Link
+    Prediction. NeurIPS 2022 Datasets and Benchmarks.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_ubergnn.dynamic import EdgeBankBaseline
+    >>> from sklearn_ubergnn.evaluation import evaluate_stream_links
+    >>> X = pd.DataFrame({"source": [1, 2, 1, 3, 1, 2], "target": [2, 3, 3, 1, 2, 3],
+    ...                   "time": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]})
+    >>> train, test = X[:3], X[3:]
+    >>> result = evaluate_stream_links(EdgeBankBaseline().fit(train), test, [1, 2, 3], random_state=0,
+    ...                                negatives="historical", history=train)
+    >>> result["n_scored"], sorted(result)
+    (6, ['ap', 'auc', 'hits@1', 'hits@10', 'mrr', 'n_scored', 'score_s'])
     """
-    objects = np.asarray(objects)
+    if negatives != "random" and history is None:
+        raise ValueError(f"negatives={negatives!r} needs history=, the interactions the model was fitted on "
+                         "(source and target columns); only negatives='random' works without it.")
+    objects = check_ids(objects, input_name="objects")
     rng = np.random.default_rng(random_state)
-    y, p = [], []
+    sampler = StreamNegativeSampler(
+        negatives, objects,
+        None if history is None else (_column(history, "source", "history"), _column(history, "target", "history")),
+        (_column(test, "source", "test"), _column(test, "target", "test")), n_negatives, rng)
+    y, p, ranks = [], [], []
     t_score = 0.0
     for rows in gen_batches(len(test), batch_size):
         pos = test.iloc[rows]
-        neg = pos.copy()
-        neg["target"] = objects[rng.integers(0, len(objects), len(pos))]
+        sources, targets = pos["source"].to_numpy(), pos["target"].to_numpy()
+        neg = pos.iloc[np.repeat(np.arange(len(pos)), n_negatives)].copy()
+        neg["source"], neg["target"] = sampler.sample(sources, targets)
         t0 = time.perf_counter()
-        scores = model.predict_link_proba(pd.concat([pos, neg], ignore_index=True))
+        scores = np.asarray(model.predict_link_proba(pd.concat([pos, neg], ignore_index=True)), dtype=np.float64)
         t_score += time.perf_counter() - t0
         p.append(scores)
-        y.append(np.r_[np.ones(len(pos)), np.zeros(len(pos))])
+        y.append(np.r_[np.ones(len(pos)), np.zeros(len(neg))])
+        ranks.append(rank_against_negatives(scores[:len(pos)], scores[len(pos):].reshape(len(pos), n_negatives)))
         model.partial_fit(pos, update_only=True)  # one signature for EdgeBank and the neural models
-    y, p = np.concatenate(y), np.concatenate(p)
+        sampler.append(sources, targets)
+    y, p, ranks = np.concatenate(y), np.concatenate(p), np.concatenate(ranks)
     return {"ap": average_precision_score(y, p), "auc": roc_auc_score(y, p), "score_s": t_score,
-            "n_scored": len(y)}
+            "n_scored": len(y), "mrr": float(np.mean(1.0 / ranks)), "hits@1": float(np.mean(ranks <= 1)),
+            "hits@10": float(np.mean(ranks <= 10))}
+
+
+def _column(frame, name, input_name):
+    """One id column of a table, with an error naming the table when it is missing."""
+    if not hasattr(frame, "columns") or name not in frame.columns:
+        columns = list(getattr(frame, "columns", []))
+        raise ValueError(f"{input_name} must be a DataFrame with a {name!r} column; got columns {columns}.")
+    return frame[name].to_numpy()
 
 
 def evaluate_stream_events(model, test, columns, *, label="label", batch_size=200):

@@ -22,6 +22,9 @@ Here :func:`precision_at_k` divides by ``min(k, n_targets)``: it equals the pape
 (= :func:`hit_rate_at_k`) when there is one target per sample, and remains a proper
 ``[0, 1]`` score with several targets. Multiply by ``min(k, n_targets) / k`` per sample
 if you need the IR ``hits / k`` form.
+
+Beside them, for link prediction with sampled negatives (TGB's MRR and Hits@k),
+:func:`rank_against_negatives` ranks each positive's score among its own negatives' scores.
 """
 from itertools import chain
 
@@ -37,6 +40,7 @@ __all__ = [
     "mrr_at_k",
     "ndcg_at_k",
     "precision_at_k",
+    "rank_against_negatives",
     "recall_at_k",
 ]
 
@@ -379,6 +383,49 @@ class _TopKScorer:
     def __repr__(self):
         name = self.metric if isinstance(self.metric, str) else getattr(self.metric, "__name__", self.metric)
         return f"make_topk_scorer({name!r}, k={self.k})"
+
+
+def rank_against_negatives(pos_scores, neg_scores):
+    """Rank of each positive's score among itself and its own negatives (1 = best), ties averaged.
+
+    With ``g`` negatives scoring strictly higher and ``e`` scoring the same, the rank is
+    ``1 + g + e / 2``: the mean of the optimistic (``1 + g``) and pessimistic (``1 + g + e``)
+    ranks, as TGB's link-prediction evaluator counts. Mean reciprocal rank is
+    ``np.mean(1 / rank)`` and Hits@k ``np.mean(rank <= k)`` (a tie at the top, rank 1.5, is no
+    hit at 1). A model that scores everything alike gets rank ``1 + n_negatives / 2``, not 1.
+
+    Parameters
+    ----------
+    pos_scores : array-like of shape (n_samples,)
+        Score of each positive.
+    neg_scores : array-like of shape (n_samples, n_negatives)
+        Scores of the negatives of each positive.
+
+    Returns
+    -------
+    ranks : ndarray of shape (n_samples,), float64
+        In ``[1, n_negatives + 1]``.
+
+    Raises
+    ------
+    ValueError
+        If ``neg_scores`` is not 2-D with one row per positive, or a score is NaN.
+
+    Examples
+    --------
+    >>> from sklearn_ubergnn.metrics import rank_against_negatives
+    >>> rank_against_negatives([0.9, 0.5, 0.1], [[0.1, 0.2], [0.5, 0.7], [0.3, 0.2]])
+    array([1. , 2.5, 3. ])
+    """
+    pos = np.asarray(pos_scores, dtype=np.float64)
+    neg = np.asarray(neg_scores, dtype=np.float64)
+    if pos.ndim != 1 or neg.ndim != 2 or len(neg) != len(pos):
+        raise ValueError(f"neg_scores must have shape (n_samples, n_negatives) with n_samples = {pos.shape[0]} "
+                         f"(pos_scores of shape {pos.shape}); got shape {neg.shape}.")
+    if np.isnan(pos).any() or np.isnan(neg).any():
+        raise ValueError("pos_scores and neg_scores must not contain NaN; a NaN score has no rank.")
+    col = pos[:, None]
+    return 1.0 + (neg > col).sum(axis=1) + 0.5 * (neg == col).sum(axis=1)
 
 
 def make_topk_scorer(metric, k=20):

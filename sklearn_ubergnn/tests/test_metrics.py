@@ -17,6 +17,7 @@ from sklearn_ubergnn.metrics import (
     mrr_at_k,
     ndcg_at_k,
     precision_at_k,
+    rank_against_negatives,
     recall_at_k,
 )
 
@@ -322,3 +323,37 @@ def test_scorers_in_cross_validate_and_grid_search():
     # a single scorer, with n_jobs=2 (the scorer is pickled to the workers)
     res = cross_validate(_LookupRecommender(shift=1), X, y, scoring=scoring["MRR@5"], cv=KFold(2), n_jobs=2)
     np.testing.assert_allclose(res["test_score"], 1.0)
+
+
+# ---------------------------------------------------------------------------------------
+# rank_against_negatives (link prediction with sampled negatives)
+# ---------------------------------------------------------------------------------------
+def test_rank_against_negatives_by_hand():
+    # 0.9 beats all -> 1; 0.5 ties 0.5, loses to 0.7 -> 1 + 1 + 1/2; 0.1 loses to two, ties one -> 3.5;
+    # all tie -> 1 + 3/2
+    ranks = rank_against_negatives([0.9, 0.5, 0.1, 0.0], [[0.1, 0.2, -1], [0.5, 0.7, 0.0], [0.3, 0.2, 0.1],
+                                                          [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(ranks, [1.0, 2.5, 3.5, 2.5])
+    assert ranks.dtype == np.float64
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 20), st.integers(1, 8), st.integers(0, 2**16))
+def test_rank_against_negatives_invariants(n, k, seed):
+    rng = np.random.default_rng(seed)
+    pos, neg = rng.integers(0, 3, n).astype(float), rng.integers(0, 3, (n, k)).astype(float)
+    ranks = rank_against_negatives(pos, neg)
+    assert np.all((ranks >= 1) & (ranks <= k + 1))
+    np.testing.assert_array_equal(ranks, rank_against_negatives(pos, neg[:, rng.permutation(k)]))
+    np.testing.assert_array_equal(rank_against_negatives(pos + 10, neg), np.ones(n))
+    mrr = np.mean(1 / ranks)
+    assert 0 < mrr <= 1
+
+
+def test_rank_against_negatives_bad_input():
+    with pytest.raises(ValueError, match=r"neg_scores must have shape \(n_samples, n_negatives\)"):
+        rank_against_negatives([0.1, 0.2], [0.1, 0.2])
+    with pytest.raises(ValueError, match="n_samples = 2"):
+        rank_against_negatives([0.1, 0.2], [[0.1]])
+    with pytest.raises(ValueError, match="NaN"):
+        rank_against_negatives([np.nan], [[0.1]])
