@@ -12,7 +12,12 @@ from .disentangled import (
     LightGCNRecommender,
     MostPopularRecommender,
 )
-from .dynamic import DynamicGraphEmbedder, DynamicInteractionClassifier, EdgeBankBaseline
+from .dynamic import (
+    DynamicGraphEmbedder,
+    DynamicInteractionClassifier,
+    EdgeBankBaseline,
+    RecencyHeuristicBaseline,
+)
 from .graphs import SessionGraphBatch
 from .pipeline import RecommenderPipeline, make_pipeline
 from .session import (
@@ -36,6 +41,7 @@ __all__ = [
     "LightGCNRecommender",
     "MostPopularRecommender",
     "PopularityRecommender",
+    "RecencyHeuristicBaseline",
     "RecommenderPipeline",
     "SequentialRulesRecommender",
     "SessionGraphBatch",
