@@ -15,8 +15,9 @@ DESCRIPTION = (
     "<!-- suite:SUITE:DATA:start/end -->, plus PNG plots (metric per epoch; quality against training "
     "time) in --output-dir. Suites: session (popularity, session-kNN, GRU4Rec when available, SR-GNN, "
     "UBER-GNN V1-V4; YOOCHOOSE 1/64 by default, or MovieLens-100k sessions with portraits), dynamic "
-    "(EdgeBank or a logistic-regression baseline, DAG-LSTM, RNN, Transformer; CollegeMsg link prediction "
-    "or Bitcoin-OTC event classification), bipartite (most popular, BPR-MF, LightGCN, "
+    "(EdgeBank and a recency heuristic, or a logistic-regression baseline, DAG-LSTM, RNN, Transformer; CollegeMsg "
+    "or email-Eu link prediction under random, historical and inductive negatives, or Bitcoin-OTC event "
+    "classification), bipartite (most popular, BPR-MF, LightGCN, "
     "DisentangledGraphEmbedder on MovieLens-100k)."
 )
 
@@ -41,7 +42,7 @@ def add_suite_arguments(parser, *, default_results=None):
              "split, no portraits, so UBER-GNN V1-V4 are skipped), movielens (../shared/data/ml-100k, "
              "sessions per user and day with the u.user portrait), or a folder of either kind / a "
              "DIGINETICA CSV; dynamic: collegemsg (default, link prediction), bitcoin (event "
-             "classification) or a file; bipartite: movielens (default) or an ml-100k/ml-1m folder. "
+             "classification), email (email-Eu-core-temporal, link prediction) or a file; bipartite: movielens (default) or an ml-100k/ml-1m folder. "
              "Ignored with --quick/--tiny (synthetic data). $UBERGNN_SHARED_DATA overrides ../shared/data")
     parser.add_argument("--task", choices=("link", "classify"), default=None,
                         help="dynamic suite only: link prediction or event classification (default: link, "
@@ -59,8 +60,8 @@ def add_suite_arguments(parser, *, default_results=None):
     parser.add_argument("--models", default=None,
                         help="comma-separated subset of the suite's models (default: all). session: "
                              "popularity, session-knn, sequential-rules, v-stan, gru4rec, sr-gnn, uber-gnn-mean, "
-                             "uber-gnn-local, uber-gnn-user, uber-gnn-hybrid; dynamic: edgebank (link) or lr-history "
-                             "(classify), dag-lstm, rnn, transformer; bipartite: most_popular, mf_bpr, "
+                             "uber-gnn-local, uber-gnn-user, uber-gnn-hybrid; dynamic: edgebank and recency (link) or "
+                             "lr-history (classify), dag-lstm, rnn, transformer; bipartite: most_popular, mf_bpr, "
                              "lightgcn, disentangled")
     nets = parser.add_argument_group("neural models (override the suite's defaults)")
     nets.add_argument("--epochs", type=positive_int, default=None,
