@@ -248,6 +248,7 @@ class DynamicInteractionGraph:
         self._total = np.empty((0, self.n_stats), dtype=np.float64)  # per object: all its nodes so far
         self._n_objects = 0
         self._by_object = None  # cache for target_node(time=...): sorted (object, node) keys
+        self._by_pair = None  # cache for pair_features: the interactions sorted by (source, target, row)
         # per node, its object's chain of events in the node's role (history_features): the previous node
         # of that chain, the object's last node in the other role before it, and the running counts
         # [events, revealed labels per class] of the chain through the node; per object, its last node in
@@ -298,6 +299,11 @@ class DynamicInteractionGraph:
     def n_history_features(self):
         """int: columns of :meth:`history_features` per object (``3 + 4 * (n_classes - 1)``, 3 without labels)."""
         return 3 + 4 * max(self.n_classes - 1, 0)
+
+    @property
+    def n_pair_features(self):
+        """int: columns of :meth:`pair_features` (``3 + 2 * (n_classes - 1)``, 3 without labels)."""
+        return 3 + 2 * max(self.n_classes - 1, 0)
 
     @property
     def last_time(self):
@@ -431,7 +437,7 @@ class DynamicInteractionGraph:
             self._features[base: base + n] = features
         self._n_features = n_features
         self._n += n
-        self._by_object = None
+        self._by_object = self._by_pair = None
         self._update_stats(base)
         self._update_roles(base)
         return self
@@ -745,6 +751,103 @@ class DynamicInteractionGraph:
         columns.append(np.log1p(gap / time_unit)[:, None])
         return np.concatenate(columns, axis=1)
 
+    def pair_features(self, sources, targets, times, *, before=None, time_unit=1.0, never=1e4):
+        """Statistics of each queried pair's own past interactions, as numeric features (whole-array).
+
+        The partner statistics of a query ``(s, d, t)``: what ``s`` and ``d`` did *with each
+        other* in the history strictly before ``t`` (or in the first ``before[j]``
+        interactions), the signal memorisation baselines (EdgeBank) and the field's
+        co-occurrence features live on. With ``n`` the past interactions ``s -> d`` and ``m``
+        those ``d -> s``, and ``c_k``, ``c'_k`` those of them whose revealed label is class
+        ``k``, the columns are ``log1p(n)``, ``log1p(m)``, then ``c_k / (n + 1)`` and
+        ``c'_k / (m + 1)`` for every class ``k >= 1`` (e.g. whether ``d`` rated ``s``
+        negatively before), then ``log1p(gap / time_unit)``, ``gap`` the time since the pair's
+        latest interaction in either direction (``never`` time units when there is none).
+
+        Parameters
+        ----------
+        sources, targets : array-like of shape (n,) of int
+            Object codes of the two ends (``-1`` or a code the graph has not seen: no history).
+        times : array-like of shape (n,) of float
+            Query times.
+        before : array-like of shape (n,) of int, default=None
+            Number of (earliest) interactions each query sees, as in :meth:`history_features`.
+        time_unit : float > 0, default=1.0
+            Unit of the gap.
+        never : float >= 0, default=1e4
+            Gap, in ``time_unit``, of a pair without history.
+
+        Returns
+        -------
+        features : ndarray of shape (n, n_pair_features), float64
+
+        Notes
+        -----
+        The interactions sorted by (source, target, row) are built once after each append,
+        ``O(H log H)``; a query then costs two binary searches per direction.
+
+        Examples
+        --------
+        >>> g = DynamicInteractionGraph().append([0, 1, 0], [1, 0, 1], [1.0, 2.0, 3.0])
+        >>> np.expm1(g.pair_features([0, 0], [1, 1], [2.5, 9.0])[:, :2]).round()  # 0 -> 1, then 1 -> 0
+        array([[1., 1.],
+               [2., 1.]])
+        """
+        src = np.asarray(sources, dtype=np.int64)
+        dst = np.asarray(targets, dtype=np.int64)
+        t = np.asarray(times, dtype=np.float64)
+        if src.ndim != 1 or dst.shape != src.shape or t.shape != src.shape:
+            raise ValueError(
+                f"sources, targets and times must be 1-D and of one length; got shapes {src.shape}, "
+                f"{dst.shape} and {t.shape}."
+            )
+        if not time_unit > 0:
+            raise ValueError(f"time_unit must be > 0; got {time_unit!r}.")
+        if before is None:
+            cut = self.n_before(t)
+        else:
+            cut = np.asarray(before, dtype=np.int64)
+            if cut.shape != src.shape:
+                raise ValueError(f"before must have the shape of sources, {src.shape}; got {cut.shape}.")
+            cut = np.clip(cut, 0, self._n)
+        c = self.n_classes
+        counts, fractions, latest = [], [], np.full(len(src), -1, dtype=np.int64)
+        for a, b in ((src, dst), (dst, src)):
+            n_pair, labels, last = self._pair_history(a, b, cut)
+            counts.append(np.log1p(n_pair)[:, None])
+            fractions.append(labels[:, 1:c] / (n_pair + 1)[:, None])
+            latest = np.maximum(latest, last)
+        gap = np.full(len(src), never * time_unit)
+        seen = latest >= 0
+        gap[seen] = t[seen] - self._time[latest[seen]]
+        return np.concatenate([*counts, *fractions, np.log1p(gap / time_unit)[:, None]], axis=1)
+
+    def _pair_history(self, sources, targets, cut):
+        """Per query: interactions ``source -> target`` among the first ``cut`` rows, their revealed
+        label counts per class ``(n, max(n_classes, 1))`` and the latest such row (``-1``: none)."""
+        n, v = self._n, self._n_objects
+        if self._by_pair is None:  # (pair id, row) keys in one sorted int64 array, label counts along it
+            key = self._node_object[0: 2 * n: 2] * max(v, 1) + self._node_object[1: 2 * n: 2]
+            order = np.argsort(key, kind="stable")  # rows stay in time order within a pair
+            pairs, dense = np.unique(key[order], return_inverse=True)
+            onehot = np.zeros((n + 1, max(self.n_classes, 1)), dtype=np.float64)
+            lab = self._label[order]
+            known = np.flatnonzero(lab >= 0)
+            onehot[known + 1, lab[known]] = 1.0
+            self._by_pair = (pairs, dense * (n + 1) + order, np.cumsum(onehot, axis=0), order)
+        pairs, rows, label_cum, order = self._by_pair
+        known = (sources >= 0) & (sources < v) & (targets >= 0) & (targets < v)
+        key = np.where(known, sources * max(v, 1) + targets, -1)
+        at = np.minimum(np.searchsorted(pairs, key), max(len(pairs) - 1, 0))
+        found = known & (len(pairs) > 0) & (pairs[at] == key) if len(pairs) else np.zeros(len(key), bool)
+        base = at * (n + 1)
+        lo = np.searchsorted(rows, base)
+        hi = np.searchsorted(rows, base + cut)
+        count = np.where(found, hi - lo, 0)
+        labels = np.where(found[:, None], label_cum[hi] - label_cum[lo], 0.0)
+        last = np.where(count > 0, order[np.maximum(hi - 1, 0)], -1) if n else np.full(len(key), -1)
+        return count, labels, last
+
     def _counts_through(self, nodes):
         """``[events, revealed labels per class]`` of each node's role chain through it (0 for ``-1``)."""
         out = np.zeros((len(nodes), 1 + self.n_classes), dtype=np.float64)
@@ -922,8 +1025,12 @@ class DynamicInteractionGraph:
         state["_other_last"] = self._other_last[: 2 * n].copy()
         state["_role_counts"] = self._role_counts[: 2 * n].copy()
         state["_last_role"] = self._last_role[:v].copy()
-        state["_by_object"] = None
+        state["_by_object"] = state["_by_pair"] = None
         return state
+
+    def __setstate__(self, state):
+        state.setdefault("_by_pair", None)  # graphs pickled before pair_features existed
+        self.__dict__.update(state)
 
 
 def _read_only(array):

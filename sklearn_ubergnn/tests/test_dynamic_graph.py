@@ -491,3 +491,76 @@ def test_history_features_match_reference(stream, data):
     for j, (o, cut) in enumerate(zip(objects, before)):
         expected = _reference_history(src, dst, [x / 2 for x in times], labels, n_classes, o, 10, cut, recent, 1e4)
         np.testing.assert_allclose(got[j], expected, rtol=1e-12, atol=1e-12)
+
+
+def test_pair_features_by_hand():
+    """The hand-built stream: B and C meet at t=2 (B -> C) and t=5 (C -> B); A and B at t=1 only."""
+    g = DynamicInteractionGraph().append(SRC, DST, TIME)
+    got = g.pair_features([B, C, B, A, A, Z], [C, B, C, B, C, A], [5.0, 5.0, 9.0, 9.0, 2.0, 9.0], time_unit=0.5)
+    assert got.shape == (6, g.n_pair_features) == (6, 3)
+    counts = np.expm1(got[:, :2]).round()
+    np.testing.assert_array_equal(counts, [[1, 0], [0, 1], [1, 1], [1, 0], [0, 0], [0, 0]])
+    # gaps since the pair's latest meeting in either direction, in units of 0.5; none: 10^4 units
+    np.testing.assert_allclose(np.expm1(got[:, 2]), [6.0, 6.0, 8.0, 16.0, 1e4, 1e4])
+
+
+def _reference_pair(src, dst, times, labels, n_classes, s, d, t, cut, never):
+    """Pair features of ``(s, d)`` from the first ``cut`` interactions, by looping over them."""
+    row = []
+    mine = [[i for i in range(cut) if (src[i], dst[i]) == pair] for pair in ((s, d), (d, s))]
+    row += [np.log1p(len(rows)) for rows in mine]
+    for rows in mine:
+        row += [sum(labels[i] == k for i in rows) / (len(rows) + 1) for k in range(1, n_classes)]
+    seen = mine[0] + mine[1]
+    row.append(np.log1p(t - times[max(seen)] if seen else never))
+    return row
+
+
+@settings(max_examples=50, deadline=None)
+@given(streams, st.data())
+def test_pair_features_match_reference(stream, data):
+    """Counts, label fractions and the gap of every queried pair, against a loop over the history; the same
+    from a graph built in pieces (the index is rebuilt after each append)."""
+    src, dst, times = stream
+    n_classes = data.draw(st.integers(0, 3))
+    labels = data.draw(st.lists(st.integers(-1, n_classes - 1), min_size=len(src), max_size=len(src)))
+    if not n_classes:
+        labels = [-1] * len(src)
+    g = DynamicInteractionGraph(n_classes).append(src, dst, times, labels=labels if n_classes else None)
+    n = data.draw(st.integers(1, 6))
+    sources = data.draw(st.lists(st.integers(-1, 7), min_size=n, max_size=n))
+    targets = data.draw(st.lists(st.integers(-1, 7), min_size=n, max_size=n))
+    query_times = data.draw(st.lists(st.integers(0, 10), min_size=n, max_size=n))
+    got = g.pair_features(sources, targets, query_times)
+    assert got.shape == (n, g.n_pair_features) == (n, 3 + 2 * max(n_classes - 1, 0))
+    cut = data.draw(st.integers(0, len(src)))
+    pieces = DynamicInteractionGraph(n_classes).append(src[:cut], dst[:cut], times[:cut],
+                                                       labels=labels[:cut] if n_classes else None)
+    pieces.pair_features(sources, targets, query_times)  # builds the index of the first piece
+    pieces.append(src[cut:], dst[cut:], times[cut:], labels=labels[cut:] if n_classes else None)
+    np.testing.assert_array_equal(pieces.pair_features(sources, targets, query_times), got)
+    for j, (s, d, t) in enumerate(zip(sources, targets, query_times)):
+        cut = sum(ti < t for ti in times)  # strictly before the query time
+        expected = _reference_pair(src, dst, times, labels, n_classes, s, d, t, cut, 1e4)
+        np.testing.assert_allclose(got[j], expected, rtol=1e-12, atol=1e-12)
+    before = data.draw(st.lists(st.integers(0, len(src)), min_size=n, max_size=n))
+    got = g.pair_features(sources, targets, [20] * n, before=before, time_unit=2.0)
+    for j, (s, d, cut) in enumerate(zip(sources, targets, before)):
+        expected = _reference_pair(src, dst, [x / 2 for x in times], labels, n_classes, s, d, 10, cut, 1e4)
+        np.testing.assert_allclose(got[j], expected, rtol=1e-12, atol=1e-12)
+
+
+def test_pair_features_errors_and_empty_graph():
+    g = DynamicInteractionGraph()
+    np.testing.assert_allclose(g.pair_features([0], [1], [1.0]), [[0.0, 0.0, np.log1p(1e4)]])
+    with pytest.raises(ValueError, match="one length"):
+        g.pair_features([0, 1], [1], [1.0, 2.0])
+    with pytest.raises(ValueError, match="time_unit must be > 0"):
+        g.pair_features([0], [1], [1.0], time_unit=0)
+    g.append(SRC, DST, TIME)
+    with pytest.raises(ValueError, match="before must have the shape of sources"):
+        g.pair_features([0], [1], [1.0], before=[1, 2])
+    # a pickled graph drops the index and rebuilds it
+    again = pickle.loads(pickle.dumps(g))
+    np.testing.assert_array_equal(again.pair_features([B, C], [C, B], [9.0, 9.0]),
+                                  g.pair_features([B, C], [C, B], [9.0, 9.0]))
