@@ -15,12 +15,13 @@ Estimators compose a :class:`skorch.NeuralNet`; they never subclass it. The piec
 - :func:`make_net` maps an estimator's user-facing knobs to skorch's prefixed parameters, with the
   house defaults (early stopping, step learning-rate decay, progress bar at ``verbose >= 2``).
 """
+from copy import deepcopy
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 
 from ._threads import ThreadBudget
@@ -30,6 +31,7 @@ __all__ = [
     "GraphNet",
     "IndexDataset",
     "SampleIndex",
+    "StartIsEpochZero",
     "TensorBatch",
     "collate_samples",
     "fit_net",
@@ -198,6 +200,40 @@ class ArraySource:
 # ------------------------------------------------------------------------------------------------
 # seeds and the factory
 # ------------------------------------------------------------------------------------------------
+class StartIsEpochZero(Callback):
+    """Early stopping that counts the untrained module as epoch 0.
+
+    Before the first epoch of a training call with a validation split, the module as initialised
+    is scored on the validation rows (``valid_loss_start`` in that epoch's history row) and handed
+    to the :class:`~skorch.callbacks.EarlyStopping` callbacks on ``valid_loss`` as their best so
+    far: training ends with weights at least as good on validation as the start, which are
+    restored when no epoch beats them.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        self.pending_ = True
+
+    def on_epoch_begin(self, net, dataset_valid=None, **kwargs):
+        if not getattr(self, "pending_", False):
+            return
+        self.pending_ = False
+        stops = [cb for _, cb in net.callbacks_
+                 if isinstance(cb, EarlyStopping) and cb.monitor == "valid_loss" and cb.lower_is_better]
+        if dataset_valid is None or not stops:
+            return
+        total = count = 0.0
+        for batch in net.get_iterator(dataset_valid, training=False):
+            n = len(batch[0])
+            total += net.validation_step(batch)["loss"].item() * n
+            count += n
+        loss = total / count
+        net.history.record("valid_loss_start", loss)
+        for stop in stops:
+            stop.dynamic_threshold_ = stop._calc_new_threshold(loss)
+            stop.best_epoch_ = 0
+            stop.best_model_weights_ = deepcopy(net.module_.state_dict()) if stop.load_best else None
+
+
 def seed_from(random_state):
     """Turn a ``random_state`` (None, int or RandomState) into one integer seed for torch."""
     from sklearn.utils import check_random_state

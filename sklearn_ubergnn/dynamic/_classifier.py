@@ -1,17 +1,15 @@
 """DynamicInteractionClassifier: classify interactions (or their source objects) from their history."""
-from copy import deepcopy
 from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import Callback, EarlyStopping
+from skorch.callbacks import Callback
 
 from .._docstrings import fill_doc
-from .._skorch import fit_net, seed_from
+from .._skorch import StartIsEpochZero, fit_net, seed_from
 from .._threads import uses_torch_threads
 from ._data import LinkSource, QuerySource
 from ._embedder import COMMON_CONSTRAINTS, _DynamicGraphBase
@@ -52,40 +50,6 @@ class _LoadWeights(Callback):
         if self.state_dict is not None:
             net.module_.load_state_dict(self.state_dict, strict=False)
             self.state_dict = None
-
-
-class _StartIsEpochZero(Callback):
-    """Early stopping that counts the untrained module as epoch 0.
-
-    Before the first epoch of a training call with a validation split, the module as initialised
-    is scored on the validation rows (``valid_loss_start`` in that epoch's history row) and handed
-    to the :class:`~skorch.callbacks.EarlyStopping` callbacks on ``valid_loss`` as their best so
-    far: training ends with weights at least as good on validation as the start, which are
-    restored when no epoch beats them.
-    """
-
-    def on_train_begin(self, net, **kwargs):
-        self.pending_ = True
-
-    def on_epoch_begin(self, net, dataset_valid=None, **kwargs):
-        if not getattr(self, "pending_", False):
-            return
-        self.pending_ = False
-        stops = [cb for _, cb in net.callbacks_
-                 if isinstance(cb, EarlyStopping) and cb.monitor == "valid_loss" and cb.lower_is_better]
-        if dataset_valid is None or not stops:
-            return
-        total = count = 0.0
-        for batch in net.get_iterator(dataset_valid, training=False):
-            n = len(batch[0])
-            total += net.validation_step(batch)["loss"].item() * n
-            count += n
-        loss = total / count
-        net.history.record("valid_loss_start", loss)
-        for stop in stops:
-            stop.dynamic_threshold_ = stop._calc_new_threshold(loss)
-            stop.best_epoch_ = 0
-            stop.best_model_weights_ = deepcopy(net.module_.state_dict()) if stop.load_best else None
 
 
 @fill_doc
@@ -299,11 +263,7 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
         before = self._replay(times, 0)
         if self.history_features:
             stats = self.builder_.history_inputs(source_codes, target_codes if pair else None, times, before)
-            self.history_mean_ = stats.mean(axis=0, dtype=np.float64)
-            self.history_scale_ = stats.std(axis=0, dtype=np.float64)
-            self.history_scale_[self.history_scale_ == 0] = 1.0
-            wide = {"n_wide": stats.shape[1], "wide_mean": self.history_mean_.tolist(),
-                    "wide_scale": self.history_scale_.tolist()}
+            wide = self._standardise_wide(stats)
         encoder = None
         if self.pretrain_epochs:
             encoder = self._pretrain(source_codes, target_codes, times, self.state_.encode(np.unique(targets)))
@@ -314,9 +274,11 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
                                   **wide)
             if self.history_features:
                 n_train = len(times) if net.train_split is None else net.train_split.n_train(len(times))
-                weight, bias = self._linear_start(stats, codes, n_train)
+                every_class = len(np.unique(codes[:n_train])) == len(self.classes_)
+                rows = slice(n_train) if every_class else slice(None)
+                weight, bias = self._linear_start(stats[rows], codes[rows], len(self.classes_))
                 net.set_params(module__wide_weight=weight.tolist(), module__output_bias=bias.tolist())
-                net.callbacks = [*net.callbacks, ("start_is_epoch_zero", _StartIsEpochZero())]
+                net.callbacks = [*net.callbacks, ("start_is_epoch_zero", StartIsEpochZero())]
             if encoder is not None:
                 net.callbacks = [*net.callbacks, ("pretrained_encoder", _LoadWeights(encoder))]
             return net
@@ -338,29 +300,13 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
         block = start + np.arange(len(times)) // self.stream_batch_size * self.stream_batch_size
         return np.minimum(self.state_.graph.n_before(times), block)
 
-    def _linear_start(self, stats, codes, n_train):
-        """Logits of an L2 logistic regression on the standardised history statistics: the model's start.
-
-        Fitted on the first ``n_train`` rows (those the net trains on; all rows when they miss a
-        class), multinomial for more than two classes. Returns the wide weights
-        ``(n_classes, n_history_features)`` and the output bias ``(n_classes,)``; with two
-        classes the one logit ``a`` of class 1 becomes ``(-a / 2, a / 2)`` (the same softmax).
-        """
-        z = (stats - self.history_mean_) / self.history_scale_
-        rows = slice(n_train) if len(np.unique(codes[:n_train])) == len(self.classes_) else slice(None)
-        model = LogisticRegression(C=1.0, max_iter=1000).fit(z[rows], codes[rows])
-        weight, bias = model.coef_, model.intercept_
-        if len(self.classes_) == 2:
-            weight, bias = np.vstack([-weight, weight]) / 2, np.r_[-bias, bias] / 2
-        return weight, bias
-
     def _pretrain(self, sources, targets, times, pool):
         """Link-prediction pre-training on the training rows (codes); returns the encoder's weights."""
         net = self._build_net(self.seed_, criterion=torch.nn.BCEWithLogitsLoss, n_outputs=1, pair=True,
                               n_samples=len(times), validation=False)
         net.max_epochs = self.pretrain_epochs
         source = LinkSource(self.builder_, sources, targets, times, pool, n_negatives=1, historical_fraction=0.2,
-                            seed=self.seed_)
+                            seed=self.seed_, wide=False)
         module = fit_net(net, source, self.seed_).module_
         return {k: v.detach().clone() for k, v in module.state_dict().items() if not k.startswith("head.")}
 

@@ -138,14 +138,19 @@ class QueryBuilder:
     n_classes : int, default=0
         Number of label classes of the revealed-label columns (0: none).
     history_features : bool, default=False
-        Whether :class:`QuerySource` batches carry the per-query history statistics
-        (:meth:`history_inputs`) as the model's ``wide`` input.
+        Whether batches carry the per-query history statistics (:meth:`history_inputs`) as the
+        model's ``wide`` input.
+    pair_statistics : bool, default=True
+        Whether the history statistics of a query with two ends include those of the pair
+        itself (:meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.pair_features`).
     """
 
     history_features = False  # default of builders pickled before the wide part existed
+    pair_statistics = False  # default of builders pickled before the pair statistics existed
 
     def __init__(self, state, *, n_hops, time_window, max_nodes, time_scale, n_objects,
-                 feature_mean=None, feature_scale=None, n_classes=0, history_features=False):
+                 feature_mean=None, feature_scale=None, n_classes=0, history_features=False,
+                 pair_statistics=True):
         self.state = state
         self.n_hops = n_hops
         self.time_window = time_window
@@ -156,6 +161,7 @@ class QueryBuilder:
         self.feature_scale = feature_scale
         self.n_classes = int(n_classes)
         self.history_features = bool(history_features)
+        self.pair_statistics = bool(pair_statistics)
 
     @property
     def n_inputs(self):
@@ -338,17 +344,21 @@ class QueryBuilder:
         }
 
     def n_history_inputs(self, pair):
-        """Columns of :meth:`history_inputs`: the graph's history features of one end, or of both."""
-        return self.state.graph.n_history_features * (2 if pair else 1)
+        """Columns of :meth:`history_inputs`: the history features of one end, or of both and of the pair."""
+        graph = self.state.graph
+        if not pair:
+            return graph.n_history_features
+        return 2 * graph.n_history_features + (graph.n_pair_features if self.pair_statistics else 0)
 
     def history_inputs(self, sources, targets, times, before=None):
         """History statistics of each query's ends before its time (the wide inputs), whole-array.
 
         :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.history_features` of the source
-        (then of the target, unless ``targets`` is None) at the query time, with the last
-        ``RECENT`` events per role and gaps in ``time_scale`` units: only interactions strictly
-        before the query (or its first ``before`` interactions, see :meth:`fields`) and the labels
-        revealed in the history, never the row's own.
+        (then of the target, unless ``targets`` is None, and, with ``pair_statistics``, the
+        :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.pair_features` of the two) at the
+        query time, with the last ``RECENT`` events per role and gaps in ``time_scale`` units:
+        only interactions strictly before the query (or its first ``before`` interactions, see
+        :meth:`fields`) and the labels revealed in the history, never the row's own.
 
         Returns
         -------
@@ -356,9 +366,12 @@ class QueryBuilder:
         """
         graph = self.state.graph
         ends = (sources,) if targets is None else (sources, targets)
-        return np.hstack([graph.history_features(end, times, before=before, recent=RECENT,
-                                                 time_unit=self.time_scale)
-                          for end in ends]).astype(np.float32)
+        columns = [graph.history_features(end, times, before=before, recent=RECENT, time_unit=self.time_scale)
+                   for end in ends]
+        if targets is not None and self.pair_statistics:
+            columns.append(graph.pair_features(sources, targets, times, before=before,
+                                               time_unit=self.time_scale))
+        return np.hstack(columns).astype(np.float32)
 
     def pair_fields(self, sources, targets, times, before=None):
         """Tensors for interactions ``(source, target, time)``: segments 0..B-1 the sources,
@@ -439,7 +452,9 @@ class LinkSource:
     before ``t`` (a historical destination, so popular objects are also negatives; read as a
     code from the graph), otherwise a uniform draw from ``pool``. Training sources draw new
     negatives every batch (a seeded NumPy generator); validation sources (``fixed=True``) draw
-    them once. A batch source of :class:`~sklearn_ubergnn._skorch.IndexDataset`.
+    them once. Batches carry ``wide`` (:meth:`QueryBuilder.history_inputs` of every pair) when
+    the builder has ``history_features``. A batch source of
+    :class:`~sklearn_ubergnn._skorch.IndexDataset`.
 
     Parameters
     ----------
@@ -453,10 +468,13 @@ class LinkSource:
     historical_fraction : float
     seed : int
     fixed : bool, default=False
+    wide : bool or None, default=None
+        Whether batches carry ``wide``; None: when the builder has ``history_features`` (False for
+        a model without a wide part, e.g. the classifier's link pre-training).
     """
 
     def __init__(self, builder, sources, targets, times, pool, *, n_negatives, historical_fraction, seed,
-                 fixed=False):
+                 fixed=False, wide=None):
         self.builder = builder
         self.sources, self.targets, self.times = sources, targets, times
         self.pool = pool
@@ -465,6 +483,7 @@ class LinkSource:
         self.seed = int(seed)
         self.rng = np.random.default_rng(self.seed)
         self.fixed = fixed
+        self.wide = builder.history_features if wide is None else bool(wide)
         self.negatives = self._draw(np.arange(len(times)), np.random.default_rng(self.seed + 1)) if fixed else None
 
     def __len__(self):
@@ -485,9 +504,18 @@ class LinkSource:
     def subset(self, index, *, fixed):
         return LinkSource(self.builder, self.sources[index], self.targets[index], self.times[index], self.pool,
                           n_negatives=self.n_negatives, historical_fraction=self.historical_fraction,
-                          seed=self.seed + 7, fixed=fixed)
+                          seed=self.seed + 7, fixed=fixed, wide=self.wide)
 
     def batch(self, index):
+        src, dst, t, y = self.pairs(index)
+        fields = self.builder.pair_fields(src, dst, t)
+        if self.wide:
+            fields["wide"] = torch.from_numpy(self.builder.history_inputs(src, dst, t))
+        return TensorBatch(fields, len(src)), torch.from_numpy(y)
+
+    def pairs(self, index):
+        """``(sources, targets, times, y)`` of the rows ``index`` and their negatives, as :meth:`batch`
+        lays them out (the positives, then the negatives of each row in turn)."""
         index = np.asarray(index, dtype=np.int64)
         neg = self.negatives[index] if self.fixed else self._draw(index, self.rng)
         k = self.n_negatives
@@ -495,8 +523,7 @@ class LinkSource:
         dst = np.concatenate([self.targets[index], neg.ravel()])
         t = np.concatenate([self.times[index], np.repeat(self.times[index], k)])
         y = np.concatenate([np.ones(len(index)), np.zeros(len(index) * k)]).astype(np.float32)
-        fields = self.builder.pair_fields(src, dst, t)
-        return TensorBatch(fields, len(src)), torch.from_numpy(y)
+        return src, dst, t, y
 
 
 class ChronologicalSplit:

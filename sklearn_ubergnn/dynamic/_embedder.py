@@ -13,11 +13,12 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
-from .._skorch import seed_from
+from .._skorch import StartIsEpochZero, seed_from
 from .._threads import uses_torch_threads
 from .._validation import check_ids, check_interactions
 from ..base import TRAINING_CONSTRAINTS, _NetEstimator
@@ -124,6 +125,31 @@ class _DynamicGraphBase(_NetEstimator, BaseEstimator):
                                      history_features=history_features)
         return codes
 
+    # ---------------------------------------------------------------- wide part
+    def _standardise_wide(self, stats):
+        """Keep the mean and deviation of the history statistics ``stats`` of the training rows
+        (``history_mean_``, ``history_scale_``; 1 where constant); returns the module's wide arguments."""
+        self.history_mean_ = stats.mean(axis=0, dtype=np.float64)
+        self.history_scale_ = stats.std(axis=0, dtype=np.float64)
+        self.history_scale_[self.history_scale_ == 0] = 1.0
+        return {"n_wide": stats.shape[1], "wide_mean": self.history_mean_.tolist(),
+                "wide_scale": self.history_scale_.tolist()}
+
+    def _linear_start(self, stats, codes, n_outputs):
+        """An L2 logistic regression on the standardised statistics ``stats`` of labelled rows: the start.
+
+        Returns the wide weights ``(n_outputs, n_wide)`` and the output bias ``(n_outputs,)``
+        of :class:`~sklearn_ubergnn.nn.DynamicQueryModel`: multinomial for more than two
+        classes; with two, the one logit ``a`` of class 1 becomes ``(-a / 2, a / 2)`` (the same
+        softmax) when ``n_outputs == 2``, or stays ``a`` (a link logit) when ``n_outputs == 1``.
+        """
+        z = (stats - self.history_mean_) / self.history_scale_
+        model = LogisticRegression(C=1.0, max_iter=1000).fit(z, codes)
+        weight, bias = model.coef_, model.intercept_
+        if n_outputs == 2:
+            weight, bias = np.vstack([-weight, weight]) / 2, np.r_[-bias, bias] / 2
+        return weight, bias
+
     # ---------------------------------------------------------------- net
     def _build_net(self, seed, *, criterion, n_outputs, pair, n_samples, validation=True, max_epochs=None,
                    **module_params):
@@ -215,6 +241,20 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         Share of negatives that are historical destinations (the target of a random earlier
         interaction, so popular objects are negatives too); the others are uniform over the
         training targets.
+    history_features : bool, default=True
+        Wide & deep: add to the link logit a linear term of each pair's history statistics,
+        standardised with their training mean and deviation (``history_mean_``,
+        ``history_scale_``): for each end, ``log1p`` of its events given and received and of
+        the time since its last event
+        (:meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.history_features`), and for the
+        pair itself ``log1p`` of its past interactions in each direction and of the time since
+        its latest one (:meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.pair_features`),
+        all strictly before the row's time. The model starts as an L2 logistic regression on
+        these statistics, fitted on the training rows the net trains on against one negative
+        per row drawn as in training (its coefficients start the linear term, the head's last
+        layer starts at zero), and early stopping counts that start as epoch 0
+        (``valid_loss_start``), so the fitted model is never worse on the validation rows than
+        the regression. False: the sub-graph encoding alone.
     {max_epochs=10}
     {batch_size=200}
     {lr=1e-3}
@@ -245,6 +285,9 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
     feature_names_ : list of str
     time_scale_ : float
     id_kind_ : {"int", "str"}
+    history_mean_, history_scale_ : ndarray of shape (n_history_features,) or None
+        Mean and standard deviation (1 where constant) of the wide inputs over the training
+        rows and one negative per row; None when ``history_features=False``.
     {net_}
         The module is a :class:`~sklearn_ubergnn.nn.DynamicQueryModel`.
     {history_}
@@ -291,15 +334,15 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         **COMMON_CONSTRAINTS,
         "n_negatives": [Interval(Integral, 1, None, closed="left")],
         "historical_fraction": [Interval(Real, 0, 1, closed="both")],
+        "history_features": ["boolean"],
     }
 
     def __init__(self, *, encoder="lstm", n_hops=3, time_window=None, max_nodes=32, embedding_dim=64,
                  object_dim=16, time_dim=8, time_scale="auto", n_heads=2, n_layers=2, dropout=0.1,
-                 n_negatives=1, historical_fraction=0.2, max_epochs=10, batch_size=200, lr=1e-3,
-                 weight_decay=0.0,
-                 validation_fraction=0.15, patience=3, source_column="source", target_column="target",
-                 time_column="time", feature_columns=None, callbacks=None, device="cpu", random_state=None,
-                 verbose=0, n_jobs=None):
+                 n_negatives=1, historical_fraction=0.2, history_features=True, max_epochs=10, batch_size=200,
+                 lr=1e-3, weight_decay=0.0, validation_fraction=0.15, patience=3, source_column="source",
+                 target_column="target", time_column="time", feature_columns=None, callbacks=None, device="cpu",
+                 random_state=None, verbose=0, n_jobs=None):
         self.encoder = encoder
         self.n_hops = n_hops
         self.time_window = time_window
@@ -313,6 +356,7 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         self.dropout = dropout
         self.n_negatives = n_negatives
         self.historical_fraction = historical_fraction
+        self.history_features = history_features
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -333,6 +377,20 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         return LinkSource(self.builder_, sources, targets, times, self.negative_pool_,
                           n_negatives=self.n_negatives, historical_fraction=self.historical_fraction, seed=seed)
 
+    def _wide_start(self, source):
+        """The wide part's module arguments: statistics standardised over every training row and a
+        negative drawn once per row, and the logistic regression on the rows the net trains on."""
+        rows = np.arange(len(source))
+        probe = source.subset(rows, fixed=True)
+        src, dst, t, y = probe.pairs(rows)
+        stats = self.builder_.history_inputs(src, dst, t)
+        wide = self._standardise_wide(stats)
+        n_train = len(rows) if self.validation_fraction is None else ChronologicalSplit(
+            self.validation_fraction).n_train(len(rows))
+        train = np.r_[np.arange(n_train), len(rows) + np.arange(n_train * self.n_negatives)]
+        weight, bias = self._linear_start(stats[train], y[train].astype(np.int64), 1)
+        return {**wide, "wide_weight": weight.tolist(), "output_bias": bias.tolist()}
+
     @_fit_context(prefer_skip_nested_validation=True)
     @uses_torch_threads
     def fit(self, X, y=None):
@@ -352,12 +410,18 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         """
         sources, targets, times, features = self._check_X(X, features=self.feature_columns and list(
             self.feature_columns))
-        source_codes, target_codes = self._init_state(sources, targets, times, features)
+        source_codes, target_codes = self._init_state(sources, targets, times, features,
+                                                      history_features=self.history_features)
         self.seed_ = seed_from(self.random_state)
         self.negative_pool_ = self.state_.encode(np.unique(targets))  # codes, in sorted-id order
+        source = self._link_source(source_codes, target_codes, times, self.seed_)
+        self.history_mean_ = self.history_scale_ = None
+        wide = self._wide_start(source) if self.history_features else {}
         net = self._build_net(self.seed_, criterion=torch.nn.BCEWithLogitsLoss, n_outputs=1, pair=True,
-                              n_samples=len(times))
-        self._fit_net(net, self._link_source(source_codes, target_codes, times, self.seed_), self.seed_)
+                              n_samples=len(times), **wide)
+        if wide:
+            net.callbacks = [*net.callbacks, ("start_is_epoch_zero", StartIsEpochZero())]
+        self._fit_net(net, source, self.seed_)
         self._n_features_out = 2 * self.embedding_dim
         return self
 

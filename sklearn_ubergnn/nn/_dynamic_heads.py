@@ -146,8 +146,9 @@ class DynamicQueryModel(nn.Module):
                 f"hidden_size={self.hidden_size}, n_outputs={self.n_outputs}, pair={self.pair}, "
                 f"n_wide={self.n_wide}")
 
-    def encode(self, objects, features, offsets, delta_t, depth=None, parents=None, level=None):
-        """Vector ``h`` of every sub-graph's query node, ``(S, d)``."""
+    def encode(self, objects, features, offsets, delta_t, depth=None, parents=None, level=None, wide=None):
+        """Vector ``h`` of every sub-graph's query node, ``(S, d)``; ``wide`` (the batch's wide
+        inputs, when it carries them) is not part of the encoding and is ignored."""
         _check_tensor("objects", objects, 1, integer=True)
         _check_tensor("features", features, 2, integer=False)
         _check_size("features", features, 1, self.n_features, "n_features")
@@ -184,8 +185,10 @@ class DynamicQueryModel(nn.Module):
         logits = self(objects, features, offsets, delta_t, depth, parents, level, wide).double()
         return torch.sigmoid(logits) if self.n_outputs == 1 else torch.softmax(logits, dim=1)
 
-    def encode_pairs(self, objects, features, offsets, delta_t, depth=None, parents=None, level=None):
-        """``[h_s ; h_d]`` of each of the ``B`` interactions (``pair`` layout), ``(B, 2 d)``."""
+    def encode_pairs(self, objects, features, offsets, delta_t, depth=None, parents=None, level=None,
+                     wide=None):
+        """``[h_s ; h_d]`` of each of the ``B`` interactions (``pair`` layout), ``(B, 2 d)``; ``wide``
+        is ignored, as in :meth:`encode`."""
         h = self.encode(objects, features, offsets, delta_t, depth, parents, level)
         h_s, h_d = h.chunk(2, dim=0)
         return torch.cat([h_s, h_d], dim=1)

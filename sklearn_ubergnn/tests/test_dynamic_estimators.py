@@ -485,9 +485,9 @@ def _codes(clf, X):
 
 
 def test_wide_inputs_are_the_history_before_each_row(classifier, stream):
-    """A training batch's wide input: the graph's history features of both ends before each row (the
-    earlier blocks of stream_batch_size rows, strictly before its time), standardised in the module with
-    the training mean and deviation."""
+    """A training batch's wide input: the graph's history features of both ends and the pair's own features
+    before each row (the earlier blocks of stream_batch_size rows, strictly before its time), standardised in
+    the module with the training mean and deviation."""
     X = stream[:450]
     src, dst = _codes(classifier, X)
     t = X["time"].to_numpy()
@@ -496,12 +496,13 @@ def test_wide_inputs_are_the_history_before_each_row(classifier, stream):
     assert classifier.stream_batch_size == 200 and (before == classifier._replay(t, 0)).all()
     for cut in (None, before):
         batch, _ = QuerySource(classifier.builder_, src, dst, t, pair=True, before=cut).batch(np.arange(450))
-        expected = np.hstack([graph.history_features(end, t, before=cut, recent=RECENT,
-                                                     time_unit=classifier.time_scale_) for end in (src, dst)])
+        expected = np.hstack([*(graph.history_features(end, t, before=cut, recent=RECENT, time_unit=classifier.time_scale_)
+                                for end in (src, dst)),
+                              graph.pair_features(src, dst, t, before=cut, time_unit=classifier.time_scale_)])
         np.testing.assert_allclose(batch.fields["wide"].numpy(), expected, rtol=1e-6)
     np.testing.assert_allclose(classifier.history_mean_, expected.mean(0), rtol=1e-5)
     module = classifier.net_.module_
-    assert module.n_wide == 14 and classifier.history_scale_.shape == (14,)
+    assert module.n_wide == 19 and classifier.history_scale_.shape == (19,)  # 7 per end, 5 of the pair
     np.testing.assert_allclose(module.wide_mean.numpy(), classifier.history_mean_, rtol=1e-6)
     np.testing.assert_allclose(module.wide_scale.numpy(), classifier.history_scale_, rtol=1e-6)
 
@@ -823,3 +824,64 @@ def test_refit_round_trip_and_partial_fit(lr, stream):
     # a later fit chooses its epochs afresh
     loaded.fit(X, y)
     assert loaded.best_epoch_ == clf.best_epoch_ and len(loaded.selection_history_) == 3
+
+
+class _StartLinkProba(Callback):
+    """Link probabilities of the module as initialised (on ``on_train_begin``) for given pairs."""
+
+    def __init__(self, embedder, src, dst, t):
+        self.embedder, self.src, self.dst, self.t = embedder, src, dst, t
+
+    def on_train_begin(self, net, **kwargs):
+        if self.t is None:  # the first fit, which only learns the codes
+            return
+        source = QuerySource(self.embedder.builder_, self.src, self.dst, self.t, pair=True)
+        batch, _ = source.batch(np.arange(len(self.t)))
+        module = net.module_.eval()
+        with torch.no_grad():
+            self.proba_ = module.proba(**batch.fields).numpy()
+        module.train()
+
+
+def test_link_model_starts_as_the_logistic_regression_on_pair_statistics(stream):
+    """The embedder's wide part: each pair's history statistics (both ends' and the pair's own, strictly
+    before the row) standardised over the training rows and one negative per row; the module starts as the
+    logistic regression fitted on the rows it trains on and their negatives, and early stopping counts it as
+    epoch 0."""
+    X = stream[:450][["source", "target", "time"]]
+    emb = DynamicGraphEmbedder(**FAST)
+    probe = _StartLinkProba(emb, None, None, None)
+    emb.set_params(callbacks=[("start", probe)])
+    # the pairs are the training rows against a fixed random other end (codes, known after fit): fit once to
+    # learn the codes, then again with the callback reading them (same seed, same model)
+    emb.fit(X)
+    src, dst = _codes(emb, X)
+    t = X["time"].to_numpy()
+    rng = np.random.default_rng(0)
+    other = rng.permutation(dst)
+    probe.src, probe.dst, probe.t = np.r_[src, src], np.r_[dst, other], np.r_[t, t]
+    emb.fit(X)
+    assert "valid_loss_start" in emb.history_[0]
+    graph = emb.state_.graph
+    stats = emb.builder_.history_inputs(probe.src, probe.dst, probe.t)
+    expected = np.hstack([graph.history_features(probe.src, probe.t, recent=RECENT, time_unit=emb.time_scale_),
+                          graph.history_features(probe.dst, probe.t, recent=RECENT, time_unit=emb.time_scale_),
+                          graph.pair_features(probe.src, probe.dst, probe.t, time_unit=emb.time_scale_)])
+    np.testing.assert_allclose(stats, expected, rtol=1e-6)
+    assert emb.net_.module_.n_wide == 9 and emb.history_mean_.shape == (9,)  # 3 per end, 3 of the pair
+    # the regression, refitted the way fit draws its negatives: the training rows and their negatives
+    source = emb._link_source(src, dst, t, emb.seed_).subset(np.arange(450), fixed=True)
+    p_src, p_dst, p_t, y = source.pairs(np.arange(450))
+    n_train = 450 - round(450 * emb.validation_fraction)
+    rows = np.r_[np.arange(n_train), 450 + np.arange(n_train)]
+    z = (emb.builder_.history_inputs(p_src, p_dst, p_t) - emb.history_mean_) / emb.history_scale_
+    np.testing.assert_allclose(emb.history_mean_, emb.builder_.history_inputs(p_src, p_dst, p_t).mean(0), rtol=1e-5)
+    lr = LogisticRegression(max_iter=1000).fit(z[rows], y[rows])
+    z_probe = (stats - emb.history_mean_) / emb.history_scale_
+    np.testing.assert_allclose(probe.proba_, lr.predict_proba(z_probe)[:, 1], atol=1e-5)
+    # planted: repeated pairs are what the statistics see, and the start already separates them
+    assert roc_auc_score(np.r_[np.ones(450), np.zeros(450)], probe.proba_) > 0.6
+    off = DynamicGraphEmbedder(**FAST, history_features=False).fit(X)
+    assert off.history_mean_ is None and off.net_.module_.n_wide == 0 and "valid_loss_start" not in off.history_[0]
+    # transform ignores the wide inputs: the encodings are the same model's with or without them
+    assert emb.transform(stream[450:]).shape == (150, 2 * FAST["embedding_dim"])
