@@ -9,6 +9,7 @@ from .disentangled import (
     BPRMatrixFactorization,
     DisentangledGraphEmbedder,
     DistilledBehaviorClassifier,
+    GFCFRecommender,
     LightGCNRecommender,
     MostPopularRecommender,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "DynamicGraphEmbedder",
     "DynamicInteractionClassifier",
     "EdgeBankBaseline",
+    "GFCFRecommender",
     "GRU4RecRecommender",
     "LightGCNRecommender",
     "MostPopularRecommender",

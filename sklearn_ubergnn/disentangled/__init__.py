@@ -2,9 +2,10 @@
 
 Estimators take a DataFrame of edges (``user``, ``item`` columns, optional weights) and return
 raw ids: :class:`DisentangledGraphEmbedder` (DisenGCN routing, CN111681059A), the baselines
-:class:`MostPopularRecommender`, :class:`BPRMatrixFactorization` and :class:`LightGCNRecommender`
-under the same API, :class:`DistilledBehaviorClassifier` (a light per-item model trained on hard
-labels plus the embedder's soft labels), and :func:`train_test_split_edges`, the per-user split of
+:class:`MostPopularRecommender`, :class:`BPRMatrixFactorization`, :class:`LightGCNRecommender` and
+the training-free graph filter :class:`GFCFRecommender` under the same API,
+:class:`DistilledBehaviorClassifier` (a light per-item model trained on hard labels plus the
+embedder's soft labels), and :func:`train_test_split_edges`, the per-user split of
 :func:`sklearn_ubergnn.evaluation.evaluate_bipartite` (importable from here too, where it used to
 live, with a ``FutureWarning``).
 """
@@ -16,11 +17,13 @@ from ._baselines import (
 )
 from ._distilled import DistilledBehaviorClassifier
 from ._embedder import DisentangledGraphEmbedder
+from ._graph_filter import GFCFRecommender
 
 __all__ = [
     "BPRMatrixFactorization",
     "DisentangledGraphEmbedder",
     "DistilledBehaviorClassifier",
+    "GFCFRecommender",
     "LightGCNRecommender",
     "MostPopularRecommender",
     "train_test_split_edges",

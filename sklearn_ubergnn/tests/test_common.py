@@ -41,6 +41,7 @@ from sklearn_ubergnn import (
     DynamicGraphEmbedder,
     DynamicInteractionClassifier,
     EdgeBankBaseline,
+    GFCFRecommender,
     GRU4RecRecommender,
     LightGCNRecommender,
     MostPopularRecommender,
@@ -84,6 +85,8 @@ CASES = {
     "MostPopularRecommender": ("edges", lambda: MostPopularRecommender()),
     "BPRMatrixFactorization": ("edges", lambda: BPRMatrixFactorization(**EDGE_NET)),
     "LightGCNRecommender": ("edges", lambda: LightGCNRecommender(n_layers=2, **EDGE_NET)),
+    # n_iter=1: a randomized SVD coarse enough on 40 items for the seed to change the top-k
+    "GFCFRecommender": ("edges", lambda: GFCFRecommender(n_components=4, n_iter=1, random_state=0)),
     "DisentangledGraphEmbedder": (
         "edges", lambda: DisentangledGraphEmbedder(n_channels=2, n_layers=1, n_iterations=2, **EDGE_NET)),
     "DistilledBehaviorClassifier": ("users", lambda: DistilledBehaviorClassifier(
