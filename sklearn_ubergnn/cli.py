@@ -75,7 +75,8 @@ TASK_HELP = (
     "session: next-item recommendation (default); link: link prediction on an interaction stream; event: event "
     "classification on a stream (labels revealed batch by batch); bipartite: top-20 recommendation on a user-item "
     "graph. link/event run the dynamic-graph encoders against EdgeBank / a logistic-regression baseline, bipartite "
-    "the disentangled GNN against most-popular, BPR-MF and LightGCN (the suites of `ubergnn benchmark`, one seed)"
+    "the disentangled GNN against most-popular, BPR-MF, LightGCN and GF-CF (the suites of `ubergnn "
+    "benchmark`, one seed)"
 )
 
 DEFAULT_MODELS = {
@@ -169,7 +170,7 @@ def _add_common(parser, models, default):
         help=f"comma-separated models to run, or 'all' (--task session: {models}; the uber-gnn-* variants need "
         f"user portraits: make_sessions and MovieLens have them. --task link: edgebank, dag-lstm, rnn, transformer; "
         f"--task event: lr-history, dag-lstm, rnn, transformer; --task bipartite: most_popular, mf_bpr, lightgcn, "
-        f"disentangled). Default: {default}",
+        f"gfcf, disentangled). Default: {default}",
     )
     gnn = parser.add_argument_group("graph neural networks (sr-gnn, uber-gnn-*)")
     gnn.add_argument("--epochs", type=positive_int, default=None, help="maximum training epochs (default 10; demo 8; other tasks: the suite's "

@@ -17,7 +17,7 @@ DESCRIPTION = (
     "UBER-GNN V1-V4; YOOCHOOSE 1/64 by default, or MovieLens-100k sessions with portraits), dynamic "
     "(EdgeBank and a recency heuristic, or a logistic-regression baseline, DAG-LSTM, RNN, Transformer; CollegeMsg "
     "or email-Eu link prediction under random, historical and inductive negatives, or Bitcoin-OTC event "
-    "classification), bipartite (most popular, BPR-MF, LightGCN, "
+    "classification), bipartite (most popular, BPR-MF, LightGCN, GF-CF, "
     "DisentangledGraphEmbedder on MovieLens-100k)."
 )
 
@@ -62,7 +62,7 @@ def add_suite_arguments(parser, *, default_results=None):
                              "popularity, session-knn, sequential-rules, v-stan, gru4rec, sr-gnn, uber-gnn-mean, "
                              "uber-gnn-local, uber-gnn-user, uber-gnn-hybrid; dynamic: edgebank and recency (link) or "
                              "lr-history (classify), dag-lstm, rnn, transformer; bipartite: most_popular, mf_bpr, "
-                             "lightgcn, disentangled")
+                             "lightgcn, gfcf, disentangled")
     nets = parser.add_argument_group("neural models (override the suite's defaults)")
     nets.add_argument("--epochs", type=positive_int, default=None,
                       help="maximum training epochs of every neural model (defaults: session 10 with early "
