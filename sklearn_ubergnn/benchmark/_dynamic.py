@@ -59,16 +59,19 @@ def history_features(df, batch=200, recent=10, label="label"):
     For each end ``o`` of a row ``(s, d, t)``: ``log1p`` of the events ``o`` gave and received so
     far, the fraction of them with ``label == 1`` (``pos / (n + 1)``), the same fraction over its
     last ``recent`` given/received events, and ``log1p(days since o's last event)`` (10^4 days
-    when none). A row never sees itself, its own batch or the future.
+    when none); then, for the pair, ``log1p`` of its past interactions ``s -> d`` and ``d -> s``,
+    the fraction of each with ``label == 1`` and ``log1p(days since the pair last met)``. A row
+    never sees itself, its own batch or the future.
 
     The statistics are the estimators' own:
-    :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.history_features` (the inputs of
+    :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.history_features` and
+    :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.pair_features` (the inputs of
     :class:`~sklearn_ubergnn.dynamic.DynamicInteractionClassifier`'s wide part) on the graph of
     the whole stream, each row seeing the rows of earlier batches (``before``). Labels are 0/1.
 
     Returns
     -------
-    X : ndarray of shape (n_rows, 14)
+    X : ndarray of shape (n_rows, 19)
     """
     vocabulary = GrowingVocabulary()
     ids = np.empty(2 * len(df), dtype=object)
@@ -77,8 +80,9 @@ def history_features(df, batch=200, recent=10, label="label"):
     t, y = df["time"].to_numpy(dtype=np.float64), df[label].to_numpy().astype(np.int64)
     graph = DynamicInteractionGraph(n_classes=2).append(codes[0::2], codes[1::2], t, labels=y)
     before = np.arange(len(df)) // batch * batch  # a row sees the rows of earlier batches only
-    return np.hstack([graph.history_features(end, t, before=before, recent=recent, time_unit=86400.0)
-                      for end in (codes[0::2], codes[1::2])])
+    ends = [graph.history_features(end, t, before=before, recent=recent, time_unit=86400.0)
+            for end in (codes[0::2], codes[1::2])]
+    return np.hstack([*ends, graph.pair_features(codes[0::2], codes[1::2], t, before=before, time_unit=86400.0)])
 
 
 _DEFAULTS = {

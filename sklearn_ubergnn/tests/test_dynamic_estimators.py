@@ -473,6 +473,10 @@ def test_history_features_match_a_row_by_row_reference():
                 row += [np.log1p(n), y[mine].sum() / (n + 1), last.sum() / (len(last) + 1)]
             seen = earlier & ((src == o) | (dst == o))
             row.append(np.log1p((t[i] - t[seen][-1]) / 86400) if seen.any() else np.log1p(1e4))
+        pairs = [earlier & (src == src[i]) & (dst == dst[i]), earlier & (src == dst[i]) & (dst == src[i])]
+        row += [np.log1p(mine.sum()) for mine in pairs] + [y[mine].sum() / (mine.sum() + 1) for mine in pairs]
+        met = pairs[0] | pairs[1]
+        row.append(np.log1p((t[i] - t[met][-1]) / 86400) if met.any() else np.log1p(1e4))
         expected.append(row)
     np.testing.assert_allclose(history_features(df, batch=batch, recent=recent), expected, rtol=1e-12)
 
@@ -680,43 +684,37 @@ def test_early_stopping_never_ends_worse_than_the_start(stream):
     assert log_loss(y[n_train:], proba, labels=clf.classes_) <= clf.history_[0]["valid_loss_start"] + 1e-6
 
 
-def _planted_repeats(n=2000, n_sources=100, seed=0):
-    """Half the events repeat one of the source's earlier pairs; a repeat is positive at 50 %, a new pair at
-    5 %, and one source in five is positive at 90 % whatever it does. The statistics see the sources' rates,
-    only the sub-graphs see whether a pair is a repeat."""
+def _planted_amounts(n=2000, n_sources=100, seed=0):
+    """An event is positive at 90 % when its source's previous event carried a large amount (a compromised
+    account's next move), else at 2 %. Past events' features are sub-graph inputs; the history statistics
+    (counts, label rates, gaps, the pair's own) never see them."""
     rng = np.random.default_rng(seed)
     src = rng.integers(0, n_sources, n)
     dst = rng.integers(n_sources, 2 * n_sources, n)
-    for i in np.flatnonzero(rng.random(n) < 0.5):
-        earlier = dst[:i][src[:i] == src[i]]
-        if len(earlier):
-            dst[i] = rng.choice(earlier)
-    rate = np.where(_seen_before(src * 2 * n_sources + dst), 0.5, 0.05)
-    rate = np.where(np.isin(src, rng.choice(n_sources, n_sources // 5, replace=False)), 0.9, rate)
-    X = pd.DataFrame({"source": src, "target": dst, "time": np.arange(n, dtype=float)})
-    return X.assign(label=(rng.random(n) < rate).astype(int))
+    amount = rng.exponential(1.0, n)
+    order = np.lexsort((np.arange(n), src))  # each source's events in time order
+    prev = np.full(n, -1)
+    same = src[order][1:] == src[order][:-1]
+    prev[order[1:][same]] = order[:-1][same]
+    flagged = (prev >= 0) & (amount[np.maximum(prev, 0)] > 1.5)
+    X = pd.DataFrame({"source": src, "target": dst, "time": np.arange(n, dtype=float), "amount": amount})
+    return X.assign(label=(rng.random(n) < np.where(flagged, 0.9, 0.02)).astype(int))
 
 
-def _seen_before(keys):
-    """Whether each key occurred at an earlier position."""
-    first = np.unique(keys, return_index=True)[1]
-    seen = np.ones(len(keys), dtype=bool)
-    seen[first] = False
-    return seen
-
-
-def test_classifier_at_least_the_logistic_regression_on_a_planted_stream():
-    """With the defaults but a small net, the classifier streamed over the test rows is at least the suite's
-    logistic regression on the same statistics, fitted on the same rows (where the sub-graphs add to them)."""
-    X = _planted_repeats()
-    cut, columns = 1500, ["source", "target", "time"]
-    clf = DynamicInteractionClassifier(n_hops=2, max_nodes=16, embedding_dim=16, object_dim=4, random_state=0)
+def test_classifier_beats_the_logistic_regression_where_the_subgraphs_see_more():
+    """With the defaults but a small net, the classifier streamed over the test rows is clearly ahead of the
+    suite's logistic regression on the same statistics, fitted on the same rows, where the label lives in the
+    sub-graphs (a past event's feature) and not in the statistics."""
+    X = _planted_amounts()
+    cut, columns = 1500, ["source", "target", "time", "amount"]
+    clf = DynamicInteractionClassifier(n_hops=2, max_nodes=16, embedding_dim=16, object_dim=4, lr=1e-2,
+                                       max_epochs=15, feature_columns=["amount"], random_state=0)
     clf.fit(X[:cut][columns], X["label"][:cut])
     auc = evaluate_stream_events(clf, X[cut:], columns)["auc"]
     stats = history_features(X)
     lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(stats[:cut], X["label"][:cut])
     auc_lr = roc_auc_score(X["label"][cut:], lr.predict_proba(stats[cut:])[:, 1])
-    assert auc >= auc_lr
+    assert auc >= auc_lr + 0.05
 
 
 def test_training_replays_the_stream_in_blocks(stream):
