@@ -14,6 +14,7 @@ of each positive among 20 random negatives
 import copy
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -111,11 +112,13 @@ class _DynamicSuite:
     epoch_panels = (("valid_loss", "validation loss"), ("train_loss", "training loss"))
     headline = "dag-lstm"  # the estimators' default encoder
     baselines = ("edgebank", "recency", "lr-history")  # per task, those that run
-    labels = {"edgebank": "EdgeBank (unlimited memory)",
-              "recency": "recency / common partners / popularity (`RecencyHeuristicBaseline`)",
-              "lr-history": "logistic regression on history statistics",
-              "dag-lstm": "DAG-LSTM", "rnn": "RNN", "transformer": "Transformer",
-              "dag-lstm-deep": "DAG-LSTM without the wide part (`history_features=False`)"}
+    labels: ClassVar[dict] = {
+        "edgebank": "EdgeBank (unlimited memory)",
+        "recency": "recency / common partners / popularity (`RecencyHeuristicBaseline`)",
+        "lr-history": "logistic regression on history statistics",
+        "dag-lstm": "DAG-LSTM", "rnn": "RNN", "transformer": "Transformer",
+        "dag-lstm-deep": "DAG-LSTM without the wide part (`history_features=False`)",
+    }
 
     def config(self, scale, options):
         return suite_config(self.name, {**_DEFAULTS[scale], "scale": scale, "task": None}, options)
