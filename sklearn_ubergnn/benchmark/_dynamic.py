@@ -61,8 +61,9 @@ def history_features(df, batch=200, recent=10, label="label"):
     far, the fraction of them with ``label == 1`` (``pos / (n + 1)``), the same fraction over its
     last ``recent`` given/received events, and ``log1p(days since o's last event)`` (10^4 days
     when none); then, for the pair, ``log1p`` of its past interactions ``s -> d`` and ``d -> s``,
-    the fraction of each with ``label == 1`` and ``log1p(days since the pair last met)``. A row
-    never sees itself, its own batch or the future.
+    the fraction of each with ``label == 1``, ``log1p(days since the pair last met)``, ``log1p``
+    of the number of common partners of ``s`` and ``d`` and of the pair's meetings among each
+    end's last ``recent`` events. A row never sees itself, its own batch or the future.
 
     The statistics are the estimators' own:
     :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.history_features` and
@@ -72,7 +73,7 @@ def history_features(df, batch=200, recent=10, label="label"):
 
     Returns
     -------
-    X : ndarray of shape (n_rows, 19)
+    X : ndarray of shape (n_rows, 22)
     """
     vocabulary = GrowingVocabulary()
     ids = np.empty(2 * len(df), dtype=object)
@@ -83,7 +84,8 @@ def history_features(df, batch=200, recent=10, label="label"):
     before = np.arange(len(df)) // batch * batch  # a row sees the rows of earlier batches only
     ends = [graph.history_features(end, t, before=before, recent=recent, time_unit=86400.0)
             for end in (codes[0::2], codes[1::2])]
-    return np.hstack([*ends, graph.pair_features(codes[0::2], codes[1::2], t, before=before, time_unit=86400.0)])
+    pair = graph.pair_features(codes[0::2], codes[1::2], t, before=before, recent=recent, time_unit=86400.0)
+    return np.hstack([*ends, pair])
 
 
 _DEFAULTS = {

@@ -369,7 +369,7 @@ class QueryBuilder:
         columns = [graph.history_features(end, times, before=before, recent=RECENT, time_unit=self.time_scale)
                    for end in ends]
         if targets is not None and self.pair_statistics:
-            columns.append(graph.pair_features(sources, targets, times, before=before,
+            columns.append(graph.pair_features(sources, targets, times, before=before, recent=RECENT,
                                                time_unit=self.time_scale))
         return np.hstack(columns).astype(np.float32)
 

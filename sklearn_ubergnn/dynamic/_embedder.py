@@ -247,8 +247,9 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         ``history_scale_``): for each end, ``log1p`` of its events given and received and of
         the time since its last event
         (:meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.history_features`), and for the
-        pair itself ``log1p`` of its past interactions in each direction and of the time since
-        its latest one (:meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.pair_features`),
+        pair itself ``log1p`` of its past interactions in each direction, of the time since its
+        latest one, of the two ends' common partners and of the pair's meetings among each end's
+        last 10 events (:meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.pair_features`),
         all strictly before the row's time. The model starts as an L2 logistic regression on
         these statistics, fitted on the training rows the net trains on against one negative
         per row drawn as in training (its coefficients start the linear term, the head's last

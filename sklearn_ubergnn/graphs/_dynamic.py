@@ -22,6 +22,8 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 
+from ._partners import PartnerIndex
+
 __all__ = ["DynamicInteractionGraph", "DynamicSubgraphBatch"]
 
 # Fields that DynamicSubgraphBatch.to_torch() hands to an encoder's forward (besides x).
@@ -46,6 +48,11 @@ def _check_optional(value, name, kind, *, minimum=0):
     if not np.isfinite(value) and value != np.inf or value < minimum:
         raise ValueError(f"{name} must be a number >= {minimum} or None, got {value}.")
     return float(value)
+
+
+def _check_recent(recent):
+    if isinstance(recent, (bool, np.bool_)) or not isinstance(recent, (Integral, np.integer)) or recent < 1:
+        raise ValueError(f"recent must be an int >= 1; got {recent!r}.")
 
 
 def _grow(array, capacity, fill):
@@ -249,6 +256,7 @@ class DynamicInteractionGraph:
         self._n_objects = 0
         self._by_object = None  # cache for target_node(time=...): sorted (object, node) keys
         self._by_pair = None  # cache for pair_features: the interactions sorted by (source, target, row)
+        self._partners = None  # cache for pair_features: every object's partners by first meeting
         # per node, its object's chain of events in the node's role (history_features): the previous node
         # of that chain, the object's last node in the other role before it, and the running counts
         # [events, revealed labels per class] of the chain through the node; per object, its last node in
@@ -302,8 +310,8 @@ class DynamicInteractionGraph:
 
     @property
     def n_pair_features(self):
-        """int: columns of :meth:`pair_features` (``3 + 2 * (n_classes - 1)``, 3 without labels)."""
-        return 3 + 2 * max(self.n_classes - 1, 0)
+        """int: columns of :meth:`pair_features` (``6 + 2 * (n_classes - 1)``, 6 without labels)."""
+        return 6 + 2 * max(self.n_classes - 1, 0)
 
     @property
     def last_time(self):
@@ -437,7 +445,7 @@ class DynamicInteractionGraph:
             self._features[base: base + n] = features
         self._n_features = n_features
         self._n += n
-        self._by_object = self._by_pair = None
+        self._by_object = self._by_pair = self._partners = None
         self._update_stats(base)
         self._update_roles(base)
         return self
@@ -709,8 +717,7 @@ class DynamicInteractionGraph:
             raise ValueError(
                 f"objects and times must be 1-D and of one length; got shapes {codes.shape} and {t.shape}."
             )
-        if isinstance(recent, (bool, np.bool_)) or not isinstance(recent, (Integral, np.integer)) or recent < 1:
-            raise ValueError(f"recent must be an int >= 1; got {recent!r}.")
+        _check_recent(recent)
         if not time_unit > 0:
             raise ValueError(f"time_unit must be > 0; got {time_unit!r}.")
         if before is None:
@@ -751,18 +758,25 @@ class DynamicInteractionGraph:
         columns.append(np.log1p(gap / time_unit)[:, None])
         return np.concatenate(columns, axis=1)
 
-    def pair_features(self, sources, targets, times, *, before=None, time_unit=1.0, never=1e4):
-        """Statistics of each queried pair's own past interactions, as numeric features (whole-array).
+    def pair_features(self, sources, targets, times, *, before=None, recent=10, time_unit=1.0, never=1e4):
+        """Statistics of each queried pair's own past, as numeric features (whole-array).
 
         The partner statistics of a query ``(s, d, t)``: what ``s`` and ``d`` did *with each
-        other* in the history strictly before ``t`` (or in the first ``before[j]``
-        interactions), the signal memorisation baselines (EdgeBank) and the field's
+        other*, and whom they both met, in the history strictly before ``t`` (or in the first
+        ``before[j]`` interactions), the signal memorisation baselines (EdgeBank) and the field's
         co-occurrence features live on. With ``n`` the past interactions ``s -> d`` and ``m``
         those ``d -> s``, and ``c_k``, ``c'_k`` those of them whose revealed label is class
-        ``k``, the columns are ``log1p(n)``, ``log1p(m)``, then ``c_k / (n + 1)`` and
-        ``c'_k / (m + 1)`` for every class ``k >= 1`` (e.g. whether ``d`` rated ``s``
-        negatively before), then ``log1p(gap / time_unit)``, ``gap`` the time since the pair's
-        latest interaction in either direction (``never`` time units when there is none).
+        ``k``, the columns are
+
+        - ``log1p(n)``, ``log1p(m)``;
+        - ``c_k / (n + 1)`` and ``c'_k / (m + 1)`` for every class ``k >= 1`` (e.g. whether ``d``
+          rated ``s`` negatively before);
+        - ``log1p(gap / time_unit)``, ``gap`` the time since the pair's latest interaction in
+          either direction (``never`` time units when there is none);
+        - ``log1p`` of the number of common partners: objects other than ``s`` and ``d`` that
+          both have interacted with (in either role);
+        - ``log1p`` of the pair's interactions among ``s``'s last ``recent`` events, then among
+          ``d``'s (is the other end a *current* partner?).
 
         Parameters
         ----------
@@ -772,6 +786,8 @@ class DynamicInteractionGraph:
             Query times.
         before : array-like of shape (n,) of int, default=None
             Number of (earliest) interactions each query sees, as in :meth:`history_features`.
+        recent : int >= 1, default=10
+            Events of each end in the last two columns.
         time_unit : float > 0, default=1.0
             Unit of the gap.
         never : float >= 0, default=1e4
@@ -783,15 +799,20 @@ class DynamicInteractionGraph:
 
         Notes
         -----
-        The interactions sorted by (source, target, row) are built once after each append,
-        ``O(H log H)``; a query then costs two binary searches per direction.
+        Two indices are built once after each append, in ``O(H log H)``: the interactions sorted
+        by (source, target, row), and every object's distinct partners sorted by first meeting
+        (:class:`~sklearn_ubergnn.graphs._partners.PartnerIndex`). A query then costs a few
+        binary searches, plus its two ends' partners for the common-partner count.
 
         Examples
         --------
-        >>> g = DynamicInteractionGraph().append([0, 1, 0], [1, 0, 1], [1.0, 2.0, 3.0])
-        >>> np.expm1(g.pair_features([0, 0], [1, 1], [2.5, 9.0])[:, :2]).round()  # 0 -> 1, then 1 -> 0
+        >>> g = DynamicInteractionGraph().append([0, 1, 0, 2], [1, 0, 1, 1], [1.0, 2.0, 3.0, 4.0])
+        >>> f = g.pair_features([0, 0], [1, 2], [2.5, 9.0])
+        >>> np.expm1(f[:, :2]).round()  # 0 -> 1 once by t=2.5; 0 and 2 never met
         array([[1., 1.],
-               [2., 1.]])
+               [0., 0.]])
+        >>> np.expm1(f[:, 3]).round()  # object 1 met both 0 and 2 by t=9
+        array([0., 1.])
         """
         src = np.asarray(sources, dtype=np.int64)
         dst = np.asarray(targets, dtype=np.int64)
@@ -801,6 +822,7 @@ class DynamicInteractionGraph:
                 f"sources, targets and times must be 1-D and of one length; got shapes {src.shape}, "
                 f"{dst.shape} and {t.shape}."
             )
+        _check_recent(recent)
         if not time_unit > 0:
             raise ValueError(f"time_unit must be > 0; got {time_unit!r}.")
         if before is None:
@@ -820,7 +842,20 @@ class DynamicInteractionGraph:
         gap = np.full(len(src), never * time_unit)
         seen = latest >= 0
         gap[seen] = t[seen] - self._time[latest[seen]]
-        return np.concatenate([*counts, *fractions, np.log1p(gap / time_unit)[:, None]], axis=1)
+        if self._partners is None:
+            self._partners = PartnerIndex(self._node_object[0: 2 * self._n: 2],
+                                          self._node_object[1: 2 * self._n: 2], self._n_objects)
+        common = self._partners.common(src, dst, cut)
+        current = []
+        for end in (src, dst):  # the pair's meetings from the end's `recent`-th last event on
+            node = self.target_node(end, before=cut)
+            old = self.own_ancestor(node, int(recent) - 1)
+            start = np.where(node >= 0, np.where(old >= 0, old // 2, 0), cut)
+            met = sum(self._pair_history(a, b, cut)[0] - self._pair_history(a, b, start)[0]
+                      for a, b in ((src, dst), (dst, src)))
+            current.append(np.log1p(met)[:, None])
+        return np.concatenate([*counts, *fractions, np.log1p(gap / time_unit)[:, None],
+                               np.log1p(common)[:, None], *current], axis=1)
 
     def _pair_history(self, sources, targets, cut):
         """Per query: interactions ``source -> target`` among the first ``cut`` rows, their revealed
@@ -1025,11 +1060,12 @@ class DynamicInteractionGraph:
         state["_other_last"] = self._other_last[: 2 * n].copy()
         state["_role_counts"] = self._role_counts[: 2 * n].copy()
         state["_last_role"] = self._last_role[:v].copy()
-        state["_by_object"] = state["_by_pair"] = None
+        state["_by_object"] = state["_by_pair"] = state["_partners"] = None
         return state
 
     def __setstate__(self, state):
         state.setdefault("_by_pair", None)  # graphs pickled before pair_features existed
+        state.setdefault("_partners", None)
         self.__dict__.update(state)
 
 

@@ -477,6 +477,12 @@ def test_history_features_match_a_row_by_row_reference():
         row += [np.log1p(mine.sum()) for mine in pairs] + [y[mine].sum() / (mine.sum() + 1) for mine in pairs]
         met = pairs[0] | pairs[1]
         row.append(np.log1p((t[i] - t[met][-1]) / 86400) if met.any() else np.log1p(1e4))
+        partners = [set(dst[earlier & (src == o)]) | set(src[earlier & (dst == o)]) for o in (src[i], dst[i])]
+        row.append(np.log1p(len(partners[0] & partners[1] - {src[i], dst[i]})))
+        for o in (src[i], dst[i]):  # the pair's meetings from o's 10th last event on (no ties in this stream)
+            events = np.flatnonzero(earlier & ((src == o) | (dst == o)))
+            start = events[-10] if len(events) >= 10 else 0
+            row.append(np.log1p((met & (np.arange(len(df)) >= start)).sum()))
         expected.append(row)
     np.testing.assert_allclose(history_features(df, batch=batch, recent=recent), expected, rtol=1e-12)
 
@@ -506,7 +512,7 @@ def test_wide_inputs_are_the_history_before_each_row(classifier, stream):
         np.testing.assert_allclose(batch.fields["wide"].numpy(), expected, rtol=1e-6)
     np.testing.assert_allclose(classifier.history_mean_, expected.mean(0), rtol=1e-5)
     module = classifier.net_.module_
-    assert module.n_wide == 19 and classifier.history_scale_.shape == (19,)  # 7 per end, 5 of the pair
+    assert module.n_wide == 22 and classifier.history_scale_.shape == (22,)  # 7 per end, 8 of the pair
     np.testing.assert_allclose(module.wide_mean.numpy(), classifier.history_mean_, rtol=1e-6)
     np.testing.assert_allclose(module.wide_scale.numpy(), classifier.history_scale_, rtol=1e-6)
 
@@ -677,10 +683,15 @@ def test_early_stopping_never_ends_worse_than_the_start(stream):
     first = clf.history_[0]
     assert min(clf.history_[:, "valid_loss"]) > first["valid_loss_start"]
     np.testing.assert_allclose(clf.predict_proba(stream[450:]), start.proba_, atol=1e-6)
-    # in general: the validation loss of the fitted model is at most the start's
+    # in general: the validation loss of the fitted model, on the validation rows as training sees them (the
+    # replayed stream), is at most the start's
     clf = DynamicInteractionClassifier(**FAST).fit(X, y)
     n_train = 450 - round(450 * clf.validation_fraction)
-    proba = clf.predict_proba(X[n_train:])
+    src, dst = _codes(clf, X)
+    t = X["time"].to_numpy()
+    batch, _ = QuerySource(clf.builder_, src, dst, t, pair=True, before=clf._replay(t, 0)).batch(np.arange(n_train, 450))
+    with torch.no_grad():
+        proba = clf.net_.module_.eval().proba(**batch.fields).numpy()
     assert log_loss(y[n_train:], proba, labels=clf.classes_) <= clf.history_[0]["valid_loss_start"] + 1e-6
 
 
@@ -866,7 +877,7 @@ def test_link_model_starts_as_the_logistic_regression_on_pair_statistics(stream)
                           graph.history_features(probe.dst, probe.t, recent=RECENT, time_unit=emb.time_scale_),
                           graph.pair_features(probe.src, probe.dst, probe.t, time_unit=emb.time_scale_)])
     np.testing.assert_allclose(stats, expected, rtol=1e-6)
-    assert emb.net_.module_.n_wide == 9 and emb.history_mean_.shape == (9,)  # 3 per end, 3 of the pair
+    assert emb.net_.module_.n_wide == 12 and emb.history_mean_.shape == (12,)  # 3 per end, 6 of the pair
     # the regression, refitted the way fit draws its negatives: the training rows and their negatives
     source = emb._link_source(src, dst, t, emb.seed_).subset(np.arange(450), fixed=True)
     p_src, p_dst, p_t, y = source.pairs(np.arange(450))

@@ -494,17 +494,24 @@ def test_history_features_match_reference(stream, data):
 
 
 def test_pair_features_by_hand():
-    """The hand-built stream: B and C meet at t=2 (B -> C) and t=5 (C -> B); A and B at t=1 only."""
+    """The hand-built stream: B and C meet at t=2 (B -> C) and t=5 (C -> B); A and B at t=1, A and C at t=3."""
     g = DynamicInteractionGraph().append(SRC, DST, TIME)
-    got = g.pair_features([B, C, B, A, A, Z], [C, B, C, B, C, A], [5.0, 5.0, 9.0, 9.0, 2.0, 9.0], time_unit=0.5)
-    assert got.shape == (6, g.n_pair_features) == (6, 3)
+    got = g.pair_features([B, C, B, A, A, Z], [C, B, C, B, C, A], [5.0, 5.0, 9.0, 9.0, 2.0, 9.0], time_unit=0.5,
+                          recent=1)
+    assert got.shape == (6, g.n_pair_features) == (6, 6)
     counts = np.expm1(got[:, :2]).round()
     np.testing.assert_array_equal(counts, [[1, 0], [0, 1], [1, 1], [1, 0], [0, 0], [0, 0]])
     # gaps since the pair's latest meeting in either direction, in units of 0.5; none: 10^4 units
     np.testing.assert_allclose(np.expm1(got[:, 2]), [6.0, 6.0, 8.0, 16.0, 1e4, 1e4])
+    # common partners: B and C share A (A-B at 1, A-C at 3) before 5 and 9; A and B share C by 9; A and C
+    # share nothing by 2 (C first met B at 2, not before)
+    np.testing.assert_array_equal(np.expm1(got[:, 3]).round(), [1, 1, 1, 1, 0, 0])
+    # the pair's meetings within each end's last event: B's last before 5 is i1 (with C), C's is i2 (with A);
+    # at 9, A's last is i2 (with C) and B's is i3 (with C): no A-B meeting
+    np.testing.assert_array_equal(np.expm1(got[:, 4:]).round(), [[1, 0], [0, 1], [1, 1], [0, 0], [0, 0], [0, 0]])
 
 
-def _reference_pair(src, dst, times, labels, n_classes, s, d, t, cut, never):
+def _reference_pair(src, dst, times, labels, n_classes, s, d, t, cut, never, recent):
     """Pair features of ``(s, d)`` from the first ``cut`` interactions, by looping over them."""
     row = []
     mine = [[i for i in range(cut) if (src[i], dst[i]) == pair] for pair in ((s, d), (d, s))]
@@ -513,50 +520,70 @@ def _reference_pair(src, dst, times, labels, n_classes, s, d, t, cut, never):
         row += [sum(labels[i] == k for i in rows) / (len(rows) + 1) for k in range(1, n_classes)]
     seen = mine[0] + mine[1]
     row.append(np.log1p(t - times[max(seen)] if seen else never))
+
+    def partners(o):
+        return {dst[i] if src[i] == o else src[i] for i in range(cut) if o in (src[i], dst[i]) and src[i] != dst[i]}
+    row.append(np.log1p(len(partners(s) & partners(d) - {s, d})))
+    for o in (s, d):
+        events = [i for i in range(cut) if o in (src[i], dst[i])]
+        start = cut
+        if events:  # step back from the last event, a whole time at a time, recent - 1 times
+            start = events[-1]
+            for _ in range(recent - 1):
+                earlier = [i for i in events if times[i] < times[start]]
+                if not earlier:
+                    start = 0
+                    break
+                start = earlier[-1]
+        row.append(np.log1p(sum(i >= start for i in seen)))
     return row
 
 
 @settings(max_examples=50, deadline=None)
 @given(streams, st.data())
 def test_pair_features_match_reference(stream, data):
-    """Counts, label fractions and the gap of every queried pair, against a loop over the history; the same
-    from a graph built in pieces (the index is rebuilt after each append)."""
+    """Counts, label fractions, the gap, common partners and recent meetings of every queried pair, against a
+    loop over the history; the same from a graph built in pieces (the indices are rebuilt after each append)."""
     src, dst, times = stream
     n_classes = data.draw(st.integers(0, 3))
     labels = data.draw(st.lists(st.integers(-1, n_classes - 1), min_size=len(src), max_size=len(src)))
     if not n_classes:
         labels = [-1] * len(src)
+    recent = data.draw(st.integers(1, 4))
     g = DynamicInteractionGraph(n_classes).append(src, dst, times, labels=labels if n_classes else None)
     n = data.draw(st.integers(1, 6))
     sources = data.draw(st.lists(st.integers(-1, 7), min_size=n, max_size=n))
     targets = data.draw(st.lists(st.integers(-1, 7), min_size=n, max_size=n))
     query_times = data.draw(st.lists(st.integers(0, 10), min_size=n, max_size=n))
-    got = g.pair_features(sources, targets, query_times)
-    assert got.shape == (n, g.n_pair_features) == (n, 3 + 2 * max(n_classes - 1, 0))
+    got = g.pair_features(sources, targets, query_times, recent=recent)
+    assert got.shape == (n, g.n_pair_features) == (n, 6 + 2 * max(n_classes - 1, 0))
     cut = data.draw(st.integers(0, len(src)))
     pieces = DynamicInteractionGraph(n_classes).append(src[:cut], dst[:cut], times[:cut],
                                                        labels=labels[:cut] if n_classes else None)
-    pieces.pair_features(sources, targets, query_times)  # builds the index of the first piece
+    pieces.pair_features(sources, targets, query_times)  # builds the indices of the first piece
     pieces.append(src[cut:], dst[cut:], times[cut:], labels=labels[cut:] if n_classes else None)
-    np.testing.assert_array_equal(pieces.pair_features(sources, targets, query_times), got)
+    np.testing.assert_array_equal(pieces.pair_features(sources, targets, query_times, recent=recent), got)
     for j, (s, d, t) in enumerate(zip(sources, targets, query_times)):
         cut = sum(ti < t for ti in times)  # strictly before the query time
-        expected = _reference_pair(src, dst, times, labels, n_classes, s, d, t, cut, 1e4)
+        expected = _reference_pair(src, dst, times, labels, n_classes, s, d, t, cut, 1e4, recent)
         np.testing.assert_allclose(got[j], expected, rtol=1e-12, atol=1e-12)
+    # an explicit cut (the first `before` interactions), gaps measured to a later time
     before = data.draw(st.lists(st.integers(0, len(src)), min_size=n, max_size=n))
-    got = g.pair_features(sources, targets, [20] * n, before=before, time_unit=2.0)
+    got = g.pair_features(sources, targets, [20] * n, before=before, recent=recent, time_unit=2.0)
     for j, (s, d, cut) in enumerate(zip(sources, targets, before)):
-        expected = _reference_pair(src, dst, [x / 2 for x in times], labels, n_classes, s, d, 10, cut, 1e4)
+        expected = _reference_pair(src, dst, [x / 2 for x in times], labels, n_classes, s, d, 10, cut, 1e4, recent)
         np.testing.assert_allclose(got[j], expected, rtol=1e-12, atol=1e-12)
 
 
 def test_pair_features_errors_and_empty_graph():
     g = DynamicInteractionGraph()
-    np.testing.assert_allclose(g.pair_features([0], [1], [1.0]), [[0.0, 0.0, np.log1p(1e4)]])
+    np.testing.assert_allclose(g.pair_features([0], [1], [1.0]), [[0.0, 0.0, np.log1p(1e4), 0.0, 0.0, 0.0]])
     with pytest.raises(ValueError, match="one length"):
         g.pair_features([0, 1], [1], [1.0, 2.0])
     with pytest.raises(ValueError, match="time_unit must be > 0"):
         g.pair_features([0], [1], [1.0], time_unit=0)
+    with pytest.raises(ValueError, match="recent must be an int >= 1"):
+        g.pair_features([0], [1], [1.0], recent=0)
     g.append(SRC, DST, TIME)
     with pytest.raises(ValueError, match="before must have the shape of sources"):
         g.pair_features([0], [1], [1.0], before=[1, 2])
