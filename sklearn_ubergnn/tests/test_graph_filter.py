@@ -156,7 +156,9 @@ def test_filter_beats_popularity_on_planted_interests():
 
 @pytest.mark.parametrize("params, match", [
     ({"n_components": 0}, "'n_components' parameter of GFCFRecommender"),
+    ({"n_components": "best"}, "'n_components' parameter of GFCFRecommender"),
     ({"alpha": -0.1}, "'alpha' parameter of GFCFRecommender"),
+    ({"alpha": "best"}, "'alpha' parameter of GFCFRecommender"),
     ({"n_iter": "fast"}, "'n_iter' parameter of GFCFRecommender"),
     ({"random_state": "seed"}, "'random_state' parameter of GFCFRecommender"),
 ])
@@ -175,3 +177,107 @@ def test_bad_input_errors():
     negative = _edges(R, weighted=True).assign(w=-1.0)
     with pytest.raises(ValueError, match="non-negative edge weights"):
         GFCFRecommender(weight_column="w").fit(negative)
+
+
+# ---------------------------------------------------------------- n_components="auto", alpha="auto"
+def _planted_blocks(n_blocks, n_users=300, n_items=240, per_user=15, noise=0.2, seed=0):
+    """Users of ``n_blocks`` groups, each picking 15 items mostly (Zipf-like) from its group's items."""
+    rng = np.random.default_rng(seed)
+    user_block = rng.integers(n_blocks, size=n_users)
+    item_block = np.arange(n_items) % n_blocks
+    popularity = 1.0 / (1 + np.arange(n_items) // n_blocks)
+    rows = []
+    for user in range(n_users):
+        p = np.where(item_block == user_block[user], popularity, noise * popularity.mean())
+        rows += [(user, item) for item in rng.choice(n_items, per_user, replace=False, p=p / p.sum())]
+    return pd.DataFrame(rows, columns=["user", "item"])
+
+
+@pytest.mark.parametrize("n_blocks, best", [(2, 2), (6, 8)])
+def test_auto_picks_the_rank_of_the_planted_blocks(n_blocks, best, monkeypatch):
+    # alpha=5: the ideal filter dominates; rank 1 is the popularity direction, ranks above the
+    # number of blocks fit noise, so the smallest candidate rank >= n_blocks wins
+    monkeypatch.setattr(_graph_filter, "_AUTO_COMPONENTS", (1, 2, 8, 64))
+    model = GFCFRecommender(alpha=5.0, random_state=0).fit(_planted_blocks(n_blocks))
+    scores = model.validation_scores_
+    np.testing.assert_array_equal(scores["n_components"], [1, 2, 8, 64])
+    np.testing.assert_array_equal(scores["alpha"], [5.0] * 4)
+    assert model.n_components_ == best == scores["n_components"][np.argmax(scores["recall"])]
+    assert scores["recall"].max() > scores["recall"][-1] + 0.03  # well above the largest rank
+    assert model.components_.shape == (best, model.n_items_)
+
+
+def test_auto_refits_all_edges_at_the_chosen_rank(small):
+    train, _ = small
+    auto = GFCFRecommender(random_state=0).fit(train)
+    assert auto.n_components == "auto" and auto.alpha_ == 0.3
+    cap = min(auto.n_users_, auto.n_items_)  # 39 items: the candidates above are capped
+    np.testing.assert_array_equal(auto.validation_scores_["n_components"], [16, 32, cap])
+    assert ((auto.validation_scores_["recall"] >= 0) & (auto.validation_scores_["recall"] <= 1)).all()
+    fixed = GFCFRecommender(n_components=auto.n_components_, random_state=0).fit(train)
+    np.testing.assert_array_equal(auto.components_, fixed.components_)
+    np.testing.assert_array_equal(auto.recommend(auto.users_, k=10), fixed.recommend(auto.users_, k=10))
+
+
+def test_integer_rank_and_float_alpha_skip_the_validation(small):
+    train, _ = small
+    model = GFCFRecommender(n_components=8, alpha=0.5, random_state=0).fit(train)
+    assert model.validation_scores_ is None and model.n_components_ == 8 and model.alpha_ == 0.5
+    linear = GFCFRecommender(alpha=0.0).fit(train)  # no SVD at all, whatever n_components
+    assert linear.validation_scores_ is None and linear.n_components_ == 0
+
+
+def test_auto_alpha_scores_every_pair(small):
+    train, _ = small
+    model = GFCFRecommender(alpha="auto", random_state=0).fit(train)
+    scores = pd.DataFrame(model.validation_scores_)
+    assert list(scores.itertuples(index=False, name=None))[:2] == [(16, 0.3, scores["recall"][0]),
+                                                                  (16, 1.0, scores["recall"][1])]
+    assert len(scores) == 6
+    best = scores.loc[scores["recall"].idxmax()]
+    assert (model.n_components_, model.alpha_) == (best["n_components"], best["alpha"])
+    only_alpha = GFCFRecommender(n_components=8, alpha="auto", random_state=0).fit(train)
+    np.testing.assert_array_equal(only_alpha.validation_scores_["alpha"], [0.3, 1.0])
+
+
+def test_auto_is_deterministic_and_ignores_row_order(small):
+    train, _ = small
+    first = GFCFRecommender(alpha="auto", random_state=3).fit(train)
+    shuffled = GFCFRecommender(alpha="auto", random_state=3).fit(train.sample(frac=1.0, random_state=1))
+    for key in ("n_components", "alpha", "recall"):
+        np.testing.assert_array_equal(first.validation_scores_[key], shuffled.validation_scores_[key])
+    np.testing.assert_array_equal(first.recommend(first.users_, k=10), shuffled.recommend(first.users_, k=10))
+    other = GFCFRecommender(alpha="auto", random_state=4).fit(train)
+    assert not np.array_equal(first.validation_scores_["recall"], other.validation_scores_["recall"])
+
+
+def test_holdout_spares_small_users_and_bounds_the_sample(small, monkeypatch):
+    train, _ = small
+    graph = GFCFRecommender(n_components=2, random_state=0).fit(train).graph_
+    counts = np.diff(graph.indptr)
+    users, held = _graph_filter._holdout(graph, np.random.RandomState(0))
+    np.testing.assert_array_equal(users, np.flatnonzero(counts >= 3))  # round(0.2 n) >= 1 and one edge kept
+    held_per_user = np.bincount(graph.user[held], minlength=graph.n_users)
+    np.testing.assert_array_equal(held_per_user[users], np.round(0.2 * counts[users]))
+    assert (counts - held_per_user >= 1).all()
+    monkeypatch.setattr(_graph_filter, "_MAX_VALIDATION_USERS", 5)
+    users, held = _graph_filter._holdout(graph, np.random.RandomState(0))
+    assert len(users) == 5 and set(graph.user[held]) == set(users)
+
+
+def test_auto_without_users_to_validate_keeps_the_largest_rank():
+    # every user has 2 edges, none to spare: no validation, the largest candidate (capped) is kept
+    model = GFCFRecommender(alpha="auto", random_state=0).fit(_edges(R[[0, 1, 3]]))
+    assert model.validation_scores_ is None
+    assert (model.n_components_, model.alpha_) == (3, 0.3)
+
+
+def test_auto_round_trip(small, tmp_path):
+    train, test = small
+    model = GFCFRecommender(random_state=0).fit(train)
+    joblib.dump(model, tmp_path / "gfcf_auto.joblib")
+    loaded = joblib.load(tmp_path / "gfcf_auto.joblib")
+    assert loaded.n_components_ == model.n_components_ and loaded.validation_scores_.keys() == {
+        "n_components", "alpha", "recall"}
+    users = np.unique(test["user"])
+    np.testing.assert_array_equal(loaded.recommend(users, k=10), model.recommend(users, k=10))
