@@ -479,9 +479,9 @@ def test_history_features_match_a_row_by_row_reference():
         row.append(np.log1p((t[i] - t[met][-1]) / 86400) if met.any() else np.log1p(1e4))
         partners = [set(dst[earlier & (src == o)]) | set(src[earlier & (dst == o)]) for o in (src[i], dst[i])]
         row.append(np.log1p(len(partners[0] & partners[1] - {src[i], dst[i]})))
-        for o in (src[i], dst[i]):  # the pair's meetings from o's 10th last event on (no ties in this stream)
+        for o in (src[i], dst[i]):  # the pair's meetings from o's recent-th last event on (no ties here)
             events = np.flatnonzero(earlier & ((src == o) | (dst == o)))
-            start = events[-10] if len(events) >= 10 else 0
+            start = events[-recent] if len(events) >= recent else 0
             row.append(np.log1p((met & (np.arange(len(df)) >= start)).sum()))
         expected.append(row)
     np.testing.assert_allclose(history_features(df, batch=batch, recent=recent), expected, rtol=1e-12)
