@@ -6,7 +6,7 @@ vectors or probabilities and hands them here.
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["at_least_once", "sigmoid_of_dot"]
+__all__ = ["at_least_once", "proba_to_logit", "sigmoid_of_dot"]
 
 
 def sigmoid_of_dot(user_vectors, item_vector, temperature):
@@ -42,3 +42,18 @@ def at_least_once(proba, n_draws):
     proba : ndarray of shape (n,), float64
     """
     return -np.expm1(n_draws * np.log1p(-np.minimum(proba, 1 - 1e-12)))
+
+
+def proba_to_logit(proba):
+    """``log(p / (1 - p))``, ``p`` clipped to ``[1e-15, 1 - 1e-15]`` so that the logits stay finite.
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n,)
+
+    Returns
+    -------
+    logit : ndarray of shape (n,), float64
+    """
+    p = np.clip(np.asarray(proba, dtype=np.float64), 1e-15, 1 - 1e-15)
+    return np.log(p) - np.log1p(-p)

@@ -5,11 +5,13 @@ This subpackage imports torch only; it knows nothing of scikit-learn, numpy or r
 from ._cosine import cosine_logits
 from ._deepfm import DeepFM
 from ._disentangled import (
+    BehaviorHeads,
     BehaviorMLP,
     BPRLoss,
     DisentangledConv,
     DisentangledGraphNet,
     DistillationLoss,
+    HeadwiseDistillationLoss,
     LightGCN,
     SampledSoftmaxLoss,
 )
@@ -27,6 +29,7 @@ from ._ubergnn import UberGNN
 
 __all__ = [
     "BPRLoss",
+    "BehaviorHeads",
     "BehaviorMLP",
     "DAGLSTMEncoder",
     "DeepFM",
@@ -37,6 +40,7 @@ __all__ = [
     "GRU4Rec",
     "GatedGraphNet",
     "GlobalItemGraph",
+    "HeadwiseDistillationLoss",
     "Highway",
     "ItemLogits",
     "LightGCN",

@@ -4,6 +4,8 @@ Everything here works on the flat directed edge list of a graph (``edge_src -> e
 passing is ``index_add_`` over the edges, never a dense adjacency, so the memory of a layer grows
 with the number of edges times the embedding size.
 """
+from itertools import pairwise
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -547,3 +549,116 @@ class DistillationLoss(nn.Module):
         if self.soft_weight == 0:
             return hard
         return hard + self.soft_weight * F.binary_cross_entropy_with_logits(logit, y[:, 1].to(logit.dtype))
+
+
+class BehaviorHeads(nn.Module):
+    r"""``n_heads`` independent :class:`BehaviorMLP` students evaluated at once.
+
+    Head ``h`` has its own layers (weights stored as ``(n_heads, in, out)`` tensors, each head's
+    initialised as ``nn.Linear`` initialises a layer: uniform in :math:`\pm 1/\sqrt{in}`); the
+    heads share the input and nothing else. Under a loss that sums the heads' losses (as
+    :class:`HeadwiseDistillationLoss`), each head gets the gradient, and with Adam the updates,
+    it would get if trained alone on the same batches: one training run fits a grid of students.
+
+    Parameters
+    ----------
+    in_features : int
+        Size of the user vectors.
+    hidden_layer_sizes : tuple of int, default=()
+        Widths of every head's hidden layers (``()``: logistic regression).
+    n_heads : int, default=1
+        Number of heads.
+
+    Shapes
+    ------
+    ``x (B, in_features) float``, ``out (B, n_heads)``.
+    """
+
+    def __init__(self, in_features, hidden_layer_sizes=(), n_heads=1):
+        super().__init__()
+        self.in_features, self.n_heads = int(in_features), int(n_heads)
+        widths = [self.in_features, *(int(size) for size in hidden_layer_sizes), 1]
+        self.weights = nn.ParameterList(
+            nn.Parameter(torch.empty(self.n_heads, a, b)) for a, b in pairwise(widths))
+        self.biases = nn.ParameterList(nn.Parameter(torch.empty(self.n_heads, 1, b)) for b in widths[1:])
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        for weight, bias in zip(self.weights, self.biases):
+            bound = weight.shape[1] ** -0.5
+            nn.init.uniform_(weight, -bound, bound)
+            nn.init.uniform_(bias, -bound, bound)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, n_heads={self.n_heads}, n_layers={len(self.weights)}"
+
+    def forward(self, x):
+        """Logits ``(B, n_heads)`` of the user vectors ``x``."""
+        _check_tensor("x", x, 2, integer=False)
+        _check_size("x", x, 1, self.in_features, "in_features")
+        h = x.unsqueeze(0).expand(self.n_heads, -1, -1)  # (H, B, in)
+        last = len(self.weights) - 1
+        for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
+            h = torch.baddbmm(bias, h, weight)
+            if i < last:
+                h = torch.relu(h)
+        return h.squeeze(2).T
+
+
+class HeadwiseDistillationLoss(nn.Module):
+    r""":class:`DistillationLoss` of every head of :class:`BehaviorHeads`, each with its labels and weight, summed.
+
+    Head ``h`` sees the hard labels of the labelled rows that ``train_mask[:, h]`` keeps (the
+    others are held out from it) and weighs its soft term by ``soft_weight[h]``: its loss is
+    ``mean_{kept labelled rows} BCE(logit_h, y_hard) + soft_weight[h] * mean_{soft rows}
+    BCE(logit_h, y_soft)``. The soft rows are every row, or, with ``soft_held_out=False``, every
+    row but the labelled rows held out from the head. The heads' losses are summed (not
+    averaged), so each head's gradient is the one it would get alone.
+
+    Parameters
+    ----------
+    soft_weight : sequence of float
+        Weight of each head's soft term, ``(H,)``.
+    train_mask : bool tensor of shape (n_labelled, H)
+        Whether labelled row ``i`` is a training label of head ``h``.
+    soft_held_out : bool, default=True
+        Keep the held-out labelled rows under the soft term (they have a soft label whatever
+        their hard label).
+
+    Shapes
+    ------
+    ``logit (B, H)``, ``y (B, 3)``: column 0 the observed 0/1 label (NaN: none), column 1 the
+    teacher's probability, column 2 the row's index among the labelled rows (-1: unlabelled);
+    ``out ()``.
+    """
+
+    def __init__(self, soft_weight, train_mask, soft_held_out=True):
+        super().__init__()
+        self.register_buffer("soft_weight", torch.as_tensor(soft_weight, dtype=torch.float32).reshape(-1))
+        self.register_buffer("train_mask", torch.as_tensor(train_mask, dtype=torch.bool))
+        if self.train_mask.dim() != 2 or self.train_mask.shape[1] != self.soft_weight.shape[0]:
+            raise ValueError(
+                f"train_mask must have shape (n_labelled, {self.soft_weight.shape[0]}) (one column per soft "
+                f"weight); got {tuple(self.train_mask.shape)}.")
+        self.soft_held_out = bool(soft_held_out)
+
+    def extra_repr(self):
+        return f"n_heads={self.soft_weight.shape[0]}, soft_held_out={self.soft_held_out}"
+
+    def forward(self, logit, y):
+        _check_tensor("logit", logit, 2, integer=False)
+        _check_size("logit", logit, 1, self.soft_weight.shape[0], "one column per head")
+        _check_tensor("y", y, 2, integer=False)
+        _check_size("y", y, 0, logit.shape[0], "one row per logit")
+        _check_size("y", y, 1, 3, "hard label, soft label, labelled-row index")
+        row = y[:, 2].long()
+        labelled = row >= 0
+        train = self.train_mask[row.clamp(min=0)] & labelled.unsqueeze(1)  # (B, H)
+        hard_label = torch.nan_to_num(y[:, 0].to(logit.dtype)).unsqueeze(1).expand_as(logit)
+        hard = F.binary_cross_entropy_with_logits(logit, hard_label, reduction="none")
+        hard = (hard * train).sum(dim=0) / train.sum(dim=0).clamp(min=1)
+        soft_rows = torch.ones_like(train) if self.soft_held_out else train | ~labelled.unsqueeze(1)
+        soft_label = y[:, 1].to(logit.dtype).unsqueeze(1).expand_as(logit)
+        soft = F.binary_cross_entropy_with_logits(logit, soft_label, reduction="none")
+        soft = (soft * soft_rows).sum(dim=0) / soft_rows.sum(dim=0).clamp(min=1)
+        return (hard + self.soft_weight.to(logit.dtype) * soft).sum()

@@ -344,8 +344,8 @@ def test_distilled_classifier_teacher_options(small):
     train, _, _ = small
     emb = DisentangledGraphEmbedder(n_channels=2, **FAST).fit(train)
     users, y = emb.users_[:10], np.arange(10) % 2
-    clf = DistilledBehaviorClassifier(FrozenEstimator(emb), target_item=emb.classes_[0], max_epochs=2,
-                                      random_state=0)
+    clf = DistilledBehaviorClassifier(FrozenEstimator(emb), target_item=emb.classes_[0], soft_weight=1.0,
+                                      max_epochs=2, random_state=0)
     # The soft labels of the softmax teacher: the chance that target_item is among the user's
     # n training-edge-many draws from the embedder's softmax.
     p = emb.item_proba(users, [emb.classes_[0]])[:, 0]
@@ -379,6 +379,172 @@ def test_distilled_classifier_teacher_options(small):
     with pytest.raises(ValueError, match="soft_users='all' needs"):
         clone(clf).set_params(embedder=Plain()).fit(users, y)
     clone(clf).set_params(embedder=Plain(), soft_users="labelled", teacher="sigmoid").fit(users, y)
+
+
+class _VectorTeacher(BaseEstimator):
+    """A fitted teacher with given user vectors and one target vector (teacher="sigmoid")."""
+
+    def __init__(self, users=None, vectors=None, target=None):
+        self.users = users
+        self.vectors = vectors
+        self.target = target
+
+    def fit(self, X=None):
+        return self
+
+    def transform(self, X):
+        return self.vectors[np.searchsorted(self.users, np.asarray(X))]
+
+    def transform_items(self, items):
+        return np.tile(self.target, (len(items), 1))
+
+    @property
+    def users_(self):
+        return self.users
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+
+def _planted_users(seed=0, n_users=300, dim=8, n_per_class=10):
+    """Users whose behaviour is ``u . w > 0`` (w the first axis), 10 + 10 of them labelled."""
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(n_users, dim)).astype(np.float32)
+    users = np.arange(n_users)
+    y = (vectors[:, 0] + 0.3 * rng.normal(size=n_users) > 0).astype(int)
+    labelled = np.concatenate([rng.choice(np.flatnonzero(y == 1), n_per_class, replace=False),
+                               rng.choice(np.flatnonzero(y == 0), n_per_class, replace=False)])
+    return users, vectors, y, labelled
+
+
+def _auto(teacher_vector, n_per_class=10, **params):
+    users, vectors, y, labelled = _planted_users(n_per_class=n_per_class)
+    teacher = _VectorTeacher(users, vectors, np.asarray(teacher_vector, dtype=np.float32))
+    clf = DistilledBehaviorClassifier(teacher, target_item=0, teacher="sigmoid", random_state=0,
+                                      **{"max_epochs": 50, **params})
+    return clf.fit(users[labelled], y[labelled]), users, y, labelled
+
+
+def test_auto_soft_weight_uses_a_perfect_teacher_alone():
+    # The teacher's score u . w ranks users by the planted rule itself: it wins the inner
+    # cross-validation (and is the simplest candidate), so predict_proba is its probability.
+    clf, users, _, _ = _auto([4.0, 0, 0, 0, 0, 0, 0, 0])
+    assert clf.predictor_ == "teacher"
+    results = clf.cv_results_
+    assert results["mean_test_score"][-1] == results["mean_test_score"].max() > 0.95
+    q = clf.teacher_proba(users)
+    np.testing.assert_allclose(q, 1 / (1 + np.exp(-4.0 * clf.embedder_.vectors[:, 0])), rtol=1e-5)
+    np.testing.assert_allclose(clf.predict_proba(users), np.stack([1 - q, q], axis=1))
+    np.testing.assert_allclose(clf.decision_function(users), 4.0 * clf.embedder_.vectors[:, 0], rtol=1e-4,
+                               atol=1e-4)
+    np.testing.assert_array_equal(clf.predict(users), (q > 0.5).astype(int))
+    # The student of the best weight is trained all the same (net_ is the light model).
+    assert clf.soft_weight_ in (0.0, 0.1, 0.3, 1.0, 3.0, 10.0) and hasattr(clf.net_, "module_")
+
+
+def test_auto_soft_weight_ignores_a_useless_teacher():
+    # The teacher scores an axis the behaviour does not depend on (or the opposite of the planted
+    # rule): the students with no or a light soft term win (the one-standard-error rule takes
+    # the heaviest weight within noise of the best, 0.3 here), and rank the held-out users well.
+    for vector in ([0, 0, 0, 0, 0, 0, 0, 4.0], [-4.0, 0, 0, 0, 0, 0, 0, 0]):
+        clf, users, y, labelled = _auto(vector, n_per_class=25, max_epochs=100)
+        mean = clf.cv_results_["mean_test_score"]
+        assert clf.predictor_ == "student" and clf.soft_weight_ <= 0.3, mean
+        assert mean[-1] < 0.7 and mean[-2] < 0.7  # the teacher alone, and the heaviest weight
+        rest = np.setdiff1d(users, users[labelled])
+        assert roc_auc_score(y[rest], clf.predict_proba(rest)[:, 1]) > 0.8
+
+
+def test_auto_soft_weight_attributes_and_refit():
+    clf, users, y, labelled = _auto([1.0, 0, 0, 0, 0, 0, 0, 1.0], soft_users="labelled")
+    results = clf.cv_results_
+    n_candidates = 7  # six weights and the teacher alone
+    splits = [k for k in results if k.startswith("split")]
+    assert len(splits) == 50  # 5 stratified folds of the 10 + 10 labels, 10 repeats
+    for key in [*splits, "mean_test_score", "std_test_score", "rank_test_score", "chosen", "param_predictor",
+                "param_soft_weight"]:
+        assert len(results[key]) == n_candidates
+    np.testing.assert_allclose(results["mean_test_score"], np.mean([results[k] for k in splits], axis=0))
+    assert results["param_soft_weight"].mask.tolist() == [False] * 6 + [True]
+    assert results["params"][-1] == {"predictor": "teacher"} and results["params"][0] == {"soft_weight": 0.0}
+    assert results["chosen"].sum() == 1 and results["rank_test_score"][np.argmax(results["mean_test_score"])] == 1
+    chosen = int(np.flatnonzero(results["chosen"])[0])
+    # The one-standard-error rule: within one standard error of the best, the simplest.
+    mean, std = results["mean_test_score"], results["std_test_score"]
+    assert mean[chosen] >= mean.max() - std[np.argmax(mean)] / np.sqrt(5) - 1e-12
+    # The chosen student is refitted on every labelled user exactly as the fixed weight would be.
+    if clf.predictor_ == "student":
+        fixed = clone(clf).set_params(soft_weight=clf.soft_weight_).fit(users[labelled], y[labelled])
+        assert fixed.cv_results_ is None and fixed.predictor_ == "student"
+        np.testing.assert_array_equal(fixed.predict_proba(users), clf.predict_proba(users))
+    # Deterministic with a seed: same choice, same scores, same predictions.
+    again = clone(clf).fit(users[labelled], y[labelled])
+    np.testing.assert_array_equal(again.cv_results_["mean_test_score"], mean)
+    np.testing.assert_array_equal(again.predict_proba(users), clf.predict_proba(users))
+
+
+def test_inner_cv_helpers():
+    from sklearn_ubergnn.disentangled._soft_weight import (
+        choose_one_standard_error,
+        fold_roc_auc,
+        heads_train_mask,
+        inner_splits,
+    )
+
+    y = np.repeat([1, 0], [10, 10])
+    splits, n_splits = inner_splits(y, 0)
+    assert n_splits == 5 and len(splits) == 50
+    assert all(np.bincount(y[test]).tolist() == [2, 2] for _, test in splits)
+    assert inner_splits(np.repeat([1, 0], [3, 10]), 0)[1] == 3  # folds: at most the smaller class
+    mask = heads_train_mask(splits[:2], 20, 3)  # head s * 3 + w
+    assert mask.shape == (20, 6) and (~mask[:, :3]).sum(axis=0).tolist() == [4, 4, 4]
+    np.testing.assert_array_equal(mask[:, 3], np.isin(np.arange(20), splits[1][0]))
+    scores = np.random.default_rng(0).normal(size=(20, 50, 2))
+    auc = fold_roc_auc(y, scores, splits)
+    for s in (0, 17):
+        test = splits[s][1]
+        assert auc[s, 1] == roc_auc_score(y[test], scores[test, s, 1])
+    # Means 0.80 / 0.78 / 0.60, the best one with a standard error of 0.115 / sqrt(4) = 0.058: candidate 1
+    # (listed first, the simplest) is within it; candidate 2 is not.
+    folds = np.array([[0.9, 0.8, 0.6], [0.7, 0.76, 0.6], [0.9, 0.8, 0.6], [0.7, 0.76, 0.6]])
+    chosen, mean, _ = choose_one_standard_error(folds, 4, [2, 1, 0])
+    assert chosen == 1 and np.allclose(mean, [0.8, 0.78, 0.6])
+    assert choose_one_standard_error(folds, 4, [2, 0, 1])[0] == 0
+
+
+def test_fixed_soft_weight_path():
+    users, vectors, y, labelled = _planted_users()
+    teacher = _VectorTeacher(users, vectors, np.ones(8, dtype=np.float32))
+    for weight in (0.0, 1.0):
+        clf = DistilledBehaviorClassifier(teacher, target_item=0, teacher="sigmoid", soft_weight=weight,
+                                          max_epochs=5, batch_size=64, random_state=0).fit(users[labelled],
+                                                                                           y[labelled])
+        assert (clf.soft_weight_, clf.predictor_, clf.cv_results_) == (weight, "student", None)
+        # weight 0: the labelled users alone; otherwise every known user under the soft term.
+        assert len(clf.history_[-1, "batches"]) == (1 if weight == 0 else -(-len(users) // 64))
+
+
+def test_auto_soft_weight_errors_and_persistence():
+    users, vectors, y, labelled = _planted_users()
+    teacher = _VectorTeacher(users, vectors, np.ones(8, dtype=np.float32))
+    clf = DistilledBehaviorClassifier(teacher, target_item=0, teacher="sigmoid", max_epochs=5, random_state=0)
+    with pytest.raises(ValueError, match="needs at least 2 of each class"):
+        clf.fit(users[labelled[9:]], y[labelled[9:]])  # one positive
+    with pytest.raises(ValueError, match="soft_weight"):
+        clone(clf).set_params(soft_weight="best").fit(users[labelled], y[labelled])
+    for vector in ([4.0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 4.0]):  # the teacher, then a student
+        fitted, users, _, _ = _auto(vector)
+        loaded = joblib.load(_dumped(fitted))
+        assert loaded.predictor_ == fitted.predictor_
+        np.testing.assert_array_equal(loaded.predict_proba(users), fitted.predict_proba(users))
+        np.testing.assert_array_equal(loaded.cv_results_["mean_test_score"], fitted.cv_results_["mean_test_score"])
+
+
+def _dumped(obj):
+    buffer = io.BytesIO()
+    joblib.dump(obj, buffer)
+    buffer.seek(0)
+    return buffer
 
 
 def test_distilled_classifier_fits_its_embedder(small):

@@ -9,11 +9,13 @@ from hypothesis import strategies as st
 
 from sklearn_ubergnn.graphs import build_bipartite_graph
 from sklearn_ubergnn.nn import (
+    BehaviorHeads,
     BehaviorMLP,
     BPRLoss,
     DisentangledConv,
     DisentangledGraphNet,
     DistillationLoss,
+    HeadwiseDistillationLoss,
     LightGCN,
     SampledSoftmaxLoss,
 )
@@ -268,3 +270,47 @@ def test_behavior_mlp_predict_proba():
     assert proba.dtype == torch.float64 and proba.shape == (5, 2)
     torch.testing.assert_close(proba[:, 1], torch.sigmoid(mlp(x).double()))
     torch.testing.assert_close(proba.sum(dim=1), torch.ones(5, dtype=torch.float64))
+
+
+def test_behavior_heads_train_as_independent_students():
+    # Three heads (weights 0, 1, 2; head 1 without the hard labels of rows 0-4) trained together
+    # with Adam follow the trajectories of three single students trained alone with DistillationLoss.
+    torch.manual_seed(0)
+    x, hard, soft = torch.randn(30, 6), (torch.rand(30) < 0.5).float(), torch.rand(30)
+    heads = BehaviorHeads(6, (4,), n_heads=3)
+    assert heads(x).shape == (30, 3) and BehaviorHeads(6, n_heads=2)(x).shape == (30, 2)
+    mask = torch.ones(30, 3, dtype=torch.bool)
+    mask[:5, 1] = False
+    loss = HeadwiseDistillationLoss([0.0, 1.0, 2.0], mask)
+    y = torch.stack([hard, soft, torch.arange(30.0)], dim=1)
+    alone = []
+    for h in range(3):
+        single = BehaviorHeads(6, (4,), n_heads=1)
+        with torch.no_grad():
+            for mine, theirs in zip(single.parameters(), heads.parameters()):
+                mine.copy_(theirs[h:h + 1])
+        alone.append((single, torch.optim.Adam(single.parameters(), lr=1e-2, weight_decay=1e-4)))
+    optimizer = torch.optim.Adam(heads.parameters(), lr=1e-2, weight_decay=1e-4)
+    for _ in range(30):
+        optimizer.zero_grad()
+        loss(heads(x), y).backward()
+        optimizer.step()
+        for h, (single, opt) in enumerate(alone):
+            labels = torch.stack([torch.where(mask[:, h], hard, torch.nan), soft], dim=1)
+            opt.zero_grad()
+            DistillationLoss([0.0, 1.0, 2.0][h])(single(x)[:, 0], labels).backward()
+            opt.step()
+    for h, (single, _) in enumerate(alone):
+        torch.testing.assert_close(heads(x)[:, h], single(x)[:, 0], atol=1e-5, rtol=1e-5)
+    # Unlabelled rows (index -1) feed the soft terms only; soft_held_out=False leaves a head's
+    # held-out rows out of its soft term too.
+    logit = torch.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
+    y = torch.tensor([[1.0, 0.3, 0.0], [0.0, 0.6, 1.0], [float("nan"), 0.9, -1.0]])
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    keep = torch.tensor([[True, True], [True, False]])
+    out = HeadwiseDistillationLoss([1.0, 1.0], keep, soft_held_out=False)(logit, y)
+    head0 = bce(logit[:2, 0], y[:2, 0]) + bce(logit[:, 0], y[:, 1])
+    head1 = bce(logit[:1, 1], y[:1, 0]) + bce(logit[[0, 2], 1], y[[0, 2], 1])
+    torch.testing.assert_close(out, head0 + head1)
+    with pytest.raises(ValueError, match="train_mask must have shape"):
+        HeadwiseDistillationLoss([1.0, 1.0, 1.0], keep)

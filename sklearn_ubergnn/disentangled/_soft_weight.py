@@ -1,0 +1,91 @@
+"""The inner cross-validation behind ``DistilledBehaviorClassifier(soft_weight="auto")`` (NumPy helpers).
+
+The estimator trains every (split, weight) student at once (``nn.BehaviorHeads``); these helpers
+make the splits and the heads' label masks, score the held-out labels and apply the choice rule.
+"""
+import numpy as np
+from sklearn.model_selection import RepeatedStratifiedKFold
+
+__all__ = ["AUTO_SOFT_WEIGHTS", "N_REPEATS", "N_SPLITS", "choose_one_standard_error", "fold_roc_auc",
+           "heads_train_mask", "inner_splits"]
+
+#: Candidate soft weights of ``soft_weight="auto"`` (0: hard labels only); the teacher alone is one more.
+AUTO_SOFT_WEIGHTS = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0)
+#: Folds and repeats of the inner stratified cross-validation.
+N_SPLITS, N_REPEATS = 5, 10
+
+
+def inner_splits(y, random_state):
+    """Repeated stratified k-fold splits of the labelled users ``y`` (codes 0/1).
+
+    ``min(N_SPLITS, size of the smaller class)`` folds (each fold holds both classes), repeated
+    ``N_REPEATS`` times with fresh shuffles.
+
+    Returns
+    -------
+    splits : list of (train, test) index arrays
+    n_splits : int
+        Folds per repeat.
+    """
+    n_splits = int(min(N_SPLITS, np.bincount(y, minlength=2).min()))
+    cv = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=N_REPEATS, random_state=random_state)
+    return list(cv.split(np.zeros((len(y), 1)), y)), n_splits
+
+
+def heads_train_mask(splits, n_labelled, n_weights):
+    """Which labelled rows train which head: ``(n_labelled, n_splits * n_weights)`` bool.
+
+    Head ``s * n_weights + w`` is the student of weight index ``w`` on split ``s``: every labelled
+    row but the split's test rows.
+    """
+    mask = np.ones((n_labelled, len(splits)), dtype=bool)
+    for s, (_, test) in enumerate(splits):
+        mask[test, s] = False
+    return np.repeat(mask, n_weights, axis=1)
+
+
+def fold_roc_auc(y, scores, splits):
+    """ROC-AUC of every candidate on every split's held-out rows, ``(n_splits, n_candidates)``.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_labelled,)
+        Codes 0/1.
+    scores : ndarray of shape (n_labelled, n_splits, n_candidates)
+        Score of each row by each split's candidates (only the test rows of a split are read).
+    splits : list of (train, test) index arrays
+
+    Returns
+    -------
+    auc : ndarray of shape (n_splits, n_candidates)
+        Share of the split's (positive, negative) test pairs ranked right, ties counting one half.
+    """
+    out = np.empty((len(splits), scores.shape[2]))
+    for s, (_, test) in enumerate(splits):
+        held = scores[test, s]  # (n_test, C)
+        pos, neg = held[y[test] == 1], held[y[test] == 0]
+        diff = pos[:, None, :] - neg[None, :, :]
+        out[s] = ((diff > 0) + 0.5 * (diff == 0)).mean(axis=(0, 1))
+    return out
+
+
+def choose_one_standard_error(fold_scores, n_splits, simplest_first):
+    """The one-standard-error rule: the simplest candidate within one standard error of the best.
+
+    The best candidate has the highest mean over splits; its standard error is that of one k-fold
+    run, ``std(fold scores) / sqrt(n_splits)`` (repeats average out the split, not the labelled
+    sample). The chosen candidate is the first of ``simplest_first`` whose mean reaches the best
+    mean minus that error.
+
+    Returns
+    -------
+    chosen : int
+        Index of the chosen candidate.
+    mean, std : ndarray of shape (n_candidates,)
+        Mean and standard deviation of the fold scores.
+    """
+    mean, std = fold_scores.mean(axis=0), fold_scores.std(axis=0, ddof=1)
+    best = int(np.argmax(mean))
+    threshold = mean[best] - std[best] / np.sqrt(n_splits)
+    chosen = next(int(c) for c in simplest_first if mean[c] >= threshold - 1e-12)
+    return chosen, mean, std
