@@ -22,7 +22,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 
-from ._partners import PartnerIndex
+from ._partners import PairIndex, PartnerIndex, common_partners
 
 __all__ = ["DynamicInteractionGraph", "DynamicSubgraphBatch"]
 
@@ -48,6 +48,10 @@ def _check_optional(value, name, kind, *, minimum=0):
     if not np.isfinite(value) and value != np.inf or value < minimum:
         raise ValueError(f"{name} must be a number >= {minimum} or None, got {value}.")
     return float(value)
+
+
+# pair_features: rows appended after the indexed first block before that block is rebuilt
+_TAIL_ROWS = 4096
 
 
 def _check_recent(recent):
@@ -255,8 +259,9 @@ class DynamicInteractionGraph:
         self._total = np.empty((0, self.n_stats), dtype=np.float64)  # per object: all its nodes so far
         self._n_objects = 0
         self._by_object = None  # cache for target_node(time=...): sorted (object, node) keys
-        self._by_pair = None  # cache for pair_features: the interactions sorted by (source, target, row)
-        self._partners = None  # cache for pair_features: every object's partners by first meeting
+        # caches for pair_features: the pair and partner indices of a large first block of rows and of the
+        # rows appended since (the tail, rebuilt after each append; the first block when the tail outgrows it)
+        self._pair_main = self._pair_tail = None
         # per node, its object's chain of events in the node's role (history_features): the previous node
         # of that chain, the object's last node in the other role before it, and the running counts
         # [events, revealed labels per class] of the chain through the node; per object, its last node in
@@ -445,7 +450,7 @@ class DynamicInteractionGraph:
             self._features[base: base + n] = features
         self._n_features = n_features
         self._n += n
-        self._by_object = self._by_pair = self._partners = None
+        self._by_object = self._pair_tail = None
         self._update_stats(base)
         self._update_roles(base)
         return self
@@ -799,10 +804,11 @@ class DynamicInteractionGraph:
 
         Notes
         -----
-        Two indices are built once after each append, in ``O(H log H)``: the interactions sorted
-        by (source, target, row), and every object's distinct partners sorted by first meeting
-        (:class:`~sklearn_ubergnn.graphs._partners.PartnerIndex`). A query then costs a few
-        binary searches, plus its two ends' partners for the common-partner count.
+        Two indices (:mod:`sklearn_ubergnn.graphs._partners`): the interactions sorted by
+        (source, target, row), and every object's distinct partners sorted by first meeting. They
+        cover a first block of rows, rebuilt in ``O(H log H)`` once per 4,096 appended rows, and
+        the rows appended since, rebuilt after each append; a query then costs a few binary
+        searches, plus its two ends' partners for the common-partner count.
 
         Examples
         --------
@@ -833,55 +839,67 @@ class DynamicInteractionGraph:
                 raise ValueError(f"before must have the shape of sources, {src.shape}; got {cut.shape}.")
             cut = np.clip(cut, 0, self._n)
         c = self.n_classes
-        counts, fractions, latest = [], [], np.full(len(src), -1, dtype=np.int64)
-        for a, b in ((src, dst), (dst, src)):
-            n_pair, labels, last = self._pair_history(a, b, cut)
-            counts.append(np.log1p(n_pair)[:, None])
-            fractions.append(labels[:, 1:c] / (n_pair + 1)[:, None])
-            latest = np.maximum(latest, last)
-        gap = np.full(len(src), never * time_unit)
+        starts = []
+        for end in (src, dst):  # each end's `recent`-th last event: the pair's current meetings start there
+            known = (end >= 0) & (end < self._n_objects)
+            node = np.full(len(end), -1, dtype=np.int64)
+            late = known & (cut >= self._n)  # after the last interaction: the object's latest node
+            node[late] = self._last_node[end[late]]
+            early = known & ~late
+            if early.any():
+                node[early] = self._latest_before(end[early], 2 * cut[early])
+            old = self.own_ancestor(node, int(recent) - 1)
+            starts.append(np.where(node >= 0, np.where(old >= 0, old // 2, 0), cut))
+        # one look-up for both directions, at the cut and at each end's start: (2 directions x 3 cuts) x m
+        m = len(src)
+        cuts = np.concatenate([cut, cut, starts[0], starts[0], starts[1], starts[1]])
+        n_pair, labels, last = self._pair_history(np.tile(np.r_[src, dst], 3), np.tile(np.r_[dst, src], 3), cuts)
+        n_pair, last = n_pair.reshape(3, 2, m), last[: 2 * m].reshape(2, m)
+        counts = [np.log1p(n_pair[0, k])[:, None] for k in (0, 1)]
+        fractions = [labels[k * m: (k + 1) * m, 1:c] / (n_pair[0, k] + 1)[:, None] for k in (0, 1)]
+        latest = last.max(axis=0)
+        gap = np.full(m, never * time_unit)
         seen = latest >= 0
         gap[seen] = t[seen] - self._time[latest[seen]]
-        if self._partners is None:
-            self._partners = PartnerIndex(self._node_object[0: 2 * self._n: 2],
-                                          self._node_object[1: 2 * self._n: 2], self._n_objects)
-        common = self._partners.common(src, dst, cut)
-        current = []
-        for end in (src, dst):  # the pair's meetings from the end's `recent`-th last event on
-            node = self.target_node(end, before=cut)
-            old = self.own_ancestor(node, int(recent) - 1)
-            start = np.where(node >= 0, np.where(old >= 0, old // 2, 0), cut)
-            met = sum(self._pair_history(a, b, cut)[0] - self._pair_history(a, b, start)[0]
-                      for a, b in ((src, dst), (dst, src)))
-            current.append(np.log1p(met)[:, None])
+        common = common_partners([partners for _, partners in self._pair_blocks()], src, dst, cut)
+        met = n_pair[0].sum(axis=0) - n_pair[1:].sum(axis=1)  # (2, m): from each end's start on
         return np.concatenate([*counts, *fractions, np.log1p(gap / time_unit)[:, None],
-                               np.log1p(common)[:, None], *current], axis=1)
+                               np.log1p(common)[:, None], np.log1p(met).T], axis=1)
+
+    def _pair_blocks(self):
+        """``[(PairIndex, PartnerIndex), ...]`` of consecutive blocks covering every interaction.
+
+        A first block, rebuilt only when the rows appended after it outnumber ``_TAIL_ROWS`` (so
+        ``O(H log H)`` once per that many rows), and a tail of the rows appended since, rebuilt
+        after each append: a stream scoring every batch right after appending it pays for the tail
+        only.
+        """
+        n = self._n
+        node_obj, label = self._node_object, self._label
+
+        def block(lo, hi):
+            src, dst = node_obj[2 * lo: 2 * hi: 2], node_obj[2 * lo + 1: 2 * hi: 2]
+            return (PairIndex(src, dst, label[lo:hi], self.n_classes, self._n_objects, first_row=lo),
+                    PartnerIndex(src, dst, self._n_objects, first_row=lo))
+
+        main = self._pair_main
+        if main is None or main[0].end > n or n - main[0].end > _TAIL_ROWS:
+            self._pair_main, self._pair_tail = block(0, n), None
+            return [self._pair_main]
+        if main[0].end == n:
+            return [main]
+        if self._pair_tail is None or self._pair_tail[0].end != n:
+            self._pair_tail = block(main[0].end, n)
+        return [main, self._pair_tail]
 
     def _pair_history(self, sources, targets, cut):
         """Per query: interactions ``source -> target`` among the first ``cut`` rows, their revealed
         label counts per class ``(n, max(n_classes, 1))`` and the latest such row (``-1``: none)."""
-        n, v = self._n, self._n_objects
-        if self._by_pair is None:  # (pair id, row) keys in one sorted int64 array, label counts along it
-            key = self._node_object[0: 2 * n: 2] * max(v, 1) + self._node_object[1: 2 * n: 2]
-            order = np.argsort(key, kind="stable")  # rows stay in time order within a pair
-            pairs, dense = np.unique(key[order], return_inverse=True)
-            onehot = np.zeros((n + 1, max(self.n_classes, 1)), dtype=np.float64)
-            lab = self._label[order]
-            known = np.flatnonzero(lab >= 0)
-            onehot[known + 1, lab[known]] = 1.0
-            self._by_pair = (pairs, dense * (n + 1) + order, np.cumsum(onehot, axis=0), order)
-        pairs, rows, label_cum, order = self._by_pair
-        known = (sources >= 0) & (sources < v) & (targets >= 0) & (targets < v)
-        key = np.where(known, sources * max(v, 1) + targets, -1)
-        at = np.minimum(np.searchsorted(pairs, key), max(len(pairs) - 1, 0))
-        found = known & (len(pairs) > 0) & (pairs[at] == key) if len(pairs) else np.zeros(len(key), bool)
-        base = at * (n + 1)
-        lo = np.searchsorted(rows, base)
-        hi = np.searchsorted(rows, base + cut)
-        count = np.where(found, hi - lo, 0)
-        labels = np.where(found[:, None], label_cum[hi] - label_cum[lo], 0.0)
-        last = np.where(count > 0, order[np.maximum(hi - 1, 0)], -1) if n else np.full(len(key), -1)
-        return count, labels, last
+        count, labels, last = 0, 0.0, np.full(len(sources), -1, dtype=np.int64)
+        for pairs, _ in self._pair_blocks():
+            c, lab, row = pairs.history(sources, targets, cut)
+            count, labels, last = count + c, labels + lab, np.maximum(last, row)
+        return np.asarray(count), np.asarray(labels), last
 
     def _counts_through(self, nodes):
         """``[events, revealed labels per class]`` of each node's role chain through it (0 for ``-1``)."""
@@ -1060,12 +1078,12 @@ class DynamicInteractionGraph:
         state["_other_last"] = self._other_last[: 2 * n].copy()
         state["_role_counts"] = self._role_counts[: 2 * n].copy()
         state["_last_role"] = self._last_role[:v].copy()
-        state["_by_object"] = state["_by_pair"] = state["_partners"] = None
+        state["_by_object"] = state["_pair_main"] = state["_pair_tail"] = None
         return state
 
     def __setstate__(self, state):
-        state.setdefault("_by_pair", None)  # graphs pickled before pair_features existed
-        state.setdefault("_partners", None)
+        state.setdefault("_pair_main", None)  # graphs pickled before pair_features existed
+        state.setdefault("_pair_tail", None)
         self.__dict__.update(state)
 
 

@@ -1,6 +1,7 @@
 """Tests of the dynamic interaction graph (graphs/_dynamic.py)."""
 import pickle
 from itertools import pairwise
+from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from sklearn_ubergnn._validation import check_interactions
 from sklearn_ubergnn._vocabulary import GrowingVocabulary
 from sklearn_ubergnn.graphs import DynamicInteractionGraph, DynamicSubgraphBatch
+from sklearn_ubergnn.graphs import _dynamic as dynamic_graph_module
 
 # --------------------------------------------------------------------------------------------
 # the hand-built stream
@@ -591,3 +593,28 @@ def test_pair_features_errors_and_empty_graph():
     again = pickle.loads(pickle.dumps(g))
     np.testing.assert_array_equal(again.pair_features([B, C], [C, B], [9.0, 9.0]),
                                   g.pair_features([B, C], [C, B], [9.0, 9.0]))
+
+
+@settings(max_examples=30, deadline=None)
+@given(streams, st.data())
+def test_pair_features_of_a_stream_appended_in_pieces(stream, data):
+    """A stream appended in many small pieces, queried after each (the indices' first block rebuilt whenever
+    the tail outgrows a tiny bound, the tail after every append), answers as the graph built at once."""
+    src, dst, times = stream
+    labels = data.draw(st.lists(st.integers(-1, 1), min_size=len(src), max_size=len(src)))
+    whole = DynamicInteractionGraph(2).append(src, dst, times, labels=labels)
+    pieces = DynamicInteractionGraph(2)
+    sources, targets = [0, 1, 2, 3, 5, -1], [1, 0, 3, 2, 4, 0]
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(src)), max_size=6)))
+    start = 0
+    with patch.object(dynamic_graph_module, "_TAIL_ROWS", data.draw(st.integers(0, 3))):
+        for cut in [*cuts, len(src)]:
+            pieces.append(src[start:cut], dst[start:cut], times[start:cut], labels=labels[start:cut])
+            start = max(start, cut)
+            before = [min(start, k) for k in range(len(sources))]
+            got = pieces.pair_features(sources, targets, [20] * 6, before=before, recent=2)
+            np.testing.assert_array_equal(got, whole.pair_features(sources, targets, [20] * 6, before=before,
+                                                                   recent=2))
+            if start == len(src):  # queries after the last interaction: each object's latest node
+                np.testing.assert_array_equal(pieces.pair_features(sources, targets, [20] * 6, recent=2),
+                                              whole.pair_features(sources, targets, [20] * 6, recent=2))
