@@ -34,6 +34,17 @@ the rows of earlier batches of 200 with their labels, i.e. what the stream has r
 row is scored. It is fitted on the same first 40 % and refitted on every revealed row at the
 same update points.
 
+**What to expect.** On Bitcoin-OTC (35,592 ratings) the classifier ends at ROC-AUC 0.853 / AP 0.665
+and the baseline at 0.859 / 0.679 (one run; about 80 s on a busy 2-core machine). The gap is the
+updates, not the model: the initial fit stops at epoch 0 (no epoch beats its logistic-regression start
+on the validation rows), so the classifier starts as the same regression fitted on the first 40 %
+(that regression, never refitted, scores 0.853 / 0.662 on the same events), and its one-epoch
+``partial_fit`` steps keep it there, while the baseline is *refitted* on 2.5 times as many labelled
+events by the end. A stream whose label rates drift benefits from refitting the classifier itself
+(``fit`` on every revealed event) at its update points, at the cost of a full fit each time. On the
+planted stream (``--quick``) the two tie (0.962 ROC-AUC each): the bursts are seen by the pair
+statistics both read.
+
 The figure shows the ROC-AUC of both models over the stream, per window of 5 batches (1,000
 events) and cumulatively; the script prints the overall ROC-AUC and average precision, then saves
 the model with joblib, reloads it and checks that it scores identically.
