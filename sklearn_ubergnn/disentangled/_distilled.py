@@ -154,7 +154,10 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
 
     If the labelled users' own edges to ``target_item`` are in the teacher's training graph (a
     new item known only through its labelled users), the teacher's held-out scores are those
-    of training edges and flatter it in the inner cross-validation.
+    of training edges and flatter it in the inner cross-validation. On MovieLens-100k
+    (``benchmarks/distillation_regimes.py``: 20 labels per target, 3 seeds) the defaults reach
+    0.797 (cold targets) and 0.875 (warm) ROC-AUC, against 0.801 and 0.881 for the teacher
+    alone, 0.747 and 0.738 for the hard labels alone and 0.735 and 0.774 for ``soft_weight=1``.
 
     Examples
     --------
