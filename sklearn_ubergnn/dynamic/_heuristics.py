@@ -1,5 +1,4 @@
 """A training-free link-prediction baseline: pair recency, common partners, then destination popularity."""
-from itertools import pairwise
 from numbers import Real
 from typing import ClassVar
 
@@ -10,12 +9,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_interactions
 from .._vocabulary import ItemVocabulary
+from ..graphs._partners import PartnerIndex, common_partners
 
 __all__ = ["RecencyHeuristicBaseline"]
-
-# Largest number of (row, partner) entries expanded at once when counting common partners.
-_EXPANSION_LIMIT = 2**22
-
 
 def _decayed_running_count(starts, gaps, rate):
     """``y[j] = 1 + exp(-rate * gaps[j]) * y[j - 1]`` within groups (``y = 1`` where ``starts``).
@@ -33,13 +29,6 @@ def _decayed_running_count(starts, gaps, rate):
         a = np.r_[np.zeros(shift), a[shift:] * a[:-shift]]
         shift *= 2
     return y
-
-
-def _expand(starts, lengths):
-    """Flat indices ``starts[i] .. starts[i] + lengths[i] - 1`` of every ``i``, and the ``i`` of each."""
-    rows = np.repeat(np.arange(len(lengths)), lengths)
-    offsets = np.cumsum(lengths) - lengths
-    return np.arange(lengths.sum()) - offsets[rows] + starts[rows], rows
 
 
 class _EventIndex:
@@ -132,9 +121,11 @@ class RecencyHeuristicBaseline(BaseEstimator):
     -----
     ``fit``/``partial_fit`` sort the history (``O(H log H)`` for ``H`` interactions) and compute
     every event's decayed running count with a prefix scan. A query is a few ``searchsorted``
-    look-ups for ``r`` and ``p``; ``c`` expands the partners of both ends met before ``t`` and
-    counts the shared ones with one sort per chunk of rows, so its cost grows with the degrees of
-    the queried objects. Rows given to :meth:`predict_link_proba` never change the model: add
+    look-ups for ``r`` and ``p``; ``c`` is the dynamic graph's common-partner count
+    (:func:`~sklearn_ubergnn.graphs._partners.common_partners`, also behind
+    :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.pair_features`): it expands the
+    partners of both ends met before ``t`` and counts the shared ones with one sort per chunk of
+    rows, so its cost grows with the degrees of the queried objects. Rows given to :meth:`predict_link_proba` never change the model: add
     them with :meth:`partial_fit` (score a batch, then add it).
 
     References
@@ -249,15 +240,11 @@ class RecencyHeuristicBaseline(BaseEstimator):
         self._n = n
         self._pairs = _EventIndex(pairs, times, distinct_times, rate)
         self._received = _EventIndex(b, times, distinct_times, rate)
-        # partners: each unordered pair once, at its first time, in both directions (self-loops left out)
-        first = np.r_[True, self._pairs.composite[1:] // self._pairs.stride
-                      != self._pairs.composite[:-1] // self._pairs.stride]
-        lo, hi = self._pairs.groups // n, self._pairs.groups % n
-        met = self._pairs.times[first]
-        keep = lo != hi
-        nodes = np.r_[lo[keep], hi[keep]]
-        self._partners = _EventIndex(nodes, np.r_[met[keep], met[keep]], distinct_times, rate)
-        self._partner = np.r_[hi[keep], lo[keep]][self._partners.order]
+        # partners (each unordered pair once, at its first time): the graphs' partner index over the rows in
+        # time order, so the partners met strictly before t are those of the first searchsorted(t) rows
+        order = np.argsort(times, kind="stable")
+        self._sorted_times = times[order]
+        self._partners = PartnerIndex(a[order], b[order], n)
         self.n_interactions_ = len(times)
         self.n_pairs_ = len(self._pairs.groups)
 
@@ -275,34 +262,8 @@ class RecencyHeuristicBaseline(BaseEstimator):
 
     def _common_partners(self, s, d, times, known):
         """Objects other than ``s`` and ``d`` met by both before ``times`` (0 where an end is unknown)."""
-        index = self._partners
-        rank = np.searchsorted(index.distinct_times, times, side="left")
-        lengths = []
-        for node in (s, d):
-            group = np.searchsorted(index.groups, np.where(known, node, 0))
-            present = known & (group < len(index.groups))
-            present &= index.groups[np.minimum(group, len(index.groups) - 1)] == node
-            group = np.minimum(group, len(index.groups) - 1)
-            start = np.searchsorted(index.composite, group * index.stride)
-            end = np.searchsorted(index.composite, group * index.stride + rank)
-            lengths.append((np.where(present, start, 0), np.where(present, end - start, 0)))
-        common = np.zeros(len(s), dtype=np.int64)
-        load = np.cumsum(lengths[0][1] + lengths[1][1])
-        bounds = np.r_[0, np.searchsorted(load, np.arange(1, load[-1] // _EXPANSION_LIMIT + 1) * _EXPANSION_LIMIT,
-                                          side="right"), len(s)] if len(s) else np.zeros(1, dtype=np.int64)
-        for lo, hi in pairwise(bounds):
-            if hi <= lo:
-                continue
-            keys = []
-            for (start, length), other in zip(lengths, (d, s)):
-                flat, rows = _expand(start[lo:hi], length[lo:hi])
-                partner = self._partner[flat]
-                keep = partner != other[lo:hi][rows]
-                keys.append(rows[keep] * self._n + partner[keep])
-            keys = np.sort(np.concatenate(keys))
-            shared = keys[1:][keys[1:] == keys[:-1]]
-            common[lo:hi] = np.bincount(shared // self._n, minlength=hi - lo)
-        return common
+        cut = np.searchsorted(self._sorted_times, times, side="left")
+        return common_partners([self._partners], np.where(known, s, -1), np.where(known, d, -1), cut)
 
     def predict_link_proba(self, X):
         """Score each row from the interactions memorised strictly before its time.

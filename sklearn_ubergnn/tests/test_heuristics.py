@@ -135,9 +135,9 @@ def test_row_order_and_chunking_do_not_matter(monkeypatch):
     model = RecencyHeuristicBaseline().fit(df.iloc[:300].sample(frac=1, random_state=0))
     expected = RecencyHeuristicBaseline().fit(df.iloc[:300]).predict_link_proba(df.iloc[300:])
     np.testing.assert_allclose(model.predict_link_proba(df.iloc[300:]), expected, rtol=1e-12)
-    from sklearn_ubergnn.dynamic import _heuristics
+    from sklearn_ubergnn.graphs import _partners
 
-    monkeypatch.setattr(_heuristics, "_EXPANSION_LIMIT", 7)  # many small chunks of common partners
+    monkeypatch.setattr(_partners, "_EXPANSION_LIMIT", 7)  # many small chunks of common partners
     np.testing.assert_allclose(model.predict_link_proba(df.iloc[300:]), expected, rtol=1e-12)
 
 
