@@ -133,9 +133,10 @@ class GFCFRecommender(_BaseBipartiteRecommender):
         ``"alpha"`` (float64) and ``"recall"`` (float64, the validation Recall@20). None when
         nothing was chosen: integer ``n_components`` with a float ``alpha``, ``alpha=0``, a single
         candidate left after capping, or no user with 3 or more edges.
-    components_ : ndarray of shape (n_components_, n_items), float64
-        The top right singular vectors of ``R̃`` (rows of ``Vᵀ``), by decreasing singular value.
-    singular_values_ : ndarray of shape (n_components_,), float64
+    components_ : ndarray of shape (k, n_items), float64
+        The top ``k = n_components_`` right singular vectors of ``R̃`` (rows of ``Vᵀ``), by
+        decreasing singular value.
+    singular_values_ : ndarray of shape (k,), float64
         The matching singular values (the first is 1: ``R̃``'s spectrum lies in ``[0, 1]``).
 
     See Also
