@@ -2,17 +2,16 @@
 from numbers import Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_interactions
 from .._vocabulary import ItemVocabulary
+from ._memory import _InteractionMemory
 
 __all__ = ["EdgeBankBaseline"]
 
 
-class EdgeBankBaseline(BaseEstimator):
+class EdgeBankBaseline(_InteractionMemory):
     """Predict a link when the same pair of objects has interacted before (EdgeBank).
 
     The model is the memorised history of interactions. A query row ``(source, target, time)``
@@ -72,9 +71,7 @@ class EdgeBankBaseline(BaseEstimator):
     _parameter_constraints = {
         "time_window": [Interval(Real, 0, None, closed="left"), None],
         "undirected": ["boolean"],
-        "source_col": [str],
-        "target_col": [str],
-        "time_col": [str],
+        **_InteractionMemory._parameter_constraints,
     }
 
     def __init__(self, *, time_window=None, undirected=False, source_col="source", target_col="target",
@@ -84,74 +81,6 @@ class EdgeBankBaseline(BaseEstimator):
         self.source_col = source_col
         self.target_col = target_col
         self.time_col = time_col
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False  # a table of ids and times, not a numeric matrix
-        tags.requires_fit = True
-        tags.non_deterministic = False
-        return tags
-
-    def _check_X(self, X):
-        sources, targets, times, _ = check_interactions(
-            X, source=self.source_col, target=self.target_col, time=self.time_col, require_sorted=False
-        )
-        return sources, targets, times
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Memorise the interactions of ``X`` (forgetting any earlier history).
-
-        Parameters
-        ----------
-        X : DataFrame
-            Columns ``source_col``, ``target_col`` (raw ids, int or str) and ``time_col`` (real
-            numbers), any order of rows.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : EdgeBankBaseline
-        """
-        self._history = self._check_X(X)
-        self._build()
-        return self
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None, update_only=True):
-        """Add the interactions of ``X`` to the memorised history (``fit`` if not fitted yet).
-
-        Parameters
-        ----------
-        X : DataFrame
-            Interactions with the columns of ``fit``, any order of rows.
-        y : None
-            Ignored.
-        update_only : bool, default=True
-            Accepted for the streaming protocol shared with
-            :class:`~sklearn_ubergnn.dynamic.DynamicGraphEmbedder`
-            (``partial_fit(batch, update_only=True)``); memorising is all EdgeBank learns, so
-            both values do the same.
-
-        Returns
-        -------
-        self : EdgeBankBaseline
-        """
-        new = self._check_X(X)
-        if not hasattr(self, "_history"):
-            self._history = new
-        else:
-            old = self._history
-            if old[0].dtype != new[0].dtype and (old[0].dtype == object or new[0].dtype == object):
-                raise TypeError(
-                    "the model was fitted on "
-                    f"{'str' if old[0].dtype == object else 'int'} ids but X holds "
-                    f"{'str' if new[0].dtype == object else 'int'} ids; use one id type throughout."
-                )
-            self._history = tuple(np.concatenate([a, b]) for a, b in zip(old, new))
-        self._build()
-        return self
 
     def _pair_codes(self, sources, targets, n_objects):
         a = self.vocabulary_.transform(sources, input_name="X")

@@ -3,15 +3,15 @@ from numbers import Real
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_interactions
 from .._vocabulary import ItemVocabulary
 from ..graphs._partners import PartnerIndex, common_partners
+from ._memory import _InteractionMemory
 
 __all__ = ["RecencyHeuristicBaseline"]
+
 
 def _decayed_running_count(starts, gaps, rate):
     """``y[j] = 1 + exp(-rate * gaps[j]) * y[j - 1]`` within groups (``y = 1`` where ``starts``).
@@ -60,7 +60,7 @@ class _EventIndex:
         return np.where(found, self.counts[last] * np.exp(-self.rate * (times - self.times[last])), 0.0)
 
 
-class RecencyHeuristicBaseline(BaseEstimator):
+class RecencyHeuristicBaseline(_InteractionMemory):
     """Score a link by the pair's recency-weighted past, else common partners, else popularity.
 
     A training-free baseline of dynamic link prediction, in the family of EdgeBank (memorised
@@ -125,8 +125,9 @@ class RecencyHeuristicBaseline(BaseEstimator):
     (:func:`~sklearn_ubergnn.graphs._partners.common_partners`, also behind
     :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.pair_features`): it expands the
     partners of both ends met before ``t`` and counts the shared ones with one sort per chunk of
-    rows, so its cost grows with the degrees of the queried objects. Rows given to :meth:`predict_link_proba` never change the model: add
-    them with :meth:`partial_fit` (score a batch, then add it).
+    rows, so its cost grows with the degrees of the queried objects. Rows given to
+    :meth:`predict_link_proba` never change the model: add them with :meth:`partial_fit` (score a
+    batch, then add it).
 
     References
     ----------
@@ -149,9 +150,7 @@ class RecencyHeuristicBaseline(BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "half_life": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
-        "source_col": [str],
-        "target_col": [str],
-        "time_col": [str],
+        **_InteractionMemory._parameter_constraints,
     }
 
     def __init__(self, *, half_life="auto", source_col="source", target_col="target", time_col="time"):
@@ -159,73 +158,6 @@ class RecencyHeuristicBaseline(BaseEstimator):
         self.source_col = source_col
         self.target_col = target_col
         self.time_col = time_col
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False  # a table of ids and times, not a numeric matrix
-        tags.requires_fit = True
-        tags.non_deterministic = False
-        return tags
-
-    def _check_X(self, X):
-        sources, targets, times, _ = check_interactions(
-            X, source=self.source_col, target=self.target_col, time=self.time_col, require_sorted=False
-        )
-        return sources, targets, times
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Memorise the interactions of ``X`` (forgetting any earlier history).
-
-        Parameters
-        ----------
-        X : DataFrame
-            Columns ``source_col``, ``target_col`` (raw ids, int or str) and ``time_col`` (real
-            numbers), any order of rows.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : RecencyHeuristicBaseline
-        """
-        self._history = self._check_X(X)
-        self._build()
-        return self
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None, update_only=True):
-        """Add the interactions of ``X`` to the memorised history (``fit`` if not fitted yet).
-
-        Parameters
-        ----------
-        X : DataFrame
-            Interactions with the columns of ``fit``, any order of rows.
-        y : None
-            Ignored.
-        update_only : bool, default=True
-            Accepted for the streaming protocol shared with
-            :class:`~sklearn_ubergnn.dynamic.DynamicGraphEmbedder`; memorising is all this
-            baseline learns, so both values do the same.
-
-        Returns
-        -------
-        self : RecencyHeuristicBaseline
-        """
-        new = self._check_X(X)
-        if not hasattr(self, "_history"):
-            self._history = new
-        else:
-            old = self._history
-            if (old[0].dtype == object) != (new[0].dtype == object):
-                raise TypeError(
-                    "the model was fitted on "
-                    f"{'str' if old[0].dtype == object else 'int'} ids but X holds "
-                    f"{'str' if new[0].dtype == object else 'int'} ids; use one id type throughout."
-                )
-            self._history = tuple(np.concatenate([a, b]) for a, b in zip(old, new))
-        self._build()
-        return self
 
     def _build(self):
         sources, targets, times = self._history
