@@ -669,6 +669,34 @@ class DynamicInteractionGraph:
         cand = self._by_object[np.maximum(pos, 0)]
         return np.where((pos >= 0) & (cand // n_nodes == codes), cand % n_nodes, -1)
 
+    def _query_cut(self, times, before, shape, name, recent, time_unit):
+        """Check ``recent`` and ``time_unit``; the number of (earliest) interactions each query sees:
+        those strictly before ``times``, or ``before`` (of the shape of ``name``) clipped to the history."""
+        _check_recent(recent)
+        if not time_unit > 0:
+            raise ValueError(f"time_unit must be > 0; got {time_unit!r}.")
+        if before is None:
+            return self.n_before(times)
+        cut = np.asarray(before, dtype=np.int64)
+        if cut.shape != shape:
+            raise ValueError(f"before must have the shape of {name}, {shape}; got {cut.shape}.")
+        return np.clip(cut, 0, self._n)
+
+    def _last_visible(self, codes, cut):
+        """Each object's last node among the first ``cut`` interactions (id ``< 2 * cut``); ``-1``: none.
+
+        When every node is visible it is the object's latest node, an ``O(1)`` look-up; earlier
+        cuts search the index of :meth:`target_node` (built once per append, so late queries skip it).
+        """
+        known = (codes >= 0) & (codes < self._n_objects) & (cut > 0)
+        last = np.full(len(codes), -1, dtype=np.int64)
+        late = known & (cut >= self._n)
+        last[late] = self._last_node[codes[late]]
+        early = known & ~late
+        if early.any():
+            last[early] = self._latest_before(codes[early], 2 * cut[early])
+        return last
+
     def history_features(self, objects, times, *, before=None, recent=10, time_unit=1.0, never=1e4):
         """Statistics of each object's history before each query, as numeric features (whole-array).
 
@@ -722,24 +750,8 @@ class DynamicInteractionGraph:
             raise ValueError(
                 f"objects and times must be 1-D and of one length; got shapes {codes.shape} and {t.shape}."
             )
-        _check_recent(recent)
-        if not time_unit > 0:
-            raise ValueError(f"time_unit must be > 0; got {time_unit!r}.")
-        if before is None:
-            cut = self.n_before(t)
-        else:
-            cut = np.asarray(before, dtype=np.int64)
-            if cut.shape != codes.shape:
-                raise ValueError(f"before must have the shape of objects, {codes.shape}; got {cut.shape}.")
-            cut = np.clip(cut, 0, self._n)
-        known = (codes >= 0) & (codes < self._n_objects) & (cut > 0)
-        # the object's last visible node (id < 2 * cut): its latest node when every node is visible
-        last = np.full(len(codes), -1, dtype=np.int64)
-        late = known & (cut >= self._n)
-        last[late] = self._last_node[codes[late]]
-        early = known & ~late
-        if early.any():  # (the index behind it is built once per append: late queries skip it)
-            last[early] = self._latest_before(codes[early], 2 * cut[early])
+        cut = self._query_cut(t, before, codes.shape, "objects", recent, time_unit)
+        last = self._last_visible(codes, cut)
         has = np.flatnonzero(last >= 0)
         c = self.n_classes
         columns = []
@@ -828,26 +840,11 @@ class DynamicInteractionGraph:
                 f"sources, targets and times must be 1-D and of one length; got shapes {src.shape}, "
                 f"{dst.shape} and {t.shape}."
             )
-        _check_recent(recent)
-        if not time_unit > 0:
-            raise ValueError(f"time_unit must be > 0; got {time_unit!r}.")
-        if before is None:
-            cut = self.n_before(t)
-        else:
-            cut = np.asarray(before, dtype=np.int64)
-            if cut.shape != src.shape:
-                raise ValueError(f"before must have the shape of sources, {src.shape}; got {cut.shape}.")
-            cut = np.clip(cut, 0, self._n)
+        cut = self._query_cut(t, before, src.shape, "sources", recent, time_unit)
         c = self.n_classes
         starts = []
         for end in (src, dst):  # each end's `recent`-th last event: the pair's current meetings start there
-            known = (end >= 0) & (end < self._n_objects)
-            node = np.full(len(end), -1, dtype=np.int64)
-            late = known & (cut >= self._n)  # after the last interaction: the object's latest node
-            node[late] = self._last_node[end[late]]
-            early = known & ~late
-            if early.any():
-                node[early] = self._latest_before(end[early], 2 * cut[early])
+            node = self._last_visible(end, cut)
             old = self.own_ancestor(node, int(recent) - 1)
             starts.append(np.where(node >= 0, np.where(old >= 0, old // 2, 0), cut))
         # one look-up for both directions, at the cut and at each end's start: (2 directions x 3 cuts) x m
