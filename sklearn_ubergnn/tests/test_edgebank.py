@@ -4,9 +4,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils import estimator_checks as ec
 
 from sklearn_ubergnn.datasets import make_interactions
 from sklearn_ubergnn.dynamic import EdgeBankBaseline
@@ -117,13 +115,3 @@ def test_matches_brute_force_on_a_stream():
             for s, t, tq in zip(query.source, query.target, query.time)
         ]
         np.testing.assert_array_equal(got, expected)
-
-
-@pytest.mark.parametrize("check", [
-    ec.check_estimator_cloneable, ec.check_no_attributes_set_in_init,
-    ec.check_parameters_default_constructible,
-    ec.check_get_params_invariance, ec.check_set_params, ec.check_estimator_repr, ec.check_mixin_order,
-    ec.check_valid_tag_types, ec.check_do_not_raise_errors_in_init_or_set_params,
-], ids=lambda c: c.__name__)
-def test_sklearn_data_free_checks(check):
-    check("EdgeBankBaseline", clone(EdgeBankBaseline()))

@@ -6,9 +6,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils import estimator_checks as ec
 
 from sklearn_ubergnn.datasets import make_interactions
 from sklearn_ubergnn.dynamic import RecencyHeuristicBaseline
@@ -188,13 +186,3 @@ def test_beats_edgebank_under_historical_negatives():
                                           history=train)
               for name, model in (("bank", EdgeBankBaseline()), ("heuristic", RecencyHeuristicBaseline()))}
     assert scores["heuristic"]["auc"] > scores["bank"]["auc"] and scores["heuristic"]["mrr"] > scores["bank"]["mrr"]
-
-
-@pytest.mark.parametrize("check", [
-    ec.check_estimator_cloneable, ec.check_no_attributes_set_in_init,
-    ec.check_parameters_default_constructible,
-    ec.check_get_params_invariance, ec.check_set_params, ec.check_estimator_repr, ec.check_mixin_order,
-    ec.check_valid_tag_types, ec.check_do_not_raise_errors_in_init_or_set_params,
-], ids=lambda c: c.__name__)
-def test_sklearn_data_free_checks(check):
-    check("RecencyHeuristicBaseline", clone(RecencyHeuristicBaseline()))
