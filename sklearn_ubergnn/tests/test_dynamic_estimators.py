@@ -625,6 +625,17 @@ def test_wide_bad_input(stream):
 # ------------------------------------------------------------------------------------------------
 # the start: a logistic regression on the history statistics, kept unless training beats it
 # ------------------------------------------------------------------------------------------------
+def _module_proba(module, source):
+    """``module.proba`` in eval mode on every row of the batch source ``source`` (the mode restored)."""
+    batch, _ = source.batch(np.arange(len(source)))
+    training = module.training
+    module.eval()
+    with torch.no_grad():
+        proba = module.proba(**batch.fields).numpy()
+    module.train(training)
+    return proba
+
+
 class _StartProba(Callback):
     """Probabilities of the module as initialised (on ``on_train_begin``) for some rows: the fit's rows as
     training sees them (``replay``) or later rows."""
@@ -637,11 +648,7 @@ class _StartProba(Callback):
         t = self.rows["time"].to_numpy()
         before = self.clf._replay(t, 0) if self.replay else None
         source = QuerySource(self.clf.builder_, src, dst, t, pair=self.clf.target == "event", before=before)
-        batch, _ = source.batch(np.arange(len(self.rows)))
-        module = net.module_.eval()
-        with torch.no_grad():
-            self.proba_ = module.proba(**batch.fields).numpy()
-        module.train()
+        self.proba_ = _module_proba(net.module_, source)
 
 
 def _three_classes(X):
@@ -689,9 +696,8 @@ def test_early_stopping_never_ends_worse_than_the_start(stream):
     n_train = 450 - round(450 * clf.validation_fraction)
     src, dst = _codes(clf, X)
     t = X["time"].to_numpy()
-    batch, _ = QuerySource(clf.builder_, src, dst, t, pair=True, before=clf._replay(t, 0)).batch(np.arange(n_train, 450))
-    with torch.no_grad():
-        proba = clf.net_.module_.eval().proba(**batch.fields).numpy()
+    valid = QuerySource(clf.builder_, src, dst, t, pair=True, before=clf._replay(t, 0)).subset(np.arange(n_train, 450))
+    proba = _module_proba(clf.net_.module_, valid)
     assert log_loss(y[n_train:], proba, labels=clf.classes_) <= clf.history_[0]["valid_loss_start"] + 1e-6
 
 
@@ -844,12 +850,7 @@ class _StartLinkProba(Callback):
     def on_train_begin(self, net, **kwargs):
         if self.t is None:  # the first fit, which only learns the codes
             return
-        source = QuerySource(self.embedder.builder_, self.src, self.dst, self.t, pair=True)
-        batch, _ = source.batch(np.arange(len(self.t)))
-        module = net.module_.eval()
-        with torch.no_grad():
-            self.proba_ = module.proba(**batch.fields).numpy()
-        module.train()
+        self.proba_ = _module_proba(net.module_, QuerySource(self.embedder.builder_, self.src, self.dst, self.t))
 
 
 def test_link_model_starts_as_the_logistic_regression_on_pair_statistics(stream):
