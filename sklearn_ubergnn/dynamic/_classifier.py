@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback
 
 from .._docstrings import fill_doc
-from .._skorch import StartIsEpochZero, fit_net, seed_from
+from .._skorch import fit_net, seed_from
 from .._threads import uses_torch_threads
 from ._data import LinkSource, QuerySource
 from ._embedder import COMMON_CONSTRAINTS, _DynamicGraphBase
@@ -276,9 +276,7 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
                 n_train = len(times) if net.train_split is None else net.train_split.n_train(len(times))
                 every_class = len(np.unique(codes[:n_train])) == len(self.classes_)
                 rows = slice(n_train) if every_class else slice(None)
-                weight, bias = self._linear_start(stats[rows], codes[rows], len(self.classes_))
-                net.set_params(module__wide_weight=weight.tolist(), module__output_bias=bias.tolist())
-                net.callbacks = [*net.callbacks, ("start_is_epoch_zero", StartIsEpochZero())]
+                self._start_at(net, *self._linear_start(stats[rows], codes[rows], len(self.classes_)))
             if encoder is not None:
                 net.callbacks = [*net.callbacks, ("pretrained_encoder", _LoadWeights(encoder))]
             return net

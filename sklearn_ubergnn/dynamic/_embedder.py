@@ -150,6 +150,14 @@ class _DynamicGraphBase(_NetEstimator, BaseEstimator):
             weight, bias = np.vstack([-weight, weight]) / 2, np.r_[-bias, bias] / 2
         return weight, bias
 
+    @staticmethod
+    def _start_at(net, weight, bias):
+        """Start ``net``'s module as the linear model ``(weight, bias)`` of :meth:`_linear_start`, and have
+        early stopping count that start as epoch 0 (:class:`~sklearn_ubergnn._skorch.StartIsEpochZero`)."""
+        net.set_params(module__wide_weight=weight.tolist(), module__output_bias=bias.tolist())
+        net.callbacks = [*net.callbacks, ("start_is_epoch_zero", StartIsEpochZero())]
+        return net
+
     # ---------------------------------------------------------------- net
     def _build_net(self, seed, *, criterion, n_outputs, pair, n_samples, validation=True, max_epochs=None,
                    **module_params):
@@ -382,20 +390,6 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         return LinkSource(self.builder_, sources, targets, times, self.negative_pool_,
                           n_negatives=self.n_negatives, historical_fraction=self.historical_fraction, seed=seed)
 
-    def _wide_start(self, source):
-        """The wide part's module arguments: statistics standardised over every training row and a
-        negative drawn once per row, and the logistic regression on the rows the net trains on."""
-        rows = np.arange(len(source))
-        probe = source.subset(rows, fixed=True)
-        src, dst, t, y = probe.pairs(rows)
-        stats = self.builder_.history_inputs(src, dst, t)
-        wide = self._standardise_wide(stats)
-        n_train = len(rows) if self.validation_fraction is None else ChronologicalSplit(
-            self.validation_fraction).n_train(len(rows))
-        train = np.r_[np.arange(n_train), len(rows) + np.arange(n_train * self.n_negatives)]
-        weight, bias = self._linear_start(stats[train], y[train].astype(np.int64), 1)
-        return {**wide, "wide_weight": weight.tolist(), "output_bias": bias.tolist()}
-
     @_fit_context(prefer_skip_nested_validation=True)
     @uses_torch_threads
     def fit(self, X, y=None):
@@ -420,12 +414,19 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         self.seed_ = seed_from(self.random_state)
         self.negative_pool_ = self.state_.encode(np.unique(targets))  # codes, in sorted-id order
         source = self._link_source(source_codes, target_codes, times, self.seed_)
+        n = len(times)
         self.history_mean_ = self.history_scale_ = None
-        wide = self._wide_start(source) if self.history_features else {}
+        wide = {}
+        if self.history_features:  # standardised over every training row and a negative drawn once per row
+            pairs = source.subset(np.arange(n), fixed=True).pairs(np.arange(n))
+            stats = self.builder_.history_inputs(*pairs[:3])
+            wide = self._standardise_wide(stats)
         net = self._build_net(self.seed_, criterion=torch.nn.BCEWithLogitsLoss, n_outputs=1, pair=True,
-                              n_samples=len(times), **wide)
-        if wide:
-            net.callbacks = [*net.callbacks, ("start_is_epoch_zero", StartIsEpochZero())]
+                              n_samples=n, **wide)
+        if self.history_features:  # the regression on the rows the net trains on and their negatives
+            n_train = n if net.train_split is None else net.train_split.n_train(n)
+            train = np.r_[np.arange(n_train), n + np.arange(n_train * self.n_negatives)]
+            self._start_at(net, *self._linear_start(stats[train], pairs[3][train].astype(np.int64), 1))
         self._fit_net(net, source, self.seed_)
         self._n_features_out = 2 * self.embedding_dim
         return self
