@@ -140,17 +140,13 @@ class QueryBuilder:
     history_features : bool, default=False
         Whether batches carry the per-query history statistics (:meth:`history_inputs`) as the
         model's ``wide`` input.
-    pair_statistics : bool, default=True
-        Whether the history statistics of a query with two ends include those of the pair
-        itself (:meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.pair_features`).
     """
 
     history_features = False  # default of builders pickled before the wide part existed
     pair_statistics = False  # default of builders pickled before the pair statistics existed
 
     def __init__(self, state, *, n_hops, time_window, max_nodes, time_scale, n_objects,
-                 feature_mean=None, feature_scale=None, n_classes=0, history_features=False,
-                 pair_statistics=True):
+                 feature_mean=None, feature_scale=None, n_classes=0, history_features=False):
         self.state = state
         self.n_hops = n_hops
         self.time_window = time_window
@@ -161,7 +157,8 @@ class QueryBuilder:
         self.feature_scale = feature_scale
         self.n_classes = int(n_classes)
         self.history_features = bool(history_features)
-        self.pair_statistics = bool(pair_statistics)
+        # the history statistics of a query with two ends include the pair's own (pair_features)
+        self.pair_statistics = True
 
     @property
     def n_inputs(self):
@@ -343,13 +340,6 @@ class QueryBuilder:
             "level": torch.from_numpy(level),
         }
 
-    def n_history_inputs(self, pair):
-        """Columns of :meth:`history_inputs`: the history features of one end, or of both and of the pair."""
-        graph = self.state.graph
-        if not pair:
-            return graph.n_history_features
-        return 2 * graph.n_history_features + (graph.n_pair_features if self.pair_statistics else 0)
-
     def history_inputs(self, sources, targets, times, before=None):
         """History statistics of each query's ends before its time (the wide inputs), whole-array.
 
@@ -362,7 +352,8 @@ class QueryBuilder:
 
         Returns
         -------
-        ndarray of shape (n, n_history_inputs), float32
+        ndarray of shape (n, W), float32
+            ``W`` = the graph's ``n_history_features`` per end, plus its ``n_pair_features``.
         """
         graph = self.state.graph
         ends = (sources,) if targets is None else (sources, targets)
