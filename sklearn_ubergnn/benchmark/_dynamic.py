@@ -29,6 +29,7 @@ from ..dynamic import (
     EdgeBankBaseline,
     RecencyHeuristicBaseline,
 )
+from ..dynamic._data import wide_inputs
 from ..evaluation import evaluate_stream_events, evaluate_stream_links
 from ..graphs import DynamicInteractionGraph
 from ._core import SuiteData, history_rows, shared_data_dir, suite_config
@@ -65,10 +66,10 @@ def history_features(df, batch=200, recent=10, label="label"):
     of the number of common partners of ``s`` and ``d`` and of the pair's meetings among each
     end's last ``recent`` events. A row never sees itself, its own batch or the future.
 
-    The statistics are the estimators' own:
-    :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.history_features` and
-    :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.pair_features` (the inputs of
-    :class:`~sklearn_ubergnn.dynamic.DynamicInteractionClassifier`'s wide part) on the graph of
+    The statistics are the estimators' own, computed by the same function as the inputs of
+    :class:`~sklearn_ubergnn.dynamic.DynamicInteractionClassifier`'s wide part
+    (:meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.history_features` of both ends and
+    :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.pair_features`), on the graph of
     the whole stream, each row seeing the rows of earlier batches (``before``). Labels are 0/1.
 
     Returns
@@ -82,10 +83,7 @@ def history_features(df, batch=200, recent=10, label="label"):
     t, y = df["time"].to_numpy(dtype=np.float64), df[label].to_numpy().astype(np.int64)
     graph = DynamicInteractionGraph(n_classes=2).append(codes[0::2], codes[1::2], t, labels=y)
     before = np.arange(len(df)) // batch * batch  # a row sees the rows of earlier batches only
-    ends = [graph.history_features(end, t, before=before, recent=recent, time_unit=86400.0)
-            for end in (codes[0::2], codes[1::2])]
-    pair = graph.pair_features(codes[0::2], codes[1::2], t, before=before, recent=recent, time_unit=86400.0)
-    return np.hstack([*ends, pair])
+    return wide_inputs(graph, codes[0::2], codes[1::2], t, before=before, recent=recent, time_unit=86400.0)
 
 
 _DEFAULTS = {

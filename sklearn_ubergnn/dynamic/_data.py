@@ -46,10 +46,33 @@ __all__ = [
     "QueryBuilder",
     "QuerySource",
     "StreamState",
+    "wide_inputs",
 ]
 
 N_STRUCT = 7
 RECENT = 10  # interactions of an object whose revealed labels are also summarised on their own
+
+
+def wide_inputs(graph, sources, targets, times, *, before=None, recent=RECENT, time_unit=1.0, pair=True):
+    """The wide part's statistics of each query: both ends' history, then the pair's own (whole-array).
+
+    :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.history_features` of the source (then of
+    the target, unless ``targets`` is None) and, with ``pair`` and a target, the
+    :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.pair_features` of the two, all with the
+    same ``before``, ``recent`` and ``time_unit``. The estimators' wide inputs
+    (:meth:`QueryBuilder.history_inputs`) and the benchmark's logistic regression read the same.
+
+    Returns
+    -------
+    ndarray of shape (n, W), float64
+        ``W`` = the graph's ``n_history_features`` per end, plus its ``n_pair_features``.
+    """
+    ends = (sources,) if targets is None else (sources, targets)
+    options = {"before": before, "recent": recent, "time_unit": time_unit}
+    columns = [graph.history_features(end, times, **options) for end in ends]
+    if targets is not None and pair:
+        columns.append(graph.pair_features(sources, targets, times, **options))
+    return np.hstack(columns)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -353,16 +376,11 @@ class QueryBuilder:
         Returns
         -------
         ndarray of shape (n, W), float32
-            ``W`` = the graph's ``n_history_features`` per end, plus its ``n_pair_features``.
+            :func:`wide_inputs`, in float32.
         """
         graph = self.state.graph
-        ends = (sources,) if targets is None else (sources, targets)
-        columns = [graph.history_features(end, times, before=before, recent=RECENT, time_unit=self.time_scale)
-                   for end in ends]
-        if targets is not None and self.pair_statistics:
-            columns.append(graph.pair_features(sources, targets, times, before=before, recent=RECENT,
-                                               time_unit=self.time_scale))
-        return np.hstack(columns).astype(np.float32)
+        return wide_inputs(graph, sources, targets, times, before=before, time_unit=self.time_scale,
+                           pair=self.pair_statistics).astype(np.float32)
 
     def pair_fields(self, sources, targets, times, before=None):
         """Tensors for interactions ``(source, target, time)``: segments 0..B-1 the sources,
