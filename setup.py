@@ -44,7 +44,7 @@ setup(
         "docs": ["sphinx>=7.3", "numpydoc>=1.8", "sphinx-gallery>=0.17", "myst-parser>=3",
                  "pydata-sphinx-theme>=0.15"],
         # joblib's "dask" backend for GridSearchCV & co. on a cluster (docs/scaling.md)
-        "distributed": ["dask[distributed]>=2024.1"],
+        "distributed": ["dask[dataframe,distributed]>=2024.1", "pyarrow>=14"],
     },
     entry_points={"console_scripts": ["ubergnn = sklearn_ubergnn.cli:main"]},
     classifiers=[
