@@ -28,6 +28,12 @@ API_REFERENCE = [
         "description": "",
     },
     {
+        "module": "sklearn_ubergnn.distributed",
+        "title": "Distributed inference",
+        "description": "Top-k lists for click tables too large for one process: dask, or Spark's "
+                       "``applyInPandas``. User guide: :doc:`/scaling` (Distributed inference).",
+    },
+    {
         "module": "sklearn_ubergnn.datasets",
         "title": "Data sets: generators and loaders",
         "description": "User guide: :doc:`/datasets`.",
