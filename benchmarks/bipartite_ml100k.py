@@ -11,6 +11,7 @@ Usage (from the repository root; MovieLens is read from ../shared/data/ml-100k, 
     python benchmarks/bipartite_ml100k.py speed --edges 1000000
     python benchmarks/bipartite_ml100k.py gfcf-tune --seeds 0 1 2
     python benchmarks/bipartite_ml100k.py gfcf-scale
+    python benchmarks/bipartite_ml100k.py scale --models disentangled      # one model per process
 
 ``python -m benchmarks run --suite bipartite`` runs the ``accuracy`` models in one go (one fresh process per
 model and seed, mean ± std table, plots).
@@ -35,6 +36,7 @@ from sklearn_ubergnn.disentangled import (
     DisentangledGraphEmbedder,
     DistilledBehaviorClassifier,
     GFCFRecommender,
+    MostPopularRecommender,
     train_test_split_edges,
 )
 from sklearn_ubergnn.evaluation import evaluate_bipartite
@@ -207,9 +209,54 @@ def gfcf_scale(args):
         print("validation Recall@20:", pd.DataFrame(model.validation_scores_).to_string(float_format="%.4f"))
 
 
+def _peak_rss_gib():
+    """This process's peak resident set size so far (VmHWM), GiB."""
+    with open("/proc/self/status") as status:
+        line = next(row for row in status if row.startswith("VmHWM:"))
+    return int(line.split()[1]) / 2**20
+
+
+def scale(args):
+    """One model with its defaults on the million-edge stand-in: fit time, peak memory, Recall@20.
+
+    ``make_bipartite(n_users=--users, n_items=--items, edges_per_user=--edges-per-user)`` (about
+    1M edges at the defaults, the scale of issue #19's hidden data set), split per user 80/20
+    (``--seeds``), the model fitted on the 80 % with its defaults (``--params`` overrides them, as
+    JSON), then Recall@20 and NDCG@20 of ``--rank-users`` random test users. Run one model per
+    process so that the peak RSS is that model's.
+    """
+    import json
+
+    edges, _, _ = make_bipartite(n_users=args.users, n_items=args.items, edges_per_user=args.edges_per_user,
+                                 random_state=0)
+    factories = {"disentangled": DisentangledGraphEmbedder, "gfcf": GFCFRecommender,
+                 "most_popular": MostPopularRecommender}
+    for seed in args.seeds:
+        train, test = train_test_split_edges(edges, 0.2, random_state=seed)
+        users = np.random.default_rng(seed).choice(test["user"].unique(), args.rank_users, replace=False)
+        test = test[test["user"].isin(users)]
+        for name in args.models:
+            params = {"random_state": seed} if name != "most_popular" else {}
+            params.update(json.loads(args.params))
+            model = {name: factories[name](**params)}
+            start_cpu = time.process_time()
+            table, fitted = evaluate_bipartite(model, train, test, k=20, return_estimators=True)
+            row = table.iloc[0]
+            epochs = getattr(fitted[name], "history_", None)
+            print(f"{name} {args.params} seed {seed}: Recall@20 {row['Recall@20']:.4f} NDCG@20 {row['NDCG@20']:.4f}; "
+                  f"fit {row['fit_s']:.0f} s wall ({len(epochs) if epochs is not None else 0} epochs), "
+                  f"fit + rank CPU {time.process_time() - start_cpu:.0f} s, peak RSS so far {_peak_rss_gib():.2f} GiB; "
+                  f"{model_size(fitted[name])}", flush=True)
+
+
+def model_size(model):
+    """Graph size of a fitted bipartite model, for the log."""
+    return f"{model.graph_.n_edges:,} training edges, {model.n_users_:,} users, {model.n_items_:,} items"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("task", choices=["accuracy", "distill", "speed", "gfcf-tune", "gfcf-scale"])
+    parser.add_argument("task", choices=["accuracy", "distill", "speed", "gfcf-tune", "gfcf-scale", "scale"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--models", nargs="+",
@@ -232,7 +279,9 @@ def main(argv=None):
     parser.add_argument("--users", type=int, default=30_000, help="gfcf-scale: make_bipartite n_users")
     parser.add_argument("--items", type=int, default=40_000, help="gfcf-scale: make_bipartite n_items")
     parser.add_argument("--edges-per-user", type=float, default=34, help="gfcf-scale: about 1M edges")
-    parser.add_argument("--rank-users", type=int, default=2_000, help="gfcf-scale: users ranked after fit")
+    parser.add_argument("--rank-users", type=int, default=2_000,
+                        help="gfcf-scale, scale: users ranked after fit")
+    parser.add_argument("--params", default="{}", help="scale: JSON of parameters replacing the defaults")
     parser.add_argument("--working-memory", type=int, default=None,
                         help="gfcf-scale: scikit-learn's working_memory (MiB) while ranking (default 1024)")
     args = parser.parse_args(argv)
@@ -240,7 +289,7 @@ def main(argv=None):
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     torch.set_num_threads(args.threads)
     tasks = {"accuracy": accuracy, "distill": distill, "speed": speed, "gfcf-tune": gfcf_tune,
-             "gfcf-scale": gfcf_scale}
+             "gfcf-scale": gfcf_scale, "scale": scale}
     tasks[args.task](args)
 
 

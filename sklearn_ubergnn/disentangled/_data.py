@@ -16,7 +16,7 @@ import torch
 
 from .._skorch import TensorBatch
 
-__all__ = ["EdgeSource", "GraphSource", "UserVectorSource"]
+__all__ = ["EdgeSource", "GraphSource", "UserVectorSource", "subgraph_fields"]
 
 
 class EdgeSource:
@@ -27,25 +27,39 @@ class EdgeSource:
     users, items : ndarray of shape (E,), int64
         Codes of the positive edges.
     graph_fields : dict of str to torch.Tensor
-        ``edge_src``, ``edge_dst``, ``edge_weight`` of the whole graph, handed to every batch.
+        ``edge_src``, ``edge_dst``, ``edge_weight`` of the whole graph, handed to every batch
+        (without ``sampler``).
     n_items : int
         Number of items to sample negatives from (uniformly).
     n_negatives : int or None
-        ``M``: negatives per positive (``shared=False``) or per batch (``shared=True``). None
-        uses every item as a shared negative (the full softmax).
+        ``M``: negatives per positive (``shared=False``) or per batch (``shared=True``). None, or
+        ``M >= n_items`` with ``shared=True``, uses every item as a shared negative (the full
+        softmax).
     shared : bool
         Whether a batch shares one set of negatives (softmax) or each positive has its own (BPR).
     seed : int
-        Seeds the negative sampling (a ``torch.Generator``, drawn from batch after batch).
+        Seeds the negative sampling (a ``torch.Generator``, drawn from batch after batch) and the
+        neighbour sampling (a NumPy generator).
+    sampler : NeighborSampler or None, default=None
+        With a sampler, a batch carries the sub-graph of its nodes' ``n_hops`` in-neighbourhood
+        (users, positive and negative items; at most ``max_neighbors`` in-edges per node) and
+        its sorted node ids (field ``nodes``), instead of the whole graph.
+    n_users : int, default=0
+        Number of users (items are nodes ``n_users + item``); needed with a sampler.
+    n_hops : int, default=1
+        Hops of the sampled neighbourhood (the network's number of layers).
+    max_neighbors : int or None, default=None
+        In-edges kept per node of the sampled neighbourhood (None: all).
 
     Notes
     -----
     ``batch(index)`` returns the fields ``users, items (B,)``, ``neg_items`` (``(M,)`` shared or
-    ``(B, M)``; ``(n_items,)`` for the full softmax) and the graph's, with a dummy ``y`` of zeros
-    (the link-prediction losses ignore it).
+    ``(B, M)``; ``(n_items,)`` for the full softmax) and the graph's (and ``nodes``), with a
+    dummy ``y`` of zeros (the link-prediction losses ignore it).
     """
 
-    def __init__(self, users, items, graph_fields, n_items, n_negatives, shared, seed):
+    def __init__(self, users, items, graph_fields, n_items, n_negatives, shared, seed, *, sampler=None,
+                 n_users=0, n_hops=1, max_neighbors=None):
         self.users = torch.as_tensor(users)
         self.items = torch.as_tensor(items)
         self.graph_fields = graph_fields
@@ -53,6 +67,8 @@ class EdgeSource:
         self.n_negatives = n_negatives
         self.shared = shared
         self.generator = torch.Generator().manual_seed(int(seed))
+        self.sampler, self.n_users, self.n_hops, self.max_neighbors = sampler, int(n_users), n_hops, max_neighbors
+        self.rng = np.random.default_rng(int(seed))
 
     def __len__(self):
         return len(self.users)
@@ -61,14 +77,29 @@ class EdgeSource:
         """``(TensorBatch, dummy y)`` of the positives ``index`` with sampled negatives."""
         index = torch.as_tensor(index)
         b = len(index)
-        if self.n_negatives is None:
+        if self.n_negatives is None or (self.shared and self.n_negatives >= self.n_items):
             neg = torch.arange(self.n_items)
         else:
             shape = (self.n_negatives,) if self.shared else (b, self.n_negatives)
             neg = torch.randint(self.n_items, shape, generator=self.generator)
-        fields = {"users": self.users[index], "items": self.items[index], "neg_items": neg,
-                  **self.graph_fields}
+        users, items = self.users[index], self.items[index]
+        fields = {"users": users, "items": items, "neg_items": neg}
+        if self.sampler is None:
+            fields.update(self.graph_fields)
+        else:
+            targets = np.concatenate([users.numpy(), items.numpy() + self.n_users, neg.numpy().ravel() + self.n_users])
+            fields.update(subgraph_fields(self.sampler.sample(targets, self.n_hops, self.max_neighbors, self.rng)))
         return TensorBatch(fields, b), torch.zeros(b)
+
+
+def subgraph_fields(subgraph):
+    """The module fields ``edge_src, edge_dst, edge_weight, nodes`` of a :class:`SampledSubgraph`."""
+    return {
+        "edge_src": torch.from_numpy(subgraph.edge_src),
+        "edge_dst": torch.from_numpy(subgraph.edge_dst),
+        "edge_weight": torch.from_numpy(subgraph.edge_weight),
+        "nodes": torch.from_numpy(subgraph.nodes),
+    }
 
 
 class GraphSource:

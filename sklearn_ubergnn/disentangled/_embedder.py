@@ -4,6 +4,7 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -16,14 +17,18 @@ from .._threads import uses_torch_threads
 from .._validation import check_ids, check_k, check_same_id_kind
 from .._vocabulary import ItemVocabulary
 from ..base import TRAINING_CONSTRAINTS, _NetEstimator
-from ..graphs import build_bipartite_graph
+from ..graphs import NeighborSampler, build_bipartite_graph
+from ..graphs._sampling import node_blocks
 from ..metrics import recall_at_k
 from ..nn import BPRLoss, DisentangledGraphNet, SampledSoftmaxLoss
-from ._data import EdgeSource, GraphSource, UserVectorSource
+from ._data import EdgeSource, GraphSource, UserVectorSource, subgraph_fields
 
 __all__ = ["DisentangledGraphEmbedder"]
 
 _LOSSES = {"bpr": BPRLoss, "softmax": SampledSoftmaxLoss}
+
+#: In-edges per block when the final node vectors are computed block after block.
+_EMBED_BLOCK_EDGES = 1 << 18
 
 
 def check_user_ids(X, user_column, *, input_name="users"):
@@ -334,21 +339,26 @@ class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Net
         return out
 
     # ---------------------------------------------------------------- shared training
-    def _train_module(self, module, graph_fields, **module_params):
+    def _train_module(self, module, graph_fields, *, sampler=None, n_hops=1, max_neighbors=None, **module_params):
         """Train a link-prediction module on the training edges; set ``net_``, ``history_`` and the embeddings.
 
         Every positive edge is a sample; negatives are drawn per batch (seeded), ``n_negatives``
         shared by the batch (``loss="softmax"``, None: every item) or per positive (``"bpr"``,
-        None: one).
+        None: one). With a ``sampler`` (a :class:`~sklearn_ubergnn.graphs.NeighborSampler` of the
+        graph), each step runs on the ``n_hops`` neighbourhood of its nodes, ``max_neighbors``
+        in-edges per node, instead of the whole graph.
         """
         seed = seed_from(self.random_state)
         n_negatives = self.n_negatives
         if self.loss == "bpr" and n_negatives is None:
             n_negatives = 1
         source = EdgeSource(self.graph_.user, self.graph_.item, graph_fields, self.n_items_, n_negatives,
-                            self.loss == "softmax", seed + 1)
+                            self.loss == "softmax", seed + 1, sampler=sampler, n_users=self.n_users_,
+                            n_hops=n_hops, max_neighbors=max_neighbors)
         net = self._make_net(module, criterion=_LOSSES[self.loss], seed=seed, n_samples=len(source),
                              validation=False, n_users=self.n_users_, n_items=self.n_items_, **module_params)
+        if self.loss == "softmax":
+            net.set_params(criterion__n_candidates=self.n_items_)
         self._fit_net(net, source, seed)
         self._set_embeddings(graph_fields)
 
@@ -424,10 +434,21 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         items shared by the batch; ``"bpr"``: BPR against ``n_negatives`` items per positive.
     n_negatives : int or None, default=None
         Negatives (see ``loss``). None: every item is a negative of every positive (the full
-        softmax; with ``"bpr"``, None means one negative per positive). A negative equal to the
-        positive is ignored.
+        softmax; with ``"bpr"``, None means one negative per positive). With ``"softmax"``, a
+        catalogue of at most ``n_negatives`` items is the full softmax too; a larger one gets
+        ``n_negatives`` items drawn uniformly per batch, each standing for ``n_items /
+        n_negatives`` items in the loss (the logQ correction of sampled softmax), so that the
+        loss estimates the full softmax. A negative equal to the positive is ignored.
     temperature : float, default=0.2
         Scores (which lie in ``[-1, 1]``) are divided by it in the loss.
+    max_neighbors : int or None, default=None
+        Train each step on the sub-graph its nodes need (the ``n_layers``-hop in-neighbourhood of
+        the batch's users, positive and negative items), keeping at most ``max_neighbors``
+        in-edges per node (drawn uniformly with replacement and weighted ``degree /
+        max_neighbors``, GraphSAGE's unbiased estimate of the neighbour sum). The cost and memory
+        of a step are then set by ``batch_size``, ``n_negatives`` and ``max_neighbors``, not by
+        the size of the graph. None runs every step on the whole graph. The final vectors always
+        use every neighbour.
     max_epochs : int, default=10
         Passes over the training edges (on MovieLens-100k the full softmax converges in about
         6 epochs of batch 8192 at ``lr=1e-2``).
@@ -515,14 +536,16 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         "routing_temperature": [Interval(Real, 0, None, closed="neither")],
         "attention": ["boolean"],
         "channel_score": [StrOptions({"sum", "routed"})],
+        "max_neighbors": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(self, *, n_channels=4, n_iterations=2, n_layers=1, embedding_dim=64, routing_temperature=1.0,
                  attention=False, channel_score="sum", loss="softmax", n_negatives=None, temperature=0.2,
-                 max_epochs=10, batch_size=8192, lr=1e-2, weight_decay=0.0, callbacks=None, device="cpu",
-                 random_state=None, verbose=0, n_jobs=None, user_column="user", item_column="item",
+                 max_neighbors=None, max_epochs=10, batch_size=8192, lr=1e-2, weight_decay=0.0, callbacks=None,
+                 device="cpu", random_state=None, verbose=0, n_jobs=None, user_column="user", item_column="item",
                  weight_column=None):
         self.n_channels = n_channels
+        self.max_neighbors = max_neighbors
         self.n_iterations = n_iterations
         self.n_layers = n_layers
         self.routing_temperature = routing_temperature
@@ -542,18 +565,30 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
             )
 
     def _fit_graph(self, graph):
+        fields = graph.to_torch()
+        self._sampler = NeighborSampler(fields["edge_src"].numpy(), fields["edge_dst"].numpy(), graph.n_nodes,
+                                        fields["edge_weight"].numpy())
         self._train_module(
-            DisentangledGraphNet, graph.to_torch(),
+            DisentangledGraphNet, fields,
+            sampler=None if self.max_neighbors is None else self._sampler, n_hops=self.n_layers,
+            max_neighbors=self.max_neighbors,
             embedding_dim=self.embedding_dim, n_channels=self.n_channels, n_layers=self.n_layers,
             n_iterations=self.n_iterations, tau=self.routing_temperature, attention=self.attention,
             temperature=self.temperature, channel_score=self.channel_score,
         )
+        del self._sampler
 
     def _set_embeddings(self, graph_fields):
-        ((h, p),) = self._outputs(GraphSource(graph_fields), "embed_and_route")
-        self._store_embeddings(h)
-        E = self.graph_.n_edges
-        p = p.numpy().astype(np.float32, copy=False)
+        """Node vectors and last-layer routing, block after block of nodes (memory set by the block)."""
+        n_nodes, E = self.graph_.n_nodes, self.graph_.n_edges
+        h = np.empty((n_nodes, self.embedding_dim), dtype=np.float32)
+        p = np.full((2 * E, self.n_channels), 1.0 / self.n_channels, dtype=np.float32)
+        for block in node_blocks(self._sampler.in_degree(np.arange(n_nodes)), _EMBED_BLOCK_EDGES):
+            sub = self._sampler.sample(block, self.n_layers)
+            ((h_sub, p_sub),) = self._outputs(GraphSource(subgraph_fields(sub)), "embed_and_route")
+            h[block] = h_sub.numpy()[sub.locate(block)]
+            p[sub.edge_id[:sub.n_target_edges]] = p_sub.numpy()[:sub.n_target_edges]
+        self._store_embeddings(torch.from_numpy(h))
         # graph_.to_torch(): edges [0, E) are item -> user in graph order (the users' routing),
         # edges [E, 2E) are user -> item sorted by item (the items' routing).
         order = np.argsort(self.graph_.item, kind="stable")

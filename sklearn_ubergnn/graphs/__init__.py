@@ -4,6 +4,7 @@ See :class:`SessionGraphBatch` for the layout every session module in :mod:`skle
 """
 from ._bipartite import BipartiteGraph, build_bipartite_graph
 from ._dynamic import DynamicInteractionGraph, DynamicSubgraphBatch
+from ._sampling import NeighborSampler, SampledSubgraph
 from ._session import SessionGraphBatch, build_session_graphs, session_adjacency
 from ._transitions import item_transition_graph
 
@@ -11,6 +12,8 @@ __all__ = [
     "BipartiteGraph",
     "DynamicInteractionGraph",
     "DynamicSubgraphBatch",
+    "NeighborSampler",
+    "SampledSubgraph",
     "SessionGraphBatch",
     "build_bipartite_graph",
     "build_session_graphs",

@@ -223,6 +223,20 @@ class _BipartiteScorer(nn.Module):
         """
         return torch.softmax(self.all_pair_scores(u, v, logits=True), dim=1)
 
+    @staticmethod
+    def _node_rows(nodes):
+        """Map global node ids to rows of the embedded nodes (identity without a sub-graph)."""
+        if nodes is None:
+            return lambda ids: ids
+
+        def rows(ids):
+            found = torch.searchsorted(nodes, ids)
+            if bool((found >= nodes.shape[0]).any()) or not torch.equal(nodes[found], ids):
+                raise ValueError("nodes must be sorted and hold every user and item of the batch.")
+            return found
+
+        return rows
+
     def penalty(self, users, items, neg_items):
         """L2 penalty on the ego embeddings of the batch's nodes (LightGCN's regulariser)."""
         if self.l2 == 0:
@@ -230,7 +244,7 @@ class _BipartiteScorer(nn.Module):
         nodes = torch.cat([users, items + self.n_users, neg_items.reshape(-1) + self.n_users])
         return self.l2 * self.embedding(nodes).pow(2).sum() / (2 * users.shape[0])
 
-    def forward(self, users, items, neg_items, edge_src, edge_dst, edge_weight=None):
+    def forward(self, users, items, neg_items, edge_src, edge_dst, edge_weight=None, nodes=None):
         r"""Scores of positive and negative (user, item) pairs, divided by ``temperature``.
 
         Parameters
@@ -241,7 +255,11 @@ class _BipartiteScorer(nn.Module):
             Negative item codes: ``(B, M)`` per positive, or ``(M,)`` shared by the batch.
         edge_src, edge_dst, edge_weight : torch.Tensor
             The directed edge list of the whole training graph (both directions; items are
-            nodes ``n_users + item``).
+            nodes ``n_users + item``), or, with ``nodes``, of a sub-graph on those nodes.
+        nodes : torch.LongTensor or None, default=None
+            Sorted global node ids of the sub-graph whose local edge list is given (e.g. the
+            batch's neighbourhood from :class:`~sklearn_ubergnn.graphs.NeighborSampler`); it
+            must hold every user and item of the batch. None: the edge list is the whole graph's.
 
         Returns
         -------
@@ -259,21 +277,23 @@ class _BipartiteScorer(nn.Module):
         _check_tensor("users", users, 1, integer=True)
         _check_tensor("items", items, 1, integer=True)
         _check_size("items", items, 0, users.shape[0], "one item per user of the batch")
-        h = self.embed(edge_src, edge_dst, edge_weight)
-        u = h.index_select(0, users)
-        v = h.index_select(0, items + self.n_users)
+        h = self.embed(edge_src, edge_dst, edge_weight, nodes=nodes)
+        row = self._node_rows(nodes)
+        u = h.index_select(0, row(users))
+        v = h.index_select(0, row(items + self.n_users))
         pos = self.pair_score(u, v)
         if neg_items.dim() == 1:
-            vn = h.index_select(0, neg_items + self.n_users)
+            vn = h.index_select(0, row(neg_items + self.n_users))
             neg = self.pair_score(u.unsqueeze(1), vn.unsqueeze(0))
             clash = neg_items.unsqueeze(0) == items.unsqueeze(1)
         else:
             _check_size("neg_items", neg_items, 0, users.shape[0], "one row per user of the batch")
-            vn = h.index_select(0, neg_items.reshape(-1) + self.n_users).view(*neg_items.shape, -1)
+            vn = h.index_select(0, row(neg_items.reshape(-1) + self.n_users)).view(*neg_items.shape, -1)
             neg = self.pair_score(u.unsqueeze(1), vn)
             clash = neg_items == items.unsqueeze(1)
-        neg = neg.masked_fill(clash, float("-inf"))
-        return pos / self.temperature, neg / self.temperature, self.penalty(users, items, neg_items)
+        # in place on the (B, M) block the scores were just made in: one pass each
+        neg = neg.masked_fill_(clash, float("-inf")).div_(self.temperature)
+        return pos / self.temperature, neg, self.penalty(users, items, neg_items)
 
 
 class DisentangledGraphNet(_BipartiteScorer):
@@ -363,10 +383,15 @@ class DisentangledGraphNet(_BipartiteScorer):
             s = (u.view(*u.shape[:-1], K, -1) * v.view(*v.shape[:-1], K, -1)).sum(dim=-1)
         return (channel_softmax(s, self.tau) * s).sum(dim=-1)
 
-    def embed(self, edge_src, edge_dst, edge_weight=None, return_routing=False):
-        """Node vectors ``(N, d)`` (and the last layer's routing weights ``(E, K)`` if asked)."""
-        n = self.n_users + self.n_items
-        h = F.normalize(self.embedding.weight.view(n, self.n_channels, -1), dim=2, eps=_EPS).reshape(n, -1)
+    def embed(self, edge_src, edge_dst, edge_weight=None, return_routing=False, nodes=None):
+        """Node vectors ``(N, d)`` (and the last layer's routing weights ``(E, K)`` if asked).
+
+        With ``nodes`` (sorted global ids), the edge list is that of the sub-graph on them and the
+        output has one row per node of ``nodes``.
+        """
+        ego = self.embedding.weight if nodes is None else self.embedding(nodes)
+        n = ego.shape[0]
+        h = F.normalize(ego.view(n, self.n_channels, -1), dim=2, eps=_EPS).reshape(n, -1)
         total = h
         p = None  # stays None without layers
         for conv in self.convs:
@@ -375,12 +400,13 @@ class DisentangledGraphNet(_BipartiteScorer):
         out = total / (len(self.convs) + 1)
         return (out, p) if return_routing else out
 
-    def embed_and_route(self, edge_src, edge_dst, edge_weight=None):
+    def embed_and_route(self, edge_src, edge_dst, edge_weight=None, nodes=None):
         """Node vectors ``(N, d)`` and the last layer's routing weights ``(E, K)`` of every edge.
 
         Without layers there is no routing: every edge gets the uniform weights ``1 / K``.
+        ``nodes`` as in :meth:`embed`.
         """
-        out, p = self.embed(edge_src, edge_dst, edge_weight, return_routing=True)
+        out, p = self.embed(edge_src, edge_dst, edge_weight, return_routing=True, nodes=nodes)
         if p is None:
             p = out.new_full((edge_src.shape[0], self.n_channels), 1.0 / self.n_channels)
         return out, p
@@ -429,9 +455,9 @@ class LightGCN(_BipartiteScorer):
     def extra_repr(self):
         return f"n_users={self.n_users}, n_items={self.n_items}, n_layers={self.n_layers}"
 
-    def embed(self, edge_src, edge_dst, edge_weight=None):
-        """Layer-averaged node vectors ``(N, d)``."""
-        h = self.embedding.weight
+    def embed(self, edge_src, edge_dst, edge_weight=None, nodes=None):
+        """Layer-averaged node vectors ``(N, d)`` (of the sub-graph on ``nodes``, sorted global ids, if given)."""
+        h = self.embedding.weight if nodes is None else self.embedding(nodes)
         if self.n_layers == 0:
             return h
         _check_edges(h.shape[0], edge_src, edge_dst, edge_weight)
@@ -461,18 +487,48 @@ class BPRLoss(nn.Module):
 class SampledSoftmaxLoss(nn.Module):
     r"""Softmax cross-entropy of each positive against its (sampled) negatives.
 
-    ``-log( exp(pos_b) / (exp(pos_b) + sum_m exp(neg_{b,m})) )`` averaged over the batch, plus the
-    penalty. Negatives scored ``-inf`` drop out of the sum.
+    ``-log( exp(pos_b) / (exp(pos_b) + c sum_m exp(neg_{b,m})) )`` averaged over the batch, plus
+    the penalty. Negatives scored ``-inf`` drop out of the sum.
+
+    Parameters
+    ----------
+    n_candidates : int or None, default=None
+        Number of items the ``M`` negatives were drawn from, uniformly with replacement. When
+        ``M < n_candidates``, each negative stands for ``c = n_candidates / M`` items (the logQ
+        correction of sampled softmax: ``log c`` is added to the negatives' logits), so that the
+        loss estimates the softmax over the whole catalogue rather than over ``M + 1`` items.
+        None, or ``M >= n_candidates`` (every item is a negative), gives ``c = 1``.
 
     Shapes
     ------
     ``pos (B,)``, ``neg (B, M)``, ``out ()``.
+
+    References
+    ----------
+    Y. Bengio, J.-S. Senécal. Adaptive importance sampling to accelerate training of a neural
+    probabilistic language model. IEEE Trans. Neural Networks, 2008.
     """
+
+    def __init__(self, n_candidates=None):
+        super().__init__()
+        if n_candidates is not None and n_candidates < 1:
+            raise ValueError(f"n_candidates must be >= 1 or None; got {n_candidates}.")
+        self.n_candidates = n_candidates
+
+    def extra_repr(self):
+        return f"n_candidates={self.n_candidates}"
 
     def forward(self, y_pred, y=None):
         pos, neg, penalty = y_pred
-        logits = torch.cat([pos.unsqueeze(1), neg], dim=1)
-        return (torch.logsumexp(logits, dim=1) - pos).mean() + penalty
+        n_sampled = neg.shape[1]
+        weight = 1.0
+        if self.n_candidates is not None and 0 < n_sampled < self.n_candidates:
+            weight = self.n_candidates / n_sampled
+        # log(exp(pos) + c sum_m exp(neg_m)) shifted by a finite max (pos is finite, a negative may be
+        # -inf), so that no (B, M) copy is concatenated and a row of -inf negatives has a zero gradient
+        shift = torch.maximum(pos, neg.amax(dim=1)).detach() if n_sampled else pos.detach()
+        total = (pos - shift).exp() + weight * (neg - shift.unsqueeze(1)).exp_().sum(dim=1)
+        return (shift + total.log() - pos).mean() + penalty
 
 
 class BehaviorMLP(nn.Module):
