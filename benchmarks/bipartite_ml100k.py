@@ -12,6 +12,7 @@ Usage (from the repository root; MovieLens is read from ../shared/data/ml-100k, 
     python benchmarks/bipartite_ml100k.py gfcf-tune --seeds 0 1 2
     python benchmarks/bipartite_ml100k.py gfcf-scale
     python benchmarks/bipartite_ml100k.py scale --models disentangled      # one model per process
+    python benchmarks/bipartite_ml100k.py params --params '{"max_neighbors": 16}' --seeds 0 1 2
 
 ``python -m benchmarks run --suite bipartite`` runs the ``accuracy`` models in one go (one fresh process per
 model and seed, mean ± std table, plots).
@@ -222,10 +223,15 @@ def scale(args):
     ``make_bipartite(n_users=--users, n_items=--items, edges_per_user=--edges-per-user)`` (about
     1M edges at the defaults, the scale of issue #19's hidden data set), split per user 80/20
     (``--seeds``), the model fitted on the 80 % with its defaults (``--params`` overrides them, as
-    JSON), then Recall@20 and NDCG@20 of ``--rank-users`` random test users. Run one model per
-    process so that the peak RSS is that model's.
+    JSON), then Recall@20 and NDCG@20 of ``--rank-users`` random test users. The peak RSS of the
+    process is read after the data are made, after ``fit`` and after ranking (ranking's blocks
+    follow scikit-learn's ``working_memory``). Run one model per process so that the peaks are
+    that model's.
     """
     import json
+
+    from sklearn_ubergnn._arrays import group_targets
+    from sklearn_ubergnn.metrics import ndcg_at_k, recall_at_k
 
     edges, _, _ = make_bipartite(n_users=args.users, n_items=args.items, edges_per_user=args.edges_per_user,
                                  random_state=0)
@@ -234,19 +240,38 @@ def scale(args):
     for seed in args.seeds:
         train, test = train_test_split_edges(edges, 0.2, random_state=seed)
         users = np.random.default_rng(seed).choice(test["user"].unique(), args.rank_users, replace=False)
-        test = test[test["user"].isin(users)]
+        users, truth = group_targets(*test[test["user"].isin(users)][["user", "item"]].to_numpy().T)
+        data_rss = _peak_rss_gib()
         for name in args.models:
             params = {"random_state": seed} if name != "most_popular" else {}
             params.update(json.loads(args.params))
-            model = {name: factories[name](**params)}
-            start_cpu = time.process_time()
-            table, fitted = evaluate_bipartite(model, train, test, k=20, return_estimators=True)
-            row = table.iloc[0]
-            epochs = getattr(fitted[name], "history_", None)
-            print(f"{name} {args.params} seed {seed}: Recall@20 {row['Recall@20']:.4f} NDCG@20 {row['NDCG@20']:.4f}; "
-                  f"fit {row['fit_s']:.0f} s wall ({len(epochs) if epochs is not None else 0} epochs), "
-                  f"fit + rank CPU {time.process_time() - start_cpu:.0f} s, peak RSS so far {_peak_rss_gib():.2f} GiB; "
-                  f"{model_size(fitted[name])}", flush=True)
+            model = factories[name](**params)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            model.fit(train)
+            fit_s, fit_cpu = time.perf_counter() - start, time.process_time() - start_cpu
+            fit_rss = _peak_rss_gib()
+            ranked = model.recommend(users, k=20)
+            history = getattr(model, "history_", None)
+            epochs = [round(row["dur"]) for row in history] if history is not None else []
+            print(f"{name} {args.params} seed {seed}: Recall@20 {recall_at_k(truth, ranked, k=20):.4f} "
+                  f"NDCG@20 {ndcg_at_k(truth, ranked, k=20):.4f} ({len(users):,} test users); "
+                  f"fit {fit_s:.0f} s wall, {fit_cpu:.0f} s CPU, epochs {epochs} s; peak RSS: data "
+                  f"{data_rss:.2f} GiB, after fit {fit_rss:.2f} GiB, after ranking {_peak_rss_gib():.2f} GiB; "
+                  f"{model_size(model)}", flush=True)
+
+
+def embedder_params(args):
+    """The embedder with its defaults, or with ``--params`` (JSON) replacing some, on the ML-100k splits."""
+    import json
+
+    rows = []
+    for seed in args.seeds:
+        train, test = load_split(seed)
+        model = DisentangledGraphEmbedder(**{"random_state": seed, **json.loads(args.params)})
+        rows.append(evaluate_bipartite({"disentangled": model}, train, test, k=20).iloc[0])
+    table = pd.DataFrame(rows)[["Recall@20", "NDCG@20", "fit_s"]]
+    print(args.params, "seeds", args.seeds, "\n", table.to_string(float_format="%.4f"),
+          "\nmean\n", table.mean().to_string(float_format="%.4f"), "\nstd\n", table.std().to_string(float_format="%.4f"))
 
 
 def model_size(model):
@@ -256,7 +281,7 @@ def model_size(model):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("task", choices=["accuracy", "distill", "speed", "gfcf-tune", "gfcf-scale", "scale"])
+    parser.add_argument("task", choices=["accuracy", "distill", "speed", "gfcf-tune", "gfcf-scale", "scale", "params"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--models", nargs="+",
@@ -281,7 +306,7 @@ def main(argv=None):
     parser.add_argument("--edges-per-user", type=float, default=34, help="gfcf-scale: about 1M edges")
     parser.add_argument("--rank-users", type=int, default=2_000,
                         help="gfcf-scale, scale: users ranked after fit")
-    parser.add_argument("--params", default="{}", help="scale: JSON of parameters replacing the defaults")
+    parser.add_argument("--params", default="{}", help="scale, params: JSON of parameters replacing the defaults")
     parser.add_argument("--working-memory", type=int, default=None,
                         help="gfcf-scale: scikit-learn's working_memory (MiB) while ranking (default 1024)")
     args = parser.parse_args(argv)
@@ -289,7 +314,7 @@ def main(argv=None):
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     torch.set_num_threads(args.threads)
     tasks = {"accuracy": accuracy, "distill": distill, "speed": speed, "gfcf-tune": gfcf_tune,
-             "gfcf-scale": gfcf_scale, "scale": scale}
+             "gfcf-scale": gfcf_scale, "scale": scale, "params": embedder_params}
     tasks[args.task](args)
 
 

@@ -80,7 +80,7 @@ class _BipartiteSuite:
     # LightGCN is another graph model, not a baseline; GF-CF is the strongest training-free one
     baselines = ("most_popular", "mf_bpr", "gfcf")
     labels: ClassVar[dict] = {"most_popular": "most popular", "mf_bpr": "BPR-MF", "lightgcn": "LightGCN",
-              "gfcf": "GF-CF (training-free)", "disentangled": "`DisentangledGraphEmbedder` (K=4, T=2, L=1)"}
+              "gfcf": "GF-CF (training-free)", "disentangled": "`DisentangledGraphEmbedder` (defaults: K=4, T=1, L=1, 32 neighbours)"}
 
     def config(self, scale, options):
         config = suite_config(self.name, {**_DEFAULTS[scale], "scale": scale, "epochs": None}, options)

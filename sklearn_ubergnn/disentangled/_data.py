@@ -11,6 +11,8 @@ A source has ``len(source)`` samples and ``source.batch(index) -> (TensorBatch, 
 The distilled classifier's rows of features and labels are an
 :class:`~sklearn_ubergnn._skorch.ArraySource`.
 """
+import math
+
 import numpy as np
 import torch
 
@@ -54,8 +56,9 @@ class EdgeSource:
     Notes
     -----
     ``batch(index)`` returns the fields ``users, items (B,)``, ``neg_items`` (``(M,)`` shared or
-    ``(B, M)``; ``(n_items,)`` for the full softmax) and the graph's (and ``nodes``), with a
-    dummy ``y`` of zeros (the link-prediction losses ignore it).
+    ``(B, M)``; ``(n_items,)`` for the full softmax), for shared sampled negatives
+    ``neg_log_weight`` (``(M,)``, ``log(n_items / M)``: the logQ correction of uniform draws) and
+    the graph's (and ``nodes``), with a dummy ``y`` of zeros (the link-prediction losses ignore it).
     """
 
     def __init__(self, users, items, graph_fields, n_items, n_negatives, shared, seed, *, sampler=None,
@@ -77,13 +80,18 @@ class EdgeSource:
         """``(TensorBatch, dummy y)`` of the positives ``index`` with sampled negatives."""
         index = torch.as_tensor(index)
         b = len(index)
+        users, items = self.users[index], self.items[index]
+        fields = {"users": users, "items": items}
         if self.n_negatives is None or (self.shared and self.n_negatives >= self.n_items):
             neg = torch.arange(self.n_items)
+        elif self.shared:
+            M = self.n_negatives
+            neg = torch.randint(self.n_items, (M,), generator=self.generator)
+            # drawn uniformly, each negative stands for n_items / M items: the logQ correction
+            fields["neg_log_weight"] = torch.full((M,), math.log(self.n_items / M))
         else:
-            shape = (self.n_negatives,) if self.shared else (b, self.n_negatives)
-            neg = torch.randint(self.n_items, shape, generator=self.generator)
-        users, items = self.users[index], self.items[index]
-        fields = {"users": users, "items": items, "neg_items": neg}
+            neg = torch.randint(self.n_items, (b, self.n_negatives), generator=self.generator)
+        fields["neg_items"] = neg
         if self.sampler is None:
             fields.update(self.graph_fields)
         else:

@@ -357,8 +357,6 @@ class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Net
                             n_hops=n_hops, max_neighbors=max_neighbors)
         net = self._make_net(module, criterion=_LOSSES[self.loss], seed=seed, n_samples=len(source),
                              validation=False, n_users=self.n_users_, n_items=self.n_items_, **module_params)
-        if self.loss == "softmax":
-            net.set_params(criterion__n_candidates=self.n_items_)
         self._fit_net(net, source, seed)
         self._set_embeddings(graph_fields)
 
@@ -408,13 +406,17 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
     channel gathers the neighbours that share one latent interest. The layer outputs are
     averaged; a (user, item) pair scores ``u . v``. The network is trained by link prediction:
     each training edge against sampled negative items, with a sampled softmax (default) or BPR.
+    Each training step runs on the neighbourhood its batch needs, at most ``max_neighbors``
+    in-edges per node, so that a step costs the same on a graph of ten million edges as on one
+    of a hundred thousand.
 
     Parameters
     ----------
     n_channels : int, default=4
         Number of channels ``K``; must divide ``embedding_dim``.
-    n_iterations : int, default=2
-        Routing iterations ``T`` per layer (0: no routing and no neighbours, an ablation).
+    n_iterations : int, default=1
+        Routing iterations ``T`` per layer (0: no routing and no neighbours, an ablation). One
+        iteration ranks as well as two on MovieLens-100k and costs a quarter less per step.
     n_layers : int, default=1
         Number of disentangled layers ``L``.
     embedding_dim : int, default=64
@@ -432,7 +434,7 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
     loss : {"softmax", "bpr"}, default="softmax"
         ``"softmax"``: cross-entropy of each positive against ``n_negatives`` uniformly sampled
         items shared by the batch; ``"bpr"``: BPR against ``n_negatives`` items per positive.
-    n_negatives : int or None, default=None
+    n_negatives : int or None, default=4096
         Negatives (see ``loss``). None: every item is a negative of every positive (the full
         softmax; with ``"bpr"``, None means one negative per positive). With ``"softmax"``, a
         catalogue of at most ``n_negatives`` items is the full softmax too; a larger one gets
@@ -441,20 +443,27 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         loss estimates the full softmax. A negative equal to the positive is ignored.
     temperature : float, default=0.2
         Scores (which lie in ``[-1, 1]``) are divided by it in the loss.
-    max_neighbors : int or None, default=None
+    max_neighbors : int or None, default=32
         Train each step on the sub-graph its nodes need (the ``n_layers``-hop in-neighbourhood of
         the batch's users, positive and negative items), keeping at most ``max_neighbors``
         in-edges per node (drawn uniformly with replacement and weighted ``degree /
         max_neighbors``, GraphSAGE's unbiased estimate of the neighbour sum). The cost and memory
         of a step are then set by ``batch_size``, ``n_negatives`` and ``max_neighbors``, not by
         the size of the graph. None runs every step on the whole graph. The final vectors always
-        use every neighbour.
+        use every neighbour. 32 ranks as the whole graph does on MovieLens-100k (whose users have
+        85 training items on average); 16 and 24 lose 0.003 to 0.007 of Recall@20 there.
+    item_bias : bool, default=True
+        Add a learned bias per item to its logits: ``u . v / (K temperature) + b_v``. The bias
+        carries how often an item is chosen whatever the user (its popularity), which the
+        channel vectors, of bounded norm, cannot express on their own; it counts in
+        :meth:`recommend` and :meth:`item_proba`, not in the vectors of :meth:`transform`. It
+        lifts Recall@20 on MovieLens-100k from 0.3476 to 0.3516 and, on a sparse synthetic
+        graph of 3,000 users and 4,000 items, from 0.051 (below the most-popular ranking's
+        0.052) to 0.068.
     max_epochs : int, default=10
-        Passes over the training edges (on MovieLens-100k the full softmax converges in about
-        6 epochs of batch 8192 at ``lr=1e-2``).
+        Passes over the training edges.
     batch_size : int, default=8192
-        Positive edges per training step. Every step propagates over the whole graph, so large
-        batches keep an epoch cheap.
+        Positive edges per training step.
     lr : float, default=1e-2
         Learning rate of Adam.
     weight_decay : float, default=0.0
@@ -509,6 +518,16 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
     **Scoring.** :meth:`score` takes a DataFrame of held-out edges and returns the Recall@20 of
     :meth:`recommend` (training items excluded), the protocol of LightGCN's papers.
 
+    **Memory and time.** A training step holds its sub-graph (about ``(batch users + batch items
+    + n_negatives) x max_neighbors`` edges) and a ``batch_size x n_negatives`` block of scores,
+    whatever the size of the graph; the final vectors are computed block after block of nodes
+    (about 262,144 in-edges each). The time of an epoch grows with the number of edges. On a
+    synthetic graph of 30,000 users, 40,000 items and 813,611 training edges the defaults train
+    in 17 minutes on two cores (about 100 s per epoch) and the process peaks at 1.92 GiB, 0.42
+    GiB of which are the data (whole-graph steps with the full softmax: about 15 s per step,
+    10 GiB). ``max_neighbors=None`` with ``n_negatives=None`` and ``item_bias=False`` is the
+    exact whole-graph, full-softmax training of earlier versions.
+
     **Channels.** :meth:`channel_affinity` tells which channel the routing sends an item's (or
     user's) training edges through: the last layer's routing weights, averaged over the node's
     edges (``item_routing_`` and ``user_routing_`` hold them per edge).
@@ -537,15 +556,17 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         "attention": ["boolean"],
         "channel_score": [StrOptions({"sum", "routed"})],
         "max_neighbors": [Interval(Integral, 1, None, closed="left"), None],
+        "item_bias": ["boolean"],
     }
 
-    def __init__(self, *, n_channels=4, n_iterations=2, n_layers=1, embedding_dim=64, routing_temperature=1.0,
-                 attention=False, channel_score="sum", loss="softmax", n_negatives=None, temperature=0.2,
-                 max_neighbors=None, max_epochs=10, batch_size=8192, lr=1e-2, weight_decay=0.0, callbacks=None,
+    def __init__(self, *, n_channels=4, n_iterations=1, n_layers=1, embedding_dim=64, routing_temperature=1.0,
+                 attention=False, channel_score="sum", loss="softmax", n_negatives=4096, temperature=0.2,
+                 max_neighbors=32, item_bias=True, max_epochs=10, batch_size=8192, lr=1e-2, weight_decay=0.0, callbacks=None,
                  device="cpu", random_state=None, verbose=0, n_jobs=None, user_column="user", item_column="item",
                  weight_column=None):
         self.n_channels = n_channels
         self.max_neighbors = max_neighbors
+        self.item_bias = item_bias
         self.n_iterations = n_iterations
         self.n_layers = n_layers
         self.routing_temperature = routing_temperature
@@ -575,6 +596,7 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
             embedding_dim=self.embedding_dim, n_channels=self.n_channels, n_layers=self.n_layers,
             n_iterations=self.n_iterations, tau=self.routing_temperature, attention=self.attention,
             temperature=self.temperature, channel_score=self.channel_score,
+            item_bias=self.item_bias,
         )
         del self._sampler
 

@@ -209,6 +209,10 @@ class _BipartiteScorer(nn.Module):
         probability).
         """
         scores = self.pair_score(u.unsqueeze(1), v.unsqueeze(0))
+        bias = getattr(self, "item_bias", None)
+        if bias is not None:
+            _check_size("v", v, 0, bias.shape[0], "one row per item of the catalogue (the item bias)")
+            scores = scores + self.temperature * bias.to(scores.dtype)
         return scores / self.temperature if logits else scores
 
     def item_proba(self, u, v):
@@ -244,7 +248,8 @@ class _BipartiteScorer(nn.Module):
         nodes = torch.cat([users, items + self.n_users, neg_items.reshape(-1) + self.n_users])
         return self.l2 * self.embedding(nodes).pow(2).sum() / (2 * users.shape[0])
 
-    def forward(self, users, items, neg_items, edge_src, edge_dst, edge_weight=None, nodes=None):
+    def forward(self, users, items, neg_items, edge_src, edge_dst, edge_weight=None, nodes=None,
+                neg_log_weight=None):
         r"""Scores of positive and negative (user, item) pairs, divided by ``temperature``.
 
         Parameters
@@ -260,6 +265,11 @@ class _BipartiteScorer(nn.Module):
             Sorted global node ids of the sub-graph whose local edge list is given (e.g. the
             batch's neighbourhood from :class:`~sklearn_ubergnn.graphs.NeighborSampler`); it
             must hold every user and item of the batch. None: the edge list is the whole graph's.
+        neg_log_weight : torch.Tensor of shape (M,) or None, default=None
+            With shared negatives drawn from a proposal ``q`` over the catalogue, ``-log(M q)`` of
+            each: added to its logit, it makes the softmax over the positive and the ``M``
+            negatives an estimate of the softmax over the whole catalogue (the logQ correction of
+            sampled softmax; Bengio & Senécal, 2008). None: no correction.
 
         Returns
         -------
@@ -293,7 +303,14 @@ class _BipartiteScorer(nn.Module):
             clash = neg_items == items.unsqueeze(1)
         # in place on the (B, M) block the scores were just made in: one pass each
         neg = neg.masked_fill_(clash, float("-inf")).div_(self.temperature)
-        return pos / self.temperature, neg, self.penalty(users, items, neg_items)
+        pos = pos / self.temperature
+        bias = getattr(self, "item_bias", None)
+        if bias is not None:
+            pos = pos + bias[items]
+            neg = neg + bias[neg_items]
+        if neg_log_weight is not None:
+            neg = neg.add_(neg_log_weight)
+        return pos, neg, self.penalty(users, items, neg_items)
 
 
 class DisentangledGraphNet(_BipartiteScorer):
@@ -341,8 +358,9 @@ class DisentangledGraphNet(_BipartiteScorer):
 
     def __init__(self, n_users, n_items, embedding_dim=64, n_channels=4, n_layers=2, n_iterations=3, tau=1.0,
                  attention=False, activation="identity", temperature=0.1, l2=0.0, init_std=0.1,
-                 channel_score="sum"):
+                 channel_score="sum", item_bias=False):
         super().__init__()
+        self.item_bias = nn.Parameter(torch.zeros(int(n_items))) if item_bias else None
         if channel_score not in ("sum", "routed"):
             raise ValueError(f"channel_score must be 'sum' or 'routed'; got {channel_score!r}.")
         self.channel_score, self.tau = channel_score, float(tau)
@@ -487,47 +505,21 @@ class BPRLoss(nn.Module):
 class SampledSoftmaxLoss(nn.Module):
     r"""Softmax cross-entropy of each positive against its (sampled) negatives.
 
-    ``-log( exp(pos_b) / (exp(pos_b) + c sum_m exp(neg_{b,m})) )`` averaged over the batch, plus
-    the penalty. Negatives scored ``-inf`` drop out of the sum.
-
-    Parameters
-    ----------
-    n_candidates : int or None, default=None
-        Number of items the ``M`` negatives were drawn from, uniformly with replacement. When
-        ``M < n_candidates``, each negative stands for ``c = n_candidates / M`` items (the logQ
-        correction of sampled softmax: ``log c`` is added to the negatives' logits), so that the
-        loss estimates the softmax over the whole catalogue rather than over ``M + 1`` items.
-        None, or ``M >= n_candidates`` (every item is a negative), gives ``c = 1``.
+    ``-log( exp(pos_b) / (exp(pos_b) + sum_m exp(neg_{b,m})) )`` averaged over the batch, plus the
+    penalty. Negatives scored ``-inf`` drop out of the sum. Sampled negatives carry their logQ
+    correction in their logits (the networks' ``neg_log_weight``).
 
     Shapes
     ------
     ``pos (B,)``, ``neg (B, M)``, ``out ()``.
-
-    References
-    ----------
-    Y. Bengio, J.-S. Senécal. Adaptive importance sampling to accelerate training of a neural
-    probabilistic language model. IEEE Trans. Neural Networks, 2008.
     """
-
-    def __init__(self, n_candidates=None):
-        super().__init__()
-        if n_candidates is not None and n_candidates < 1:
-            raise ValueError(f"n_candidates must be >= 1 or None; got {n_candidates}.")
-        self.n_candidates = n_candidates
-
-    def extra_repr(self):
-        return f"n_candidates={self.n_candidates}"
 
     def forward(self, y_pred, y=None):
         pos, neg, penalty = y_pred
-        n_sampled = neg.shape[1]
-        weight = 1.0
-        if self.n_candidates is not None and 0 < n_sampled < self.n_candidates:
-            weight = self.n_candidates / n_sampled
-        # log(exp(pos) + c sum_m exp(neg_m)) shifted by a finite max (pos is finite, a negative may be
+        # log(exp(pos) + sum_m exp(neg_m)) shifted by a finite max (pos is finite, a negative may be
         # -inf), so that no (B, M) copy is concatenated and a row of -inf negatives has a zero gradient
-        shift = torch.maximum(pos, neg.amax(dim=1)).detach() if n_sampled else pos.detach()
-        total = (pos - shift).exp() + weight * (neg - shift.unsqueeze(1)).exp_().sum(dim=1)
+        shift = torch.maximum(pos, neg.amax(dim=1)).detach() if neg.shape[1] else pos.detach()
+        total = (pos - shift).exp() + (neg - shift.unsqueeze(1)).exp_().sum(dim=1)
         return (shift + total.log() - pos).mean() + penalty
 
 

@@ -314,3 +314,26 @@ def test_behavior_heads_train_as_independent_students():
     torch.testing.assert_close(out, head0 + head1)
     with pytest.raises(ValueError, match="train_mask must have shape"):
         HeadwiseDistillationLoss([1.0, 1.0, 1.0], keep)
+
+
+def test_item_bias_enters_every_logit():
+    g = build_bipartite_graph([0, 0, 1, 2], [0, 1, 1, 2], n_users=3, n_items=3)
+    torch.manual_seed(0)
+    plain = DisentangledGraphNet(3, 3, embedding_dim=4, n_channels=2, n_layers=1, temperature=0.5)
+    biased = DisentangledGraphNet(3, 3, embedding_dim=4, n_channels=2, n_layers=1, temperature=0.5,
+                                  item_bias=True)
+    biased.load_state_dict({**plain.state_dict(), "item_bias": torch.tensor([1.0, -2.0, 0.5])})
+    users, items, negs = torch.tensor([0, 2]), torch.tensor([1, 2]), torch.tensor([0, 2])
+    (pos0, neg0, _), (pos1, neg1, _) = plain(users, items, negs, **g.to_torch()), biased(
+        users, items, negs, **g.to_torch())
+    bias = biased.item_bias.detach()
+    torch.testing.assert_close(pos1, pos0 + bias[items])
+    torch.testing.assert_close(neg1[0], neg0[0] + bias[negs])
+    assert torch.isinf(neg1[1, 1]), "the positive stays out of its own negatives"
+    h = plain.embed(**g.to_torch()).detach()
+    u, v = h[:3], h[3:]
+    torch.testing.assert_close(biased.all_pair_scores(u, v, logits=True),
+                               plain.all_pair_scores(u, v, logits=True) + bias)
+    torch.testing.assert_close(biased.item_proba(u, v), torch.softmax(plain.all_pair_scores(u, v, True) + bias, 1))
+    with pytest.raises(ValueError, match="item bias"):
+        biased.all_pair_scores(u, v[:2])

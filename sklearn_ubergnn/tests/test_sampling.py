@@ -15,6 +15,7 @@ from sklearn_ubergnn.disentangled import (
     MostPopularRecommender,
     train_test_split_edges,
 )
+from sklearn_ubergnn.disentangled._data import EdgeSource
 from sklearn_ubergnn.graphs import NeighborSampler, build_bipartite_graph
 from sklearn_ubergnn.graphs._sampling import node_blocks
 from sklearn_ubergnn.nn import DisentangledGraphNet, LightGCN, SampledSoftmaxLoss
@@ -150,25 +151,40 @@ def test_networks_on_the_exact_subgraph_equal_the_whole_graph(n_layers, module):
         net(users, items, negs, empty, empty, nodes=torch.from_numpy(sub.nodes[:3]))
 
 
-def test_sampled_softmax_logq_correction_by_hand():
+def test_sampled_negatives_carry_their_logq_correction():
+    g = build_bipartite_graph([0, 0, 1, 2], [0, 1, 1, 2], n_users=3, n_items=10)
+    fields = g.to_torch()
+    batch, _ = EdgeSource(g.user, g.item, fields, 10, 4, True, 0).batch([0, 1])
+    assert batch.fields["neg_items"].shape == (4,)
+    # 4 negatives drawn uniformly from 10 items: each stands for 10 / 4 items
+    np.testing.assert_allclose(batch.fields["neg_log_weight"].numpy(), np.log(10 / 4), rtol=1e-6)
+    # as many negatives as items: the full softmax, uncorrected
+    batch, _ = EdgeSource(g.user, g.item, fields, 10, 10, True, 0).batch([0])
+    np.testing.assert_array_equal(batch.fields["neg_items"], np.arange(10))
+    assert "neg_log_weight" not in batch.fields
+    # the network adds the log-weights to the negatives' logits, and the loss then reads
+    # log(exp(pos) + sum_m exp(neg_m) / (M q_m)), the importance-sampled full softmax
+    # (q = 1 / n_items for uniform draws)
+    torch.manual_seed(0)
+    net = DisentangledGraphNet(3, 10, embedding_dim=4, n_channels=2, n_layers=1)
+    users, items, negs = torch.tensor([0, 1]), torch.tensor([1, 1]), torch.tensor([1, 3, 3, 7])
+    weight = torch.tensor([0.5, -1.0, -1.0, 2.0])
+    pos, neg, _ = net(users, items, negs, **fields, neg_log_weight=weight)
+    _, plain, _ = net(users, items, negs, **fields)
+    torch.testing.assert_close(neg, plain + weight)
+    assert torch.isinf(neg[:, 0]).all(), "the positive stays out of its own negatives"
+    expected = (torch.logsumexp(torch.cat([pos[:, None], neg], 1), 1) - pos).mean()
+    torch.testing.assert_close(SampledSoftmaxLoss()((pos, neg, torch.tensor(0.0))), expected)
+
+
+def test_sampled_softmax_rows_without_negatives_have_zero_gradient():
     pos = torch.tensor([1.0, 0.0], requires_grad=True)
-    neg = torch.tensor([[0.0, float("-inf")], [2.0, -1.0]], requires_grad=True)
-    # 2 negatives drawn from 10 items: each stands for 5
-    loss = SampledSoftmaxLoss(n_candidates=10)((pos, neg, torch.tensor(0.0)))
-    expected = (math.log(math.e + 5 * 1) - 1 + math.log(1 + 5 * (math.exp(2) + math.exp(-1)))) / 2
+    neg = torch.tensor([[float("-inf"), float("-inf")], [2.0, -1.0]], requires_grad=True)
+    loss = SampledSoftmaxLoss()((pos, neg, torch.tensor(0.0)))
+    expected = (0.0 + math.log(1 + math.exp(2) + math.exp(-1))) / 2
     assert loss.item() == pytest.approx(expected, rel=1e-6)
     loss.backward()
-    assert torch.isfinite(neg.grad).all() and neg.grad[0, 1] == 0
-    # as many negatives as candidates (the full softmax): no correction
-    full = SampledSoftmaxLoss(n_candidates=2)((pos, neg, torch.tensor(0.0)))
-    assert full.item() == pytest.approx(SampledSoftmaxLoss()((pos, neg, torch.tensor(0.0))).item())
-    # a row whose only negative is its positive: loss 0, gradient 0 (never NaN)
-    lone = torch.tensor([[float("-inf")]], requires_grad=True)
-    out = SampledSoftmaxLoss(n_candidates=5)((torch.tensor([0.3]), lone, torch.tensor(0.0)))
-    out.backward()
-    assert out.item() == pytest.approx(0.0, abs=1e-7) and lone.grad.item() == 0
-    with pytest.raises(ValueError, match="n_candidates"):
-        SampledSoftmaxLoss(n_candidates=0)
+    assert torch.isfinite(neg.grad).all() and (neg.grad[0] == 0).all() and pos.grad[0] == 0
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +198,7 @@ SMALL = {"embedding_dim": 16, "max_epochs": 12, "batch_size": 512, "lr": 2e-2, "
 
 def test_uncapped_subgraph_training_equals_whole_graph_training(planted):
     train, _ = planted
-    whole = DisentangledGraphEmbedder(**{**SMALL, "max_epochs": 3}).fit(train)
+    whole = DisentangledGraphEmbedder(**{**SMALL, "max_epochs": 3}, max_neighbors=None).fit(train)
     exact = DisentangledGraphEmbedder(**{**SMALL, "max_epochs": 3}, max_neighbors=10**6).fit(train)
     np.testing.assert_allclose(exact.user_embeddings_, whole.user_embeddings_, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(exact.item_embeddings_, whole.item_embeddings_, rtol=1e-4, atol=1e-5)
@@ -197,3 +213,17 @@ def test_capped_subgraph_training_learns(planted):
     np.testing.assert_array_equal(capped.transform(capped.users_[:3])[1], capped.transform(capped.users_[1:2])[0])
     counts = Counter(np.argmax(capped.channel_affinity(), axis=1).tolist())
     assert len(counts) > 1, "the routing still uses several channels"
+
+
+def test_item_bias_learns_popularity_the_vectors_cannot():
+    # a sparse catalogue (1,500 items, 8 training edges per user, 16 dimensions): the bias learns
+    # each item's popularity (correlation 0.95 with its log count) and lifts Recall@20 from 0.024
+    # to 0.041 here (seeds 0-3 of data and model: +0.004 to +0.017, never a loss)
+    edges, _, _ = make_bipartite(n_users=400, n_items=1500, edges_per_user=10, random_state=0)
+    train, test = train_test_split_edges(edges, 0.2, random_state=0)
+    with_bias = DisentangledGraphEmbedder(**SMALL).fit(train)
+    without = DisentangledGraphEmbedder(**SMALL, item_bias=False).fit(train)
+    assert with_bias.score(test) > without.score(test) + 0.01
+    assert without.net_.module_.item_bias is None
+    bias = with_bias.net_.module_.item_bias.detach().numpy()
+    assert np.corrcoef(bias, np.log1p(with_bias.item_counts_))[0, 1] > 0.8
