@@ -212,7 +212,7 @@ class _BipartiteScorer(nn.Module):
         bias = getattr(self, "item_bias", None)
         if bias is not None:
             _check_size("v", v, 0, bias.shape[0], "one row per item of the catalogue (the item bias)")
-            scores = scores + self.temperature * bias.to(scores.dtype)
+            scores = scores.add_(bias.to(scores.dtype), alpha=self.temperature)  # the fresh (b, m) block, in place
         return scores / self.temperature if logits else scores
 
     def item_proba(self, u, v):
