@@ -144,28 +144,36 @@ class NeighborSampler:
         frontier = np.unique(np.asarray(targets, dtype=np.int64))
         if len(frontier) and (frontier[0] < 0 or frontier[-1] >= self.n_nodes):
             raise ValueError(f"targets must be node ids in [0, {self.n_nodes}); got [{frontier[0]}, {frontier[-1]}].")
-        reached, positions, factors, dsts = frontier, [], [], []
-        n_target_edges = 0
+        # membership in a boolean mask over the graph's nodes, not set operations on sorted arrays:
+        # a step costs what its edges cost, plus one pass over the mask
+        reached = np.zeros(self.n_nodes, dtype=bool)
+        reached[frontier] = True
+        positions, factors, dsts = [], [], []
         for hop in range(n_hops):
             position, factor, dst = self._in_edges(frontier, max_neighbors, rng)
             positions.append(position)
             factors.append(factor)
             dsts.append(dst)
-            if hop == 0:
-                n_target_edges = len(position)
-            frontier = np.setdiff1d(self.src[position], reached)
-            reached = np.union1d(reached, frontier)
+            if hop + 1 == n_hops:
+                break
+            src = self.src[position]
+            frontier = np.unique(src[~reached[src]])
+            reached[frontier] = True
             if not len(frontier):
                 break
         position = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
+        n_target_edges = len(positions[0]) if positions else 0
         src = self.src[position]
-        nodes = np.union1d(reached, src)
+        reached[src] = True
+        nodes = np.flatnonzero(reached)
+        local = np.empty(self.n_nodes, dtype=np.int64)
+        local[nodes] = np.arange(len(nodes), dtype=np.int64)
         dst = np.concatenate(dsts) if dsts else np.zeros(0, dtype=np.int64)
         weight = self.weight[position] * (np.concatenate(factors) if factors else np.ones(0, np.float32))
         return SampledSubgraph(
             nodes=nodes,
-            edge_src=np.searchsorted(nodes, src),
-            edge_dst=np.searchsorted(nodes, dst),
+            edge_src=local[src],
+            edge_dst=local[dst],
             edge_weight=weight.astype(np.float32, copy=False),
             edge_id=self.edge_id[position],
             n_target_edges=int(n_target_edges),
