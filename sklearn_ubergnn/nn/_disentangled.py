@@ -194,6 +194,9 @@ class _BipartiteScorer(nn.Module):
     Subclasses define ``embed(edge_src, edge_dst, edge_weight) -> (users (U, d), items (I, d))``.
     """
 
+    #: ``c`` such that :meth:`pair_score` is ``c * u . v`` (None when it is not bilinear).
+    bilinear_scale = 1.0
+
     def pair_score(self, u, v):
         """Dot product of broadcastable ``u (..., d)`` and ``v (..., d)``: ``(...)``."""
         if u.dim() == 3 and v.dim() == 3 and u.shape[1] == 1 and v.shape[0] == 1:  # (B, 1, d) x (1, M, d)
@@ -291,25 +294,30 @@ class _BipartiteScorer(nn.Module):
         row = self._node_rows(nodes)
         u = h.index_select(0, row(users))
         v = h.index_select(0, row(items + self.n_users))
-        pos = self.pair_score(u, v)
+        pos = self.pair_score(u, v) / self.temperature
+        bias = getattr(self, "item_bias", None)
+        offset = None  # what every logit of a column of negatives gets added: bias and correction
         if neg_items.dim() == 1:
             vn = h.index_select(0, row(neg_items + self.n_users))
-            neg = self.pair_score(u.unsqueeze(1), vn.unsqueeze(0))
+            scale = self.bilinear_scale
+            if scale is None:
+                neg = self.pair_score(u.unsqueeze(1), vn.unsqueeze(0)).div_(self.temperature)
+            else:  # the (B, M) logits from one matrix product, the scalars folded into u
+                neg = torch.mm(u * (scale / self.temperature), vn.t())
             clash = neg_items.unsqueeze(0) == items.unsqueeze(1)
+            offset = neg_log_weight
         else:
             _check_size("neg_items", neg_items, 0, users.shape[0], "one row per user of the batch")
             vn = h.index_select(0, row(neg_items.reshape(-1) + self.n_users)).view(*neg_items.shape, -1)
-            neg = self.pair_score(u.unsqueeze(1), vn)
+            neg = self.pair_score(u.unsqueeze(1), vn).div_(self.temperature)
             clash = neg_items == items.unsqueeze(1)
-        # in place on the (B, M) block the scores were just made in: one pass each
-        neg = neg.masked_fill_(clash, float("-inf")).div_(self.temperature)
-        pos = pos / self.temperature
-        bias = getattr(self, "item_bias", None)
         if bias is not None:
             pos = pos + bias[items]
-            neg = neg + bias[neg_items]
-        if neg_log_weight is not None:
-            neg = neg.add_(neg_log_weight)
+            offset = bias[neg_items] if offset is None else bias[neg_items] + offset
+        # in place on the (B, M) block the logits were just made in: one pass each
+        neg = neg.masked_fill_(clash, float("-inf"))
+        if offset is not None:
+            neg = neg.add_(offset)
         return pos, neg, self.penalty(users, items, neg_items)
 
 
@@ -383,6 +391,11 @@ class DisentangledGraphNet(_BipartiteScorer):
     def extra_repr(self):
         return (f"n_users={self.n_users}, n_items={self.n_items}, temperature={self.temperature}, "
                 f"channel_score={self.channel_score!r}")
+
+    @property
+    def bilinear_scale(self):
+        """``1 / K`` with ``channel_score="sum"`` (the score is ``u . v / K``); None with ``"routed"``."""
+        return 1.0 / self.n_channels if self.channel_score == "sum" else None
 
     def pair_score(self, u, v):
         """Score of broadcastable ``u (..., d)`` and ``v (..., d)``: ``(...)``.
