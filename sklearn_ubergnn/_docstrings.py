@@ -10,6 +10,21 @@ import textwrap
 __all__ = ["DOCS", "fill_doc"]
 
 DOCS = {
+    "click_columns": """\
+k : int, default=20
+    Number of items per session, best first (fewer when the catalogue is smaller).
+session_column : str, default="session"
+    Column (or index name) of the session ids: any hashable values, none missing.
+item_column : str, default="item"
+    Column of the item ids: all integers or all strings, as in ``fit``; none missing.
+time_column : str, default=None
+    Column of the click times (numbers or dates): a session's clicks are ordered by it, ties
+    in row order. None: a session's clicks are in row order.
+user_columns : list of str, default=None
+    User-portrait columns, for a model fitted with them (``UberGNNRecommender`` given a
+    DataFrame with user columns). They should be constant within a session: the values of
+    its first click are used. The estimator then gets a DataFrame with its
+    ``session_column`` (lists of item ids) and these columns.""",
     "random_state": """\
 random_state : int, RandomState instance or None, default=None
     Seeds everything random in ``fit``: weight initialisation, shuffling, negative sampling

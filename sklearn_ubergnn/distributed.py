@@ -15,6 +15,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from ._docstrings import fill_doc
 from ._validation import FlatSessions, check_ids, check_k
 from .pipeline import recommend
 
@@ -35,6 +36,7 @@ class _Columns:
     order: object = None  # the click-order column added before a shuffle, if any
 
 
+@fill_doc
 def recommend_clicks(
     estimator, clicks, *, k=20, session_column="session", item_column="item", time_column=None, user_columns=None
 ):
@@ -55,20 +57,7 @@ def recommend_clicks(
     clicks : pandas.DataFrame
         The clicks in long format, one row per click: a session id, an item id and, optionally,
         a click time and user-portrait columns; other columns are ignored. Not modified.
-    k : int, default=20
-        Number of items per session, best first (fewer when the catalogue is smaller).
-    session_column : str, default="session"
-        Column (or index name) of the session ids: any hashable values, none missing.
-    item_column : str, default="item"
-        Column of the item ids: all integers or all strings, as in ``fit``; none missing.
-    time_column : str, default=None
-        Column of the click times (numbers or dates): a session's clicks are ordered by it, ties
-        in row order. None: a session's clicks are in row order.
-    user_columns : list of str, default=None
-        User-portrait columns, for a model fitted with them (``UberGNNRecommender`` given a
-        DataFrame with user columns). They should be constant within a session: the values of
-        its first click are used. The estimator then gets a DataFrame with its
-        ``session_column`` (lists of item ids) and these columns.
+    {click_columns}
 
     Returns
     -------
@@ -113,12 +102,12 @@ def recommend_clicks(
             f"clicks must be a pandas DataFrame, got {_type_name(clicks)}; for a dask DataFrame use "
             "recommend_dask."
         )
-    _check_recommender(estimator)
-    k = check_k(k)
-    columns, from_index = _check_columns(clicks, session_column, item_column, time_column, user_columns)
+    k, columns, from_index = _check_call(estimator, clicks, k, session_column, item_column, time_column,
+                                         user_columns)
     return _rank_clicks(clicks.reset_index() if from_index else clicks, estimator, k=k, columns=columns)
 
 
+@fill_doc
 def recommend_dask(
     estimator,
     clicks,
@@ -149,20 +138,7 @@ def recommend_dask(
         The clicks in long format, one row per click: a session id, an item id and, optionally,
         a click time and user-portrait columns; other columns are dropped first. The session id
         may be the index (as after ``set_index(session_column)``). Not modified.
-    k : int, default=20
-        Number of items per session, best first (fewer when the catalogue is smaller).
-    session_column : str, default="session"
-        Column (or index name) of the session ids: any hashable values, none missing.
-    item_column : str, default="item"
-        Column of the item ids: all integers or all strings, as in ``fit``; none missing.
-    time_column : str, default=None
-        Column of the click times (numbers or dates): a session's clicks are ordered by it, ties
-        in row order. None: a session's clicks are in row order.
-    user_columns : list of str, default=None
-        User-portrait columns, for a model fitted with them (``UberGNNRecommender`` given a
-        DataFrame with user columns). They should be constant within a session: the values of
-        its first click are used. The estimator then gets a DataFrame with its
-        ``session_column`` (lists of item ids) and these columns.
+    {click_columns}
     shuffle : bool, default=True
         Whether to bring every session's clicks into one partition first (``shuffle`` on the
         session column, row order within a session kept). Skipped when the session id is the
@@ -227,9 +203,8 @@ def recommend_dask(
             f"clicks must be a dask DataFrame, got {_type_name(clicks)}; wrap a pandas DataFrame with "
             "dask.dataframe.from_pandas(df, npartitions=...), or rank it with recommend_clicks."
         )
-    _check_recommender(estimator)
-    k = check_k(k)
-    columns, from_index = _check_columns(clicks, session_column, item_column, time_column, user_columns)
+    k, columns, from_index = _check_call(estimator, clicks, k, session_column, item_column, time_column,
+                                         user_columns)
     kept = [c for c in (columns.item, columns.time, *columns.users) if c is not None]
     frame = clicks[kept].reset_index() if from_index else clicks[[columns.session, *kept]]
     if shuffle and not (from_index and clicks.known_divisions):
@@ -263,6 +238,13 @@ def _type_name(obj):
 
 def _final(estimator):
     return estimator._final_estimator if isinstance(estimator, Pipeline) else estimator
+
+
+def _check_call(estimator, clicks, k, session_column, item_column, time_column, user_columns):
+    """The checks both entry points make: ``(k, columns, from_index)`` of a valid call."""
+    _check_recommender(estimator)
+    columns, from_index = _check_columns(clicks, session_column, item_column, time_column, user_columns)
+    return check_k(k), columns, from_index
 
 
 def _check_recommender(estimator):
