@@ -207,9 +207,10 @@ class _BipartiteScorer(nn.Module):
         """Scores of every user row against every item row, as in training: ``(b, m)``.
 
         ``u (b, d)`` and ``v (m, d)`` are node vectors from :meth:`embed` (any float dtype); the
-        score is :meth:`pair_score`, divided by ``temperature`` when ``logits`` is true, which makes
-        it the logit the training loss saw (so ``softmax`` over the catalogue is the model's own
-        probability).
+        score is :meth:`pair_score` (plus ``temperature * b_v`` with an item bias, when ``v`` must
+        then be the whole catalogue, in item order), divided by ``temperature`` when ``logits`` is
+        true, which makes it the logit the training loss saw (so ``softmax`` over the catalogue is
+        the model's own probability).
         """
         scores = self.pair_score(u.unsqueeze(1), v.unsqueeze(0))
         bias = getattr(self, "item_bias", None)
@@ -253,7 +254,7 @@ class _BipartiteScorer(nn.Module):
 
     def forward(self, users, items, neg_items, edge_src, edge_dst, edge_weight=None, nodes=None,
                 neg_log_weight=None):
-        r"""Scores of positive and negative (user, item) pairs, divided by ``temperature``.
+        r"""Logits of positive and negative (user, item) pairs: scores divided by ``temperature``.
 
         Parameters
         ----------
@@ -277,8 +278,10 @@ class _BipartiteScorer(nn.Module):
         Returns
         -------
         pos : torch.Tensor of shape (B,)
+            Logits of the positives: scores divided by ``temperature``, plus the item bias if any.
         neg : torch.Tensor of shape (B, M)
-            Scores of the negatives; ``-inf`` where a negative equals the positive item.
+            Logits of the negatives, likewise, plus ``neg_log_weight``; ``-inf`` where a negative
+            equals the positive item.
         penalty : torch.Tensor, scalar
             L2 penalty to add to the loss (0 when ``l2 == 0``).
 
@@ -358,6 +361,11 @@ class DisentangledGraphNet(_BipartiteScorer):
         How a pair's channel similarities ``s_k = u_k . v_k`` become its score: their mean
         (``u . v / K``), or ``sum_k softmax_k(s / tau)_k s_k``, which lets a pair be explained by
         the channel it agrees on most (see :meth:`pair_score`).
+    item_bias : bool, default=False
+        Learn a bias ``b_v`` per item (``item_bias``, zeros at first), added to the item's logit
+        in training, :meth:`all_pair_scores` and :meth:`item_proba`: the logit is
+        ``score(u, v) / temperature + b_v``. The channel vectors, of norm at most 1, cannot carry
+        an item's popularity on their own.
 
     Shapes
     ------
