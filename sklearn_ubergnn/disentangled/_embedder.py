@@ -344,23 +344,26 @@ class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Net
 
         Every positive edge is a sample; negatives are drawn per batch (seeded), ``n_negatives``
         shared by the batch (``loss="softmax"``, None: every item) or per positive (``"bpr"``,
-        None: one). With a ``sampler`` (a :class:`~sklearn_ubergnn.graphs.NeighborSampler` of the
-        graph), each step runs on the ``n_hops`` neighbourhood of its nodes, ``max_neighbors``
-        in-edges per node, instead of the whole graph.
+        None: one). ``sampler`` (a :class:`~sklearn_ubergnn.graphs.NeighborSampler` of the graph,
+        or None) goes to :meth:`_set_embeddings`; with ``max_neighbors`` too, each step runs on
+        the ``n_hops`` neighbourhood of its nodes, ``max_neighbors`` in-edges per node, instead of
+        the whole graph.
         """
         seed = seed_from(self.random_state)
         n_negatives = self.n_negatives
         if self.loss == "bpr" and n_negatives is None:
             n_negatives = 1
         source = EdgeSource(self.graph_.user, self.graph_.item, graph_fields, self.n_items_, n_negatives,
-                            self.loss == "softmax", seed + 1, sampler=sampler, n_users=self.n_users_,
+                            self.loss == "softmax", seed + 1,
+                            sampler=None if max_neighbors is None else sampler, n_users=self.n_users_,
                             n_hops=n_hops, max_neighbors=max_neighbors)
         net = self._make_net(module, criterion=_LOSSES[self.loss], seed=seed, n_samples=len(source),
                              validation=False, n_users=self.n_users_, n_items=self.n_items_, **module_params)
         self._fit_net(net, source, seed)
-        self._set_embeddings(graph_fields)
+        self._set_embeddings(graph_fields, sampler)
 
-    def _set_embeddings(self, graph_fields):
+    def _set_embeddings(self, graph_fields, sampler):
+        """The module's node vectors on the whole graph (subclasses may go block by block with ``sampler``)."""
         (h,) = self._outputs(GraphSource(graph_fields), "embed")
         self._store_embeddings(h)
 
@@ -587,26 +590,23 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
 
     def _fit_graph(self, graph):
         fields = graph.to_torch()
-        self._sampler = NeighborSampler(fields["edge_src"].numpy(), fields["edge_dst"].numpy(), graph.n_nodes,
-                                        fields["edge_weight"].numpy())
+        sampler = NeighborSampler(fields["edge_src"].numpy(), fields["edge_dst"].numpy(), graph.n_nodes,
+                                  fields["edge_weight"].numpy())
         self._train_module(
-            DisentangledGraphNet, fields,
-            sampler=None if self.max_neighbors is None else self._sampler, n_hops=self.n_layers,
-            max_neighbors=self.max_neighbors,
+            DisentangledGraphNet, fields, sampler=sampler, n_hops=self.n_layers, max_neighbors=self.max_neighbors,
             embedding_dim=self.embedding_dim, n_channels=self.n_channels, n_layers=self.n_layers,
             n_iterations=self.n_iterations, tau=self.routing_temperature, attention=self.attention,
             temperature=self.temperature, channel_score=self.channel_score,
             item_bias=self.item_bias,
         )
-        del self._sampler
 
-    def _set_embeddings(self, graph_fields):
+    def _set_embeddings(self, graph_fields, sampler):
         """Node vectors and last-layer routing, block after block of nodes (memory set by the block)."""
         n_nodes, E = self.graph_.n_nodes, self.graph_.n_edges
         h = np.empty((n_nodes, self.embedding_dim), dtype=np.float32)
         p = np.full((2 * E, self.n_channels), 1.0 / self.n_channels, dtype=np.float32)
-        for block in node_blocks(self._sampler.in_degree(np.arange(n_nodes)), _EMBED_BLOCK_EDGES):
-            sub = self._sampler.sample(block, self.n_layers)
+        for block in node_blocks(sampler.in_degree(np.arange(n_nodes)), _EMBED_BLOCK_EDGES):
+            sub = sampler.sample(block, self.n_layers)
             ((h_sub, p_sub),) = self._outputs(GraphSource(subgraph_fields(sub)), "embed_and_route")
             h[block] = h_sub.numpy()[sub.locate(block)]
             p[sub.edge_id[:sub.n_target_edges]] = p_sub.numpy()[:sub.n_target_edges]
