@@ -14,6 +14,7 @@ from ._disentangled import (
     HeadwiseDistillationLoss,
     LightGCN,
     SampledSoftmaxLoss,
+    channel_distance_correlation,
 )
 from ._dynamic import DAGLSTMEncoder, RNNSubgraphEncoder, TimeEncoding, TransformerSubgraphEncoder
 from ._dynamic_heads import DynamicQueryModel
@@ -53,6 +54,7 @@ __all__ = [
     "TimeEncoding",
     "TransformerSubgraphEncoder",
     "UberGNN",
+    "channel_distance_correlation",
     "cosine_logits",
     "propagate",
     "segment_mean",

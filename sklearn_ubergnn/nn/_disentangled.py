@@ -20,6 +20,7 @@ __all__ = [
     "DistillationLoss",
     "LightGCN",
     "SampledSoftmaxLoss",
+    "channel_distance_correlation",
 ]
 
 _EPS = 1e-12
@@ -49,6 +50,48 @@ def channel_softmax(score, tau):
     """
     e = ((score - score.detach().amax(dim=-1, keepdim=True)) / tau).exp()
     return e / e.sum(dim=-1, keepdim=True)
+
+
+def channel_distance_correlation(h, n_channels):
+    r"""Distance correlation between every pair of channels of the rows of ``h``: ``(K, K)``.
+
+    ``h`` holds ``n`` node vectors, each the concatenation of ``K`` channel sub-vectors. Channel
+    ``k`` is the sample ``X_k = h[:, k]`` of ``n`` points; ``dCor(X_k, X_l)`` (Székely, Rizzo and
+    Bakirov, 2007) is 0 when the two are independent (in the population) and 1 when one is a
+    similarity transform of the other. With the double-centred distance matrices
+    ``A_k = J D_k J`` (``D_k[i, j] = ||X_k[i] - X_k[j]||``, ``J`` the centring matrix)::
+
+        dCov^2(k, l) = mean(A_k * A_l),   dCor(k, l) = sqrt(dCov^2(k, l) / sqrt(dCov^2(k, k) dCov^2(l, l)))
+
+    The V-statistic of the whole sample, as in DGCF's independence term (Wang et al., 2020). It
+    costs ``K n^2`` memory: pass a few hundred to a few thousand rows.
+
+    Shapes
+    ------
+    ``h (n, K * c) float``, ``out (K, K)``, symmetric, ones on the diagonal (0 for a constant
+    channel), entries in ``[0, 1]``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.randn(200, 2)
+    >>> dcor = channel_distance_correlation(torch.cat([x, 2 * x + 1], dim=1), 2)
+    >>> torch.allclose(dcor, torch.ones(2, 2), atol=1e-5)
+    True
+    """
+    _check_tensor("h", h, 2, integer=False)
+    if n_channels < 1 or h.shape[1] % n_channels:
+        raise ValueError(f"h must have a multiple of n_channels={n_channels} columns; got {h.shape[1]}.")
+    n = h.shape[0]
+    x = h.reshape(n, n_channels, -1).transpose(0, 1)  # (K, n, c)
+    norms = x.pow(2).sum(dim=2)  # (K, n)
+    sq = (norms.unsqueeze(2) + norms.unsqueeze(1) - 2 * x @ x.transpose(1, 2)).clamp_min(0)  # (K, n, n)
+    d = (sq + _EPS).sqrt()  # not cdist, whose gradient at a zero distance is NaN
+    a = d - d.mean(dim=2, keepdim=True) - d.mean(dim=1, keepdim=True) + d.mean(dim=(1, 2), keepdim=True)
+    flat = a.reshape(n_channels, -1)
+    dcov2 = (flat @ flat.T / (n * n)).clamp_min(0)  # (K, K)
+    var = dcov2.diagonal()
+    return (dcov2 / (var.unsqueeze(0) * var.unsqueeze(1)).sqrt().clamp_min(_EPS) + _EPS).sqrt()
 
 
 class DisentangledConv(nn.Module):
@@ -252,6 +295,10 @@ class _BipartiteScorer(nn.Module):
         nodes = torch.cat([users, items + self.n_users, neg_items.reshape(-1) + self.n_users])
         return self.l2 * self.embedding(nodes).pow(2).sum() / (2 * users.shape[0])
 
+    def vector_penalty(self, u, v):
+        """Penalty on the batch's final vectors ``u (B, d)`` and ``v (B, d)``: none here (0)."""
+        return u.new_zeros(())
+
     def forward(self, users, items, neg_items, edge_src, edge_dst, edge_weight=None, nodes=None,
                 neg_log_weight=None):
         r"""Logits of positive and negative (user, item) pairs: scores divided by ``temperature``.
@@ -283,7 +330,8 @@ class _BipartiteScorer(nn.Module):
             Logits of the negatives, likewise, plus ``neg_log_weight``; ``-inf`` where a negative
             equals the positive item.
         penalty : torch.Tensor, scalar
-            L2 penalty to add to the loss (0 when ``l2 == 0``).
+            Penalty to add to the loss: the L2 penalty (0 when ``l2 == 0``) plus
+            :meth:`vector_penalty` of the batch's vectors.
 
         Shapes
         ------
@@ -321,7 +369,7 @@ class _BipartiteScorer(nn.Module):
         neg = neg.masked_fill_(clash, float("-inf"))
         if offset is not None:
             neg = neg.add_(offset)
-        return pos, neg, self.penalty(users, items, neg_items)
+        return pos, neg, self.penalty(users, items, neg_items) + self.vector_penalty(u, v)
 
 
 class DisentangledGraphNet(_BipartiteScorer):
@@ -366,6 +414,15 @@ class DisentangledGraphNet(_BipartiteScorer):
         in training, :meth:`all_pair_scores` and :meth:`item_proba`: the logit is
         ``score(u, v) / temperature + b_v``. The channel vectors, of norm at most 1, cannot carry
         an item's popularity on their own.
+    independence : float, default=0.0
+        Weight of DGCF's independence term (Wang et al., 2020), added to the loss by
+        :meth:`vector_penalty`: the mean distance correlation between every pair of channels
+        (:func:`channel_distance_correlation`) over the final vectors of the first
+        ``independence_rows`` users and positive items of the batch. It pushes the channels to
+        carry different information. 0: no term.
+    independence_rows : int, default=128
+        Users and as many items of the batch the term is computed on (its cost grows with the
+        square: ``K (2 rows)^2``).
 
     Shapes
     ------
@@ -374,8 +431,12 @@ class DisentangledGraphNet(_BipartiteScorer):
 
     def __init__(self, n_users, n_items, embedding_dim=64, n_channels=4, n_layers=2, n_iterations=3, tau=1.0,
                  attention=False, activation="identity", temperature=0.1, l2=0.0, init_std=0.1,
-                 channel_score="sum", item_bias=False):
+                 channel_score="sum", item_bias=False, independence=0.0, independence_rows=128):
         super().__init__()
+        if independence < 0 or independence_rows < 2:
+            raise ValueError(f"independence must be >= 0 and independence_rows >= 2; got {independence} and "
+                             f"{independence_rows}.")
+        self.independence, self.independence_rows = float(independence), int(independence_rows)
         self.item_bias = nn.Parameter(torch.zeros(int(n_items))) if item_bias else None
         if channel_score not in ("sum", "routed"):
             raise ValueError(f"channel_score must be 'sum' or 'routed'; got {channel_score!r}.")
@@ -421,6 +482,19 @@ class DisentangledGraphNet(_BipartiteScorer):
         else:
             s = (u.view(*u.shape[:-1], K, -1) * v.view(*v.shape[:-1], K, -1)).sum(dim=-1)
         return (channel_softmax(s, self.tau) * s).sum(dim=-1)
+
+    def vector_penalty(self, u, v):
+        """``independence`` times the mean distance correlation between pairs of channels (0 if off).
+
+        Computed on the first ``independence_rows`` rows of ``u`` and of ``v`` (the batch's
+        users and positive items, in random order), stacked.
+        """
+        if self.independence == 0 or self.n_channels == 1:
+            return u.new_zeros(())
+        rows = torch.cat([u[: self.independence_rows], v[: self.independence_rows]])
+        dcor = channel_distance_correlation(rows, self.n_channels)
+        K = self.n_channels
+        return self.independence * (dcor.sum() - dcor.diagonal().sum()) / (K * (K - 1))
 
     def embed(self, edge_src, edge_dst, edge_weight=None, return_routing=False, nodes=None):
         """Node vectors ``(N, d)`` (and the last layer's routing weights ``(E, K)`` if asked).

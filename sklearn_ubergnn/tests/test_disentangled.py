@@ -231,6 +231,63 @@ def _channel_nmi(model, item_channel):
     return normalized_mutual_info_score(item_channel, affinity.argmax(axis=1))
 
 
+def test_lightgcn_defaults_learn_in_thirty_full_batch_steps(planted):
+    # 4,380 training edges make one step per epoch at the default batch of 8,192: the softmax
+    # defaults must still learn the planted interests in their 30 steps.
+    train, test, _ = planted
+    model = LightGCNRecommender(random_state=0).fit(train)
+    assert len(model.history_) == 30 and model.loss == "softmax"
+    assert model.score(test) > MostPopularRecommender().fit(train).score(test) + 0.2
+
+
+def _mean_off_diagonal(matrix):
+    K = len(matrix)
+    return (matrix.sum() - np.trace(matrix)) / (K * (K - 1))
+
+
+def test_channel_similarity_averages_the_channel_dot_products_of_each_nodes_edges(planted_model, planted):
+    train = planted[0]
+    model, K = planted_model, planted_model.n_channels
+    items = np.array([3, 7, 12])
+    sim = model.channel_similarity(items)
+    u = model.transform(train["user"]).reshape(len(train), K, -1)
+    v = model.transform_items(train["item"]).reshape(len(train), K, -1)
+    per_edge = (u * v).sum(axis=2)
+    for row, item in zip(sim, items, strict=True):  # a loop over the item's edges, by hand
+        np.testing.assert_allclose(row, per_edge[train["item"].to_numpy() == item].mean(axis=0), rtol=1e-5)
+    user_sim = model.channel_similarity(users=[0, 5])
+    np.testing.assert_allclose(user_sim[1], per_edge[train["user"].to_numpy() == 5].mean(axis=0), rtol=1e-5)
+    assert np.all(model.channel_similarity([10_000]) == 0)
+
+
+def test_channel_correlation_is_the_distance_correlation_of_the_vectors(planted_model):
+    from sklearn_ubergnn.nn import channel_distance_correlation
+
+    dcor = planted_model.channel_correlation()
+    expected = channel_distance_correlation(torch.from_numpy(planted_model.item_embeddings_).double(), 4)
+    np.testing.assert_allclose(dcor, expected.numpy(), atol=1e-10)
+    np.testing.assert_allclose(dcor, dcor.T)
+    np.testing.assert_allclose(np.diag(dcor), 1.0)
+    sub = planted_model.channel_correlation(max_rows=10)  # a fixed subset: same answer twice
+    np.testing.assert_array_equal(sub, planted_model.channel_correlation(max_rows=10))
+    assert planted_model.channel_correlation(users=planted_model.users_[:50]).shape == (4, 4)
+    with pytest.raises(ValueError, match="max_rows must be an int >= 2"):
+        planted_model.channel_correlation(max_rows=1)
+    with pytest.raises(ValueError, match="at least 2 known nodes"):
+        planted_model.channel_correlation([10_000, 10_001])
+
+
+def test_channel_independence_makes_the_channels_of_the_vectors_separate(planted):
+    # DGCF's independence term trains the distance correlation between channels down.
+    train = planted[0]
+    params = {**PLANTED, "max_epochs": 10}
+    plain = DisentangledGraphEmbedder(n_channels=4, **params).fit(train)
+    separate = DisentangledGraphEmbedder(n_channels=4, channel_independence=1.0, **params).fit(train)
+    before, after = (_mean_off_diagonal(m.channel_correlation()) for m in (plain, separate))
+    assert after < 0.7 * before, (before, after)
+    assert separate.net_.module_.independence == 1.0
+
+
 def test_routing_separates_planted_interests(planted):
     # Which channel does the routing send each item's edges through? Compare it with the
     # planted channel of the item, for three seeds, against a shuffled control.

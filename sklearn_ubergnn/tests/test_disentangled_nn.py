@@ -18,6 +18,7 @@ from sklearn_ubergnn.nn import (
     HeadwiseDistillationLoss,
     LightGCN,
     SampledSoftmaxLoss,
+    channel_distance_correlation,
 )
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
@@ -337,3 +338,69 @@ def test_item_bias_enters_every_logit():
     torch.testing.assert_close(biased.item_proba(u, v), torch.softmax(plain.all_pair_scores(u, v, True) + bias, 1))
     with pytest.raises(ValueError, match="item bias"):
         biased.all_pair_scores(u, v[:2])
+
+
+# ------------------------------------------------------------------ channel independence (DGCF)
+def _dcor_reference(x, y):
+    """Distance correlation of two samples by the textbook loops (Székely et al., 2007), float64."""
+    n = len(x)
+    a = np.array([[np.linalg.norm(x[i] - x[j]) for j in range(n)] for i in range(n)])
+    b = np.array([[np.linalg.norm(y[i] - y[j]) for j in range(n)] for i in range(n)])
+    A = a - a.mean(axis=0) - a.mean(axis=1)[:, None] + a.mean()
+    B = b - b.mean(axis=0) - b.mean(axis=1)[:, None] + b.mean()
+    return np.sqrt((A * B).mean() / np.sqrt((A * A).mean() * (B * B).mean()))
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(3, 12), K=st.integers(2, 3), c=st.integers(1, 3), seed=st.integers(0, 10_000))
+def test_channel_distance_correlation_matches_the_textbook_definition(n, K, c, seed):
+    h = np.random.default_rng(seed).normal(size=(n, K * c))
+    dcor = channel_distance_correlation(torch.from_numpy(h), K).numpy()
+    blocks = h.reshape(n, K, c)
+    expected = np.array([[_dcor_reference(blocks[:, k], blocks[:, l]) for l in range(K)] for k in range(K)])
+    np.testing.assert_allclose(dcor, expected, atol=1e-5)
+
+
+def test_channel_distance_correlation_worked_cases():
+    x = torch.randn(100, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    # a channel that is a similarity transform of the other: 1
+    same = channel_distance_correlation(torch.cat([x, -2 * x + 5], dim=1), 2)
+    np.testing.assert_allclose(same.numpy(), np.ones((2, 2)), atol=1e-6)
+    # a non-linear function of the other (which Pearson correlation would miss): clearly above 0
+    t = torch.linspace(-1, 1, 101, dtype=torch.float64)[:, None]
+    assert channel_distance_correlation(torch.cat([t, t ** 2], dim=1), 2)[0, 1] > 0.4
+    # independent samples: above 0 by the V-statistic's bias, of the order of 1 / sqrt(n)
+    g = torch.Generator().manual_seed(1)
+    small = channel_distance_correlation(torch.randn(50, 4, dtype=torch.float64, generator=g), 2)[0, 1]
+    large = channel_distance_correlation(torch.randn(2000, 4, dtype=torch.float64, generator=g), 2)[0, 1]
+    assert large < 0.08 and 0.25 < small < 0.6
+    with pytest.raises(ValueError, match="multiple of n_channels=3"):
+        channel_distance_correlation(torch.randn(5, 4), 3)
+
+
+def test_channel_distance_correlation_has_finite_gradients_with_repeated_rows():
+    # Repeated rows make zero distances, where the gradient of a plain norm is NaN.
+    h = torch.randn(6, 4, dtype=torch.float64).repeat(2, 1).requires_grad_()
+    channel_distance_correlation(h, 2)[0, 1].backward()
+    assert torch.isfinite(h.grad).all()
+
+
+def test_independence_penalty_is_the_weighted_mean_off_diagonal_dcor():
+    net = DisentangledGraphNet(5, 4, embedding_dim=6, n_channels=3, n_layers=1, n_iterations=1,
+                               independence=0.5, independence_rows=2)
+    u, v = torch.randn(4, 6), torch.randn(4, 6)
+    dcor = channel_distance_correlation(torch.cat([u[:2], v[:2]]), 3)
+    expected = 0.5 * (dcor.sum() - 3) / 6
+    torch.testing.assert_close(net.vector_penalty(u, v), expected)
+    off = DisentangledGraphNet(5, 4, embedding_dim=6, n_channels=3)
+    assert off.vector_penalty(u, v).item() == 0.0
+    # forward adds it to the L2 penalty
+    graph = build_bipartite_graph(np.array([0, 1, 2, 3, 4]), np.array([0, 1, 2, 3, 0]), n_users=5, n_items=4)
+    f = graph.to_torch()
+    torch.manual_seed(0)
+    users, items = torch.tensor([0, 1, 2, 3]), torch.tensor([0, 1, 2, 3])
+    *_, penalty = net(users, items, torch.tensor([1, 2]), f["edge_src"], f["edge_dst"], f["edge_weight"])
+    h = net.embed(f["edge_src"], f["edge_dst"], f["edge_weight"])
+    torch.testing.assert_close(penalty, net.vector_penalty(h[users], h[items + 5]))
+    with pytest.raises(ValueError, match="independence must be >= 0"):
+        DisentangledGraphNet(5, 4, independence=-1.0)
