@@ -84,7 +84,8 @@ class _LightGCNBase(_BaseGraphEmbedder):
         )
 
 
-_LIGHTGCN_DOC_PARAMS = """
+#: Docstring text of the training parameters of BPR-MF (the papers' BPR settings).
+_BPR_DOC_PARAMS = """
     loss : {"bpr", "softmax"}, default="bpr"
         BPR (the papers) or a softmax against ``n_negatives`` shared sampled items.
     n_negatives : int or None, default=None
@@ -99,7 +100,29 @@ _LIGHTGCN_DOC_PARAMS = """
         Positive edges per step.
     lr : float, default=5e-3
         Learning rate of Adam.
-    weight_decay : float, default=0.0
+"""
+#: Docstring text of LightGCN's training parameters (sampled softmax, large batches).
+_LIGHTGCN_SOFTMAX_DOC_PARAMS = """
+    loss : {"softmax", "bpr"}, default="softmax"
+        ``"softmax"``: cross-entropy of each positive against ``n_negatives`` items shared by the
+        batch (the sampled softmax of the embedder, with its logQ correction); ``"bpr"``: the
+        papers' BPR against ``n_negatives`` items per positive.
+    n_negatives : int or None, default=4096
+        Negatives per batch (softmax: a catalogue of at most that many items, or None, is the
+        full softmax) or per positive (BPR; None = 1).
+    temperature : float, default=1.0
+        Scores are divided by it in the loss.
+    l2 : float, default=1e-4
+        Weight of the L2 penalty on the ego embeddings of each batch's users and items.
+    max_epochs : int, default=30
+        Passes over the training edges.
+    batch_size : int, default=8192
+        Positive edges per step (every step propagates over the whole graph).
+    lr : float, default=1e-2
+        Learning rate of Adam.
+"""
+#: Docstring text shared by the LightGCN family after the training parameters.
+_LIGHTGCN_DOC_TAIL = """    weight_decay : float, default=0.0
         Adam's L2 penalty on every parameter (``l2`` is the papers' regulariser).
     {callbacks}
     {device}
@@ -132,15 +155,21 @@ class LightGCNRecommender(_LightGCNBase):
 
     ID embeddings of users and items are smoothed by ``n_layers`` propagations with the
     symmetric-normalised adjacency ``1 / sqrt(deg(u) deg(i))`` and averaged over layers; a pair
-    scores the dot product; trained with BPR and an L2 penalty on each batch's ego embeddings.
+    scores the dot product, with an L2 penalty on each batch's ego embeddings. The paper trains
+    with BPR (``loss="bpr"``) on batches of 2,048 for hundreds of epochs, and every step
+    propagates over the whole graph: on MovieLens-100k, 400 such epochs did not finish in 38
+    minutes. The defaults train with the sampled softmax of the embedder on batches of 8,192
+    for 30 epochs (81 s there on two cores), which ranks better (Wu et al., *On the
+    Effectiveness of Sampled Softmax Loss for Item Recommendation*, 2022, report the same):
+    Recall@20 0.3506 / NDCG@20 0.4209 on three MovieLens-100k splits, against 0.340 / 0.413 for
+    the paper's recipe. Every step still propagates over the whole graph.
 
     Parameters
     ----------
     embedding_dim : int, default=64
         Size of the embeddings.
     n_layers : int, default=3
-        Propagation layers.
-    """ + _LIGHTGCN_DOC_PARAMS + """
+        Propagation layers.""" + _LIGHTGCN_SOFTMAX_DOC_PARAMS + _LIGHTGCN_DOC_TAIL + """
     Examples
     --------
     >>> import pandas as pd
@@ -154,8 +183,8 @@ class LightGCNRecommender(_LightGCNBase):
         "n_layers": [Interval(Integral, 0, None, closed="left")],
     }
 
-    def __init__(self, *, embedding_dim=64, n_layers=3, loss="bpr", n_negatives=None, temperature=1.0, l2=1e-4,
-                 max_epochs=100, batch_size=2048, lr=5e-3, weight_decay=0.0, callbacks=None, device="cpu",
+    def __init__(self, *, embedding_dim=64, n_layers=3, loss="softmax", n_negatives=4096, temperature=1.0, l2=1e-4,
+                 max_epochs=30, batch_size=8192, lr=1e-2, weight_decay=0.0, callbacks=None, device="cpu",
                  random_state=None, verbose=0, n_jobs=None, user_column="user", item_column="item",
                  weight_column=None):
         self.n_layers = n_layers
@@ -179,8 +208,7 @@ class BPRMatrixFactorization(_LightGCNBase):
     Parameters
     ----------
     embedding_dim : int, default=64
-        Size of the embeddings.
-    """ + _LIGHTGCN_DOC_PARAMS + """
+        Size of the embeddings.""" + _BPR_DOC_PARAMS + _LIGHTGCN_DOC_TAIL + """
     Examples
     --------
     >>> import pandas as pd
