@@ -4,10 +4,11 @@ The estimator trains every (split, weight) student at once (``nn.BehaviorHeads``
 make the splits and the heads' label masks, score the held-out labels and apply the choice rule.
 """
 import numpy as np
+from scipy.stats import norm
 from sklearn.model_selection import RepeatedStratifiedKFold
 
-__all__ = ["AUTO_SOFT_WEIGHTS", "N_REPEATS", "N_SPLITS", "choose_one_standard_error", "fold_roc_auc",
-           "heads_train_mask", "inner_splits"]
+__all__ = ["AUTO_SOFT_WEIGHTS", "N_REPEATS", "N_SPLITS", "choose_one_standard_error", "choose_teacher_or_student",
+           "fold_roc_auc", "heads_train_mask", "inner_splits", "teacher_margin"]
 
 #: Candidate soft weights of ``soft_weight="auto"`` (0: hard labels only); the teacher alone is one more.
 AUTO_SOFT_WEIGHTS = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -88,4 +89,43 @@ def choose_one_standard_error(fold_scores, n_splits, simplest_first):
     best = int(np.argmax(mean))
     threshold = mean[best] - std[best] / np.sqrt(n_splits)
     chosen = next(int(c) for c in simplest_first if mean[c] >= threshold - 1e-12)
+    return chosen, mean, std
+
+
+def teacher_margin(n_students):
+    """Standard errors by which the best of ``n_students`` students must beat the teacher to replace it.
+
+    The one-standard-error rule keeps the simpler candidate unless the best is more than one
+    standard error ahead, a one-sided error of ``1 - Phi(1) = 0.159`` for one comparison. Against
+    the best of ``n_students`` students, the same error calls for the Bonferroni margin
+    ``Phi^{-1}(1 - 0.159 / n_students)``: 1 for one student, 1.93 for six.
+    """
+    return float(norm.ppf(1 - norm.sf(1.0) / n_students))
+
+
+def choose_teacher_or_student(fold_scores, n_splits, teacher, students_simplest_first):
+    """The teacher unless the best student beats it by :func:`teacher_margin` standard errors.
+
+    The teacher is the simplest candidate (nothing fitted on the labels) and the one-standard-error
+    rule would keep it within one standard error of the best; but the best of several students is
+    the maximum of several noisy means, and beats one fixed candidate by a standard error by chance
+    far more often than one student would. So the teacher is kept when its mean reaches the best
+    student's mean minus ``teacher_margin(n_students)`` standard errors (of one k-fold run, as in
+    :func:`choose_one_standard_error`); otherwise the students are chosen among by the
+    one-standard-error rule, in the order ``students_simplest_first``.
+
+    Returns
+    -------
+    chosen : int
+        ``teacher`` or a student's index.
+    mean, std : ndarray of shape (n_candidates,)
+        Mean and standard deviation of the fold scores.
+    """
+    mean, std = fold_scores.mean(axis=0), fold_scores.std(axis=0, ddof=1)
+    students = list(students_simplest_first)
+    best = students[int(np.argmax(mean[students]))]
+    margin = teacher_margin(len(students)) * std[best] / np.sqrt(n_splits)
+    if mean[teacher] >= mean[best] - margin - 1e-12:
+        return teacher, mean, std
+    chosen, _, _ = choose_one_standard_error(fold_scores, n_splits, students)
     return chosen, mean, std

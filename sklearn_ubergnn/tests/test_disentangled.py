@@ -570,6 +570,23 @@ def test_inner_cv_helpers():
     assert choose_one_standard_error(folds, 4, [2, 0, 1])[0] == 0
 
 
+def test_the_teacher_is_replaced_only_by_a_student_clear_of_the_multiple_comparison():
+    from sklearn_ubergnn.disentangled._soft_weight import choose_teacher_or_student, teacher_margin
+
+    assert teacher_margin(1) == pytest.approx(1.0) and teacher_margin(6) == pytest.approx(1.936, abs=1e-3)
+    # Students 0 and 1 (1 the best: mean 0.80, standard error 0.1155 / sqrt(4) = 0.0577), teacher 2. With
+    # two students the margin is 1.41 standard errors, 0.0814: a teacher at 0.73 stays (the plain
+    # one-standard-error rule, whose margin is 0.0577, would have replaced it), one at 0.70 does not.
+    student_folds = np.array([[0.60, 0.9], [0.62, 0.7], [0.60, 0.9], [0.62, 0.7]])
+    for teacher_mean, expected in [(0.73, 2), (0.70, 1)]:
+        folds = np.column_stack([student_folds, np.full(4, teacher_mean)])
+        chosen, mean, std = choose_teacher_or_student(folds, 4, 2, [0, 1])
+        assert chosen == expected and mean[1] == pytest.approx(0.8) and std[2] == 0
+    # Once the teacher is out, the students follow the one-standard-error rule (simplest first).
+    close = np.column_stack([[0.76, 0.76, 0.76, 0.76], student_folds[:, 1], np.full(4, 0.5)])
+    assert choose_teacher_or_student(close, 4, 2, [0, 1])[0] == 0
+
+
 def test_fixed_soft_weight_path():
     users, vectors, y, labelled = _planted_users()
     teacher = _VectorTeacher(users, vectors, np.ones(8, dtype=np.float32))
