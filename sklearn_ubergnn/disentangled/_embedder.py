@@ -656,16 +656,21 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
             Rows sum to 1 for nodes with training edges; zeros for unseen ids.
         """
         check_is_fitted(self)
-        K = self.n_channels
         codes, _, is_user = self._channel_nodes(items, users)
-        if is_user:
-            node, n, p = self.graph_.user, self.n_users_, self.user_routing_
-        else:
-            node, n, p = self.graph_.item, self.n_items_, self.item_routing_
-        total = np.stack([np.bincount(node, weights=p[:, k], minlength=n) for k in range(K)], axis=1)
-        total /= np.maximum(total.sum(axis=1, keepdims=True), 1e-300)
-        out = np.zeros((len(codes), K))
-        out[codes >= 0] = total[codes[codes >= 0]]
+        total = self._sum_per_node(self.user_routing_ if is_user else self.item_routing_, is_user)
+        return self._node_rows(total / np.maximum(total.sum(axis=1, keepdims=True), 1e-300), codes)
+
+    def _sum_per_node(self, edge_values, is_user):
+        """``(n_users or n_items, K)`` sums of the ``(n_edges, K)`` values of ``graph_``'s edges per node."""
+        node, n = (self.graph_.user, self.n_users_) if is_user else (self.graph_.item, self.n_items_)
+        return np.stack([np.bincount(node, weights=edge_values[:, k], minlength=n)
+                         for k in range(edge_values.shape[1])], axis=1)
+
+    @staticmethod
+    def _node_rows(table, codes):
+        """Rows of ``table`` for ``codes`` (float64), zeros for unseen ids (code -1)."""
+        out = np.zeros((len(codes), table.shape[1]))
+        out[codes >= 0] = table[codes[codes >= 0]]
         return out
 
     def _channel_nodes(self, items, users):
@@ -700,18 +705,15 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         """
         check_is_fitted(self)
         codes, _, is_user = self._channel_nodes(items, users)
-        K, n = self.n_channels, self.n_users_ if is_user else self.n_items_
-        node = self.graph_.user if is_user else self.graph_.item
+        K = self.n_channels
         u = self.user_embeddings_.reshape(self.n_users_, K, -1)
         v = self.item_embeddings_.reshape(self.n_items_, K, -1)
-        total = np.empty((n, K))
+        sims = np.empty((self.graph_.n_edges, K))
         for k in range(K):  # one (n_edges, d / K) gather per channel, not one (n_edges, d)
-            s = np.einsum("ec,ec->e", u[self.graph_.user, k], v[self.graph_.item, k])
-            total[:, k] = np.bincount(node, weights=s, minlength=n)
-        total /= np.maximum(np.bincount(node, minlength=n), 1)[:, None]
-        out = np.zeros((len(codes), K))
-        out[codes >= 0] = total[codes[codes >= 0]]
-        return out
+            sims[:, k] = np.einsum("ec,ec->e", u[self.graph_.user, k], v[self.graph_.item, k])
+        total = self._sum_per_node(sims, is_user)
+        degree = self.user_counts_ if is_user else self.item_counts_
+        return self._node_rows(total / np.maximum(degree, 1)[:, None], codes)
 
     @uses_torch_threads
     def channel_correlation(self, items=None, *, users=None, max_rows=2000):
