@@ -37,6 +37,7 @@ from sklearn_ubergnn.disentangled import (
     DisentangledGraphEmbedder,
     DistilledBehaviorClassifier,
     GFCFRecommender,
+    LightGCNRecommender,
     MostPopularRecommender,
     train_test_split_edges,
 )
@@ -236,7 +237,7 @@ def scale(args):
     edges, _, _ = make_bipartite(n_users=args.users, n_items=args.items, edges_per_user=args.edges_per_user,
                                  random_state=0)
     factories = {"disentangled": DisentangledGraphEmbedder, "gfcf": GFCFRecommender,
-                 "most_popular": MostPopularRecommender}
+                 "lightgcn": LightGCNRecommender, "most_popular": MostPopularRecommender}
     for seed in args.seeds:
         train, test = train_test_split_edges(edges, 0.2, random_state=seed)
         users = np.random.default_rng(seed).choice(test["user"].unique(), args.rank_users, replace=False)
@@ -286,8 +287,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--models", nargs="+",
                         default=["disentangled", "lightgcn", "gfcf", "mf_bpr", "most_popular"])
-    parser.add_argument("--epochs-dis", type=int, default=6)
-    parser.add_argument("--epochs-lightgcn", type=int, default=400)
+    parser.add_argument("--epochs-dis", type=int, default=10)
+    parser.add_argument("--epochs-lightgcn", type=int, default=30)
     parser.add_argument("--epochs-mf", type=int, default=400)
     parser.add_argument("--n-items", type=int, default=20)
     parser.add_argument("--n-labelled", type=int, nargs="+", default=[20, 100])
