@@ -84,17 +84,19 @@ class _LightGCNBase(_BaseGraphEmbedder):
         )
 
 
+#: Docstring text of ``temperature`` and ``l2``, the same in the LightGCN family.
+_TEMPERATURE_L2_DOC = """    temperature : float, default=1.0
+        Scores are divided by it in the loss.
+    l2 : float, default=1e-4
+        Weight of the L2 penalty on the ego embeddings of each batch's users and items.
+"""
 #: Docstring text of the training parameters of BPR-MF (the papers' BPR settings).
 _BPR_DOC_PARAMS = """
     loss : {"bpr", "softmax"}, default="bpr"
         BPR (the papers) or a softmax against ``n_negatives`` shared sampled items.
     n_negatives : int or None, default=None
         Negatives per positive (BPR; None = 1) or per batch (softmax; None = every item).
-    temperature : float, default=1.0
-        Scores are divided by it in the loss.
-    l2 : float, default=1e-4
-        Weight of the L2 penalty on the ego embeddings of each batch's users and items.
-    max_epochs : int, default=100
+""" + _TEMPERATURE_L2_DOC + """    max_epochs : int, default=100
         Passes over the training edges.
     batch_size : int, default=2048
         Positive edges per step.
@@ -106,15 +108,12 @@ _LIGHTGCN_SOFTMAX_DOC_PARAMS = """
     loss : {"softmax", "bpr"}, default="softmax"
         ``"softmax"``: cross-entropy of each positive against ``n_negatives`` items shared by the
         batch (the sampled softmax of the embedder, with its logQ correction); ``"bpr"``: the
-        papers' BPR against ``n_negatives`` items per positive.
+        papers' BPR against ``n_negatives`` items per positive (so set ``n_negatives=None``, one
+        per positive, with it: the default 4,096 would be per positive).
     n_negatives : int or None, default=4096
         Negatives per batch (softmax: a catalogue of at most that many items, or None, is the
         full softmax) or per positive (BPR; None = 1).
-    temperature : float, default=1.0
-        Scores are divided by it in the loss.
-    l2 : float, default=1e-4
-        Weight of the L2 penalty on the ego embeddings of each batch's users and items.
-    max_epochs : int, default=30
+""" + _TEMPERATURE_L2_DOC + """    max_epochs : int, default=30
         Passes over the training edges.
     batch_size : int, default=8192
         Positive edges per step (every step propagates over the whole graph).

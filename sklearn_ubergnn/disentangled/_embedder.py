@@ -436,7 +436,8 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         scoring, which matters with many negatives).
     loss : {"softmax", "bpr"}, default="softmax"
         ``"softmax"``: cross-entropy of each positive against ``n_negatives`` uniformly sampled
-        items shared by the batch; ``"bpr"``: BPR against ``n_negatives`` items per positive.
+        items shared by the batch; ``"bpr"``: BPR against ``n_negatives`` items per positive (so
+        set ``n_negatives=None``, one per positive, with it: the default 4,096 would be per positive).
     n_negatives : int or None, default=4096
         Negatives (see ``loss``). None: every item is a negative of every positive (the full
         softmax; with ``"bpr"``, None means one negative per positive). With ``"softmax"``, a
