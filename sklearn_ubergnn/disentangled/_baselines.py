@@ -77,10 +77,13 @@ class _LightGCNBase(_BaseGraphEmbedder):
     def _n_layers(self):
         return 0
 
+    def _item_bias(self):
+        return False
+
     def _fit_graph(self, graph):
         self._train_module(
             LightGCN, graph.to_torch(weight=graph.symmetric_weight()), embedding_dim=self.embedding_dim,
-            n_layers=self._n_layers(), temperature=self.temperature, l2=self.l2,
+            n_layers=self._n_layers(), temperature=self.temperature, l2=self.l2, item_bias=self._item_bias(),
         )
 
 
@@ -168,7 +171,11 @@ class LightGCNRecommender(_LightGCNBase):
     embedding_dim : int, default=64
         Size of the embeddings.
     n_layers : int, default=3
-        Propagation layers.""" + _LIGHTGCN_SOFTMAX_DOC_PARAMS + _LIGHTGCN_DOC_TAIL + """
+        Propagation layers.
+    item_bias : bool, default=False
+        Add a learned bias per item to its logits (as :class:`DisentangledGraphEmbedder` does). It
+        lifted Recall@20 on one MovieLens-100k split from 0.3520 to 0.3554 but lowered it on a
+        sparse synthetic graph (0.0398 to 0.0352), so it is off by default.""" + _LIGHTGCN_SOFTMAX_DOC_PARAMS + _LIGHTGCN_DOC_TAIL + """
     Examples
     --------
     >>> import pandas as pd
@@ -180,13 +187,15 @@ class LightGCNRecommender(_LightGCNBase):
     _parameter_constraints: ClassVar[dict] = {
         **_LIGHTGCN_CONSTRAINTS,
         "n_layers": [Interval(Integral, 0, None, closed="left")],
+        "item_bias": ["boolean"],
     }
 
-    def __init__(self, *, embedding_dim=64, n_layers=3, loss="softmax", n_negatives=4096, temperature=1.0, l2=1e-4,
-                 max_epochs=30, batch_size=8192, lr=1e-2, weight_decay=0.0, callbacks=None, device="cpu",
+    def __init__(self, *, embedding_dim=64, n_layers=3, item_bias=False, loss="softmax", n_negatives=4096,
+                 temperature=1.0, l2=1e-4, max_epochs=30, batch_size=8192, lr=1e-2, weight_decay=0.0, callbacks=None, device="cpu",
                  random_state=None, verbose=0, n_jobs=None, user_column="user", item_column="item",
                  weight_column=None):
         self.n_layers = n_layers
+        self.item_bias = item_bias
         super().__init__(embedding_dim=embedding_dim, loss=loss, n_negatives=n_negatives, temperature=temperature,
                          max_epochs=max_epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
                          callbacks=callbacks, device=device, random_state=random_state, verbose=verbose,
@@ -195,6 +204,9 @@ class LightGCNRecommender(_LightGCNBase):
 
     def _n_layers(self):
         return self.n_layers
+
+    def _item_bias(self):
+        return self.item_bias
 
 
 @fill_doc

@@ -546,6 +546,9 @@ class LightGCN(_BipartiteScorer):
         Weight of the L2 penalty on the batch's ego embeddings (LightGCN's ``reg``).
     init_std : float, default=0.1
         Standard deviation of the normal initialisation.
+    item_bias : bool, default=False
+        Learn a bias ``b_v`` per item (``item_bias``, zeros at first), added to the item's logit
+        as in :class:`DisentangledGraphNet`.
 
     Shapes
     ------
@@ -558,8 +561,9 @@ class LightGCN(_BipartiteScorer):
     """
 
     def __init__(self, n_users, n_items, embedding_dim=64, n_layers=3, temperature=1.0, l2=1e-4,
-                 init_std=0.1):
+                 init_std=0.1, item_bias=False):
         super().__init__()
+        self.item_bias = nn.Parameter(torch.zeros(int(n_items))) if item_bias else None
         self.n_users, self.n_items = int(n_users), int(n_items)
         self.n_layers, self.temperature, self.l2 = int(n_layers), float(temperature), float(l2)
         self.embedding = nn.Embedding(self.n_users + self.n_items, embedding_dim)

@@ -317,12 +317,15 @@ def test_behavior_heads_train_as_independent_students():
         HeadwiseDistillationLoss([1.0, 1.0, 1.0], keep)
 
 
-def test_item_bias_enters_every_logit():
+@pytest.mark.parametrize("network, params", [
+    (DisentangledGraphNet, {"n_channels": 2, "n_layers": 1}),
+    (LightGCN, {"n_layers": 2}),
+], ids=["disentangled", "lightgcn"])
+def test_item_bias_enters_every_logit(network, params):
     g = build_bipartite_graph([0, 0, 1, 2], [0, 1, 1, 2], n_users=3, n_items=3)
     torch.manual_seed(0)
-    plain = DisentangledGraphNet(3, 3, embedding_dim=4, n_channels=2, n_layers=1, temperature=0.5)
-    biased = DisentangledGraphNet(3, 3, embedding_dim=4, n_channels=2, n_layers=1, temperature=0.5,
-                                  item_bias=True)
+    plain = network(3, 3, embedding_dim=4, temperature=0.5, **params)
+    biased = network(3, 3, embedding_dim=4, temperature=0.5, item_bias=True, **params)
     biased.load_state_dict({**plain.state_dict(), "item_bias": torch.tensor([1.0, -2.0, 0.5])})
     users, items, negs = torch.tensor([0, 2]), torch.tensor([1, 2]), torch.tensor([0, 2])
     (pos0, neg0, _), (pos1, neg1, _) = plain(users, items, negs, **g.to_torch()), biased(
