@@ -487,14 +487,15 @@ class DisentangledGraphNet(_BipartiteScorer):
         """``independence`` times the mean distance correlation between pairs of channels (0 if off).
 
         Computed on the first ``independence_rows`` rows of ``u`` and of ``v`` (the batch's
-        users and positive items, in random order), stacked.
+        users and positive items, in random order), stacked. Read with defaults so that networks
+        pickled before the term existed still train.
         """
-        if self.independence == 0 or self.n_channels == 1:
+        weight, K = getattr(self, "independence", 0.0), self.n_channels
+        if weight == 0 or K == 1:
             return u.new_zeros(())
-        rows = torch.cat([u[: self.independence_rows], v[: self.independence_rows]])
-        dcor = channel_distance_correlation(rows, self.n_channels)
-        K = self.n_channels
-        return self.independence * (dcor.sum() - dcor.diagonal().sum()) / (K * (K - 1))
+        n_rows = self.independence_rows  # set with independence
+        dcor = channel_distance_correlation(torch.cat([u[:n_rows], v[:n_rows]]), K)
+        return weight * (dcor.sum() - dcor.diagonal().sum()) / (K * (K - 1))
 
     def embed(self, edge_src, edge_dst, edge_weight=None, return_routing=False, nodes=None):
         """Node vectors ``(N, d)`` (and the last layer's routing weights ``(E, K)`` if asked).
