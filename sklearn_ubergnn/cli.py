@@ -314,6 +314,8 @@ def _run_suite_task(args, argv):
     print(report.table)
     if report.margin:
         print(report.margin)
+    if report.notes:
+        print(report.notes)
     print(f"files: {', '.join(str(f) for f in report.files)}", file=sys.stderr)
     return 1 if report.failed else 0
 

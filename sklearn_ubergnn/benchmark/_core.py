@@ -81,6 +81,7 @@ class SuiteReport:
     ``margin`` is the one line of :func:`~sklearn_ubergnn.evaluation.headline_margin`: the suite's
     headline model (``spec.headline``: a name, or names of which the first one run counts) against
     its best baseline (``spec.baselines``), on the mean over seeds; None when either was not run.
+    ``notes`` is the suite's own text on the data and the models (``spec.notes``; "" when none).
     """
 
     suite: str
@@ -95,6 +96,7 @@ class SuiteReport:
     skipped: dict
     failed: dict
     margin: str = None
+    notes: str = ""
 
 
 def _peak_rss_mib():
@@ -292,7 +294,7 @@ def run_suite(
         log(f"[{suite}] section suite:{suite}:{sdata.key} written to {results_file}")
     log(f"[{suite}] done in {wall_s:.0f} s; table, runs.csv and plots in {output_dir}")
     return SuiteReport(suite, sdata, runs, histories, summary, table, section, wall_s, files, skipped, failed,
-                       margin)
+                       margin, spec.notes(sdata, config))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -88,14 +88,21 @@ def test_quality_time_panel_names_models_in_a_legend(tmp_path, monkeypatch):
 
 @pytest.mark.slow  # 20-40 s on 2 busy cores
 @pytest.mark.parametrize(("suite", "task"), [("dynamic", "link"), ("dynamic", "classify"), ("bipartite", None)])
-def test_quick_demos_show_the_headline_model_ahead(suite, task, tmp_path):
+def test_quick_demos_show_the_headline_model_ahead_or_say_why(suite, task, tmp_path):
+    # The demos must show the headline model ahead of its baselines, or say why not.
     spec = SUITES[suite]
-    models = [spec.headline, *(b for b in spec.baselines if b != ("edgebank" if task == "classify" else
-                                                                   "lr-history"))]
+    baselines = {"link": [b for b in spec.baselines if b != "lr-history"], "classify": ["lr-history"]}.get(
+        task, list(spec.baselines))
+    models = [spec.headline, *baselines]
     report = run_suite(suite, scale="quick", isolate=False, models=models, options={"task": task} if task else None,
                        output_dir=tmp_path, plots=False, log=lambda _: None)
     assert not report.failed
     means = report.summary[f"{spec.primary}_mean"]
-    best = max(means[b] for b in models[1:])
-    assert means[spec.headline] > best and not math.isnan(best)
-    assert " leads the best baseline " in report.margin
+    best = max(baselines, key=lambda b: means[b])
+    assert not math.isnan(means[best])
+    if means[spec.headline] > means[best]:
+        assert " leads the best baseline " in report.margin
+    else:  # behind: the demo's notes name the baseline ahead and say why
+        assert " trails the best baseline " in report.margin
+        named = best in report.notes or spec.labels[best].split(" (")[0] in report.notes
+        assert "trails" in report.notes and named, (best, report.notes)
