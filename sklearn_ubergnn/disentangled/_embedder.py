@@ -534,7 +534,8 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
     whatever the size of the graph; the final vectors are computed block after block of nodes
     (about 262,144 in-edges each). The time of an epoch grows with the number of edges. On a
     synthetic graph of 30,000 users, 40,000 items and 813,611 training edges the defaults train
-    in 13 minutes on two cores (about 76 s per epoch) and the process peaks at 1.93 GiB, 0.42
+    in 13 minutes on two idle cores (about 76 s per epoch; 21 minutes on one core while another
+    process holds the other) and the process peaks at 1.93 GiB, 0.42
     GiB of which are the data (whole-graph steps with the full softmax: about 15 s per step,
     10 GiB). ``max_neighbors=None`` with ``n_negatives=None`` and ``item_bias=False`` is the
     exact whole-graph, full-softmax training of earlier versions.
