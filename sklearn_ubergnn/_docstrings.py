@@ -10,6 +10,11 @@ import textwrap
 __all__ = ["DOCS", "fill_doc"]
 
 DOCS = {
+    "channel_nodes": """\
+items : array-like of shape (n,) or None, default=None
+    Raw item ids; None means every item of ``classes_``.
+users : array-like of shape (n,) or None, default=None
+    Raw user ids, instead of items.""",
     "click_columns": """\
 k : int, default=20
     Number of items per session, best first (fewer when the catalogue is smaller).

@@ -637,6 +637,7 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         self.item_routing_ = np.empty((E, self.n_channels), dtype=np.float32)
         self.item_routing_[order] = p[E:]
 
+    @fill_doc
     def channel_affinity(self, items=None, *, users=None):
         """Through which channels the network routes the training edges of some items (or users).
 
@@ -647,10 +648,7 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
 
         Parameters
         ----------
-        items : array-like of shape (n,) or None, default=None
-            Raw item ids; None means every item of ``classes_``.
-        users : array-like of shape (n,) or None, default=None
-            Raw user ids, instead of items.
+        {channel_nodes}
 
         Returns
         -------
@@ -684,6 +682,7 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
                  else self.item_vocabulary_.transform(self._check_items(items), input_name="items"))
         return codes, self.item_embeddings_, False
 
+    @fill_doc
     def channel_similarity(self, items=None, *, users=None):
         """How much each channel of the final vectors explains an item's (or user's) training edges.
 
@@ -695,10 +694,7 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
 
         Parameters
         ----------
-        items : array-like of shape (n,) or None, default=None
-            Raw item ids; None means every item of ``classes_``.
-        users : array-like of shape (n,) or None, default=None
-            Raw user ids, instead of items.
+        {channel_nodes}
 
         Returns
         -------
@@ -718,6 +714,7 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         return self._node_rows(total / np.maximum(degree, 1)[:, None], codes)
 
     @uses_torch_threads
+    @fill_doc
     def channel_correlation(self, items=None, *, users=None, max_rows=2000):
         """Distance correlation between every pair of channels of the final vectors: ``(K, K)``.
 
@@ -731,10 +728,7 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
 
         Parameters
         ----------
-        items : array-like of shape (n,) or None, default=None
-            Raw item ids (unseen ones are dropped); None means every item of ``classes_``.
-        users : array-like of shape (n,) or None, default=None
-            Raw user ids, instead of items.
+        {channel_nodes}
         max_rows : int, default=2000
             At most this many nodes are used (a fixed random subset of the ones asked, drawn
             with seed 0), because the statistic needs ``K n^2`` memory.
@@ -742,7 +736,7 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         Returns
         -------
         dcor : ndarray of shape (n_channels, n_channels), float64
-            Symmetric, ones on the diagonal.
+            Symmetric, ones on the diagonal. Ids unseen in ``fit`` are left out.
         """
         check_is_fitted(self)
         if not isinstance(max_rows, Integral) or max_rows < 2:
