@@ -130,7 +130,7 @@ class _BipartiteSuite:
     def describe(self, config):
         return (f"DisentangledGraphEmbedder and LightGCN at their defaults but for the epochs: "
                 f"{config['epochs_disentangled']} and {config['epochs_lightgcn']} (the embedder: K=4, one routing "
-                "iteration, one layer, 32 sampled neighbours, full softmax over the 1,682 items, temperature 0.2, "
+                "iteration, one layer, 32 sampled neighbours, full softmax (under 4,096 items), temperature 0.2, "
                 "item bias, batch 8192, lr 1e-2; LightGCN: 3 layers, full softmax, temperature 1, batch 8192, lr "
                 f"1e-2). BPR-MF {config['epochs_mf_bpr']} epochs (dim 64, BPR, batch 2048, lr 1e-3, L2 1e-4). No "
                 "early stopping, so the epoch plot shows the training loss. GF-CF is training-free (its fit is the "
@@ -140,8 +140,8 @@ class _BipartiteSuite:
     def notes(self, sdata, config):
         if config["scale"] == "full":
             return ""
-        # Measured on the quick demo's graph (seed 0): the embedder at 60 / 150 / 300 epochs reached
-        # Recall@20 0.386 / 0.390 / 0.382, GF-CF 0.440 (benchmarks/RESULTS.md, issue #19).
+        # Measured on the quick demo's graph (make_bipartite(300, 200, random_state=0), seed-0 split) with
+        # evaluate_bipartite: DisentangledGraphEmbedder(max_epochs=60 / 150 / 300) 0.386 / 0.390 / 0.382, GF-CF 0.440.
         return ("The embedder trails GF-CF on this synthetic graph, and training longer does not close the gap "
                 "(quick graph, seed 0: Recall@20 0.386, 0.390 and 0.382 after 60, 150 and 300 epochs, against "
                 "0.440). The likely reason, not established: the graph is small (a few thousand training edges) "
