@@ -2,9 +2,10 @@
 
 Builds 40 batches of 100 random training prefixes of YOOCHOOSE 1/64 (17,376 items; ``--data
 movielens``: the MovieLens-100k sessions), then times forward + backward + fused Adam for SR-GNN's
-network, each technique of the defaults on its own, the defaults, and the defaults with GCE-GNN's
-global item graph (``global_neighbours=12``, built from every training session), one after the other in rounds (the first round is a warm-up), so that a busy machine
-slows all of them alike. Every network trains as the estimator trains it, with the loss fused with
+network, each technique of the defaults on its own, the defaults without and with ``repeat_bias``,
+and the defaults with GCE-GNN's global item graph (``global_neighbours=12``, built from every
+training session), one after the other in rounds (the first round is a warm-up), so that a busy
+machine slows all of them alike. Every network trains as the estimator trains it, with the loss fused with
 the output layer (:func:`sklearn_ubergnn.nn.softmax_cross_entropy` of ``item_logits``); the first
 row is SR-GNN's network with torch's cross-entropy on its logits, as it trained before the fused
 loss. Prints milliseconds per batch (median over rounds) and the ratio to the first row.
@@ -74,6 +75,7 @@ def main(argv=None):
         "+ n_positions, embedding_dropout": {**SR_GNN_PARAMS, "n_positions": defaults["n_positions"],
                                              "embedding_dropout": defaults["embedding_dropout"]},
         "+ star_node, highway": {**SR_GNN_PARAMS, "star_node": True, "highway": True},
+        "defaults, repeat_bias=False": {**defaults, "repeat_bias": False},
         "defaults": defaults,
         "defaults + global_neighbours=12": {**defaults, "global_neighbours": neighbours, "global_weights": weights},
     }

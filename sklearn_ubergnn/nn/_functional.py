@@ -179,3 +179,36 @@ def segment_softmax(score, seg, n_seg):
     )
     e = (score - peak.index_select(0, seg)).exp()
     return e / e.new_zeros(n_seg).index_add_(0, seg, e).index_select(0, seg)
+
+
+def click_positions(alias_offsets, n_clicks, cap):
+    """Session of every click of a flat batch, and its position counted from the session's end.
+
+    Parameters
+    ----------
+    alias_offsets : torch.LongTensor of shape (B + 1,)
+        Click ranges: session ``b`` holds clicks ``alias_offsets[b] .. alias_offsets[b + 1] - 1``.
+    n_clicks : int
+        ``alias_offsets[-1]``, passed so that no value is read back from the device.
+    cap : int
+        Positions ``cap`` or more from the end are reported as ``cap``.
+
+    Returns
+    -------
+    session : torch.LongTensor of shape (n_clicks,)
+        The session of every click.
+    reversed_position : torch.LongTensor of shape (n_clicks,)
+        0 for a session's last click, 1 for the one before, ..., at most ``cap``.
+
+    Examples
+    --------
+    >>> session, position = click_positions(torch.tensor([0, 3, 4]), 4, cap=1)
+    >>> session.tolist(), position.tolist()
+    ([0, 0, 0, 1], [1, 1, 0, 0])
+    """
+    lengths = alias_offsets.diff()
+    session = torch.repeat_interleave(
+        torch.arange(lengths.shape[0], device=alias_offsets.device), lengths, output_size=n_clicks
+    )
+    position = torch.arange(n_clicks, device=alias_offsets.device) - alias_offsets.index_select(0, session)
+    return session, (lengths.index_select(0, session) - 1 - position).clamp(max=cap)

@@ -6,6 +6,7 @@ from ._functional import (
     _check_index_range,
     _check_size,
     _check_tensor,
+    click_positions,
     segment_softmax,
     segment_sum,
 )
@@ -187,9 +188,8 @@ class SessionReadout(nn.Module):
         self._check_inputs(h, alias, alias_offsets, last_node, user, star)
         n_sessions, n_clicks = last_node.shape[0], alias.shape[0]
         # session of every click position, from the click ranges (no host sync with output_size)
-        click_graph = torch.repeat_interleave(
-            torch.arange(n_sessions, device=h.device), alias_offsets.diff(), output_size=n_clicks
-        )
+        click_graph, reversed_position = click_positions(alias_offsets, n_clicks,
+                                                         max(self.n_positions - 1, 0))
         v = h.index_select(0, alias)                                           # (L, d)
         has_item = last_node >= 0
         padded = torch.cat([h, h.new_zeros(1, h.shape[1])])                    # row N = zeros
@@ -208,7 +208,7 @@ class SessionReadout(nn.Module):
             if self.star_key is not None:
                 q = q + self.star_key(star)
             q = q.index_select(0, click_graph)                                 # (L, d)
-            k = v if self.position is None else v + self.position(self._reversed_positions(alias_offsets, click_graph))
+            k = v if self.position is None else v + self.position(reversed_position)
             weight = self.score(torch.sigmoid(q + self.key(k))).squeeze(1)     # (L,)
             if self.attention_softmax:
                 weight = segment_softmax(weight, click_graph, n_sessions)
@@ -217,13 +217,6 @@ class SessionReadout(nn.Module):
         s_h = self.transform(torch.cat(parts, dim=1))
         s_h = torch.where(has_item.unsqueeze(1), s_h, s_h.new_zeros(()))
         return (s_h, weight) if return_attention else s_h
-
-    def _reversed_positions(self, alias_offsets, click_graph):
-        """Position of every click counted from the end of its session (0 = last click), capped."""
-        n_clicks = click_graph.shape[0]
-        position = torch.arange(n_clicks, device=click_graph.device) - alias_offsets.index_select(0, click_graph)
-        reversed_position = alias_offsets.diff().index_select(0, click_graph) - 1 - position
-        return reversed_position.clamp(max=self.n_positions - 1)
 
 
 def _check_session_rows(name, x, width, width_name, built, n_sessions):

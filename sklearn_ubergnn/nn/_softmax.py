@@ -43,6 +43,10 @@ class ItemLogits(NamedTuple):
         Divide each row of ``weight`` by its norm (:func:`~sklearn_ubergnn.nn.cosine_logits`).
     bias : torch.Tensor of shape (n,) or None, default=None
         Per-item bias of a linear output layer (``torch.nn.Linear``); only with ``normalize=False``.
+    sparse : tuple of three torch.Tensor of shape (m,) or None, default=None
+        ``(rows, columns, values)``: ``values[j]`` is added to the logit ``(rows[j], columns[j])``
+        after the scale; repeated pairs add up. A few terms per row, such as a session's own
+        items (:class:`~sklearn_ubergnn.nn.UberGNN`'s ``repeat_bias``).
     """
 
     query: torch.Tensor
@@ -50,19 +54,25 @@ class ItemLogits(NamedTuple):
     scale: float = 1.0
     normalize: bool = False
     bias: torch.Tensor | None = None
+    sparse: tuple | None = None
 
     def logits(self):
         """The ``(B, n)`` logits themselves."""
         if self.normalize:
-            return cosine_logits(self.query, self.weight, self.scale)
-        if self.bias is not None:
-            return torch.addmm(self.bias, self.query, self.weight.t())
-        return self.query @ self.weight.t()
+            out = cosine_logits(self.query, self.weight, self.scale)
+        elif self.bias is not None:
+            out = torch.addmm(self.bias, self.query, self.weight.t())
+        else:
+            out = self.query @ self.weight.t()
+        if self.sparse is None:
+            return out
+        rows, columns, values = self.sparse
+        return out.index_put((rows, columns), values, accumulate=True)
 
 
 class _SoftmaxCrossEntropy(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, query, weight, bias, target, scale, normalize, label_smoothing):
+    def forward(ctx, query, weight, bias, target, scale, normalize, label_smoothing, rows, columns, values):
         # the one (B, n) buffer
         probs = torch.mm(query, weight.t()) if bias is None else torch.addmm(bias, query, weight.t())
         if normalize:
@@ -70,6 +80,8 @@ class _SoftmaxCrossEntropy(torch.autograd.Function):
             probs.mul_(factors)
         else:
             factors = inverse = live = None
+        if values is not None:
+            probs.index_put_((rows, columns), values, accumulate=True)
         target_logit = probs.gather(1, target.unsqueeze(1)).squeeze(1)
         loss = -target_logit
         if label_smoothing:
@@ -79,31 +91,32 @@ class _SoftmaxCrossEntropy(torch.autograd.Function):
         total = probs.sub_(top).exp_().sum(dim=1, keepdim=True)
         probs.div_(total)                                                        # now the softmax
         loss = loss + (top + total.log()).squeeze(1)
-        ctx.save_for_backward(query, weight, target, probs, factors, inverse, live)
+        ctx.save_for_backward(query, weight, target, probs, factors, inverse, live, rows, columns)
         ctx.normalize, ctx.label_smoothing = normalize, label_smoothing
         return loss.mean()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_loss):
-        query, weight, target, grad, factors, inverse, live = ctx.saved_tensors
+        query, weight, target, grad, factors, inverse, live, rows, columns = ctx.saved_tensors
         # d loss / d logits = (softmax - (1 - eps) onehot - eps / n) / B, built in the saved buffer
         # (a second backward through the graph fails on torch's version counter of that buffer)
         n_rows, n_classes = grad.shape
         eps = ctx.label_smoothing
-        rows = torch.arange(n_rows, device=grad.device)
-        grad[rows, target] -= 1.0 - eps
+        grad[torch.arange(n_rows, device=grad.device), target] -= 1.0 - eps
         if eps:
             grad.sub_(eps / n_classes)
+        # the sparse terms sit after the scale: their gradient is the logits' own
+        grad_values = grad[rows, columns] * (grad_loss / n_rows) if ctx.needs_input_grad[9] else None
         if ctx.normalize:
             grad.mul_(factors * (grad_loss / n_rows))
             return (*cosine_backward(grad, query, weight, inverse, live, ctx.needs_input_grad),
-                    None, None, None, None, None)
+                    None, None, None, None, None, None, None, grad_values)
         grad.mul_(grad_loss / n_rows)
         grad_query = torch.mm(grad, weight) if ctx.needs_input_grad[0] else None
         grad_weight = torch.mm(grad.t(), query) if ctx.needs_input_grad[1] else None
         grad_bias = grad.sum(0) if ctx.needs_input_grad[2] else None
-        return grad_query, grad_weight, grad_bias, None, None, None, None
+        return grad_query, grad_weight, grad_bias, None, None, None, None, None, None, grad_values
 
 
 def check_label_smoothing(label_smoothing):
@@ -163,5 +176,23 @@ def softmax_cross_entropy(logits, target, label_smoothing=0.0):
             raise ValueError("ItemLogits: a bias needs normalize=False (a cosine has no bias).")
         _check_tensor("bias", bias, 1, integer=False)
         _check_size("bias", bias, 0, weight.shape[0], "one entry per row of weight")
+    rows = columns = values = None
+    if logits.sparse is not None:
+        rows, columns, values = _check_sparse(logits.sparse, query.shape[0], weight.shape[0])
     return _SoftmaxCrossEntropy.apply(query, weight, bias, target.long(), float(logits.scale),
-                                      bool(logits.normalize), float(label_smoothing))
+                                      bool(logits.normalize), float(label_smoothing), rows, columns, values)
+
+
+def _check_sparse(sparse, n_rows, n_columns):
+    """``ItemLogits.sparse`` as three checked tensors ``(rows, columns, values)``."""
+    if len(sparse) != 3:
+        raise ValueError(f"ItemLogits.sparse must be (rows, columns, values); got {len(sparse)} items.")
+    rows, columns, values = sparse
+    _check_tensor("sparse rows", rows, 1, integer=True)
+    _check_tensor("sparse columns", columns, 1, integer=True)
+    _check_tensor("sparse values", values, 1, integer=False)
+    for name, x in (("sparse columns", columns), ("sparse values", values)):
+        _check_size(name, x, 0, rows.shape[0], "one entry per sparse row index")
+    _check_index_range("sparse rows", rows, 0, n_rows, f"query rows, {n_rows} in query")
+    _check_index_range("sparse columns", columns, 0, n_columns, f"classes, {n_columns} rows in weight")
+    return rows.long(), columns.long(), values

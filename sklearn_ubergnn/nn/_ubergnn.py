@@ -7,7 +7,7 @@ from torch.nn import functional as F
 
 from ._cosine import inverse_norms
 from ._deepfm import DeepFM
-from ._functional import _check_index_range, _check_size, _check_tensor, segment_mean
+from ._functional import _check_index_range, _check_size, _check_tensor, click_positions, segment_mean
 from ._ggnn import GatedGraphNet
 from ._global import GlobalItemGraph
 from ._readout import READOUTS, SessionReadout
@@ -31,6 +31,7 @@ class UberGNN(nn.Module):
         U   = DeepFM(user_fields)                        # (B, M), only with field_sizes
         s_h = SessionReadout(h, alias, last_node, U)     # (B, d), readout variant
         logits = s_h E^T                                 # (B, n_items)
+        logits[b, item of click j] += r[pos of j] + g.s_h  # only with repeat_bias
 
     The item embedding ``E`` is both the input layer and the output layer. Train with
     softmax cross-entropy over the logits: :meth:`item_logits` gives their factors, which
@@ -94,6 +95,15 @@ class UberGNN(nn.Module):
         to the node vectors. None: no global graph.
     global_dropout : float, default=0.5
         Dropout on the global graph's node vectors in training.
+    repeat_bias : bool, default=False
+        Learned logit offsets for the items already in the session (RepeatNet's repeat mode,
+        Ren et al., 2019, reduced to a shift of their logits): every click ``j`` of session
+        ``b`` adds ``logit_scale * (r[min(n - j, P - 1)] + g . s_h)`` to the logit of its item,
+        with ``P = max(n_positions, 1)`` offsets ``r`` by the click's position from the end and
+        ``g . s_h`` a per-session shift (how much this session repeats); an item clicked twice
+        gets both clicks' terms. Whether, how recently and in which sessions a session's own
+        items come back is learned from the data: on click logs many next clicks are repeats,
+        on ratings none are. ``r`` and ``g`` start at zero.
 
     Attributes
     ----------
@@ -106,6 +116,12 @@ class UberGNN(nn.Module):
     global_graph : GlobalItemGraph or None
     user_encoder : DeepFM or None
     session_readout : SessionReadout
+    repeat_bias : torch.nn.Parameter or None
+        The offsets ``r`` of shape ``(max(n_positions, 1),)``, in units of the cosine with
+        ``normalize=True``; None without ``repeat_bias``.
+    repeat_gate : torch.nn.Parameter or None
+        ``g`` of shape ``(d,)`` (no constant: ``r`` holds the common level); None without
+        ``repeat_bias``.
 
     Shapes
     ------
@@ -136,6 +152,8 @@ class UberGNN(nn.Module):
     Recommendation. CIKM 2020.
     Z. Wang et al. Global Context Enhanced Graph Neural Networks for Session-based
     Recommendation. SIGIR 2020.
+    P. Ren et al. RepeatNet: A Repeat Aware Neural Recommendation Machine for Session-based
+    Recommendation. AAAI 2019.
 
     Examples
     --------
@@ -154,7 +172,7 @@ class UberGNN(nn.Module):
                  user_dim=None, fm_embedding_dim=10, dnn_layers=(64,), dropout=0.0,
                  attention_softmax=True, init="uniform", init_std=0.1, normalize=False, scale=16.0,
                  embedding_dropout=0.0, n_positions=0, star_node=False, highway=False, global_neighbours=None,
-                 global_weights=None, global_dropout=0.5):
+                 global_weights=None, global_dropout=0.5, repeat_bias=False):
         super().__init__()
         if n_items < 1 or hidden_size < 1:
             raise ValueError(
@@ -197,6 +215,7 @@ class UberGNN(nn.Module):
         self.init_std = float(init_std)
         self.normalize = bool(normalize)
         self.scale = float(scale)
+        self.n_positions = int(n_positions)
         self.embedding = nn.Embedding(n_items, hidden_size)
         self.embedding_dropout = nn.Dropout(embedding_dropout)
         self.gnn = GatedGraphNet(hidden_size, n_steps=n_steps)
@@ -219,6 +238,8 @@ class UberGNN(nn.Module):
         self.session_readout = SessionReadout(hidden_size, user_dim=self.user_dim, readout=readout,
                                               attention_softmax=attention_softmax, n_positions=n_positions,
                                               star=star_node and readout != "mean")
+        self.repeat_bias = nn.Parameter(torch.zeros(max(self.n_positions, 1))) if repeat_bias else None
+        self.repeat_gate = nn.Parameter(torch.zeros(hidden_size)) if repeat_bias else None
         self.reset_parameters()
 
     @property
@@ -227,10 +248,15 @@ class UberGNN(nn.Module):
         return self.scale if self.normalize else 1.0
 
     def reset_parameters(self):
-        """Re-initialise every parameter with the scheme chosen by ``init``."""
+        """Re-initialise every parameter with the scheme chosen by ``init``; ``repeat_bias``'s at zero.
+
+        The other parameters draw the same numbers with or without ``repeat_bias``.
+        """
         bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            if self.init == "uniform":
+        for name, p in self.named_parameters():
+            if name in ("repeat_bias", "repeat_gate"):
+                nn.init.zeros_(p)
+            elif self.init == "uniform":
                 nn.init.uniform_(p, -bound, bound)
             else:
                 nn.init.normal_(p, std=self.init_std)
@@ -287,7 +313,18 @@ class UberGNN(nn.Module):
         """
         s_h = self.session_vectors(items, edge_src, edge_dst, edge_weight_out, edge_weight_in, node_graph,
                                    last_node, alias, alias_offsets, user_fields, node_offsets, edge_offsets)
-        return ItemLogits(s_h, self.embedding.weight, self.scale, self.normalize)
+        return ItemLogits(s_h, self.embedding.weight, self.scale, self.normalize,
+                          sparse=self._repeat_terms(items, alias, alias_offsets, s_h))
+
+    def _repeat_terms(self, items, alias, alias_offsets, s_h):
+        """``repeat_bias``'s logit terms ``(session, item, offset)``, one per click; None without it."""
+        repeat_bias = getattr(self, "repeat_bias", None)  # absent from networks pickled before it
+        if repeat_bias is None:
+            return None
+        session, position = click_positions(alias_offsets, alias.shape[0], repeat_bias.shape[0] - 1)
+        shift = s_h @ self.repeat_gate                                         # (B,), per session
+        offset = (repeat_bias.index_select(0, position) + shift.index_select(0, session)) * self.logit_scale
+        return session, items.index_select(0, alias), offset
 
     def forward(self, items, edge_src, edge_dst, edge_weight_out, edge_weight_in, node_graph, last_node,
                 alias, alias_offsets, user_fields=None, node_offsets=None, edge_offsets=None):

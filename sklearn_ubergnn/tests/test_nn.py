@@ -24,6 +24,7 @@ from sklearn_ubergnn.nn import (
     segment_sum,
     softmax_cross_entropy,
 )
+from sklearn_ubergnn.nn._functional import click_positions
 
 HYPOTHESIS = settings(max_examples=25, deadline=None)
 FIELD_SIZES = (3, 4)
@@ -178,9 +179,10 @@ def test_cosine_logits_worked_case_and_checks():
 @HYPOTHESIS
 @given(b=st.integers(1, 4), n=st.integers(1, 6), d=st.integers(1, 5),
        normalize=st.booleans(), scale=st.sampled_from([1.0, 12.0]), eps=st.sampled_from([0.0, 0.3]),
-       upstream=st.floats(-3, 3), with_bias=st.booleans(), seed=st.integers(0, 100))
+       upstream=st.floats(-3, 3), with_bias=st.booleans(), n_sparse=st.sampled_from([0, 1, 7]),
+       seed=st.integers(0, 100))
 def test_softmax_cross_entropy_equals_torch_on_the_logits(b, n, d, normalize, scale, eps, upstream, with_bias,
-                                                          seed):
+                                                          n_sparse, seed):
     # (a zero row of the table is left to the cosine_logits test: its floored norm multiplies the
     # rounding of p - t by 1e12 in either implementation, so the two cannot agree there)
     generator = torch.Generator().manual_seed(seed)
@@ -189,18 +191,28 @@ def test_softmax_cross_entropy_equals_torch_on_the_logits(b, n, d, normalize, sc
     target = torch.randint(0, n, (b,), generator=generator)
     with_bias = with_bias and not normalize                           # a linear output layer's bias
     bias0 = torch.randn(n, dtype=torch.float64, generator=generator) if with_bias else torch.zeros(n)
+    # sparse terms (repeated pairs among them when n_sparse is 7): added to the logits after the scale
+    rows, columns = torch.randint(0, b, (n_sparse,), generator=generator), torch.randint(0, n, (n_sparse,),
+                                                                                         generator=generator)
+    values0 = torch.randn(n_sparse, dtype=torch.float64, generator=generator)
     results = []
     for fused in (True, False):
         q, w, c = query.clone().requires_grad_(), weight.clone().requires_grad_(), bias0.clone().requires_grad_()
-        factors = ItemLogits(q, w, scale, normalize, c if with_bias else None)
+        v = values0.clone().requires_grad_()
+        factors = ItemLogits(q, w, scale, normalize, c if with_bias else None,
+                             (rows, columns, v) if n_sparse else None)
         if fused:
             loss = softmax_cross_entropy(factors, target, eps)
         else:  # torch's cross-entropy on the logits, the table normalised by autograd
             logits = scale * q @ torch.nn.functional.normalize(w, dim=1).t() if normalize else q @ w.t()
-            loss = torch.nn.functional.cross_entropy(logits + c if with_bias else logits, target,
-                                                     label_smoothing=eps)
+            logits = logits + c if with_bias else logits
+            for j in range(n_sparse):  # one term at a time, by hand
+                one_hot = torch.nn.functional.one_hot(rows[j] * n + columns[j], b * n).view(b, n)
+                logits = logits + v[j] * one_hot
+            loss = torch.nn.functional.cross_entropy(logits, target, label_smoothing=eps)
         (loss * upstream).backward()
-        results.append((loss.detach(), q.grad, w.grad, c.grad if with_bias else None))
+        results.append((loss.detach(), q.grad, w.grad, c.grad if with_bias else None,
+                        v.grad if n_sparse else None))
     for ours, reference in zip(*results):
         assert (ours is None and reference is None) or torch.allclose(ours, reference, atol=1e-10)
 
@@ -232,6 +244,18 @@ def test_softmax_cross_entropy_worked_case_and_checks():
         softmax_cross_entropy(ItemLogits(torch.zeros(1, 1), torch.ones(3, 1), bias=torch.zeros(2)), torch.tensor([0]))
     with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\); got 1.0"):
         SoftmaxCrossEntropyLoss(1.0)
+    # a sparse term raises one logit: (ln 3, 0) + (0, ln 3) is a tie, the loss ln 2
+    q, w = torch.tensor([[1.0]]), torch.tensor([[float(torch.log(torch.tensor(3.0)))], [0.0]])
+    tie = ItemLogits(q, w, sparse=(torch.tensor([0]), torch.tensor([1]), torch.log(torch.tensor([3.0]))))
+    assert torch.isclose(softmax_cross_entropy(tie, torch.tensor([0])), torch.log(torch.tensor(2.0)))
+    assert torch.allclose(tie.logits(), torch.log(torch.tensor([[3.0, 3.0]])))
+    one, two, zero = torch.tensor([1]), torch.tensor([2]), torch.tensor([0])
+    for sparse, message in [((one, zero, torch.zeros(1)), r"sparse rows must lie in \[0, 1\)"),
+                            ((zero, two, torch.zeros(1)), r"sparse columns must lie in \[0, 2\)"),
+                            ((zero, torch.tensor([0, 1]), torch.zeros(1)), "sparse columns must have size 1"),
+                            ((zero, zero), r"must be \(rows, columns, values\); got 2")]:
+        with pytest.raises(ValueError, match=message):
+            softmax_cross_entropy(ItemLogits(q, w, sparse=sparse), torch.tensor([0]))
     # the backward reuses the softmax buffer: a second walk back fails loudly, never silently wrong
     q = torch.randn(2, 3, requires_grad=True)
     loss = softmax_cross_entropy(ItemLogits(q, torch.randn(4, 3)), torch.tensor([0, 1]))
@@ -604,10 +628,10 @@ def test_highway_gate_interpolates():
 
 
 def test_reversed_positions_count_from_the_last_click_and_are_capped():
-    readout = SessionReadout(4, readout="local", n_positions=3)
-    alias_offsets = torch.tensor([0, 4, 5, 7])  # sessions of 4, 1 and 2 clicks
-    click_graph = torch.tensor([0, 0, 0, 0, 1, 2, 2])
-    assert readout._reversed_positions(alias_offsets, click_graph).tolist() == [2, 2, 1, 0, 0, 1, 0]
+    alias_offsets = torch.tensor([0, 4, 5, 5, 7])  # sessions of 4, 1, 0 and 2 clicks
+    session, position = click_positions(alias_offsets, 7, cap=2)
+    assert session.tolist() == [0, 0, 0, 0, 1, 3, 3]
+    assert position.tolist() == [2, 2, 1, 0, 0, 1, 0]
 
 
 def test_zero_position_embeddings_change_nothing():
@@ -639,6 +663,34 @@ def test_star_readout_and_option_errors():
         UberGNN(n_items=3, hidden_size=4, embedding_dropout=1.0)
     with pytest.raises(ValueError, match=r"n_positions >= 0.*n_positions=-1"):
         SessionReadout(4, n_positions=-1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(sessions=sessions_strategy, normalize=st.booleans(), n_positions=st.sampled_from([0, 1, 3]))
+def test_repeat_bias_adds_one_offset_per_click_to_its_items_logit(sessions, normalize, n_positions):
+    """Each click adds r[min(position from the end, cap)] + g . s_h (times the scale) to its item's logit; a
+    repeated item gets one offset per click. Checked against a loop over the clicks of the plain network's
+    logits."""
+    plain = make_net("local", users=False, normalize=normalize, n_positions=n_positions).eval()
+    net = make_net("local", users=False, normalize=normalize, n_positions=n_positions,
+                   repeat_bias=True).eval()
+    batch = forward_args(make_batch(sessions))
+    assert torch.equal(net(**batch), plain(**batch))                # the offsets start at zero
+    with torch.no_grad():
+        net.repeat_bias.copy_(torch.arange(1.0, net.repeat_bias.shape[0] + 1))
+        net.repeat_gate.normal_()
+    shift = net.session_vectors(**batch) @ net.repeat_gate
+    expected = plain(**batch).clone()
+    for b, session in enumerate(sessions):
+        for j, item in enumerate(session):
+            position = min(len(session) - 1 - j, max(n_positions, 1) - 1)
+            expected[b, item] += net.logit_scale * (position + 1.0 + shift[b])
+    assert torch.allclose(net(**batch), expected, atol=1e-5)
+    net.train()
+    loss = softmax_cross_entropy(net.item_logits(**batch), torch.zeros(len(sessions), dtype=torch.long))
+    loss.backward()
+    for p in (net.repeat_bias, net.repeat_gate):
+        assert p.grad is not None and torch.isfinite(p.grad).all()
 
 
 def test_embedding_dropout_acts_in_training_only():

@@ -101,10 +101,18 @@ def test_transform_shape_dtype_and_feature_names(fitted, data):
     assert np.isfinite(vectors).all()
     names = fitted.get_feature_names_out()
     assert names.tolist() == [f"ubergnnrecommender{i}" for i in range(8)]
-    # transform feeds recommend's scores: s_h . E^T ranks like recommend
+    # transform feeds recommend's scores: scale * s_h . E^T, plus repeat_bias's offsets for the session's
+    # own items (by reversed position, and g . s_h per session), ranks like recommend
+    module = fitted.net_.module_
+    scores = module.logit_scale * vectors @ module.item_embeddings().detach().numpy().T
+    r, g = module.repeat_bias.detach().numpy(), module.repeat_gate.detach().numpy()
+    for row, session in enumerate(X_test):
+        codes = np.searchsorted(fitted.classes_, session)
+        for j in np.flatnonzero(fitted.classes_[np.minimum(codes, len(fitted.classes_) - 1)] == session):
+            scores[row, codes[j]] += module.logit_scale * (r[min(len(session) - 1 - j, len(r) - 1)]
+                                                           + vectors[row] @ g)
     known = np.abs(vectors).sum(axis=1) > 0  # sessions with a known item (the others are zero)
-    scores = vectors[known] @ fitted.net_.module_.item_embeddings().detach().numpy().T
-    np.testing.assert_array_equal(fitted.classes_[scores.argmax(axis=1)], fitted.predict(X_test)[known])
+    np.testing.assert_array_equal(fitted.classes_[scores[known].argmax(axis=1)], fitted.predict(X_test)[known])
 
 
 # ---------------------------------------------------------------------------------- readouts, users
@@ -149,12 +157,14 @@ def test_auto_readout_and_user_attributes(fitted_users, data):
 
 
 def test_users_help_on_planted_segments():
-    """The planted segments (region x age band) make next items predictable: users must help."""
+    """The planted segments (region x age band) make next items predictable: users must help. The
+    repeat offsets are off: 18 % of these next clicks are repeats, and the offsets lift both readouts
+    (P@20 0.578 / 0.526 -> 0.583 / 0.559), which narrows the gap the users make to 0.024."""
     sessions, session_users, users = make_sessions(n_sessions=1500, random_state=0)
     train, y = _frame(sessions[:1200], session_users[:1200], users)
     test, y_test = _frame(sessions[1200:], session_users[1200:], users)
     params = {"hidden_size": 16, "max_epochs": 5, "lr": 0.01, "lr_step_size": None, "validation_fraction": None,
-              "random_state": 0}
+              "random_state": 0, "repeat_bias": False}
     hybrid = UberGNNRecommender(**params, readout="hybrid").fit(train, y).recommend(test, k=20)
     local = UberGNNRecommender(**params, readout="local").fit(train["session"].tolist(), y)
     local = local.recommend(test["session"].tolist(), k=20)
@@ -308,6 +318,35 @@ def test_reversed_positions_find_the_item_three_clicks_back():
     p1 = {n: precision_at_k(y_test, UberGNNRecommender(**params, n_positions=n).fit(X, y).recommend(X_test, k=1),
                             k=1) for n in (0, 8)}
     assert p1[8] > 0.9 and p1[0] < 0.6, p1
+
+
+def test_repeat_bias_learns_whether_the_sessions_items_come_back():
+    """Planted: the next click is drawn among the items NOT in the session (ratings: nothing is rated
+    twice), or it is the last click again (a click log's reload). The offsets learn the sign of each: all
+    negative in the first case, so the top 10 holds none of the session's items (without the option,
+    most sessions keep some there); in the second the last click's offset is positive and the largest."""
+    rng = np.random.default_rng(0)
+
+    def sample(n, repeat):
+        X = [rng.choice(30, size=rng.integers(3, 7), replace=False) for _ in range(n)]
+        y = [s[-1] if repeat else rng.choice(np.setdiff1d(np.arange(30), s)) for s in X]
+        return [s.tolist() for s in X], np.asarray(y)
+
+    params = {"hidden_size": 16, "max_epochs": 8, "lr": 0.01, "lr_step_size": None,
+              "validation_fraction": None, "random_state": 0}
+    X, y = sample(3000, repeat=False)
+    X_test, _ = sample(300, repeat=False)
+    in_top = {}
+    for repeat_bias in (False, True):
+        est = UberGNNRecommender(**params, repeat_bias=repeat_bias).fit(X, y)
+        top = est.recommend(X_test, k=10)
+        in_top[repeat_bias] = np.mean([len(set(r) & set(s)) for r, s in zip(top, X_test)])
+    offsets = est.net_.module_.repeat_bias.detach()
+    assert (offsets[:6] < -0.1).all(), offsets                      # positions 0-5 occur in sessions of 3-6
+    assert in_top[True] == 0 and in_top[False] > 0.3, in_top
+    X, y = sample(3000, repeat=True)
+    offsets = UberGNNRecommender(**params, repeat_bias=True).fit(X, y).net_.module_.repeat_bias.detach()
+    assert offsets[0] > 0.1 and offsets[0] == offsets.max(), offsets
 
 
 def test_early_stopping_and_callbacks(data):
