@@ -10,8 +10,15 @@ Examples
 SR-GNN's network, then the defaults, on YOOCHOOSE 1/64 (about 100 s per epoch on one core)::
 
     python benchmarks/ubergnn_options.py --data yoochoose --params '{"normalize": false, "embedding_dropout": 0,
-        "n_positions": 0, "star_node": false, "highway": false}'
+        "n_positions": 0, "star_node": false, "highway": false, "repeat_bias": false}'
     python benchmarks/ubergnn_options.py --data yoochoose
+
+The probe behind ``repeat_bias`` (the network without it; after every epoch, also the figures with a
+constant added to the logits of the items already in each held-out session; ``-inf`` never
+recommends them)::
+
+    python benchmarks/ubergnn_options.py --data movielens --params '{"repeat_bias": false}' \
+        --session-offsets=-inf,-1,0,1
 """
 import argparse
 import json
@@ -43,7 +50,10 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--holdout", type=float, default=0.1, help="share of the training prefixes held out")
+    parser.add_argument("--session-offsets", default="",
+                        help="comma-separated constants added to the logits of each session's own items")
     args = parser.parse_args(argv)
+    offsets = [float(c) for c in args.session_offsets.split(",") if c]
 
     path, fmt, _ = _resolve(args.data)
     X, y, _, _ = load_session_split(path, fmt)
@@ -58,18 +68,39 @@ def main(argv=None):
     sessions = check_sessions([s for s, k in zip(X_hold, keep) if k])
     targets = targets[keep]
     # the vocabulary fit learns (sorted distinct ids), so the net's codes are these codes
-    source = SessionGraphSource(FlatSessions(vocabulary.transform(sessions.items), sessions.offsets),
-                                vocabulary.classes_)
+    held_out = FlatSessions(vocabulary.transform(sessions.items), sessions.offsets)
+    source = SessionGraphSource(held_out, vocabulary.classes_)
     fallback = np.arange(20)  # every item is scored: no row falls back
     scores = []
 
+    # the (held-out row, item code) of every click, for --session-offsets
+    click_rows = np.repeat(np.arange(len(targets)), np.diff(held_out.offsets))
+    click_items = held_out.items
+
+    def ranked_with(outputs, offset):
+        ranked, start = [], 0
+        for logits in outputs:
+            logits = logits.numpy().astype(np.float64)  # a copy: the outputs serve every offset
+            inside = (click_rows >= start) & (click_rows < start + len(logits)) & (click_items >= 0)
+            rows, items = click_rows[inside] - start, click_items[inside]
+            # once per distinct (row, item): a repeated click does not add the offset twice
+            logits[rows, items] = logits[rows, items] + offset if np.isfinite(offset) else np.finfo(float).min
+            ranked.append(top_k(logits, 20, fallback, min_score=-np.inf))
+            start += len(logits)
+        return np.concatenate(ranked)
+
     class Holdout(Callback):
         def on_epoch_end(self, net, **kwargs):
-            ranked = np.concatenate([top_k(logits, 20, fallback, min_score=-np.inf)
-                                     for logits in iter_outputs(net, source)])
+            outputs = list(iter_outputs(net, source)) if offsets else iter_outputs(net, source)
+            ranked = np.concatenate([top_k(logits, 20, fallback, min_score=-np.inf) for logits in outputs])
             scores.append((100 * precision_at_k(targets, ranked, k=20), 100 * mrr_at_k(targets, ranked, k=20)))
             print(f"epoch {len(net.history)} {net.history[-1]['dur']:.0f} s: holdout P@20 {scores[-1][0]:.2f} "
                   f"MRR@20 {scores[-1][1]:.2f}", flush=True)
+            for offset in offsets:
+                ranked = ranked_with(outputs, offset)
+                print(f"epoch {len(net.history)} session items {offset:+g}: holdout P@20 "
+                      f"{100 * precision_at_k(targets, ranked, k=20):.2f} MRR@20 "
+                      f"{100 * mrr_at_k(targets, ranked, k=20):.2f}", flush=True)
 
     model = UberGNNRecommender(max_epochs=args.epochs, validation_fraction=None, random_state=args.seed,
                                n_jobs=args.threads, callbacks=[("holdout", Holdout())], **json.loads(args.params))
