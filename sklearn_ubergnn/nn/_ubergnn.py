@@ -215,7 +215,6 @@ class UberGNN(nn.Module):
         self.init_std = float(init_std)
         self.normalize = bool(normalize)
         self.scale = float(scale)
-        self.n_positions = int(n_positions)
         self.embedding = nn.Embedding(n_items, hidden_size)
         self.embedding_dropout = nn.Dropout(embedding_dropout)
         self.gnn = GatedGraphNet(hidden_size, n_steps=n_steps)
@@ -238,7 +237,7 @@ class UberGNN(nn.Module):
         self.session_readout = SessionReadout(hidden_size, user_dim=self.user_dim, readout=readout,
                                               attention_softmax=attention_softmax, n_positions=n_positions,
                                               star=star_node and readout != "mean")
-        self.repeat_bias = nn.Parameter(torch.zeros(max(self.n_positions, 1))) if repeat_bias else None
+        self.repeat_bias = nn.Parameter(torch.zeros(max(int(n_positions), 1))) if repeat_bias else None
         self.repeat_gate = nn.Parameter(torch.zeros(hidden_size)) if repeat_bias else None
         self.reset_parameters()
 
