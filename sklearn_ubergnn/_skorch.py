@@ -15,14 +15,14 @@ Estimators compose a :class:`skorch.NeuralNet`; they never subclass it. The piec
 - :func:`make_net` maps an estimator's user-facing knobs to skorch's prefixed parameters, with the
   house defaults (early stopping, step learning-rate decay, progress bar at ``verbose >= 2``).
 """
-from copy import deepcopy
+from copy import copy, deepcopy
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler, ProgressBar
-from skorch.dataset import ValidSplit
+from skorch.dataset import ValidSplit, unpack_data
 
 from ._threads import ThreadBudget
 
@@ -201,37 +201,89 @@ class ArraySource:
 # seeds and the factory
 # ------------------------------------------------------------------------------------------------
 class StartIsEpochZero(Callback):
-    """Early stopping that counts the untrained module as epoch 0.
+    """Early stopping that counts the untrained module as epoch 0, and keeps it unless training clearly beats it.
 
     Before the first epoch of a training call with a validation split, the module as initialised
     is scored on the validation rows (``valid_loss_start`` in that epoch's history row) and handed
     to the :class:`~skorch.callbacks.EarlyStopping` callbacks on ``valid_loss`` as their best so
     far: training ends with weights at least as good on validation as the start, which are
     restored when no epoch beats them.
+
+    When an epoch does beat the start, the start is still kept unless the best epoch's mean
+    validation loss is lower by more than one standard error of the per-row difference (the
+    one-standard-error rule of Breiman et al., 1984, with the start as the simplest model): a
+    gain within the noise of the validation rows is not taken as a gain. The outcome is recorded
+    as ``start_kept`` (bool) and ``valid_gain_se`` (the gain in standard errors) in the last
+    history row, and the early-stopping callbacks' ``best_epoch_`` is set to 0 when the start is
+    kept.
+
+    Parameters
+    ----------
+    n_standard_errors : float >= 0, default=1.0
+        The margin, in standard errors; 0 keeps the start only when no epoch beats it.
     """
+
+    def __init__(self, n_standard_errors=1.0):
+        self.n_standard_errors = n_standard_errors
 
     def on_train_begin(self, net, **kwargs):
         self.pending_ = True
+        self.start_weights_ = self.start_losses_ = self.dataset_valid_ = None
+
+    def _stops(self, net):
+        return [cb for _, cb in net.callbacks_
+                if isinstance(cb, EarlyStopping) and cb.monitor == "valid_loss" and cb.lower_is_better]
+
+    @staticmethod
+    def _row_losses(net, dataset_valid):
+        """The criterion of every validation row (``reduction="none"``), in float64."""
+        criterion = copy(net.criterion_)
+        criterion.reduction = "none"
+        losses = []
+        net.module_.eval()
+        with torch.no_grad():
+            for batch in net.get_iterator(dataset_valid, training=False):
+                Xi, yi = unpack_data(batch)
+                loss = criterion(net.infer(Xi), yi.to(net.device))
+                losses.append(loss.reshape(len(loss), -1).sum(dim=1).double().cpu())
+        return torch.cat(losses).numpy()
 
     def on_epoch_begin(self, net, dataset_valid=None, **kwargs):
         if not getattr(self, "pending_", False):
             return
         self.pending_ = False
-        stops = [cb for _, cb in net.callbacks_
-                 if isinstance(cb, EarlyStopping) and cb.monitor == "valid_loss" and cb.lower_is_better]
+        stops = self._stops(net)
         if dataset_valid is None or not stops:
             return
-        total = count = 0.0
-        for batch in net.get_iterator(dataset_valid, training=False):
-            n = len(batch[0])
-            total += net.validation_step(batch)["loss"].item() * n
-            count += n
-        loss = total / count
+        self.start_losses_ = self._row_losses(net, dataset_valid)
+        self.start_weights_ = deepcopy(net.module_.state_dict())
+        loss = float(self.start_losses_.mean())
         net.history.record("valid_loss_start", loss)
         for stop in stops:
             stop.dynamic_threshold_ = stop._calc_new_threshold(loss)
             stop.best_epoch_ = 0
-            stop.best_model_weights_ = deepcopy(net.module_.state_dict()) if stop.load_best else None
+            stop.best_model_weights_ = self.start_weights_ if stop.load_best else None
+        self.dataset_valid_ = dataset_valid
+
+    def on_train_end(self, net, **kwargs):
+        start_losses, start_weights, dataset_valid = self.start_losses_, self.start_weights_, self.dataset_valid_
+        self.start_losses_ = self.start_weights_ = self.dataset_valid_ = None  # nothing kept in a pickle
+        stops = self._stops(net)
+        if start_losses is None or not stops or not len(net.history):
+            return
+        if all(stop.best_epoch_ == 0 for stop in stops):  # EarlyStopping restored the start already
+            net.history.record("start_kept", True)
+            return
+        gain = start_losses - self._row_losses(net, dataset_valid)  # the restored best epoch's
+        se = gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else 0.0
+        z = float(gain.mean() / se) if se > 0 else (np.inf if gain.mean() > 0 else 0.0)
+        keep = not z > self.n_standard_errors
+        net.history.record("valid_gain_se", z)
+        net.history.record("start_kept", keep)
+        if keep:
+            net.module_.load_state_dict(start_weights)
+            for stop in stops:
+                stop.best_epoch_ = 0
 
 
 def seed_from(random_state):

@@ -97,7 +97,9 @@ class _NetEstimator:
 
         GridSearchCV's refit for the number of epochs: the net ``make_net(None)`` trains with its
         validation split and early stopping, which choose ``best_epoch_`` (:func:`_best_epoch`);
-        when the estimator's ``refit`` is true and that run validated, the fresh net
+        when the estimator's ``refit`` is true and that run validated, or when it chose epoch 0
+        (the start that :class:`~sklearn_ubergnn._skorch.StartIsEpochZero` scores, whose refit
+        trains no epoch and only refits the start on every sample), the fresh net
         ``make_net(best_epoch_)`` (no validation split, ``max_epochs=best_epoch_``, the same
         ``seed``) trains on every sample of ``source`` and becomes ``net_``, the first run's
         history being kept as ``selection_history_`` (None otherwise). Sets ``net_``,
@@ -106,7 +108,8 @@ class _NetEstimator:
         self._fit_net(make_net(None), source, seed)
         self.best_epoch_ = _best_epoch(self.net_)
         self.selection_history_ = None
-        if getattr(self, "refit", False) and "valid_loss" in self.history_[-1]:
+        start_kept = self.best_epoch_ == 0  # the start (a regression fitted beside the net) won: refit it on every row
+        if (getattr(self, "refit", False) or start_kept) and "valid_loss" in self.history_[-1]:
             self.selection_history_ = self.history_
             self._fit_net(make_net(self.best_epoch_), source, seed)
         return self.net_

@@ -55,22 +55,41 @@ def chronological_split(df, train=0.70, valid=0.15):
     return tuple(part.reset_index(drop=True) for part in (df.iloc[:a], df.iloc[a:b], df.iloc[b:]))
 
 
-def history_features(df, batch=200, recent=10, label="label"):
+def history_features(df, batch=200, recent=10, label="label", *, time_unit=86400.0, cut=None):
     """Features of every row from the rows of earlier batches (labels revealed batch by batch).
 
     For each end ``o`` of a row ``(s, d, t)``: ``log1p`` of the events ``o`` gave and received so
     far, the fraction of them with ``label == 1`` (``pos / (n + 1)``), the same fraction over its
-    last ``recent`` given/received events, and ``log1p(days since o's last event)`` (10^4 days
-    when none); then, for the pair, ``log1p`` of its past interactions ``s -> d`` and ``d -> s``,
-    the fraction of each with ``label == 1``, ``log1p(days since the pair last met)``, ``log1p``
-    of the number of common partners of ``s`` and ``d`` and of the pair's meetings among each
-    end's last ``recent`` events. A row never sees itself, its own batch or the future.
+    last ``recent`` given/received events, and ``log1p(gap / time_unit)``, ``gap`` the time since
+    ``o``'s last event (10^4 units when none); then, for the pair, ``log1p`` of its past
+    interactions ``s -> d`` and ``d -> s``, the fraction of each with ``label == 1``, ``log1p`` of
+    the time since the pair last met (same unit), ``log1p`` of the number of common partners of
+    ``s`` and ``d`` and of the pair's meetings among each end's last ``recent`` events. A row
+    never sees itself, its own batch or the future.
 
     The statistics are the estimators' own, computed by the same function as the inputs of
     :class:`~sklearn_ubergnn.dynamic.DynamicInteractionClassifier`'s wide part
     (:meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.history_features` of both ends and
     :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.pair_features`), on the graph of
     the whole stream, each row seeing the rows of earlier batches (``before``). Labels are 0/1.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The stream in time order: ``source``, ``target``, ``time`` and ``label``.
+    batch : int, default=200
+        Rows revealed together.
+    recent : int, default=10
+        Events per role in the recent fractions.
+    label : str, default="label"
+    time_unit : float > 0, default=86400.0
+        Unit of the gaps (a day, for times in seconds).
+    cut : int or None, default=None
+        None: batches from row 0. An int: the rows from ``cut`` on are the test rows of
+        :func:`~sklearn_ubergnn.evaluation.evaluate_stream_events` (batches from ``cut``) and the
+        earlier ones replay the stream as the classifier's training rows do (batches from row 0);
+        every row then also sees only rows strictly before its time, as the classifier's. With
+        ``time_unit`` the classifier's ``time_scale_``, these are exactly its wide inputs.
 
     Returns
     -------
@@ -82,8 +101,13 @@ def history_features(df, batch=200, recent=10, label="label"):
     codes = vocabulary.add(check_ids(ids, input_name="df"))
     t, y = df["time"].to_numpy(dtype=np.float64), df[label].to_numpy().astype(np.int64)
     graph = DynamicInteractionGraph(n_classes=2).append(codes[0::2], codes[1::2], t, labels=y)
-    before = np.arange(len(df)) // batch * batch  # a row sees the rows of earlier batches only
-    return wide_inputs(graph, codes[0::2], codes[1::2], t, before=before, recent=recent, time_unit=86400.0)
+    rows = np.arange(len(df))
+    before = rows // batch * batch  # a row sees the rows of earlier batches only
+    if cut is not None:
+        test = rows >= cut
+        before[test] = cut + (rows[test] - cut) // batch * batch
+        before = np.minimum(before, graph.n_before(t))
+    return wide_inputs(graph, codes[0::2], codes[1::2], t, before=before, recent=recent, time_unit=time_unit)
 
 
 _DEFAULTS = {
@@ -227,7 +251,10 @@ class _DynamicSuite:
         from sklearn.preprocessing import StandardScaler
 
         start = time.perf_counter()
-        X = history_features(df)
+        t = df["time"].to_numpy(dtype=np.float64)
+        # the classifier's own wide inputs: its time_scale="auto" on the fitted rows, its replay and test batches
+        unit = (t[cut - 1] - t[0]) / max(cut - 1, 1)
+        X = history_features(df, time_unit=unit if unit > 0 else 1.0, cut=cut)
         features_s = time.perf_counter() - start
         y = df["label"].to_numpy()
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))

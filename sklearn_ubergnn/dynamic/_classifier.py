@@ -98,8 +98,10 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
         on these statistics (multinomial beyond two classes), fitted on the training rows that
         the net trains on: its coefficients start the linear term, its intercept the head's
         output bias, and the head's last layer starts at zero. Early stopping counts that start
-        as epoch 0 (``valid_loss_start`` in the history), so the fitted model is never worse on
-        the validation rows than the logistic regression. False: the sub-graph encoding alone.
+        as epoch 0 (``valid_loss_start`` in the history), and the trained model replaces it only
+        when it beats it on the validation rows by more than one standard error of the per-row
+        gain (``valid_gain_se``); when the start is kept (``best_epoch_=0``), the regression is
+        refitted on every row. False: the sub-graph encoding alone.
     stream_batch_size : int >= 1 or None, default=200
         Rows your stream scores at once before appending them (and revealing their labels)
         with :meth:`partial_fit`. Training replays such a stream: each training row sees the
@@ -116,9 +118,9 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
     {refit=False}
         Here the second fit trains on every row, the validation rows (the most recent) included,
         and starts from the logistic regression fitted on every row. With
-        ``history_features=True`` the start is epoch 0 (``best_epoch_=0``, with or without refit,
-        when no epoch beat it on the validation rows), and then the refit trains no epoch: the
-        model is that regression. :meth:`partial_fit` trains on from the refitted model.
+        ``history_features=True`` the start is epoch 0: when it is kept (``best_epoch_=0``), the
+        second fit happens with or without refit and trains no epoch, so the model is that
+        regression fitted on every row. :meth:`partial_fit` trains on from the refitted model.
     source_column, target_column, time_column : str
     feature_columns : list of str or None, default=None
         Numeric event-feature columns (used as features of past events only).

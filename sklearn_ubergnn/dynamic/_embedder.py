@@ -266,8 +266,9 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         these statistics, fitted on the training rows the net trains on against one negative
         per row drawn as in training (its coefficients start the linear term, the head's last
         layer starts at zero), and early stopping counts that start as epoch 0
-        (``valid_loss_start``), so the fitted model is never worse on the validation rows than
-        the regression. False: the sub-graph encoding alone.
+        (``valid_loss_start``): the trained model replaces it only when it beats it on the
+        validation rows by more than one standard error of the per-row gain. False: the
+        sub-graph encoding alone.
     {max_epochs=10}
     {batch_size=200}
     {lr=1e-3}

@@ -487,6 +487,28 @@ def test_history_features_match_a_row_by_row_reference():
     np.testing.assert_allclose(history_features(df, batch=batch, recent=recent), expected, rtol=1e-12)
 
 
+def test_suite_statistics_with_a_cut_are_the_classifiers_own_inputs(stream):
+    """history_features(df, time_unit=time_scale_, cut=c), the suite's regression inputs, are exactly what the
+    classifier fitted on the first c rows reads: its replayed training rows, then each test batch of 200 as
+    evaluate_stream_events shows it (the rows of earlier batches appended, strictly before its time)."""
+    X = stream  # 600 rows
+    cut, columns = 450, ["source", "target", "time"]
+    clf = DynamicInteractionClassifier(**{**FAST, "max_epochs": 1}, stream_batch_size=100)
+    clf.fit(X[:cut][columns], X["label"][:cut])
+    stats = history_features(X, batch=100, time_unit=clf.time_scale_, cut=cut)
+    src, dst = _codes(clf, X[:cut])
+    t = X["time"].to_numpy()
+    own = clf.builder_.history_inputs(src, dst, t[:cut], clf._replay(t[:cut], 0))
+    np.testing.assert_allclose(own, stats[:cut], rtol=1e-6, atol=1e-6)
+    for start in (cut, cut + 100):  # two test batches: scored, then revealed
+        batch = X[start: start + 100]
+        src, dst = _codes(clf, batch)
+        scored = clf.builder_.history_inputs(src, dst, batch["time"].to_numpy())
+        np.testing.assert_allclose(scored, stats[start: start + len(batch)], rtol=1e-6, atol=1e-6)
+        clf.partial_fit(batch[columns], batch["label"], update_only=True)
+    assert not np.allclose(history_features(X, batch=100)[cut:], stats[cut:])  # days, batches from row 0 differ
+
+
 # ------------------------------------------------------------------------------------------------
 # the wide part: history statistics beside the sub-graph encoding
 # ------------------------------------------------------------------------------------------------
@@ -682,23 +704,24 @@ def test_untrained_model_is_the_logistic_regression(target, n_classes, stream):
 
 def test_early_stopping_never_ends_worse_than_the_start(stream):
     """The start is epoch 0 of early stopping: training that only hurts the validation loss (a learning
-    rate far too high) ends with the start's weights, i.e. the logistic regression's probabilities."""
+    rate far too high) ends with the start, refitted on every row (the test below); training that helps
+    is kept only when it beats the start on the validation rows by a standard error (one-SE rule)."""
     X, y = stream[:450], stream["label"][:450]
-    clf = DynamicInteractionClassifier(**{**FAST, "max_epochs": 3}, lr=5.0)
-    start = _StartProba(clf, stream[450:], replay=False)
-    clf.set_params(callbacks=[("start", start)]).fit(X, y)
-    first = clf.history_[0]
-    assert min(clf.history_[:, "valid_loss"]) > first["valid_loss_start"]
-    np.testing.assert_allclose(clf.predict_proba(stream[450:]), start.proba_, atol=1e-6)
-    # in general: the validation loss of the fitted model, on the validation rows as training sees them (the
-    # replayed stream), is at most the start's
-    clf = DynamicInteractionClassifier(**FAST).fit(X, y)
+    clf = DynamicInteractionClassifier(**{**FAST, "max_epochs": 3}, lr=5.0).fit(X, y)
+    selection = clf.selection_history_
+    assert clf.best_epoch_ == 0 and selection[-1]["start_kept"] and len(clf.history_) == 0
+    assert min(selection[:, "valid_loss"]) > selection[0]["valid_loss_start"]
+    # a useful learning rate: the fitted model, on the validation rows as training sees them (the replayed
+    # stream), is better than the start by more than a standard error of the per-row gain
+    clf = DynamicInteractionClassifier(**FAST, lr=1e-2).fit(X, y)
+    assert clf.best_epoch_ >= 1 and clf.selection_history_ is None
+    assert not clf.history_[-1]["start_kept"] and clf.history_[-1]["valid_gain_se"] > 1
     n_train = 450 - round(450 * clf.validation_fraction)
     src, dst = _codes(clf, X)
     t = X["time"].to_numpy()
     valid = QuerySource(clf.builder_, src, dst, t, pair=True, before=clf._replay(t, 0)).subset(np.arange(n_train, 450))
     proba = _module_proba(clf.net_.module_, valid)
-    assert log_loss(y[n_train:], proba, labels=clf.classes_) <= clf.history_[0]["valid_loss_start"] + 1e-6
+    assert log_loss(y[n_train:], proba, labels=clf.classes_) < clf.history_[0]["valid_loss_start"]
 
 
 def _planted_amounts(n=2000, n_sources=100, seed=0):
@@ -801,11 +824,12 @@ def test_refit_trains_on_every_row_for_the_chosen_epochs(stream):
     assert not np.allclose(clf.predict_proba(stream[450:]), plain.predict_proba(stream[450:]))
 
 
-def test_refit_when_the_start_is_best_is_the_logistic_regression_on_every_row(stream):
-    """When no epoch beats the start (epoch 0), the refit trains no epoch: the model is the logistic
-    regression on every row's statistics, and partial_fit trains on from it."""
+@pytest.mark.parametrize("refit", [False, True])
+def test_refit_when_the_start_is_best_is_the_logistic_regression_on_every_row(refit, stream):
+    """When no epoch beats the start (epoch 0), with or without refit, the refit trains no epoch: the model
+    is the logistic regression on every row's statistics, and partial_fit trains on from it."""
     X, y = stream[:450], stream["label"][:450]
-    clf = DynamicInteractionClassifier(**{**FAST, "max_epochs": 3}, lr=5.0, refit=True).fit(X, y)
+    clf = DynamicInteractionClassifier(**{**FAST, "max_epochs": 3}, lr=5.0, refit=refit).fit(X, y)
     assert clf.best_epoch_ == 0 and len(clf.history_) == 0 and len(clf.selection_history_) == 3
     src, dst = _codes(clf, X)
     t = X["time"].to_numpy()

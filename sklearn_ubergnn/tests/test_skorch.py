@@ -11,6 +11,7 @@ from sklearn_ubergnn._skorch import (
     GraphNet,
     IndexDataset,
     SampleIndex,
+    StartIsEpochZero,
     TensorBatch,
     collate_samples,
     iter_outputs,
@@ -243,3 +244,55 @@ def test_fit_net_partial_without_validation_restores_the_split_and_early_stoppin
     assert net.train_split is split and net.callbacks_ == callbacks  # the net's own again
     with pytest.raises(ValueError, match="partial=True"):
         fit_net(net, source, 0, validate=False)
+
+
+class _Started(torch.nn.Module):
+    """A linear regression that starts at the weights ``w`` (bias 0): a fitted start, as the wide part."""
+
+    def __init__(self, w=(0.0, 0.0, 0.0)):
+        super().__init__()
+        self.linear = torch.nn.Linear(3, 1)
+        with torch.no_grad():
+            self.linear.weight.copy_(torch.tensor([w], dtype=torch.float32))
+            self.linear.bias.zero_()
+
+    def forward(self, x):
+        return self.linear(x)[:, 0]
+
+
+def _from_start(w, noise, n_standard_errors=1.0):
+    """Full-batch gradient descent on y = x.(1, -2, 0.5) + heavy-tailed noise, from the start ``w``, with
+    the start as epoch 0 of early stopping (100 of the 400 rows validate)."""
+    from sklearn_ubergnn._skorch import ArraySource, fit_net
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3)).astype(np.float32)
+    y = (X @ np.array([1.0, -2.0, 0.5]) + noise * rng.standard_t(2, size=400)).astype(np.float32)
+    callback = StartIsEpochZero(n_standard_errors)
+    net = make_net(_Started, criterion=torch.nn.MSELoss, seed=0, max_epochs=5, batch_size=400, lr=0.05,
+                   validation_fraction=0.25, patience=5, optimizer=torch.optim.SGD, w=w,
+                   callbacks=[("start", callback)])
+    fit_net(net, ArraySource({"x": X}, y=y), 0)
+    return net, net.module_.linear.weight.detach().numpy().ravel()
+
+
+def test_start_is_kept_unless_training_beats_it_by_a_standard_error():
+    """The one-standard-error rule: a start close to the truth, under heavy noise, is beaten by every epoch
+    on the mean validation loss, but by less than one standard error of the per-row gain, so its weights are
+    kept and the early stopping's best epoch becomes 0; a start far from the truth is beaten clearly."""
+    near = (1.1, -2.0, 0.5)
+    net, weights = _from_start(near, noise=3.0)
+    history = net.history
+    assert (np.array(history[:, "valid_loss"]) < history[0]["valid_loss_start"]).any()  # an epoch beat the start
+    assert history[-1]["start_kept"] and 0 < history[-1]["valid_gain_se"] <= 1
+    np.testing.assert_array_equal(weights, np.array(near, dtype=np.float32))
+    assert dict(net.callbacks_)["early_stop"].best_epoch_ == 0
+    assert dict(net.callbacks_)["start"].start_losses_ is None  # nothing kept for a pickle
+    # with no margin, any gain counts: the trained weights stay
+    net, weights = _from_start(near, noise=3.0, n_standard_errors=0.0)
+    assert not net.history[-1]["start_kept"] and not np.array_equal(weights, np.array(near, dtype=np.float32))
+    # a start far from the truth, little noise: training is many standard errors better
+    net, weights = _from_start((0.0, 0.0, 0.0), noise=0.5)
+    assert not net.history[-1]["start_kept"] and net.history[-1]["valid_gain_se"] > 5
+    assert dict(net.callbacks_)["early_stop"].best_epoch_ == len(net.history)
+    assert np.abs(weights).sum() > 0.5
