@@ -212,7 +212,7 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--negatives", type=int, default=1)
-    parser.add_argument("--historical", type=float, default=0.2)
+    parser.add_argument("--historical", type=float, default=0.0)
     parser.add_argument("--rating-feature", action="store_true",
                         help="bitcoin link: past ratings as event features")
     parser.add_argument("--size", type=int, default=1_000_000)
