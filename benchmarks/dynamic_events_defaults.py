@@ -1,0 +1,81 @@
+"""Event classification with ``DynamicInteractionClassifier``'s defaults, against the regression on its own inputs.
+
+Protocol: chronological 70/15/15 by rows; the classifier is fitted on the first 85 % exactly as
+constructed (``DynamicInteractionClassifier(random_state=SEED)``: its own validation tail, early
+stopping, threads unpinned), then the last 15 % are streamed in batches of 200
+(:func:`~sklearn_ubergnn.evaluation.evaluate_stream_events`): each batch scored, then its labels
+revealed. Beside it, in the same process, two logistic regressions (``StandardScaler`` +
+``LogisticRegression``) fitted on the same 85 %:
+
+- ``lr_own``: on exactly the classifier's wide inputs (its time unit, its replay of the training
+  rows, the test batches from the cut): the linear model on the same statistics;
+- ``lr_days``: the same statistics with gaps in days and batches from row 0
+  (``benchmarks/bitcoin_lr_baseline.py``, the figure issue #17 quotes).
+
+``bitcoin`` labels a rating as positive when it is negative (``rating < 0``); ``synthetic K``
+(K = 0..3) is one of the four labelled ``make_interactions`` streams of RESULTS.md.
+
+Usage::
+
+    python benchmarks/dynamic_events_defaults.py bitcoin|synthetic0..3 SEED
+
+prints one JSON line: ROC-AUC and AP in percent for the three models, the classifier's fit
+seconds, epochs and whether its start (the regression) was kept. Set ``UBERGNN_SHARED_DATA`` if
+the data folder is not ``../shared/data``.
+"""
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_ubergnn.benchmark import history_features
+from sklearn_ubergnn.datasets import load_interactions_csv, make_interactions
+from sklearn_ubergnn.dynamic import DynamicInteractionClassifier
+from sklearn_ubergnn.evaluation import evaluate_stream_events
+
+DATA = Path(os.environ.get("UBERGNN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+SYNTHETIC = [{"random_state": 0}, {"recurrence_prob": 0.9, "random_state": 1},
+             {"anomaly_fraction": 0.15, "n_communities": 8, "random_state": 2},
+             {"recurrence_prob": 0.0, "memory": 1, "random_state": 3}]
+
+
+def load(name):
+    if name == "bitcoin":
+        df = load_interactions_csv(DATA / "bitcoin-otc" / "soc-sign-bitcoinotc.csv", format="bitcoin")
+        return df.assign(label=(df["rating"] < 0).astype(int))
+    return make_interactions(n_objects=100, n_interactions=5000, **SYNTHETIC[int(name.removeprefix("synthetic"))])
+
+
+def _scores(y, p):
+    return round(100 * roc_auc_score(y, p), 3), round(100 * average_precision_score(y, p), 2)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    data, seed = argv[0], int(argv[1])
+    df = load(data)
+    cut, columns = int(0.85 * len(df)), ["source", "target", "time"]
+    y = df["label"].to_numpy()
+    start = time.perf_counter()
+    clf = DynamicInteractionClassifier(random_state=seed).fit(df[:cut][columns], y[:cut])
+    fit_s = time.perf_counter() - start
+    history = clf.selection_history_ if clf.selection_history_ is not None else clf.history_
+    out = {"data": data, "seed": seed, "fit_s": round(fit_s, 1), "best_epoch": clf.best_epoch_,
+           "start_kept": history[-1].get("start_kept"), "valid_gain_se": history[-1].get("valid_gain_se")}
+    result = evaluate_stream_events(clf, df[cut:], columns)  # appends the test rows to clf
+    out["classifier"] = [round(100 * result["auc"], 3), round(100 * result["ap"], 2)]
+    for name, X in (("lr_own", history_features(df, time_unit=clf.time_scale_, cut=cut)),
+                    ("lr_days", history_features(df))):
+        lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X[:cut], y[:cut])
+        out[name] = list(_scores(y[cut:], lr.predict_proba(X[cut:])[:, 1]))
+    print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()
