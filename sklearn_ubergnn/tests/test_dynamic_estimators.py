@@ -524,15 +524,26 @@ def _fields_equal(a, b):
         np.testing.assert_array_equal(a[name].numpy(), b[name].numpy(), err_msg=name)
 
 
-@pytest.mark.parametrize("fitted", ["embedder", "classifier"])
-def test_link_source_batches_equal_the_statistics_of_every_pair(fitted, stream, request, monkeypatch):
+@pytest.mark.parametrize("fitted, extra", [("embedder", False), ("classifier", False), ("embedder", True)])
+def test_link_source_batches_equal_the_statistics_of_every_pair(fitted, extra, stream, request, monkeypatch):
     """A LinkSource computes its rows' wide inputs once (positives, each source alone, a fixed source's
     negatives) and per training batch only those of the fresh negatives' destinations: every batch equals,
-    bit for bit, the sub-graphs and history_inputs of all its pairs computed in that batch."""
+    bit for bit, the sub-graphs and history_inputs of all its pairs computed in that batch, whatever the
+    number of history columns per end (``extra``: one more)."""
     est = request.getfixturevalue(fitted)
     builder, X = est.builder_, stream[:450]
     src, dst = _codes(est, X)
     t = X["time"].to_numpy()
+    if extra:
+        history_features = builder.state.graph.history_features
+
+        def more(objects, times, **kwargs):
+            own = history_features(objects, times, **kwargs)
+            return np.hstack([own, np.sqrt(np.maximum(objects, 0) + times)[:, None]])
+
+        monkeypatch.setattr(builder.state.graph, "history_features", more)
+        n_history = builder.state.graph.n_history_features + 1
+        assert builder.history_inputs(src[:2], None, t[:2]).shape[1] == n_history
     options = {"n_negatives": 3, "historical_fraction": 0.5, "seed": 5}
     cached = LinkSource(builder, src, dst, t, np.unique(dst), **options)
     twin = LinkSource(builder, src, dst, t, np.unique(dst), **options)  # the same draws, read by pairs()
