@@ -283,7 +283,8 @@ class DynamicInteractionClassifier(ClassifierMixin, _DynamicGraphBase):
                 net.callbacks = [*net.callbacks, ("pretrained_encoder", _LoadWeights(encoder))]
             return net
 
-        source = QuerySource(self.builder_, source_codes, target_codes, times, codes, pair=pair, before=before)
+        source = QuerySource(self.builder_, source_codes, target_codes, times, codes, pair=pair, before=before,
+                             wide_rows=stats if self.history_features else None)  # computed once
         self._fit_refit(make_net, source, self.seed_)
         return self
 

@@ -53,7 +53,8 @@ N_STRUCT = 7
 RECENT = 10  # interactions of an object whose revealed labels are also summarised on their own
 
 
-def wide_inputs(graph, sources, targets, times, *, before=None, recent=RECENT, time_unit=1.0, pair=True):
+def wide_inputs(graph, sources, targets, times, *, before=None, recent=RECENT, time_unit=1.0, pair=True,
+                source_history=None):
     """The wide part's statistics of each query: both ends' history, then the pair's own (whole-array).
 
     :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.history_features` of the source (then of
@@ -62,16 +63,22 @@ def wide_inputs(graph, sources, targets, times, *, before=None, recent=RECENT, t
     same ``before``, ``recent`` and ``time_unit``. The estimators' wide inputs
     (:meth:`QueryBuilder.history_inputs`) and the benchmark's logistic regression read the same.
 
+    ``source_history`` (shape ``(n, H)``), when given, stands for the source's columns: the
+    ``history_features`` of ``sources`` with the same options, already known (a sampled negative
+    shares them with its positive row: same source, same time). Each row's statistics depend on
+    that row alone, so a row computed in any batch, or taken from such a block, is the same.
+
     Returns
     -------
     ndarray of shape (n, W), float64
         ``W`` = the graph's ``n_history_features`` per end, plus its ``n_pair_features``.
     """
-    ends = (sources,) if targets is None else (sources, targets)
     options = {"before": before, "recent": recent, "time_unit": time_unit}
-    columns = [graph.history_features(end, times, **options) for end in ends]
-    if targets is not None and pair:
-        columns.append(graph.pair_features(sources, targets, times, **options))
+    columns = [graph.history_features(sources, times, **options) if source_history is None else source_history]
+    if targets is not None:
+        columns.append(graph.history_features(targets, times, **options))
+        if pair:
+            columns.append(graph.pair_features(sources, targets, times, **options))
     return np.hstack(columns)
 
 
@@ -363,7 +370,7 @@ class QueryBuilder:
             "level": torch.from_numpy(level),
         }
 
-    def history_inputs(self, sources, targets, times, before=None):
+    def history_inputs(self, sources, targets, times, before=None, source_history=None):
         """History statistics of each query's ends before its time (the wide inputs), whole-array.
 
         :meth:`~sklearn_ubergnn.graphs.DynamicInteractionGraph.history_features` of the source
@@ -372,6 +379,9 @@ class QueryBuilder:
         query time, with the last ``RECENT`` events per role and gaps in ``time_scale`` units:
         only interactions strictly before the query (or its first ``before`` interactions, see
         :meth:`fields`) and the labels revealed in the history, never the row's own.
+        ``source_history``: the source's columns when already known, i.e.
+        ``history_inputs(sources, None, times, before)`` (see :func:`wide_inputs`); the result is
+        the same, bit for bit.
 
         Returns
         -------
@@ -380,7 +390,7 @@ class QueryBuilder:
         """
         graph = self.state.graph
         return wide_inputs(graph, sources, targets, times, before=before, time_unit=self.time_scale,
-                           pair=self.pair_statistics).astype(np.float32)
+                           pair=self.pair_statistics, source_history=source_history).astype(np.float32)
 
     def pair_fields(self, sources, targets, times, before=None):
         """Tensors for interactions ``(source, target, time)``: segments 0..B-1 the sources,
@@ -402,7 +412,8 @@ class QuerySource:
     ``(TensorBatch, y)`` with :meth:`QueryBuilder.pair_fields` (``pair``: the row is the
     interaction, both ends' sub-graphs) or :meth:`QueryBuilder.fields` (the source object alone),
     plus ``wide`` (:meth:`QueryBuilder.history_inputs` of the same ends) when the builder has
-    ``history_features``.
+    ``history_features``: the rows of ``wide_rows`` when given (a fit computes them once for its
+    training rows, and an epoch then only reads them), else computed per batch.
     Used for inference (``y`` None) and for classification training (``y`` the class codes).
 
     Parameters
@@ -419,13 +430,18 @@ class QuerySource:
     before : ndarray of shape (n,), int64, or None, default=None
         The number of (earliest) interactions of the history each row sees, instead of those
         strictly before its time (:meth:`QueryBuilder.fields`); None: the latter.
+    wide_rows : ndarray of shape (n, W), float32, or None, default=None
+        The rows' :meth:`QueryBuilder.history_inputs` (of the ends ``batch`` reads, with
+        ``before``), computed on the history as it is while the source is used; :meth:`subset`
+        keeps its rows. None: computed per batch.
     """
 
-    def __init__(self, builder, sources, targets, times, y=None, *, pair=True, before=None):
+    def __init__(self, builder, sources, targets, times, y=None, *, pair=True, before=None, wide_rows=None):
         self.builder = builder
         self.sources, self.targets, self.times, self.y = sources, targets, times, y
         self.pair = pair
         self.before = before
+        self.wide_rows = wide_rows
 
     def __len__(self):
         return len(self.times)
@@ -435,7 +451,8 @@ class QuerySource:
         return QuerySource(self.builder, self.sources[index],
                            None if self.targets is None else self.targets[index], self.times[index],
                            None if self.y is None else self.y[index], pair=self.pair,
-                           before=None if self.before is None else self.before[index])
+                           before=None if self.before is None else self.before[index],
+                           wide_rows=None if self.wide_rows is None else self.wide_rows[index])
 
     def batch(self, index):
         index = np.asarray(index, dtype=np.int64)
@@ -447,8 +464,11 @@ class QuerySource:
             partners = None if self.targets is None else self.targets[index]
             fields = self.builder.fields(sources, times, partners, np.zeros(len(index), np.int64), before=before)
         if self.builder.history_features:
-            ends = self.targets[index] if self.pair else None
-            fields["wide"] = torch.from_numpy(self.builder.history_inputs(sources, ends, times, before))
+            if self.wide_rows is not None:
+                wide = self.wide_rows[index]
+            else:
+                wide = self.builder.history_inputs(sources, self.targets[index] if self.pair else None, times, before)
+            fields["wide"] = torch.from_numpy(wide)
         y = None if self.y is None else torch.from_numpy(self.y[index])
         return TensorBatch(fields, len(index)), y
 
@@ -461,9 +481,15 @@ class LinkSource:
     before ``t`` (a historical destination, so popular objects are also negatives; read as a
     code from the graph), otherwise a uniform draw from ``pool``. Training sources draw new
     negatives every batch (a seeded NumPy generator); validation sources (``fixed=True``) draw
-    them once. Batches carry ``wide`` (:meth:`QueryBuilder.history_inputs` of every pair) when
-    the builder has ``history_features``. A batch source of
-    :class:`~sklearn_ubergnn._skorch.IndexDataset`.
+    them once. A batch source of :class:`~sklearn_ubergnn._skorch.IndexDataset`.
+
+    Batches carry ``wide`` (:meth:`QueryBuilder.history_inputs` of every pair) when the builder
+    has ``history_features``. The history does not change while a source is used (a fit), so
+    these statistics are computed once, when the source is made: each row's (``wide_rows``),
+    its source's alone (``source_rows``, which its negatives share: same source, same time) and
+    a fixed source's negatives'; :meth:`subset` keeps its rows of them. A training batch then
+    computes only what its fresh negatives' destinations bring (their history and the pair's),
+    and the numbers are those of computing every pair in the batch.
 
     Parameters
     ----------
@@ -480,10 +506,14 @@ class LinkSource:
     wide : bool or None, default=None
         Whether batches carry ``wide``; None: when the builder has ``history_features`` (False for
         a model without a wide part, e.g. the classifier's link pre-training).
+    source_rows, wide_rows : ndarray of shape (n, H) and (n, W), float32, or None, default=None
+        The rows' ``history_inputs(sources, None, times)`` and ``history_inputs(sources, targets,
+        times)`` when already computed (:meth:`subset` passes its rows); None: computed here when
+        batches carry ``wide``.
     """
 
     def __init__(self, builder, sources, targets, times, pool, *, n_negatives, historical_fraction, seed,
-                 fixed=False, wide=None):
+                 fixed=False, wide=None, source_rows=None, wide_rows=None):
         self.builder = builder
         self.sources, self.targets, self.times = sources, targets, times
         self.pool = pool
@@ -494,6 +524,17 @@ class LinkSource:
         self.fixed = fixed
         self.wide = builder.history_features if wide is None else bool(wide)
         self.negatives = self._draw(np.arange(len(times)), np.random.default_rng(self.seed + 1)) if fixed else None
+        self.source_rows = self.wide_rows = self.negative_rows = None
+        if self.wide:
+            if source_rows is None:
+                source_rows = builder.history_inputs(sources, None, times)
+            if wide_rows is None:
+                wide_rows = builder.history_inputs(sources, targets, times, source_history=source_rows)
+            self.source_rows, self.wide_rows = source_rows, wide_rows
+            if fixed:  # (n, n_negatives, W)
+                rows = np.arange(len(times))
+                self.negative_rows = self._negative_wide(rows, self.negatives).reshape(
+                    len(rows), self.n_negatives, wide_rows.shape[1])
 
     def __len__(self):
         return len(self.times)
@@ -510,29 +551,60 @@ class LinkSource:
         neg[np.flatnonzero(hist)[ok]] = graph.node_object[2 * pick[ok] + 1]  # that interaction's target
         return neg.reshape(len(index), k)
 
+    def _negative_wide(self, index, negatives):
+        """``history_inputs`` of the negatives ``(len(index), k)`` of the rows ``index``, row after row:
+        their source's columns are the rows' ``source_rows``, the rest is computed."""
+        k = self.n_negatives
+        return self.builder.history_inputs(np.repeat(self.sources[index], k), negatives.ravel(),
+                                           np.repeat(self.times[index], k),
+                                           source_history=np.repeat(self.source_rows[index], k, axis=0))
+
     def subset(self, index, *, fixed):
+        rows = {"source_rows": self.source_rows[index], "wide_rows": self.wide_rows[index]} if self.wide else {}
         return LinkSource(self.builder, self.sources[index], self.targets[index], self.times[index], self.pool,
                           n_negatives=self.n_negatives, historical_fraction=self.historical_fraction,
-                          seed=self.seed + 7, fixed=fixed, wide=self.wide)
+                          seed=self.seed + 7, fixed=fixed, wide=self.wide, **rows)
 
     def batch(self, index):
-        src, dst, t, y = self.pairs(index)
+        index = np.asarray(index, dtype=np.int64)
+        negatives = self._negatives(index)
+        src, dst, t, y = self._pairs(index, negatives)
         fields = self.builder.pair_fields(src, dst, t)
         if self.wide:
-            fields["wide"] = torch.from_numpy(self.builder.history_inputs(src, dst, t))
+            fields["wide"] = torch.from_numpy(self._wide(index, negatives))
         return TensorBatch(fields, len(src)), torch.from_numpy(y)
 
     def pairs(self, index):
         """``(sources, targets, times, y)`` of the rows ``index`` and their negatives, as :meth:`batch`
         lays them out (the positives, then the negatives of each row in turn)."""
         index = np.asarray(index, dtype=np.int64)
-        neg = self.negatives[index] if self.fixed else self._draw(index, self.rng)
+        return self._pairs(index, self._negatives(index))
+
+    def history_inputs(self, index):
+        """:meth:`QueryBuilder.history_inputs` of :meth:`pairs` ``(index)``, from the source's own rows
+        (a fixed source with ``wide``: its negatives are drawn once), ``(len(index) * (1 + k), W)``."""
+        if not (self.fixed and self.wide):
+            raise ValueError("history_inputs(index) reads a fixed source's statistics; this source draws "
+                             "new negatives per batch or carries no wide inputs.")
+        return self._wide(np.asarray(index, dtype=np.int64), self.negatives[index])
+
+    def _negatives(self, index):
+        return self.negatives[index] if self.fixed else self._draw(index, self.rng)
+
+    def _pairs(self, index, negatives):
         k = self.n_negatives
         src = np.concatenate([self.sources[index], np.repeat(self.sources[index], k)])
-        dst = np.concatenate([self.targets[index], neg.ravel()])
+        dst = np.concatenate([self.targets[index], negatives.ravel()])
         t = np.concatenate([self.times[index], np.repeat(self.times[index], k)])
         y = np.concatenate([np.ones(len(index)), np.zeros(len(index) * k)]).astype(np.float32)
         return src, dst, t, y
+
+    def _wide(self, index, negatives):
+        if self.fixed:
+            rest = self.negative_rows[index].reshape(len(index) * self.n_negatives, self.wide_rows.shape[1])
+        else:
+            rest = self._negative_wide(index, negatives)
+        return np.concatenate([self.wide_rows[index], rest])
 
 
 class ChronologicalSplit:

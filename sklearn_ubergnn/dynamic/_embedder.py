@@ -421,15 +421,16 @@ class DynamicGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _D
         self.history_mean_ = self.history_scale_ = None
         wide = {}
         if self.history_features:  # standardised over every training row and a negative drawn once per row
-            pairs = source.subset(np.arange(n), fixed=True).pairs(np.arange(n))
-            stats = self.builder_.history_inputs(*pairs[:3])
+            every = source.subset(np.arange(n), fixed=True)  # the source's statistics, its negatives' added
+            stats = every.history_inputs(np.arange(n))
             wide = self._standardise_wide(stats)
         net = self._build_net(self.seed_, criterion=torch.nn.BCEWithLogitsLoss, n_outputs=1, pair=True,
                               n_samples=n, **wide)
         if self.history_features:  # the regression on the rows the net trains on and their negatives
             n_train = n if net.train_split is None else net.train_split.n_train(n)
             train = np.r_[np.arange(n_train), n + np.arange(n_train * self.n_negatives)]
-            self._start_at(net, *self._linear_start(stats[train], pairs[3][train].astype(np.int64), 1))
+            labels = every.pairs(np.arange(n))[3]
+            self._start_at(net, *self._linear_start(stats[train], labels[train].astype(np.int64), 1))
         self._fit_net(net, source, self.seed_)
         self._n_features_out = 2 * self.embedding_dim
         return self

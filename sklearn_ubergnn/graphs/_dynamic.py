@@ -390,11 +390,17 @@ class DynamicInteractionGraph:
             ``-1`` where the chain is shorter than ``steps``.
         """
         at = np.asarray(nodes, dtype=np.int64).copy()
-        for _ in range(int(steps)):  # one vectorised gather per step, over every node at once
-            alive = np.flatnonzero(at >= 0)
-            if not len(alive):
+        pos = np.flatnonzero(at >= 0)  # the chains still alive, their object and their node
+        obj = self._node_object[at[pos]]
+        for _ in range(int(steps)):  # one vectorised step over every chain at once
+            if not len(pos):
                 break
-            at[alive] = self._parents_of(at[alive])[:, 0]
+            prev = self._prev[at[pos]]  # the object's previous interaction; its node is the one of the object
+            alive = prev >= 0
+            if not alive.all():
+                at[pos[~alive]] = -1
+                pos, prev, obj = pos[alive], prev[alive], obj[alive]
+            at[pos] = 2 * prev + (self._node_object[2 * prev] != obj)
         return at
 
     def _parents_of(self, nodes):
@@ -847,13 +853,13 @@ class DynamicInteractionGraph:
             node = self._last_visible(end, cut)
             old = self.own_ancestor(node, int(recent) - 1)
             starts.append(np.where(node >= 0, np.where(old >= 0, old // 2, 0), cut))
-        # one look-up for both directions, at the cut and at each end's start: (2 directions x 3 cuts) x m
+        # one look-up of both directions (2 x m pairs), counted at the cut and at each end's start (3 cuts)
         m = len(src)
-        cuts = np.concatenate([cut, cut, starts[0], starts[0], starts[1], starts[1]])
-        n_pair, labels, last = self._pair_history(np.tile(np.r_[src, dst], 3), np.tile(np.r_[dst, src], 3), cuts)
-        n_pair, last = n_pair.reshape(3, 2, m), last[: 2 * m].reshape(2, m)
+        cuts = np.stack([np.r_[cut, cut], np.r_[starts[0], starts[0]], np.r_[starts[1], starts[1]]])
+        n_pair, labels, last = self._pair_history(np.r_[src, dst], np.r_[dst, src], cuts)
+        n_pair, last = n_pair.reshape(3, 2, m), last[0].reshape(2, m)
         counts = [np.log1p(n_pair[0, k])[:, None] for k in (0, 1)]
-        fractions = [labels[k * m: (k + 1) * m, 1:c] / (n_pair[0, k] + 1)[:, None] for k in (0, 1)]
+        fractions = [labels[0, k * m: (k + 1) * m, 1:c] / (n_pair[0, k] + 1)[:, None] for k in (0, 1)]
         latest = last.max(axis=0)
         gap = np.full(m, never * time_unit)
         seen = latest >= 0
@@ -891,8 +897,9 @@ class DynamicInteractionGraph:
 
     def _pair_history(self, sources, targets, cut):
         """Per query: interactions ``source -> target`` among the first ``cut`` rows, their revealed
-        label counts per class ``(n, max(n_classes, 1))`` and the latest such row (``-1``: none)."""
-        count, labels, last = 0, 0.0, np.full(len(sources), -1, dtype=np.int64)
+        label counts per class ``(..., n, max(n_classes, 1))`` and the latest such row (``-1``: none);
+        ``cut`` of shape ``(n,)`` or ``(k, n)`` (``k`` cuts of each query, the pairs looked up once)."""
+        count, labels, last = 0, 0.0, np.full(np.shape(cut), -1, dtype=np.int64)
         for pairs, _ in self._pair_blocks():
             c, lab, row = pairs.history(sources, targets, cut)
             count, labels, last = count + c, labels + lab, np.maximum(last, row)

@@ -20,7 +20,7 @@ from sklearn_ubergnn.benchmark._dynamic import history_features
 from sklearn_ubergnn.datasets import make_interactions
 from sklearn_ubergnn.dynamic import DynamicGraphEmbedder, DynamicInteractionClassifier, EdgeBankBaseline
 from sklearn_ubergnn.evaluation import evaluate_stream_events
-from sklearn_ubergnn.dynamic._data import N_STRUCT, RECENT, QueryBuilder, QuerySource, StreamState
+from sklearn_ubergnn.dynamic._data import N_STRUCT, RECENT, LinkSource, QueryBuilder, QuerySource, StreamState
 from sklearn_ubergnn.nn._dynamic_heads import DynamicQueryModel
 
 FAST = {"n_hops": 2, "max_nodes": 16, "embedding_dim": 8, "object_dim": 4, "time_dim": 4, "max_epochs": 2,
@@ -537,6 +537,91 @@ def test_wide_inputs_are_the_history_before_each_row(classifier, stream):
     assert module.n_wide == 22 and classifier.history_scale_.shape == (22,)  # 7 per end, 8 of the pair
     np.testing.assert_allclose(module.wide_mean.numpy(), classifier.history_mean_, rtol=1e-6)
     np.testing.assert_allclose(module.wide_scale.numpy(), classifier.history_scale_, rtol=1e-6)
+
+
+def _fields_equal(a, b):
+    assert sorted(a) == sorted(b)
+    for name in a:
+        assert a[name].dtype == b[name].dtype, name
+        np.testing.assert_array_equal(a[name].numpy(), b[name].numpy(), err_msg=name)
+
+
+@pytest.mark.parametrize("fitted, extra", [("embedder", False), ("classifier", False), ("embedder", True)])
+def test_link_source_batches_equal_the_statistics_of_every_pair(fitted, extra, stream, request, monkeypatch):
+    """A LinkSource computes its rows' wide inputs once (positives, each source alone, a fixed source's
+    negatives) and per training batch only those of the fresh negatives' destinations: every batch equals,
+    bit for bit, the sub-graphs and history_inputs of all its pairs computed in that batch, whatever the
+    number of history columns per end (``extra``: one more)."""
+    est = request.getfixturevalue(fitted)
+    builder, X = est.builder_, stream[:450]
+    src, dst = _codes(est, X)
+    t = X["time"].to_numpy()
+    if extra:
+        history_features = builder.state.graph.history_features
+
+        def more(objects, times, **kwargs):
+            own = history_features(objects, times, **kwargs)
+            return np.hstack([own, np.sqrt(np.maximum(objects, 0) + times)[:, None]])
+
+        monkeypatch.setattr(builder.state.graph, "history_features", more)
+        n_history = builder.state.graph.n_history_features + 1
+        assert builder.history_inputs(src[:2], None, t[:2]).shape[1] == n_history
+    options = {"n_negatives": 3, "historical_fraction": 0.5, "seed": 5}
+    cached = LinkSource(builder, src, dst, t, np.unique(dst), **options)
+    twin = LinkSource(builder, src, dst, t, np.unique(dst), **options)  # the same draws, read by pairs()
+
+    def computed(source, index):  # the batch as it was built: every pair's statistics in the batch
+        s, d, tt, y = source.pairs(index)
+        wide = torch.from_numpy(builder.history_inputs(s, d, tt))
+        return {**builder.pair_fields(s, d, tt), "wide": wide}, y
+
+    calls, graph = [], builder.state.graph
+    pair_features = graph.pair_features
+
+    def counted(s, *args, **kwargs):
+        calls.append(len(s))
+        return pair_features(s, *args, **kwargs)
+
+    monkeypatch.setattr(graph, "pair_features", counted)
+    for index in np.array_split(np.random.default_rng(0).permutation(450), 4):  # training: new negatives
+        calls.clear()
+        batch, y = cached.batch(index)
+        assert calls == [3 * len(index)]  # only the negatives' pair statistics are computed
+        fields, y_twin = computed(twin, index)
+        _fields_equal(batch.fields, fields)
+        np.testing.assert_array_equal(y.numpy(), y_twin)
+    train, valid = cached.subset(np.arange(300), fixed=False), cached.subset(np.arange(300, 450), fixed=True)
+    train_twin = twin.subset(np.arange(300), fixed=False)
+    valid_twin = twin.subset(np.arange(300, 450), fixed=True)
+    for index in (np.arange(100), np.arange(200, 300)):
+        _fields_equal(train.batch(index)[0].fields, computed(train_twin, index)[0])
+    for _ in range(2):  # validation: the same fixed negatives, read every epoch
+        _fields_equal(valid.batch(np.arange(150))[0].fields, computed(valid_twin, np.arange(150))[0])
+    np.testing.assert_array_equal(valid.history_inputs(np.arange(150)),
+                                  builder.history_inputs(*valid_twin.pairs(np.arange(150))[:3]))
+    with pytest.raises(ValueError, match="fixed source"):
+        train.history_inputs(np.arange(3))
+
+
+@pytest.mark.parametrize("target", ["event", "object"])
+def test_query_source_reads_its_precomputed_wide_rows(classifier, stream, target):
+    """The classifier's training source carries the statistics fit computed for its rows (wide_rows): its
+    batches, and those of its subsets (training and validation rows), equal a source computing them per
+    batch."""
+    X = stream[:450]
+    src, dst = _codes(classifier, X)
+    t = X["time"].to_numpy()
+    before, y = classifier._replay(t, 0), np.arange(450) % 2
+    pair = target == "event"
+    stats = classifier.builder_.history_inputs(src, dst if pair else None, t, before)
+    cached = QuerySource(classifier.builder_, src, dst, t, y, pair=pair, before=before, wide_rows=stats)
+    plain = QuerySource(classifier.builder_, src, dst, t, y, pair=pair, before=before)
+    for part in (np.arange(450), np.arange(380), np.arange(380, 450)):
+        a, b = cached.subset(part), plain.subset(part)
+        for index in (np.arange(len(part)), np.arange(len(part))[::-3]):
+            (batch_a, y_a), (batch_b, y_b) = a.batch(index), b.batch(index)
+            _fields_equal(batch_a.fields, batch_b.fields)
+            np.testing.assert_array_equal(y_a.numpy(), y_b.numpy())
 
 
 def test_wide_inputs_never_hold_the_rows_own_label():
