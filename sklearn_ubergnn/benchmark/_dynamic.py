@@ -29,7 +29,7 @@ from ..dynamic import (
     EdgeBankBaseline,
     RecencyHeuristicBaseline,
 )
-from ..dynamic._data import wide_inputs
+from ..dynamic._data import auto_time_scale, wide_inputs
 from ..evaluation import evaluate_stream_events, evaluate_stream_links
 from ..graphs import DynamicInteractionGraph
 from ._core import SuiteData, history_rows, shared_data_dir, suite_config
@@ -251,10 +251,9 @@ class _DynamicSuite:
         from sklearn.preprocessing import StandardScaler
 
         start = time.perf_counter()
-        t = df["time"].to_numpy(dtype=np.float64)
         # the classifier's own wide inputs: its time_scale="auto" on the fitted rows, its replay and test batches
-        unit = (t[cut - 1] - t[0]) / max(cut - 1, 1)
-        X = history_features(df, time_unit=unit if unit > 0 else 1.0, cut=cut)
+        unit = auto_time_scale(df["time"].to_numpy(dtype=np.float64)[:cut])
+        X = history_features(df, time_unit=unit, cut=cut)
         features_s = time.perf_counter() - start
         y = df["label"].to_numpy()
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))

@@ -46,11 +46,21 @@ __all__ = [
     "QueryBuilder",
     "QuerySource",
     "StreamState",
+    "auto_time_scale",
     "wide_inputs",
 ]
 
 N_STRUCT = 7
 RECENT = 10  # interactions of an object whose revealed labels are also summarised on their own
+
+
+def auto_time_scale(times):
+    """``time_scale="auto"``: the mean gap between consecutive rows of ``times`` (in time order), 1.0 when 0.
+
+    The unit of the estimators' time differences and of their wide inputs' gaps.
+    """
+    ts = float(times[-1] - times[0]) / max(len(times) - 1, 1)
+    return ts if ts > 0 else 1.0
 
 
 def wide_inputs(graph, sources, targets, times, *, before=None, recent=RECENT, time_unit=1.0, pair=True,

@@ -23,7 +23,7 @@ from .._threads import uses_torch_threads
 from .._validation import check_ids, check_interactions
 from ..base import TRAINING_CONSTRAINTS, _NetEstimator
 from ..nn import DynamicQueryModel
-from ._data import ChronologicalSplit, LinkSource, QueryBuilder, QuerySource, StreamState
+from ._data import ChronologicalSplit, LinkSource, QueryBuilder, QuerySource, StreamState, auto_time_scale
 
 __all__ = ["DynamicGraphEmbedder"]
 
@@ -110,12 +110,7 @@ class _DynamicGraphBase(_NetEstimator, BaseEstimator):
             scale[scale == 0] = 1.0
         else:
             mean = scale = None
-        if self.time_scale == "auto":
-            span = float(times[-1] - times[0])
-            ts = span / max(len(times) - 1, 1)
-            self.time_scale_ = ts if ts > 0 else 1.0
-        else:
-            self.time_scale_ = float(self.time_scale)
+        self.time_scale_ = auto_time_scale(times) if self.time_scale == "auto" else float(self.time_scale)
         self.n_objects_ = state.graph.n_objects
         self.state_ = state
         self.builder_ = QueryBuilder(state, n_hops=self.n_hops, time_window=self.time_window,
