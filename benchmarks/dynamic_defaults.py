@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sklearn_ubergnn.datasets import load_interactions_csv, make_interactions
+from sklearn_ubergnn.benchmark._dynamic import synthetic_stream
+from sklearn_ubergnn.datasets import load_interactions_csv
 from sklearn_ubergnn.dynamic import DynamicGraphEmbedder, EdgeBankBaseline
 from sklearn_ubergnn.evaluation import evaluate_stream_links
 
@@ -36,16 +37,12 @@ DATA = Path(os.environ.get("UBERGNN_SHARED_DATA", Path(__file__).resolve().paren
 FILES = {"collegemsg": ("collegemsg/CollegeMsg.txt", "collegemsg"),
          "email": ("email-eu-temporal/email-Eu-core-temporal.txt", "collegemsg"),
          "bitcoin": ("bitcoin-otc/soc-sign-bitcoinotc.csv", "bitcoin")}
-# the four planted mechanisms of RESULTS.md's synthetic streams (make_interactions, 100 objects, 5,000 rows)
-SYNTHETIC = [{"random_state": 0}, {"recurrence_prob": 0.9, "random_state": 1},
-             {"anomaly_fraction": 0.15, "n_communities": 8, "random_state": 2},
-             {"recurrence_prob": 0.0, "memory": 1, "random_state": 3}]
 
 
 def load(data):
     """The stream ``data`` as a (source, target, time) table in time order."""
     if data.startswith("synthetic"):
-        df = make_interactions(n_objects=100, n_interactions=5000, **SYNTHETIC[int(data.removeprefix("synthetic"))])
+        df = synthetic_stream(int(data.removeprefix("synthetic")))
     else:
         path, fmt = FILES[data]
         df = load_interactions_csv(DATA / path, format=fmt)

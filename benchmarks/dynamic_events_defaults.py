@@ -35,21 +35,19 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_ubergnn.benchmark import history_features
-from sklearn_ubergnn.datasets import load_interactions_csv, make_interactions
+from sklearn_ubergnn.benchmark._dynamic import synthetic_stream
+from sklearn_ubergnn.datasets import load_interactions_csv
 from sklearn_ubergnn.dynamic import DynamicInteractionClassifier
 from sklearn_ubergnn.evaluation import evaluate_stream_events
 
 DATA = Path(os.environ.get("UBERGNN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-SYNTHETIC = [{"random_state": 0}, {"recurrence_prob": 0.9, "random_state": 1},
-             {"anomaly_fraction": 0.15, "n_communities": 8, "random_state": 2},
-             {"recurrence_prob": 0.0, "memory": 1, "random_state": 3}]
 
 
 def load(name):
     if name == "bitcoin":
         df = load_interactions_csv(DATA / "bitcoin-otc" / "soc-sign-bitcoinotc.csv", format="bitcoin")
         return df.assign(label=(df["rating"] < 0).astype(int))
-    return make_interactions(n_objects=100, n_interactions=5000, **SYNTHETIC[int(name.removeprefix("synthetic"))])
+    return synthetic_stream(int(name.removeprefix("synthetic")))
 
 
 def _scores(y, p):

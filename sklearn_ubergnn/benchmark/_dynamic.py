@@ -55,6 +55,18 @@ def chronological_split(df, train=0.70, valid=0.15):
     return tuple(part.reset_index(drop=True) for part in (df.iloc[:a], df.iloc[a:b], df.iloc[b:]))
 
 
+# The four planted mechanisms of RESULTS.md's synthetic streams (issue #17's leave-one-stream-out table)
+SYNTHETIC_MECHANISMS = ({"random_state": 0}, {"recurrence_prob": 0.9, "random_state": 1},
+                        {"anomaly_fraction": 0.15, "n_communities": 8, "random_state": 2},
+                        {"recurrence_prob": 0.0, "memory": 1, "random_state": 3})
+
+
+def synthetic_stream(k):
+    """Synthetic stream ``k`` (0..3) of RESULTS.md: ``make_interactions`` with 100 objects, 5,000 rows and
+    the ``k``-th of :data:`SYNTHETIC_MECHANISMS` (labelled, in time order)."""
+    return make_interactions(n_objects=100, n_interactions=5000, **SYNTHETIC_MECHANISMS[k])
+
+
 def history_features(df, batch=200, recent=10, label="label", *, time_unit=86400.0, cut=None):
     """Features of every row from the rows of earlier batches (labels revealed batch by batch).
 
