@@ -335,7 +335,9 @@ def evaluate_stream_events(model, test, columns, *, label="label", batch_size=20
     Returns
     -------
     result : dict
-        ``ap``, ``auc``, ``score_s`` and ``n_scored`` as :func:`evaluate_stream_links`.
+        ``ap``, ``auc``, ``score_s`` and ``n_scored`` as :func:`evaluate_stream_links`, and
+        ``proba``: the score of each test row as it was scored (an ndarray in the order of
+        ``test``), for per-period curves or paired comparisons of two models on the same rows.
     """
     p, t_score = [], 0.0
     for rows in gen_batches(len(test), batch_size):
@@ -346,7 +348,7 @@ def evaluate_stream_events(model, test, columns, *, label="label", batch_size=20
         model.partial_fit(part[columns], part[label], update_only=True)
     p, y = np.concatenate(p), test[label].to_numpy()
     return {"ap": average_precision_score(y, p), "auc": roc_auc_score(y, p), "score_s": t_score,
-            "n_scored": len(y)}
+            "n_scored": len(y), "proba": p}
 
 
 def with_users(X, users):

@@ -61,6 +61,18 @@ def test_stream_events_reveal_labels_after_scoring():
     assert result["n_scored"] == 5 and result["auc"] == 0.5
 
 
+def test_stream_events_return_each_rows_score_in_test_order():
+    class BySource(_Recorder):
+        def predict_proba(self, X):
+            p = X["source"].to_numpy() / 10.0
+            return np.c_[1 - p, p]
+
+    test = pd.DataFrame({"source": [3, 1, 4, 1, 5], "target": range(5), "time": np.arange(5.0),
+                         "label": [0, 1, 0, 1, 1]})
+    result = evaluate_stream_events(BySource(), test, ["source", "target", "time"], batch_size=2)
+    np.testing.assert_allclose(result["proba"], [0.3, 0.1, 0.4, 0.1, 0.5])
+
+
 def test_stream_links_with_edgebank_are_seeded(stream):
     columns = ["source", "target", "time"]
     objects = np.unique(stream[["source", "target"]].to_numpy())
