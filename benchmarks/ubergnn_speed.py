@@ -12,6 +12,11 @@ Trains on every prefix of ``all_train_seq.txt`` (369,859 samples for YOOCHOOSE 1
 
 Examples
 --------
+The data flat end to end (issue #16: no Python list of sessions; ``--from-clicks`` fits from a
+long click table through ``FlatSessions.from_frame``)::
+
+    python benchmarks/ubergnn_speed.py --epochs 1 --threads 1 --sr-gnn --flat --from-clicks
+
 Quick check (the 20k most recent training samples, 1 epoch)::
 
     python benchmarks/ubergnn_speed.py --max-train 20000 --epochs 1
@@ -46,6 +51,16 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _last(X, n):
+    """The last ``n`` sessions of a list or a FlatSessions."""
+    return X.take(np.arange(max(len(X) - n, 0), len(X))) if hasattr(X, "take") else X[-n:]
+
+
+def _first(X, n):
+    """The first ``n`` sessions of a list or a FlatSessions."""
+    return X.take(np.arange(min(n, len(X)))) if hasattr(X, "take") else X[:n]
+
+
 def main(argv=None):
     here = Path(__file__).resolve().parents[1]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -69,12 +84,20 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=None,
                         help="n_jobs of the estimator, torch threads during its calls (default: its own choice)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--flat", action="store_true",
+                        help="keep the data flat end to end: load_srgnn(as_flat=True), session_prefixes("
+                             "as_flat=True), FlatSessions to fit and recommend; no Python list of sessions")
+    parser.add_argument("--from-clicks", action="store_true",
+                        help="with --flat: turn the training sessions into a long click table (session, item, "
+                             "time columns) and fit from FlatSessions.from_frame of that table")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", type=int, default=1)
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(here))
-    from sklearn_ubergnn.datasets import load_srgnn, make_sessions
+    import pandas as pd
+
+    from sklearn_ubergnn.datasets import FlatSessions, load_srgnn, make_sessions
     from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
     from sklearn_ubergnn.preprocessing import session_prefixes
     from sklearn_ubergnn.session import SR_GNN_PARAMS, UberGNNRecommender
@@ -90,14 +113,26 @@ def main(argv=None):
         X, y = session_prefixes(sessions[:cut])
         X_test, y_test = session_prefixes(sessions[cut:])
         del sessions
+    elif args.flat:
+        data = load_srgnn(args.data, as_flat=True)
+        train = data.train_sessions
+        if args.from_clicks:  # the long click table a user would read from a file
+            clicks = pd.DataFrame({"session": train.session_index, "item": train.items,
+                                   "time": np.arange(len(train.items), dtype=np.float64)})
+            del train, data["train_sessions"]
+            train = FlatSessions.from_frame(clicks, session="session", item="item", time="time")
+            del clicks
+        X, y = session_prefixes(train, order="srgnn", as_flat=True)
+        X_test, y_test = data.test_X, data.test_y
+        del data, train
     else:
         data = load_srgnn(args.data)
         X, y = session_prefixes(data.train_sessions, order="srgnn")
         X_test, y_test = data.test_X, np.asarray(data.test_y)
-    if args.max_train:
-        X, y = X[-args.max_train :], y[-args.max_train :]  # files are in time order
+    if args.max_train:  # files are in time order
+        X, y = _last(X, args.max_train), y[-args.max_train :]
     if args.max_test:
-        X_test, y_test = X_test[: args.max_test], y_test[: args.max_test]
+        X_test, y_test = _first(X_test, args.max_test), y_test[: args.max_test]
     print(f"train samples {len(X):,}  test samples {len(X_test):,}  n_jobs {args.threads}  "
           f"peak RSS after loading {peak_rss_mb():.0f} MiB", flush=True)
 

@@ -28,7 +28,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
-from ._arrays import concat_ranges
+from ._arrays import gather_segments
 from ._validation import FlatSessions, check_sessions
 
 __all__ = [
@@ -99,7 +99,7 @@ def _prefixes_flat(sessions, min_prefix_length, order, as_flat=False):
     if as_flat:
         offsets = np.zeros(len(length) + 1, dtype=np.int64)
         np.cumsum(length, out=offsets[1:])
-        return FlatSessions(sessions.items[concat_ranges(start, length)], offsets), y, session
+        return FlatSessions(gather_segments(sessions.items, start, length), offsets), y, session
     flat = sessions.items.tolist()
     X = [flat[a:b] for a, b in zip(start.tolist(), (start + length).tolist())]
     return X, y, session
