@@ -350,9 +350,10 @@ class _NetSessionRecommender(_NetEstimator, _BaseSessionRecommender):
 
         Parameters
         ----------
-        X : sequence of sessions, SessionGraphBatch or DataFrame
-            Sessions of raw item ids in click order (a list of lists, a list of arrays or a
-            pandas Series of lists), usually every prefix of every training session
+        X : sequence of sessions, FlatSessions, SessionGraphBatch or DataFrame
+            Sessions of raw item ids in click order (a list of lists, a list of arrays, a
+            pandas Series of lists or a :class:`~sklearn_ubergnn.datasets.FlatSessions`), usually
+            every prefix of every training session
             (:func:`sklearn_ubergnn.preprocessing.session_prefixes`); the output of
             :class:`~sklearn_ubergnn.session.SessionGraphTransformer`; or a DataFrame with a
             ``session_column`` (and user-portrait columns, for a model that uses them). The
@@ -372,7 +373,8 @@ class _NetSessionRecommender(_NetEstimator, _BaseSessionRecommender):
         if self.session_column not in X.columns:
             raise ValueError(
                 f"X is a DataFrame without the session column {self.session_column!r}; its columns are "
-                f"{list(X.columns)}. Name the column holding the sessions with session_column=..."
+                f"{list(X.columns)}. Name the column holding the sessions with session_column=..., or group "
+                "a long click table (one row per click) with FlatSessions.from_frame(X, session=..., item=...)."
             )
         sessions = check_sessions(X[self.session_column], input_name=f"X[{self.session_column!r}]",
                                   allow_empty=not reset)
