@@ -6,6 +6,7 @@ are too large for Python lists: a list of lists costs about 60 bytes per click, 
 table (one row per click) with whole-array pandas/NumPy operations.
 """
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,9 @@ class FlatSessions:
 
     The constructor checks the layout (1-D arrays, offsets from 0 to ``len(items)``,
     non-decreasing) and keeps the arrays as given, without copying; the estimators validate
-    the ids (all integers or all strings, none missing) and work on copies.
+    the ids (all integers or all strings, none missing) and work on copies. It indexes like a
+    list of sessions (``sessions[i]`` is one session's items; a slice, an int array or a mask
+    gives a ``FlatSessions``), so scikit-learn's cross-validation splits it.
 
     Parameters
     ----------
@@ -106,6 +109,37 @@ class FlatSessions:
 
     def __len__(self):
         return len(self.offsets) - 1
+
+    def __getitem__(self, key):
+        """Index like a list of sessions: an int gives that session's items, the rest a ``FlatSessions``.
+
+        ``key`` may be an int (negative counts from the end; the result is a view of ``items``), a
+        slice, an array of ints or a boolean mask of length ``n_sessions``. scikit-learn's
+        cross-validation indexes ``X`` this way.
+        """
+        n = len(self)
+        if isinstance(key, (Integral, np.integer)) and not isinstance(key, (bool, np.bool_)):
+            if not -n <= key < n:
+                raise IndexError(f"session index {key} is out of range for {n} sessions.")
+            i = int(key) % n
+            return self.items[self.offsets[i] : self.offsets[i + 1]]
+        if isinstance(key, slice):
+            return self.take(np.arange(n)[key])
+        key = np.asarray(key)
+        if key.dtype == bool:
+            if key.shape != (n,):
+                raise IndexError(f"a boolean mask of FlatSessions must have shape ({n},); got {key.shape}.")
+            return self.take(np.flatnonzero(key))
+        if key.ndim != 1 or (key.dtype.kind not in "iu" and len(key)):
+            raise IndexError(
+                f"FlatSessions are indexed by an int, a slice, a 1-D int array or a boolean mask; got an array of "
+                f"dtype {key.dtype} and shape {key.shape}."
+            )
+        key = key.astype(np.int64)
+        bad = (key < -n) | (key >= n)
+        if bad.any():
+            raise IndexError(f"session index {int(key[bad][0])} is out of range for {n} sessions.")
+        return self.take(np.where(key < 0, key + n, key))
 
     def __repr__(self):
         return f"FlatSessions(n_sessions={len(self)}, n_clicks={len(self.items)})"

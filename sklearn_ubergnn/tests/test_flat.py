@@ -27,6 +27,37 @@ def test_layout_by_hand():
     assert FlatSessions(np.zeros(0, dtype=np.int64), [0]).to_list() == []  # no session, not one empty
 
 
+def test_indexing_like_a_list_of_sessions():
+    flat = FlatSessions(np.array([5, 6, 7, 8, 9]), np.array([0, 3, 3, 4, 5]))
+    sessions = [[5, 6, 7], [], [8], [9]]
+    for i in range(-4, 4):
+        assert flat[i].tolist() == sessions[i]
+    assert flat[np.int32(2)].tolist() == [8]
+    for key in (slice(1, None), slice(None, None, -2), slice(5, 9)):
+        assert flat[key].to_list() == sessions[key]
+    assert flat[[3, -4, 0]].to_list() == [[9], [5, 6, 7], [5, 6, 7]]
+    assert flat[np.array([True, False, False, True])].to_list() == [[5, 6, 7], [9]]
+    assert flat[[]].to_list() == []
+    for key, match in ((4, "index 4 is out of range for 4"), ([0, -5], "index -5 is out of range"),
+                       (np.array([True, False]), r"shape \(4,\); got \(2,\)"), ([0.5], "dtype float64")):
+        with pytest.raises(IndexError, match=match):
+            flat[key]
+
+
+def test_cross_validation_on_flat_sessions_equals_lists():
+    from sklearn.model_selection import KFold, cross_val_score
+
+    from sklearn_ubergnn.preprocessing import session_prefixes
+    from sklearn_ubergnn.session import SessionKNNRecommender
+
+    sessions, _, _ = datasets.make_sessions(n_sessions=80, random_state=0)
+    X, y = session_prefixes(sessions)
+    X_flat, y_flat = session_prefixes(sessions, as_flat=True)
+    cv = KFold(3, shuffle=True, random_state=0)
+    np.testing.assert_array_equal(cross_val_score(SessionKNNRecommender(), X_flat, y_flat, cv=cv),
+                                  cross_val_score(SessionKNNRecommender(), X, y, cv=cv))
+
+
 def test_constructor_converts_lists_and_int32_offsets():
     flat = FlatSessions([1, 2, 3], np.array([0, 1, 3], dtype=np.int32))
     assert flat.offsets.dtype == np.int64 and isinstance(flat.items, np.ndarray)
