@@ -222,7 +222,11 @@ def _flatten_sessions(X, input_name, allow_empty=False):
         offsets = np.arange(0, X.size + 1, X.shape[1], dtype=np.int64)
         return FlatSessions(_ids_to_array(list(items) if items.dtype.kind not in "iu" else items.tolist(),
                                           lambda i: _describe(i, offsets, input_name)), offsets)
-    X = list(X.to_numpy(dtype=object)) if isinstance(X, pd.Series) else X
+    hint = ""
+    if isinstance(X, pd.Series):
+        hint = (" A column of a long click table (one row per click) holds no sessions: group the table "
+                "with FlatSessions.from_frame(df, session=..., item=..., time=...) first.")
+        X = list(X.to_numpy(dtype=object))
     n = len(X)
     if n == 0:
         raise ValueError(f"{input_name} must contain at least one session; got an empty sequence.")
@@ -230,7 +234,7 @@ def _flatten_sessions(X, input_name, allow_empty=False):
         if isinstance(s, (str, bytes)) or not hasattr(s, "__len__"):
             raise TypeError(
                 f"every session must be a sequence of item ids; {input_name}[{i}] is "
-                f"{type(s).__name__} {s!r}. Wrap single items in a list: [item]."
+                f"{type(s).__name__} {s!r}. Wrap single items in a list: [item].{hint}"
             )
     lengths = np.fromiter(map(len, X), dtype=np.int64, count=n)
     if not allow_empty and (lengths == 0).any():

@@ -115,8 +115,15 @@ def test_check_sessions_allows_empty_flat_sessions_when_asked():
 
 
 def test_a_data_frame_points_to_from_frame():
+    clicks = pd.DataFrame({"session": [1, 1], "item": [2, 3]})
     with pytest.raises(TypeError, match=r"FlatSessions.from_frame"):
-        check_sessions(pd.DataFrame({"session": [1], "item": [2]}))
+        check_sessions(clicks)
+    with pytest.raises(TypeError, match=r"X\['session'\]\[0\] is int 1\. .*FlatSessions.from_frame"):
+        check_sessions(clicks["session"], input_name="X['session']")  # a long table's column: no sessions
+    from sklearn_ubergnn.session import UberGNNRecommender
+
+    with pytest.raises(TypeError, match=r"FlatSessions.from_frame"):  # the estimators say the same
+        UberGNNRecommender().fit(clicks, [3, 4])
 
 
 # ------------------------------------------------------------------------------------------ from_frame
