@@ -12,6 +12,13 @@ Trains on every prefix of ``all_train_seq.txt`` (369,859 samples for YOOCHOOSE 1
 
 Examples
 --------
+The data flat end to end (issue #16: no Python list of sessions; ``--clicks`` fits from a long
+click table through ``FlatSessions.from_frame``, written once by ``--write-clicks``)::
+
+    python benchmarks/ubergnn_speed.py --write-clicks /tmp/yoochoose1_64_clicks.csv
+    python benchmarks/ubergnn_speed.py --epochs 1 --threads 1 --sr-gnn --clicks /tmp/yoochoose1_64_clicks.csv
+    python benchmarks/ubergnn_speed.py --epochs 1 --threads 1 --sr-gnn --flat   # the SR-GNN pickles, flat
+
 Quick check (the 20k most recent training samples, 1 epoch)::
 
     python benchmarks/ubergnn_speed.py --max-train 20000 --epochs 1
@@ -46,6 +53,16 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _last(X, n):
+    """The last ``n`` sessions of a list or a FlatSessions."""
+    return X.take(np.arange(max(len(X) - n, 0), len(X))) if hasattr(X, "take") else X[-n:]
+
+
+def _first(X, n):
+    """The first ``n`` sessions of a list or a FlatSessions."""
+    return X.take(np.arange(min(n, len(X)))) if hasattr(X, "take") else X[:n]
+
+
 def main(argv=None):
     here = Path(__file__).resolve().parents[1]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -69,12 +86,25 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=None,
                         help="n_jobs of the estimator, torch threads during its calls (default: its own choice)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--flat", action="store_true",
+                        help="keep the data flat end to end: load_srgnn(as_flat=True), session_prefixes("
+                             "as_flat=True), FlatSessions to fit and recommend; no Python list of sessions")
+    parser.add_argument("--clicks", default=None, metavar="CSV",
+                        help="train on this long click table (columns session, item, time; see --write-clicks): "
+                             "pandas.read_csv, FlatSessions.from_frame, session_prefixes(as_flat=True); the test "
+                             "prefixes of --data are loaded flat after fit")
+    parser.add_argument("--write-clicks", default=None, metavar="CSV",
+                        help="write the training sessions of --data as a long click table (one row per click: "
+                             "session = position in all_train_seq.txt, item, time = position in the session) "
+                             "and exit")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", type=int, default=1)
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(here))
-    from sklearn_ubergnn.datasets import load_srgnn, make_sessions
+    import pandas as pd
+
+    from sklearn_ubergnn.datasets import FlatSessions, load_srgnn, make_sessions
     from sklearn_ubergnn.metrics import mrr_at_k, precision_at_k
     from sklearn_ubergnn.preprocessing import session_prefixes
     from sklearn_ubergnn.session import SR_GNN_PARAMS, UberGNNRecommender
@@ -90,16 +120,37 @@ def main(argv=None):
         X, y = session_prefixes(sessions[:cut])
         X_test, y_test = session_prefixes(sessions[cut:])
         del sessions
+    elif args.write_clicks:
+        train = load_srgnn(args.data, as_flat=True).train_sessions
+        position = np.arange(len(train.items)) - np.repeat(train.offsets[:-1], train.lengths)
+        pd.DataFrame({"session": train.session_index, "item": train.items, "time": position}).to_csv(
+            args.write_clicks, index=False)
+        print(f"wrote {len(train.items):,} clicks of {len(train):,} sessions to {args.write_clicks}")
+        return 0
+    elif args.clicks:  # fit from a long click table; sessions sorted by id = all_train_seq.txt's order
+        train = FlatSessions.from_frame(pd.read_csv(args.clicks), session="session", item="item", time="time")
+        X, y = session_prefixes(train, order="srgnn", as_flat=True)
+        del train
+        X_test = y_test = None  # loaded after fit
+    elif args.flat:
+        data = load_srgnn(args.data, as_flat=True)
+        X, y = session_prefixes(data.train_sessions, order="srgnn", as_flat=True)
+        X_test, y_test = data.test_X, data.test_y
+        del data
     else:
         data = load_srgnn(args.data)
         X, y = session_prefixes(data.train_sessions, order="srgnn")
         X_test, y_test = data.test_X, np.asarray(data.test_y)
-    if args.max_train:
-        X, y = X[-args.max_train :], y[-args.max_train :]  # files are in time order
-    if args.max_test:
-        X_test, y_test = X_test[: args.max_test], y_test[: args.max_test]
-    print(f"train samples {len(X):,}  test samples {len(X_test):,}  n_jobs {args.threads}  "
-          f"peak RSS after loading {peak_rss_mb():.0f} MiB", flush=True)
+    if args.max_train:  # files are in time order
+        X, y = _last(X, args.max_train), y[-args.max_train :]
+
+    def first_test(X_test, y_test):
+        return (_first(X_test, args.max_test), y_test[: args.max_test]) if args.max_test else (X_test, y_test)
+
+    if X_test is not None:
+        X_test, y_test = first_test(X_test, y_test)
+    print(f"train samples {len(X):,}  test samples {'after fit' if X_test is None else f'{len(X_test):,}'}  "
+          f"n_jobs {args.threads}  peak RSS after loading {peak_rss_mb():.0f} MiB", flush=True)
 
     params = {**(SR_GNN_PARAMS if args.sr_gnn else {}), **json.loads(args.set)}
     model = UberGNNRecommender(
@@ -112,6 +163,10 @@ def main(argv=None):
     fit_s = time.perf_counter() - start
     epoch_s = [row["dur"] for row in model.history_]
     rss_fit = peak_rss_mb()
+    if X_test is None:
+        data = load_srgnn(args.data, as_flat=True)
+        X_test, y_test = first_test(data.test_X, data.test_y)
+        del data
 
     start = time.perf_counter()
     ranked = model.recommend(X_test, k=20)

@@ -1,7 +1,12 @@
 """Whole-array helpers for ragged data stored as a flat array plus offsets (CSR layout)."""
 import numpy as np
 
-__all__ = ["concat_ranges", "group_targets", "pad_segments", "take_segments"]
+__all__ = ["SEGMENT_BLOCK", "concat_ranges", "gather_segments", "group_targets", "pad_segments", "segment_blocks",
+           "take_segments"]
+
+#: Elements per block of the blocked whole-array passes (:func:`segment_blocks`): their temporaries
+#: stay a few MiB each (2 MiB per int64 array) whatever the size of the data.
+SEGMENT_BLOCK = 1 << 18
 
 
 def concat_ranges(starts, lengths):
@@ -25,6 +30,61 @@ def concat_ranges(starts, lengths):
     lengths = np.asarray(lengths, dtype=np.int64)
     out_starts = np.cumsum(lengths) - lengths
     return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - out_starts, lengths)
+
+
+def segment_blocks(lengths, block=None):
+    """Consecutive slices of segments whose lengths sum to at most ``block`` elements.
+
+    A segment longer than ``block`` is a slice of its own. Whole-array passes over ragged data
+    go block by block to bound their temporaries, at no cost in vectorisation.
+
+    Parameters
+    ----------
+    lengths : ndarray of shape (n_segments,), int
+        Length of each segment.
+    block : int, default=None
+        Elements per block; None reads :data:`SEGMENT_BLOCK` (at call time).
+
+    Yields
+    ------
+    rows : slice
+        Consecutive slices covering ``range(n_segments)``.
+
+    Examples
+    --------
+    >>> list(segment_blocks(np.array([2, 2, 5, 1, 1]), block=4))
+    [slice(0, 2, None), slice(2, 3, None), slice(3, 5, None)]
+    """
+    block = SEGMENT_BLOCK if block is None else block
+    ends = np.cumsum(lengths)
+    start = 0
+    while start < len(lengths):
+        done = int(ends[start - 1]) if start else 0
+        stop = max(int(np.searchsorted(ends, done + block, side="right")), start + 1)
+        yield slice(start, stop)
+        start = stop
+
+
+def gather_segments(values, starts, lengths):
+    """``values[concat_ranges(starts, lengths)]``, gathered block by block (:func:`segment_blocks`).
+
+    The result is the only array as long as the output: the positions are built per block.
+
+    Examples
+    --------
+    >>> gather_segments(np.array([10, 11, 12, 13]), np.array([2, 0]), np.array([2, 3]))
+    array([12, 13, 10, 11, 12])
+    """
+    starts = np.asarray(starts, dtype=np.int64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    out = np.empty(int(lengths.sum()), dtype=values.dtype)
+    done = 0
+    for rows in segment_blocks(lengths):
+        n = lengths[rows]
+        size = int(n.sum())
+        out[done : done + size] = values[concat_ranges(starts[rows], n)]
+        done += size
+    return out
 
 
 def take_segments(offsets, index):

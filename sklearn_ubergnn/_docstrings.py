@@ -136,9 +136,12 @@ callbacks : list of (str, skorch.callbacks.Callback) or None, default=None
     Extra skorch callbacks, appended unchanged after the defaults. If you add a
     ``Checkpoint``, give each fit of a parallel search its own ``dirname``.""",
     "sessions_X": """\
-X : sequence of sequences of item ids
-    Sessions in click order, one per sample (a list of lists, a list of arrays or a pandas
-    Series of lists). Item ids are all integers or all strings.""",
+X : sequence of sequences of item ids or FlatSessions
+    Sessions in click order, one per sample (a list of lists, a list of arrays, a pandas
+    Series of lists, or a :class:`~sklearn_ubergnn.datasets.FlatSessions`, which gives the same
+    results without a Python list per session; a long click table becomes one with
+    :meth:`FlatSessions.from_frame <sklearn_ubergnn.datasets.FlatSessions.from_frame>`). Item ids
+    are all integers or all strings.""",
     "next_items_y": """\
 y : array-like of shape (n_sessions,)
     The next item of each session (same id type as ``X``).""",

@@ -9,14 +9,13 @@ Item ids may be integers (Python or NumPy) or strings, never a mix of both, neve
 """
 import math
 import warnings
-from dataclasses import dataclass
 from itertools import chain
 from numbers import Integral
 
 import numpy as np
 import pandas as pd
 
-from ._arrays import take_segments
+from ._flat import FlatSessions
 
 __all__ = [
     "FlatSessions",
@@ -31,51 +30,6 @@ __all__ = [
 
 # pandas.api.types.infer_dtype labels, grouped by what they mean for ids.
 _MISSING_KINDS = {"integer-na", "mixed-integer-float", "floating", "mixed", "empty", "decimal", "unknown-array"}
-
-
-@dataclass(frozen=True)
-class FlatSessions:
-    """Validated sessions as one flat id array plus offsets (CSR layout).
-
-    Session ``i`` is ``items[offsets[i]:offsets[i + 1]]``, in click order.
-
-    Attributes
-    ----------
-    items : ndarray of shape (n_clicks,)
-        Raw item ids of all sessions concatenated; ``int64`` or ``object`` (str).
-    offsets : ndarray of shape (n_sessions + 1,), int64
-        Start of each session in ``items``; ``offsets[0] == 0``, ``offsets[-1] == n_clicks``.
-    """
-
-    items: np.ndarray
-    offsets: np.ndarray
-
-    def __len__(self):
-        return len(self.offsets) - 1
-
-    @property
-    def lengths(self):
-        """ndarray of shape (n_sessions,): number of clicks of each session."""
-        return np.diff(self.offsets)
-
-    @property
-    def session_index(self):
-        """ndarray of shape (n_clicks,): the session of each click."""
-        return np.repeat(np.arange(len(self), dtype=np.int64), self.lengths)
-
-    @property
-    def last_items(self):
-        """ndarray of shape (n_sessions,): the last item of every session (sessions must be non-empty)."""
-        return self.items[self.offsets[1:] - 1]
-
-    def take(self, index):
-        """The sessions at positions ``index`` (any order, repeats allowed) as a new ``FlatSessions``."""
-        positions, offsets, _ = take_segments(self.offsets, index)
-        return FlatSessions(self.items[positions], offsets)
-
-    def to_list(self):
-        """Sessions as a list of Python lists of ids."""
-        return [chunk.tolist() for chunk in np.split(self.items, self.offsets[1:-1])]
 
 
 def id_kind(ids):
@@ -206,7 +160,7 @@ def check_sessions(X, y=None, *, input_name="X", allow_empty=False):
         ``X`` and ``y`` differ in length.
     """
     if isinstance(X, FlatSessions):
-        sessions = FlatSessions(X.items.copy(), X.offsets.copy())
+        sessions = _check_flat(X, input_name, allow_empty)
     else:
         sessions = _flatten_sessions(X, input_name, allow_empty)
     if y is None:
@@ -214,6 +168,37 @@ def check_sessions(X, y=None, *, input_name="X", allow_empty=False):
     y = check_ids(y, input_name="y", n_samples=len(sessions))
     check_same_id_kind(sessions.items, y, "X", "y")
     return sessions, y
+
+
+def _raise_empty(lengths, input_name):
+    i = int(np.flatnonzero(lengths == 0)[0])
+    raise ValueError(
+        f"sessions must contain at least one item; session {i} of {input_name} is empty. "
+        "Drop empty sessions before fit."
+    )
+
+
+def _check_flat(X, input_name, allow_empty):
+    """Validated copy of a :class:`FlatSessions` (its layout is checked by its constructor)."""
+    if len(X) == 0:
+        raise ValueError(f"{input_name} must contain at least one session; got an empty FlatSessions.")
+    lengths = X.lengths
+    if not allow_empty and (lengths == 0).any():
+        _raise_empty(lengths, input_name)
+    offsets = X.offsets.copy()
+    items = X.items
+    if len(items) == 0:
+        return FlatSessions(np.zeros(0, dtype=np.int64), offsets)
+    if items.dtype.kind in "iu":
+        if items.dtype == np.uint64 and items.max() > np.iinfo(np.int64).max:
+            i = int(np.argmax(items))
+            raise ValueError(
+                "item ids must fit in a signed 64-bit integer; "
+                f"{_describe(i, offsets, input_name)} is {items[i]}."
+            )
+        return FlatSessions(items.astype(np.int64, copy=True), offsets)
+    checked = _ids_to_array(items, lambda i: _describe(i, offsets, input_name))
+    return FlatSessions(checked.copy() if checked is items else checked, offsets)
 
 
 def _flatten_sessions(X, input_name, allow_empty=False):
@@ -225,7 +210,8 @@ def _flatten_sessions(X, input_name, allow_empty=False):
     if isinstance(X, pd.DataFrame):
         raise TypeError(
             f"{input_name} is a DataFrame; this function expects a sequence of sessions. "
-            "Pass the column holding the sessions, e.g. df['session']."
+            "Pass the column holding the sessions, e.g. df['session'], or group a long click table "
+            "(one row per click) with FlatSessions.from_frame(df, session=..., item=..., time=...)."
         )
     if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype != object:
         if X.shape[0] and not X.shape[1] and allow_empty:
@@ -236,7 +222,11 @@ def _flatten_sessions(X, input_name, allow_empty=False):
         offsets = np.arange(0, X.size + 1, X.shape[1], dtype=np.int64)
         return FlatSessions(_ids_to_array(list(items) if items.dtype.kind not in "iu" else items.tolist(),
                                           lambda i: _describe(i, offsets, input_name)), offsets)
-    X = list(X.to_numpy(dtype=object)) if isinstance(X, pd.Series) else X
+    hint = ""
+    if isinstance(X, pd.Series):
+        hint = (" A column of a long click table (one row per click) holds no sessions: group the table "
+                "with FlatSessions.from_frame(df, session=..., item=..., time=...) first.")
+        X = list(X.to_numpy(dtype=object))
     n = len(X)
     if n == 0:
         raise ValueError(f"{input_name} must contain at least one session; got an empty sequence.")
@@ -244,15 +234,11 @@ def _flatten_sessions(X, input_name, allow_empty=False):
         if isinstance(s, (str, bytes)) or not hasattr(s, "__len__"):
             raise TypeError(
                 f"every session must be a sequence of item ids; {input_name}[{i}] is "
-                f"{type(s).__name__} {s!r}. Wrap single items in a list: [item]."
+                f"{type(s).__name__} {s!r}. Wrap single items in a list: [item].{hint}"
             )
     lengths = np.fromiter(map(len, X), dtype=np.int64, count=n)
     if not allow_empty and (lengths == 0).any():
-        i = int(np.flatnonzero(lengths == 0)[0])
-        raise ValueError(
-            f"sessions must contain at least one item; session {i} of {input_name} is empty. "
-            "Drop empty sessions before fit."
-        )
+        _raise_empty(lengths, input_name)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     flat = list(chain.from_iterable(X))

@@ -24,7 +24,8 @@ class ItemVocabulary:
 
     def fit(self, *id_arrays):
         """Learn the sorted distinct ids of validated id arrays (all of one kind)."""
-        self.classes_ = np.unique(np.concatenate(id_arrays))
+        # distinct ids of each array first: no concatenated copy of all the ids
+        self.classes_ = np.unique(np.concatenate([np.unique(ids) for ids in id_arrays]))
         return self
 
     def __len__(self):
@@ -49,10 +50,10 @@ class ItemVocabulary:
                 f"the model was fitted on {self.kind} item ids but {input_name} holds "
                 f"{id_kind(ids)} ids; use the id type seen in fit."
             )
-        pos = np.searchsorted(self.classes_, ids)
-        pos_clipped = np.minimum(pos, len(self.classes_) - 1)
-        found = self.classes_[pos_clipped] == ids
-        return np.where(found, pos_clipped, -1).astype(np.int64)
+        codes = np.searchsorted(self.classes_, ids).astype(np.int64, copy=False)
+        np.minimum(codes, len(self.classes_) - 1, out=codes)  # in place: one (n,) array besides ids
+        codes[self.classes_[codes] != ids] = -1
+        return codes
 
     def inverse_transform(self, codes):
         """Raw ids of codes (``-1`` is not allowed here)."""

@@ -28,6 +28,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
+from ._arrays import gather_segments
 from ._validation import FlatSessions, check_sessions
 
 __all__ = [
@@ -86,11 +87,19 @@ def _prefix_index(sessions, min_prefix_length, order):
     return session, length
 
 
-def _prefixes_flat(sessions, min_prefix_length, order):
-    """``(X list of lists, y ndarray, session index)`` of every prefix of validated sessions."""
+def _prefixes_flat(sessions, min_prefix_length, order, as_flat=False):
+    """``(X, y ndarray, session index)`` of every prefix of validated sessions.
+
+    ``X`` is a list of lists, or with ``as_flat`` a :class:`FlatSessions` gathered in one
+    whole-array indexing (no Python object per prefix).
+    """
     session, length = _prefix_index(sessions, min_prefix_length, order)
     start = sessions.offsets[session]
     y = sessions.items[start + length]
+    if as_flat:
+        offsets = np.zeros(len(length) + 1, dtype=np.int64)
+        np.cumsum(length, out=offsets[1:])
+        return FlatSessions(gather_segments(sessions.items, start, length), offsets), y, session
     flat = sessions.items.tolist()
     X = [flat[a:b] for a, b in zip(start.tolist(), (start + length).tolist())]
     return X, y, session
@@ -140,10 +149,12 @@ def _check_times(times, n_sessions=None):
         "min_session_length": [Interval(Integral, 1, None, closed="left")],
         "until_stable": ["boolean"],
         "return_index": ["boolean"],
+        "as_flat": ["boolean"],
     },
     prefer_skip_nested_validation=True,
 )
-def filter_rare_items(sessions, *, min_item_count=5, min_session_length=2, until_stable=True, return_index=False):
+def filter_rare_items(sessions, *, min_item_count=5, min_session_length=2, until_stable=True,
+                      return_index=False, as_flat=False):
     """Drop rare items, then the sessions they leave too short.
 
     One pass: count how often every item occurs over ``sessions``, remove the clicks on
@@ -167,10 +178,13 @@ def filter_rare_items(sessions, *, min_item_count=5, min_session_length=2, until
         Repeat passes until no item and no session is removed.
     return_index : bool, default=False
         Also return the positions in ``sessions`` of the sessions kept.
+    as_flat : bool, default=False
+        Return the kept sessions as a :class:`~sklearn_ubergnn.datasets.FlatSessions` instead
+        of a list of lists.
 
     Returns
     -------
-    filtered : list of list
+    filtered : list of list or FlatSessions
         The kept sessions, in input order, each keeping the order of its remaining clicks.
         Empty when nothing survives.
     index : ndarray of shape (n_kept,), int64
@@ -193,7 +207,7 @@ def filter_rare_items(sessions, *, min_item_count=5, min_session_length=2, until
     """
     flat = check_sessions(sessions, input_name="sessions")
     kept, index = _filter_rare_flat(flat, min_item_count, min_session_length, until_stable)
-    filtered = kept.to_list() if len(kept) else []
+    filtered = kept if as_flat else kept.to_list() if len(kept) else []
     return (filtered, index) if return_index else filtered
 
 
@@ -203,10 +217,12 @@ def filter_rare_items(sessions, *, min_item_count=5, min_session_length=2, until
         "min_prefix_length": [Interval(Integral, 1, None, closed="left")],
         "order": [StrOptions({"forward", "srgnn"})],
         "return_session_index": ["boolean"],
+        "as_flat": ["boolean"],
     },
     prefer_skip_nested_validation=True,
 )
-def session_prefixes(sessions, *, min_prefix_length=1, order="forward", return_session_index=False):
+def session_prefixes(sessions, *, min_prefix_length=1, order="forward", return_session_index=False,
+                     as_flat=False):
     """Every prefix of every session with its next item, as ``(X, y)`` training samples.
 
     A session ``[v1, v2, v3, v4]`` gives ``([v1], v2), ([v1, v2], v3), ([v1, v2, v3], v4)``:
@@ -228,11 +244,16 @@ def session_prefixes(sessions, *, min_prefix_length=1, order="forward", return_s
     return_session_index : bool, default=False
         Also return the position in ``sessions`` of each sample's session (use it for
         group-aware splits, e.g. :class:`~sklearn.model_selection.GroupKFold`).
+    as_flat : bool, default=False
+        Return the prefixes as a :class:`~sklearn_ubergnn.datasets.FlatSessions` (every
+        prefix's items copied into one flat array, gathered with whole-array NumPy) instead
+        of a list of lists: 8 bytes per prefix click instead of a Python list per prefix. The
+        session estimators accept either, with the same results.
 
     Returns
     -------
-    X : list of list
-        Prefixes (lists of ids).
+    X : list of list or FlatSessions
+        Prefixes (lists of ids, or one ``FlatSessions`` with ``as_flat=True``).
     y : ndarray of shape (n_samples,)
         Next item of each prefix (``int64`` or ``object`` holding ``str``).
     session_index : ndarray of shape (n_samples,), int64
@@ -246,9 +267,12 @@ def session_prefixes(sessions, *, min_prefix_length=1, order="forward", return_s
     ([[1], [1, 2], [4]], array([2, 3, 5]))
     >>> session_prefixes([[1, 2, 3]], order="srgnn")
     ([[1, 2], [1]], array([3, 2]))
+    >>> X, y = session_prefixes([[1, 2, 3], [4, 5]], as_flat=True)
+    >>> X, X.items, X.offsets
+    (FlatSessions(n_sessions=3, n_clicks=4), array([1, 1, 2, 4]), array([0, 1, 3, 4]))
     """
     flat = check_sessions(sessions, input_name="sessions")
-    X, y, session = _prefixes_flat(flat, min_prefix_length, order)
+    X, y, session = _prefixes_flat(flat, min_prefix_length, order, as_flat)
     return (X, y, session) if return_session_index else (X, y)
 
 

@@ -1,8 +1,9 @@
 """Loaders for real session, rating and interaction files (pandas based).
 
 Every loader returns plain Python/NumPy/pandas objects that the estimators accept directly:
-sessions as a list of lists of item ids in click order, plus a ``meta`` DataFrame with one row
-per session (same order). Malformed input raises a ``ValueError`` naming the file, the line
+sessions as a list of lists of item ids in click order (or, with ``as_flat=True``, one
+:class:`~sklearn_ubergnn.datasets.FlatSessions`), plus a ``meta`` DataFrame with one row per
+session (same order). Malformed input raises a ``ValueError`` naming the file, the line
 (1-based, counting the header line) and the column; a missing file raises
 ``FileNotFoundError`` with its path.
 """
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .._arrays import take_segments
+from .._flat import FlatSessions
 from ._readers import check_chunksize, check_file, read_columns, read_table, to_float, to_int, to_sessions
 
 __all__ = [
@@ -74,6 +76,11 @@ def _first_present(values, offsets):
     return out
 
 
+def _sessions(items, offsets, as_flat):
+    """The loaders' sessions: a :class:`FlatSessions` or a list of lists."""
+    return FlatSessions(items, offsets) if as_flat else to_sessions(items, offsets)
+
+
 def _require(table, wanted):
     """Raise a ValueError naming line 1 when a required header column is missing."""
     header = list(table.frame.columns)
@@ -86,7 +93,8 @@ def _require(table, wanted):
 
 
 def load_session_csv(
-    path, *, session_col, item_col, time_col, user_col=None, sep=",", session_time="last", chunksize=None
+    path, *, session_col, item_col, time_col, user_col=None, sep=",", session_time="last", chunksize=None,
+    as_flat=False,
 ):
     """Load click sessions from a delimited file with a header line (one click per line).
 
@@ -109,10 +117,14 @@ def load_session_csv(
         before the next is read, so memory is dominated by the returned sessions rather than
         by the file's text. The result, and the file and line named by any error, are the same
         as without ``chunksize``; sessions may span chunks.
+    as_flat : bool, default=False
+        Return the sessions as a :class:`~sklearn_ubergnn.datasets.FlatSessions` (item ids plus
+        offsets, 8 bytes per click for integer ids) instead of a list of lists (about 60 bytes
+        per click): no Python list is built.
 
     Returns
     -------
-    sessions : list of list
+    sessions : list of list or FlatSessions
         Item ids of every session. Clicks are ordered by time within a session (ties keep
         file order); sessions are ordered by their session time (ties keep the order in which
         the sessions first appear in the file).
@@ -182,7 +194,7 @@ def load_session_csv(
         meta["user_id"] = _first_present(columns.pop("user_col")[flat], offsets)
     items = columns.pop("item_col")[flat]
     del flat
-    return to_sessions(items, offsets), meta
+    return _sessions(items, offsets, as_flat), meta
 
 
 _DIGINETICA_COLUMNS = {
@@ -233,7 +245,7 @@ def _diginetica_columns(table):
     return spec
 
 
-def load_diginetica(path, *, chunksize=None):
+def load_diginetica(path, *, chunksize=None, as_flat=False):
     """Load the CIKM Cup 2016 (DIGINETICA) ``train-item-views.csv`` as SR-GNN reads it.
 
     The file is ``;``-separated with the header ``sessionId;userId;itemId;timeframe;eventdate``
@@ -248,10 +260,14 @@ def load_diginetica(path, *, chunksize=None):
         ``train-item-views.csv`` has 1.2 million lines); each chunk is reduced to flat integer
         arrays before the next is read. Same result and same error messages (file, line,
         column) as without it.
+    as_flat : bool, default=False
+        Return the sessions as a :class:`~sklearn_ubergnn.datasets.FlatSessions` (item ids plus
+        offsets, 8 bytes per click for integer ids) instead of a list of lists (about 60 bytes
+        per click): no Python list is built.
 
     Returns
     -------
-    sessions : list of list of int
+    sessions : list of list of int or FlatSessions
         Item ids of every session, **all** sessions kept (also those of length 1, so that a
         later ``preprocessing.srgnn_preprocess`` can apply SR-GNN's filters itself). Clicks are
         ordered by ``timeframe`` within a session (ties keep file order), as SR-GNN's
@@ -311,7 +327,7 @@ def load_diginetica(path, *, chunksize=None):
         meta["user_id"] = _first_present(users[flat], offsets)
     else:
         meta["user_id"] = pd.array([pd.NA] * len(meta), dtype="Int64")
-    return to_sessions(items[flat], offsets), meta
+    return _sessions(items[flat], offsets, as_flat), meta
 
 
 def _movielens_files(path):

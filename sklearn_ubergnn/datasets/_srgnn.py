@@ -7,9 +7,13 @@ numbers can come out, and the result is then checked to have exactly the expecte
 
 import pickle
 import reprlib
+from itertools import chain
 from pathlib import Path
 
+import numpy as np
 from sklearn.utils import Bunch
+
+from .._flat import FlatSessions
 
 __all__ = ["load_srgnn"]
 
@@ -128,7 +132,16 @@ def _checked(check, path, *args):
         ) from None
 
 
-def load_srgnn(folder):
+def _to_flat(sessions):
+    """A checked list of lists of ints as a :class:`FlatSessions` of int64 ids."""
+    lengths = np.fromiter(map(len, sessions), dtype=np.int64, count=len(sessions))
+    offsets = np.zeros(len(sessions) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    items = np.fromiter(chain.from_iterable(sessions), dtype=np.int64, count=int(offsets[-1]))
+    return FlatSessions(items, offsets)
+
+
+def load_srgnn(folder, *, as_flat=False):
     """Load SR-GNN's preprocessed data set (``all_train_seq.txt``, ``test.txt``, ``train.txt``).
 
     SR-GNN's ``preprocess.py`` pickles, for a data set folder such as ``yoochoose1_64/`` or
@@ -142,22 +155,27 @@ def load_srgnn(folder):
     ----------
     folder : str or path-like
         Folder holding ``all_train_seq.txt`` and ``test.txt``, and optionally ``train.txt``.
+    as_flat : bool, default=False
+        Return the sessions and prefixes as :class:`~sklearn_ubergnn.datasets.FlatSessions`
+        and the targets as ``int64`` arrays. Each file's lists are converted as soon as it is
+        read and then released, so no list outlives the call (the pickles themselves hold
+        lists, so they exist while one file is being converted).
 
     Returns
     -------
     data : sklearn.utils.Bunch
         With keys
 
-        train_sessions : list of list of int
+        train_sessions : list of list of int or FlatSessions
             The training sessions, in SR-GNN's order (by session date).
-        test_X : list of list of int
+        test_X : list of list of int or FlatSessions
             Test prefixes.
-        test_y : list of int
+        test_y : list of int or ndarray of shape (n_test,)
             Next item of each test prefix.
-        train_X : list of list of int or None
+        train_X : list of list of int, FlatSessions or None
             Training prefixes from ``train.txt``; ``None`` when the file is absent (rebuild
             them from ``train_sessions`` with ``preprocessing.session_prefixes``).
-        train_y : list of int or None
+        train_y : list of int, ndarray or None
             Next item of each training prefix; ``None`` when ``train.txt`` is absent.
 
     Raises
@@ -192,11 +210,19 @@ def load_srgnn(folder):
             raise FileNotFoundError(
                 f"SR-GNN file not found: {paths[name]} (expected all_train_seq.txt and test.txt in {folder})"
             )
-    train_sessions = _checked(_check_session_list, paths["all_train_seq"], "sessions")
-    test_X, test_y = _checked(_check_examples, paths["test"])
+    def sessions(name):
+        checked = _checked(_check_session_list, paths[name], "sessions")
+        return _to_flat(checked) if as_flat else checked
+
+    def examples(name):
+        X, y = _checked(_check_examples, paths[name])
+        return (_to_flat(X), np.asarray(y, dtype=np.int64)) if as_flat else (X, y)
+
+    train_sessions = sessions("all_train_seq")
+    test_X, test_y = examples("test")
     train_X = train_y = None
     if paths["train"].is_file():
-        train_X, train_y = _checked(_check_examples, paths["train"])
+        train_X, train_y = examples("train")
     return Bunch(
         train_sessions=train_sessions, test_X=test_X, test_y=test_y, train_X=train_X, train_y=train_y
     )

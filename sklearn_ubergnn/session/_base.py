@@ -33,7 +33,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from .._arrays import concat_ranges
+from .._arrays import concat_ranges, gather_segments, segment_blocks
 from .._docstrings import fill_doc
 from .._ranking import row_blocks, top_k
 from .._skorch import seed_from
@@ -171,7 +171,9 @@ class _BaseSessionRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta)
         self.classes_ = self.vocabulary_.classes_
         self.n_items_ = len(self.classes_)
         data = self._encode(sessions, users)
+        del sessions, ids, users  # only codes from here on: the raw ids need not outlive encoding
         y_codes = self.vocabulary_.transform(y, input_name="y")
+        del y
         self.item_counts_ = np.bincount(_full_sessions(data.codes, y_codes).items,
                                         minlength=self.n_items_).astype(np.int64)
         self._fit_codes(data, y_codes)
@@ -348,9 +350,10 @@ class _NetSessionRecommender(_NetEstimator, _BaseSessionRecommender):
 
         Parameters
         ----------
-        X : sequence of sessions, SessionGraphBatch or DataFrame
-            Sessions of raw item ids in click order (a list of lists, a list of arrays or a
-            pandas Series of lists), usually every prefix of every training session
+        X : sequence of sessions, FlatSessions, SessionGraphBatch or DataFrame
+            Sessions of raw item ids in click order (a list of lists, a list of arrays, a
+            pandas Series of lists or a :class:`~sklearn_ubergnn.datasets.FlatSessions`), usually
+            every prefix of every training session
             (:func:`sklearn_ubergnn.preprocessing.session_prefixes`); the output of
             :class:`~sklearn_ubergnn.session.SessionGraphTransformer`; or a DataFrame with a
             ``session_column`` (and user-portrait columns, for a model that uses them). The
@@ -370,7 +373,8 @@ class _NetSessionRecommender(_NetEstimator, _BaseSessionRecommender):
         if self.session_column not in X.columns:
             raise ValueError(
                 f"X is a DataFrame without the session column {self.session_column!r}; its columns are "
-                f"{list(X.columns)}. Name the column holding the sessions with session_column=..."
+                f"{list(X.columns)}. Name the column holding the sessions with session_column=..., or group "
+                "a long click table (one row per click) with FlatSessions.from_frame(X, session=..., item=...)."
             )
         sessions = check_sessions(X[self.session_column], input_name=f"X[{self.session_column!r}]",
                                   allow_empty=not reset)
@@ -409,32 +413,53 @@ def _segment_starts(sorted_ids, n_segments):
     return np.searchsorted(sorted_ids, np.arange(n_segments + 1)).astype(np.int64)
 
 
-def _same_sequences(items, start_a, len_a, start_b, len_b):
-    """Whether ``items[start_a[j]:][:len_a[j]]`` equals ``items[start_b[j]:][:len_b[j]]``, for every ``j``."""
-    same = np.asarray(len_a == len_b)
-    idx = np.flatnonzero(same)
-    if idx.size:
-        a, b = concat_ranges(start_a[idx], len_a[idx]), concat_ranges(start_b[idx], len_a[idx])
-        differ = np.repeat(np.arange(idx.size), len_a[idx])[items[a] != items[b]]
-        same[idx[differ]] = False
+def _same_ranges(items, start_a, start_b, length):
+    """Whether ``items[start_a[j]:][:length[j]]`` equals ``items[start_b[j]:][:length[j]]``, for every ``j``."""
+    same = np.ones(len(length), dtype=bool)
+    for rows in segment_blocks(length):
+        n = length[rows]
+        a, b = concat_ranges(start_a[rows], n), concat_ranges(start_b[rows], n)
+        differ = np.repeat(np.arange(rows.start, rows.stop), n)[items[a] != items[b]]
+        same[differ] = False
     return same
+
+
+def _x_equals_u(items, starts, lengths, y, j, k):
+    """Whether sample ``j``'s prefix equals sample ``k``'s whole sequence ``X[k] + [y[k]]``, pair by pair."""
+    equal = lengths[j] == lengths[k] + 1
+    idx = np.flatnonzero(equal)
+    jj, kk = j[idx], k[idx]
+    match = items[starts[jj] + lengths[jj] - 1] == y[kk]
+    equal[idx] = match & _same_ranges(items, starts[jj], starts[kk], lengths[kk])
+    return equal
 
 
 _HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
 _LENGTH_MIX = np.uint64(0xD6E8FEB86659FD93)
 
 
-def _prefix_hashes(items, offsets, base):
-    """Polynomial hash (mod 2**64) of every prefix of every sequence: ``sum_t (item_t + 1) base**t``."""
-    lengths = np.diff(offsets)
-    position = np.arange(len(items), dtype=np.int64) - np.repeat(offsets[:-1], lengths)
+def _hash_powers(n, base=_HASH_BASE):
+    """``base**t`` modulo 2**64 for ``t = 0 .. n - 1`` (uint64)."""
+    powers = np.full(max(n, 1), base, dtype=np.uint64)
+    powers[0] = 1
     with np.errstate(over="ignore"):
-        powers = np.full(int(lengths.max()), base, dtype=np.uint64)
-        powers[0] = 1
-        powers = np.cumprod(powers, dtype=np.uint64)  # wraps modulo 2**64
-        cumulative = np.cumsum((items.astype(np.uint64) + np.uint64(1)) * powers[position], dtype=np.uint64)
-        before = np.concatenate([np.zeros(1, np.uint64), cumulative])[offsets[:-1]]
-        return cumulative - np.repeat(before, lengths)
+        return np.cumprod(powers, dtype=np.uint64)  # wraps modulo 2**64
+
+
+def _sequence_hashes(items, offsets, powers):
+    """Polynomial hash (mod 2**64) of every sequence, ``sum_t (item_t + 1) base**t`` (0 when empty), blocked."""
+    lengths = np.diff(offsets)
+    hashes = np.zeros(len(lengths), dtype=np.uint64)
+    for rows in segment_blocks(lengths):
+        low, high = offsets[rows.start], offsets[rows.stop]
+        n = lengths[rows]
+        position = np.arange(high - low, dtype=np.int64) - np.repeat(offsets[rows.start : rows.stop] - low, n)
+        with np.errstate(over="ignore"):
+            terms = (items[low:high].astype(np.uint64) + np.uint64(1)) * powers[position]
+        nonempty = np.flatnonzero(n > 0)
+        if len(nonempty):  # reduceat sums terms[start_k:start_k+1]; wraps modulo 2**64 like the terms
+            hashes[rows.start + nonempty] = np.add.reduceat(terms, offsets[rows.start + nonempty] - low)
+    return hashes
 
 
 def _full_sessions(sessions, y):
@@ -456,6 +481,9 @@ def _full_sessions(sessions, y):
 
     Sequences are grouped by a 64-bit polynomial hash and every grouping is verified item by item;
     a sample caught in a (vanishingly unlikely) collision is simply kept as a session of its own.
+    The sequences ``u`` are never built: hashes and comparisons read the prefixes and ``y``, in
+    blocks of ``SEGMENT_BLOCK`` clicks (:func:`~sklearn_ubergnn._arrays.segment_blocks`), so the
+    temporaries stay a few MiB whatever the size of the data.
 
     Parameters
     ----------
@@ -469,38 +497,35 @@ def _full_sessions(sessions, y):
     full : FlatSessions
         Item codes of the rebuilt sessions, in training order.
     """
-    n = len(sessions)
-    lengths = sessions.lengths + 1
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    starts = offsets[:-1]
-    items = np.empty(offsets[-1], dtype=np.int64)
-    items[np.arange(len(sessions.items)) + sessions.session_index] = sessions.items
-    items[offsets[1:] - 1] = y
-    position = np.arange(len(items), dtype=np.int64) - np.repeat(starts, lengths)
+    n, items = len(sessions), sessions.items
+    starts, lengths = sessions.offsets[:-1], sessions.lengths  # of the prefixes X; u is one longer
+    powers = _hash_powers(int(lengths.max(initial=0)) + 1)
+    x_hash = _sequence_hashes(items, sessions.offsets, powers)
     with np.errstate(over="ignore"):
-        length_code = (position.astype(np.uint64) + np.uint64(1)) * _LENGTH_MIX
-        key = _prefix_hashes(items, offsets, _HASH_BASE) ^ length_code
+        u_key = (x_hash + (y.astype(np.uint64) + np.uint64(1)) * powers[lengths]) ^ (
+            (lengths.astype(np.uint64) + np.uint64(1)) * _LENGTH_MIX)
+        x_key = x_hash ^ (lengths.astype(np.uint64) * _LENGTH_MIX)
+    del x_hash
     # 1. Group samples by their whole sequence u; verify each against its group's first sample.
-    uniq, first, group, n_full = np.unique(
-        key[offsets[1:] - 1], return_index=True, return_inverse=True, return_counts=True
-    )
-    alone = ~_same_sequences(items, starts, lengths, starts[first[group]], lengths[first[group]])
+    uniq, first, group, n_full = np.unique(u_key, return_index=True, return_inverse=True, return_counts=True)
+    del u_key
+    rep = first[group]
+    same = (lengths == lengths[rep]) & (y == y[rep])
+    idx = np.flatnonzero(same)
+    same[idx] = _same_ranges(items, starts[idx], starts[rep[idx]], lengths[idx])
+    alone = ~same
     if alone.any():  # hash collisions: keep those samples apart, out of the counts
         n_full = n_full - np.bincount(group[alone], minlength=len(uniq))
     # 2. Samples whose X equals some u (X = the sequence minus its last item).
-    slot = np.minimum(np.searchsorted(uniq, key[offsets[1:] - 2]), len(uniq) - 1)
-    rep = first[slot]
-    x_is_u = (uniq[slot] == key[offsets[1:] - 2]) & _same_sequences(
-        items, starts, lengths - 1, starts[rep], lengths[rep]
-    )
+    slot = np.minimum(np.searchsorted(uniq, x_key), len(uniq) - 1)
+    x_is_u = (uniq[slot] == x_key) & _x_equals_u(items, starts, lengths, y, np.arange(n), first[slot])
     n_keep = np.maximum(n_full - np.bincount(slot[x_is_u], minlength=len(uniq)), 0)
     # 3. Which samples of u to keep: first those whose sequence is not the X of the adjacent sample
     # (the next one if prefixes come shortest first, the previous one if longest first: whichever
     # matches more often), then the latest.
     to_next, to_previous = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    to_next[:-1] = _same_sequences(items, starts[:-1], lengths[:-1], starts[1:], lengths[1:] - 1)
-    to_previous[1:] = _same_sequences(items, starts[1:], lengths[1:], starts[:-1], lengths[:-1] - 1)
+    to_next[:-1] = _x_equals_u(items, starts, lengths, y, np.arange(1, n), np.arange(n - 1))
+    to_previous[1:] = _x_equals_u(items, starts, lengths, y, np.arange(n - 1), np.arange(1, n))
     n_next, n_previous = to_next.sum(), to_previous.sum()
     if n_next != n_previous:
         adjacent = to_next if n_next > n_previous else to_previous
@@ -511,6 +536,13 @@ def _full_sessions(sessions, y):
     keep = np.empty(n, dtype=bool)
     keep[order] = rank < n_keep[group[order]]
     keep |= alone
-    kept_offsets = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
-    np.cumsum(lengths[keep], out=kept_offsets[1:])
-    return FlatSessions(items[np.repeat(keep, lengths)], kept_offsets)
+    kept = np.flatnonzero(keep)
+    kept_offsets = np.zeros(len(kept) + 1, dtype=np.int64)
+    np.cumsum(lengths[kept] + 1, out=kept_offsets[1:])
+    full = np.empty(kept_offsets[-1], dtype=items.dtype)
+    last = kept_offsets[1:] - 1
+    clicks = np.ones(len(full), dtype=bool)
+    clicks[last] = False
+    full[clicks] = gather_segments(items, starts[kept], lengths[kept])
+    full[last] = y[kept]
+    return FlatSessions(full, kept_offsets)

@@ -11,6 +11,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
+from sklearn_ubergnn import _arrays as arrays
 from sklearn_ubergnn._validation import check_sessions
 from sklearn_ubergnn.metrics import precision_at_k
 from sklearn_ubergnn.session import PopularityRecommender, SessionKNNRecommender
@@ -200,6 +201,26 @@ def test_rebuilt_sessions_are_the_same_multiset_in_any_order(sessions, longest_f
     for idx in (range(len(X)), order):
         rebuilt = _full_sessions(*check_sessions([X[i] for i in idx], [y[i] for i in idx])).to_list()
         assert Counter(map(tuple, rebuilt)) == Counter(map(tuple, sessions))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 3), min_size=2, max_size=6), min_size=1, max_size=15),
+    st.booleans(),
+    st.randoms(use_true_random=False),
+    st.integers(1, 7),
+)
+def test_rebuilt_sessions_do_not_depend_on_the_block_size(sessions, longest_first, random, block):
+    X, y = prefixes(sessions, longest_first=longest_first)
+    order = list(range(len(X)))
+    random.shuffle(order)
+    flat, targets = check_sessions([X[i] for i in order], [y[i] for i in order])
+    whole = _full_sessions(flat, targets)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(arrays, "SEGMENT_BLOCK", block)  # blocks of a few clicks: many block boundaries
+        blocked = _full_sessions(flat, targets)
+    np.testing.assert_array_equal(blocked.items, whole.items)
+    np.testing.assert_array_equal(blocked.offsets, whole.offsets)
 
 
 def test_fit_on_prefixes_equals_fit_on_full_sessions():

@@ -53,7 +53,7 @@ from sklearn_ubergnn import (
     UberGNNRecommender,
     VSTANRecommender,
 )
-from sklearn_ubergnn.datasets import make_bipartite, make_interactions, make_sessions
+from sklearn_ubergnn.datasets import FlatSessions, make_bipartite, make_interactions, make_sessions
 from sklearn_ubergnn.disentangled import train_test_split_edges
 from sklearn_ubergnn.metrics import make_topk_scorer
 from sklearn_ubergnn.pipeline import make_pipeline, recommend
@@ -346,6 +346,29 @@ def test_inputs_are_not_mutated(name, family_data):
             assert [list(s) for s in kept] == [list(s) for s in now]
         else:
             np.testing.assert_array_equal(kept, now)
+
+
+def _click_table(sessions, rng):
+    """A long click table of ``sessions`` (lists): shuffled rows, click order in a time column."""
+    lengths = np.array([len(s) for s in sessions])
+    position = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    clicks = pd.DataFrame({"session": np.repeat(np.arange(len(sessions)), lengths),
+                           "item": np.concatenate(sessions), "time": position})
+    return clicks.iloc[rng.permutation(len(clicks))]
+
+
+@pytest.mark.parametrize("name", SESSION_ESTIMATORS)
+def test_flat_sessions_give_the_outputs_of_lists(name, family_data):
+    """Every session estimator gives identical outputs (same seed, CPU) on lists of lists and on the same
+    sessions as a FlatSessions built from a long click table, in fit and in every output method."""
+    est, data = _case(name, family_data)
+    expected = _outputs(_fit(clone(est), data), data)
+    (X, y), rng = data.fit_args, np.random.default_rng(0)
+    X_flat = FlatSessions.from_frame(_click_table(X, rng), time="time")
+    query = FlatSessions.from_frame(_click_table(data.query, rng), time="time")
+    assert X_flat.to_list() == [list(s) for s in X]  # the table's rows were shuffled
+    flat_data = Data((X_flat, y), query, data.fit_kwargs)
+    _assert_same_outputs(_outputs(_fit(clone(est), flat_data), flat_data), expected)
 
 
 @pytest.mark.parametrize("name", ESTIMATORS)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from sklearn_ubergnn.datasets import (
+    FlatSessions,
     load_diginetica,
     load_interactions_csv,
     load_movielens,
@@ -432,6 +433,31 @@ def test_load_srgnn_reads_plain_pickles(srgnn_folder):
     (srgnn_folder / "train.txt").unlink()
     data = load_srgnn(str(srgnn_folder))
     assert data.train_X is None and data.train_y is None
+
+
+def test_load_srgnn_as_flat(srgnn_folder):
+    data = load_srgnn(srgnn_folder, as_flat=True)
+    assert isinstance(data.train_sessions, FlatSessions)
+    assert data.train_sessions.to_list() == [[1, 2, 3], [2, 4]]
+    assert data.test_X.to_list() == [[1], [1, 2]] and data.train_X.to_list() == [[1, 2], [1], [2]]
+    assert data.test_y.dtype == np.int64 and data.test_y.tolist() == [2, 3]
+    assert data.train_y.tolist() == [3, 2, 4]
+    assert data.train_sessions.items.dtype == np.int64
+
+
+def test_session_loaders_as_flat_equal_the_lists(tmp_path):
+    path = write(tmp_path / "clicks.csv", CLICKS)
+    kwargs = {"session_col": "session", "item_col": "item", "time_col": "time", "user_col": "user"}
+    lists, meta = load_session_csv(path, **kwargs)
+    for chunksize in (None, 2):
+        flat, flat_meta = load_session_csv(path, chunksize=chunksize, as_flat=True, **kwargs)
+        assert isinstance(flat, FlatSessions) and flat.to_list() == lists
+        pd.testing.assert_frame_equal(flat_meta, meta)
+    digi = write(tmp_path / "train-item-views.csv", DIGINETICA)
+    lists, meta = load_diginetica(digi)
+    flat, flat_meta = load_diginetica(digi, as_flat=True)
+    assert flat.to_list() == lists and flat.items.dtype == np.int64
+    pd.testing.assert_frame_equal(flat_meta, meta)
 
 
 class _Evil:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 
 from sklearn_ubergnn._validation import check_sessions
+from sklearn_ubergnn.datasets import FlatSessions
 from sklearn_ubergnn.preprocessing import (
     UserPortraitEncoder,
     filter_rare_items,
@@ -151,6 +152,38 @@ def test_session_prefixes_matches_reference(sessions, m):
     X2, y2 = session_prefixes(sessions, min_prefix_length=m, order="srgnn")
     expected = [(s[:-i], s[-i]) for s in sessions for i in range(1, len(s) - m + 1)]
     assert list(zip(X2, y2.tolist())) == expected
+
+
+def test_session_prefixes_as_flat_by_hand():
+    X, y, index = session_prefixes([[1, 2, 3, 4], [5], [6, 7]], order="srgnn", return_session_index=True,
+                                   as_flat=True)
+    assert isinstance(X, FlatSessions)
+    np.testing.assert_array_equal(X.items, [1, 2, 3, 1, 2, 1, 6])
+    np.testing.assert_array_equal(X.offsets, [0, 3, 5, 6, 7])
+    np.testing.assert_array_equal(y, [4, 3, 2, 7])
+    np.testing.assert_array_equal(index, [0, 0, 0, 2])
+    X, y = session_prefixes([[1], [2]], as_flat=True)  # no sample
+    assert len(X) == 0 and len(X.items) == 0 and len(y) == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(session_lists, st.integers(1, 3), st.sampled_from(["forward", "srgnn"]))
+def test_session_prefixes_as_flat_equals_the_lists(sessions, m, order):
+    X, y, index = session_prefixes(sessions, min_prefix_length=m, order=order, return_session_index=True)
+    flat = check_sessions(sessions)  # a FlatSessions input gives the same samples too
+    Xf, yf, index_f = session_prefixes(flat, min_prefix_length=m, order=order, return_session_index=True,
+                                       as_flat=True)
+    assert Xf.to_list() == X
+    np.testing.assert_array_equal(yf, y)
+    np.testing.assert_array_equal(index_f, index)
+
+
+def test_filter_rare_items_as_flat():
+    sessions = [[1, 2, 3], [1, 2], [2, 4], [1, 3]]
+    flat, index = filter_rare_items(sessions, min_item_count=2, return_index=True, as_flat=True)
+    assert isinstance(flat, FlatSessions) and flat.to_list() == [[1, 2, 3], [1, 2], [1, 3]]
+    np.testing.assert_array_equal(index, [0, 1, 3])
+    assert len(filter_rare_items(sessions, min_item_count=3, as_flat=True)) == 0
 
 
 def test_session_prefixes_input_not_modified():

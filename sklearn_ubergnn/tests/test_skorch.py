@@ -8,9 +8,11 @@ from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 
 from sklearn_ubergnn._skorch import (
+    ChunkedRandomSampler,
     GraphNet,
     IndexDataset,
     SampleIndex,
+    ShuffleLoader,
     StartIsEpochZero,
     TensorBatch,
     collate_samples,
@@ -296,3 +298,27 @@ def test_start_is_kept_unless_training_beats_it_by_a_standard_error():
     assert not net.history[-1]["start_kept"] and net.history[-1]["valid_gain_se"] > 5
     assert dict(net.callbacks_)["early_stop"].best_epoch_ == len(net.history)
     assert np.abs(weights).sum() > 0.5
+
+
+@pytest.mark.parametrize("n, num_samples, chunk", [(10, None, 3), (7, 16, 4), (5, 3, 2), (1, None, 1)])
+def test_chunked_sampler_draws_what_torch_draws(n, num_samples, chunk):
+    """Same generator seed: the same indices as torch's RandomSampler, epoch after epoch, and the generator ends
+    in the same state (the training loop draws from it afterwards)."""
+    data = range(n)
+    ours_gen, torch_gen = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    ours = ChunkedRandomSampler(data, num_samples=num_samples, generator=ours_gen)
+    ours.chunk = chunk
+    theirs = torch.utils.data.RandomSampler(data, num_samples=num_samples, generator=torch_gen)
+    for _ in range(3):
+        assert list(ours) == list(theirs)
+    assert torch.equal(ours_gen.get_state(), torch_gen.get_state())
+
+
+def test_shuffle_loader_batches_like_a_shuffled_data_loader():
+    data = list(range(23))
+    ours = ShuffleLoader(data, batch_size=5, shuffle=True, generator=torch.Generator().manual_seed(0))
+    theirs = torch.utils.data.DataLoader(data, batch_size=5, shuffle=True, generator=torch.Generator().manual_seed(0))
+    for _ in range(2):
+        assert [b.tolist() for b in ours] == [b.tolist() for b in theirs]
+    plain = ShuffleLoader(data, batch_size=5)  # no shuffle: in order
+    assert next(iter(plain)).tolist() == [0, 1, 2, 3, 4]

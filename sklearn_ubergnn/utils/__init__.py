@@ -6,7 +6,8 @@
   codes the graphs and modules take (e.g. to time :func:`sklearn_ubergnn.graphs.build_session_graphs`
   on its own).
 """
-from .._validation import FlatSessions, check_sessions
+from .._flat import FlatSessions
+from .._validation import check_sessions
 from .._vocabulary import ItemVocabulary
 from .discovery import all_estimators
 
