@@ -186,6 +186,7 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "teacher": [StrOptions({"softmax", "sigmoid"})],
         "soft_users": [StrOptions({"all", "labelled"})],
+        "student": [StrOptions({"plain", "residual"})],
         "hidden_layer_sizes": [tuple, list],
         "user_column": [str, Integral],
         **_knob_constraints("max_epochs", "batch_size", "lr", "weight_decay", "device", "random_state", "verbose",
@@ -201,6 +202,7 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
         temperature=1.0,
         teacher="softmax",
         soft_users="all",
+        student="plain",
         hidden_layer_sizes=(),
         max_epochs=200,
         batch_size=256,
@@ -218,6 +220,7 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
         self.temperature = temperature
         self.teacher = teacher
         self.soft_users = soft_users
+        self.student = student
         self.hidden_layer_sizes = hidden_layer_sizes
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -299,7 +302,9 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
             )
         n_labelled = len(users)
         hard = y_codes.astype(np.float32)
-        if (auto or self.soft_weight > 0) and self.soft_users == "all":
+        residual = self.student == "residual"
+        soft = auto or self.soft_weight > 0
+        if soft and self.soft_users == "all":
             known = getattr(self.embedder_, "users_", None)
             if known is None:
                 raise ValueError(
@@ -310,43 +315,46 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
             users = np.concatenate([users, others])
             hard = np.concatenate([hard, np.full(len(others), np.nan, dtype=np.float32)])
         U = np.ascontiguousarray(self.embedder_.transform(users), dtype=np.float32)
-        q = self._teacher_proba(users, U) if auto or self.soft_weight > 0 else np.zeros(len(users))
+        q = self._teacher_proba(users, U) if soft or residual else np.zeros(len(users))
         teacher = q.astype(np.float32)
+        fields = {"x": U, "offset": proba_to_logit(q)} if residual else {"x": U}
         seed = seed_from(self.random_state)
         if auto:
-            self._choose_soft_weight(U, hard, teacher, q[:n_labelled], y_codes, seed)
+            self._choose_soft_weight(fields, hard, teacher, q[:n_labelled], y_codes, seed)
         else:
             self.soft_weight_, self.predictor_, self.cv_results_ = float(self.soft_weight), "student", None
         if self.soft_weight_ == 0:  # hard labels only: the labelled users alone, no soft label
-            U, hard, teacher = U[:n_labelled], hard[:n_labelled], np.zeros(n_labelled, dtype=np.float32)
-        net = self._make_net(BehaviorMLP, criterion=DistillationLoss, seed=seed, n_samples=len(U),
+            fields = {name: values[:n_labelled] for name, values in fields.items()}
+            hard, teacher = hard[:n_labelled], np.zeros(n_labelled, dtype=np.float32)
+        net = self._make_net(BehaviorMLP, criterion=DistillationLoss, seed=seed, n_samples=len(hard),
                              validation=False, in_features=U.shape[1],
-                             hidden_layer_sizes=tuple(self.hidden_layer_sizes))
+                             hidden_layer_sizes=tuple(self.hidden_layer_sizes), residual=residual)
         net.set_params(criterion__soft_weight=self.soft_weight_)
-        self._fit_net(net, ArraySource({"x": U}, np.stack([hard, teacher], axis=1)), seed)
+        self._fit_net(net, ArraySource(fields, np.stack([hard, teacher], axis=1)), seed)
         return self
 
-    def _choose_soft_weight(self, U, hard, teacher, labelled_q, y_codes, seed):
+    def _choose_soft_weight(self, fields, hard, teacher, labelled_q, y_codes, seed):
         """``soft_weight="auto"``: set ``cv_results_``, ``soft_weight_`` and ``predictor_`` (see Notes).
 
-        ``U``, ``hard`` and ``teacher`` are the training rows of a student with a soft term (the
-        ``len(y_codes)`` labelled users first); every (split, weight) student is one head of a
-        :class:`~sklearn_ubergnn.nn.BehaviorHeads` net trained on them. ``labelled_q`` is the
+        ``fields`` (the user vectors ``x``, and the teacher's logits ``offset`` for residual
+        students), ``hard`` and ``teacher`` are the training rows of a student with a soft term
+        (the ``len(y_codes)`` labelled users first); every (split, weight) student is one head of
+        a :class:`~sklearn_ubergnn.nn.BehaviorHeads` net trained on them. ``labelled_q`` is the
         teacher's probability of the labelled users in float64 (its score as a candidate).
         """
         n_labelled, weights = len(y_codes), AUTO_SOFT_WEIGHTS
         splits, n_splits = inner_splits(y_codes, seed)
-        row = np.full(len(U), -1, dtype=np.float32)
+        row = np.full(len(hard), -1, dtype=np.float32)
         row[:n_labelled] = np.arange(n_labelled)
-        net = self._make_net(BehaviorHeads, criterion=HeadwiseDistillationLoss, seed=seed, n_samples=len(U),
-                             validation=False, in_features=U.shape[1],
+        net = self._make_net(BehaviorHeads, criterion=HeadwiseDistillationLoss, seed=seed, n_samples=len(hard),
+                             validation=False, in_features=fields["x"].shape[1],
                              hidden_layer_sizes=tuple(self.hidden_layer_sizes),
-                             n_heads=len(splits) * len(weights))
+                             n_heads=len(splits) * len(weights), residual="offset" in fields)
         net.set_params(criterion__soft_weight=np.tile(weights, len(splits)),
                        criterion__train_mask=heads_train_mask(splits, n_labelled, len(weights)),
                        criterion__soft_held_out=self.soft_users == "all")
-        net = fit_net(net, ArraySource({"x": U}, np.stack([hard, teacher, row], axis=1)), seed)
-        source = ArraySource({"x": U[:n_labelled]})
+        net = fit_net(net, ArraySource(fields, np.stack([hard, teacher, row], axis=1)), seed)
+        source = ArraySource({name: values[:n_labelled] for name, values in fields.items()})
         logits = np.concatenate([out.numpy() for out in iter_outputs(net, source)])
         scores = np.concatenate([
             logits.reshape(n_labelled, len(splits), len(weights)),
@@ -400,9 +408,14 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
         return self._teacher_proba(users, self._features(users))
 
     def _student(self, X, method):
-        """The student's ``method`` on the embeddings of the users ``X``, as one float64 array."""
+        """The student's ``method`` on the embeddings of the users ``X`` (and their offsets), as one float64 array."""
         check_is_fitted(self)
-        source = ArraySource({"x": self._features(X)})
+        users = self._users(X)
+        U = self._features(users)
+        fields = {"x": U}
+        if self.net_.module_.residual:  # the teacher's logits of the same users, as in training
+            fields["offset"] = proba_to_logit(self._teacher_proba(users, U))
+        source = ArraySource(fields)
         return np.concatenate([out.numpy() for out in self._outputs(source, method)]).astype(np.float64)
 
     @uses_torch_threads

@@ -464,19 +464,20 @@ class _VectorTeacher(BaseEstimator):
         return True
 
 
-def _planted_users(seed=0, n_users=300, dim=8, n_per_class=10):
-    """Users whose behaviour is ``u . w > 0`` (w the first axis), 10 + 10 of them labelled."""
+def _planted_users(seed=0, n_users=300, dim=8, n_per_class=10, noise=0.3, second=0.0):
+    """Users whose behaviour is ``u . w + noise > 0`` (``w`` the first axis plus ``second`` times the
+    second), 10 + 10 of them labelled."""
     rng = np.random.default_rng(seed)
     vectors = rng.normal(size=(n_users, dim)).astype(np.float32)
     users = np.arange(n_users)
-    y = (vectors[:, 0] + 0.3 * rng.normal(size=n_users) > 0).astype(int)
+    y = (vectors[:, 0] + second * vectors[:, 1] + noise * rng.normal(size=n_users) > 0).astype(int)
     labelled = np.concatenate([rng.choice(np.flatnonzero(y == 1), n_per_class, replace=False),
                                rng.choice(np.flatnonzero(y == 0), n_per_class, replace=False)])
     return users, vectors, y, labelled
 
 
-def _auto(teacher_vector, n_per_class=10, **params):
-    users, vectors, y, labelled = _planted_users(n_per_class=n_per_class)
+def _auto(teacher_vector, n_per_class=10, planted=None, **params):
+    users, vectors, y, labelled = _planted_users(n_per_class=n_per_class, **(planted or {}))
     teacher = _VectorTeacher(users, vectors, np.asarray(teacher_vector, dtype=np.float32))
     clf = DistilledBehaviorClassifier(teacher, target_item=0, teacher="sigmoid", random_state=0,
                                       **{"max_epochs": 50, **params})
@@ -513,8 +514,10 @@ def test_auto_soft_weight_ignores_a_useless_teacher():
         assert roc_auc_score(y[rest], clf.predict_proba(rest)[:, 1]) > 0.8
 
 
-def test_auto_soft_weight_attributes_and_refit():
-    clf, users, y, labelled = _auto([1.0, 0, 0, 0, 0, 0, 0, 1.0], soft_users="labelled")
+@pytest.mark.parametrize("student", ["plain", "residual"])
+def test_auto_soft_weight_attributes_and_refit(student):
+    clf, users, y, labelled = _auto([1.0, 0, 0, 0, 0, 0, 0, 1.0], soft_users="labelled", student=student)
+    assert clf.net_.module_.residual == (student == "residual")
     results = clf.cv_results_
     n_candidates = 7  # six weights and the teacher alone
     splits = [k for k in results if k.startswith("split")]
@@ -585,6 +588,46 @@ def test_the_teacher_is_replaced_only_by_a_student_clear_of_the_multiple_compari
     # Once the teacher is out, the students follow the one-standard-error rule (simplest first).
     close = np.column_stack([[0.76, 0.76, 0.76, 0.76], student_folds[:, 1], np.full(4, 0.5)])
     assert choose_teacher_or_student(close, 4, 2, [0, 1])[0] == 0
+
+
+def test_residual_student_with_a_zero_correction_is_the_teacher():
+    # student="residual": logit = logit(q(u)) + f(u). The teacher (teacher="sigmoid", target vector
+    # 4 e_0) has q(u) = sigmoid(4 u_0); with f set to zero by hand, the student is the teacher exactly,
+    # at predict time too (the offset is the teacher's logit of the users predicted).
+    users, vectors, y, labelled = _planted_users()
+    teacher = _VectorTeacher(users, vectors, np.array([4.0, 0, 0, 0, 0, 0, 0, 0], dtype=np.float32))
+    q = 1 / (1 + np.exp(-4.0 * vectors[:, 0].astype(np.float64)))
+    for weight in (0.0, 1.0):  # without a soft term the offset is given all the same
+        clf = DistilledBehaviorClassifier(teacher, target_item=0, teacher="sigmoid", soft_weight=weight,
+                                          student="residual", max_epochs=5, random_state=0)
+        clf.fit(users[labelled], y[labelled])
+        assert clf.net_.module_.residual and clf.predictor_ == "student"
+        assert np.abs(clf.predict_proba(users)[:, 1] - q).max() > 1e-3  # training moved f away from 0
+        with torch.no_grad():
+            clf.net_.module_.layers[-1].weight.zero_()
+            clf.net_.module_.layers[-1].bias.zero_()
+        np.testing.assert_allclose(clf.predict_proba(users), np.stack([1 - q, q], axis=1), rtol=1e-12, atol=0)
+        np.testing.assert_allclose(clf.decision_function(users), 4.0 * vectors[:, 0], rtol=1e-5, atol=1e-5)
+        np.testing.assert_array_equal(clf.predict(users[::-1]), (q[::-1] > 0.5).astype(int))
+
+
+def test_residual_student_learns_a_planted_correction():
+    # Behaviour u_0 + u_1 > 0; the teacher ranks by u_0 alone (ROC-AUC 0.82 on the unlabelled users).
+    # The residual student corrects its logit from 25 + 25 labels (0.91 without and 0.96 with a light
+    # soft term), and the inner cross-validation of soft_weight="auto" takes a student over the teacher
+    # (0.93).
+    planted = {"second": 1.0, "noise": 0.0}
+    users, vectors, y, labelled = _planted_users(n_per_class=25, **planted)
+    rest = np.setdiff1d(users, users[labelled])
+    teacher = _VectorTeacher(users, vectors, np.array([2.0, 0, 0, 0, 0, 0, 0, 0], dtype=np.float32))
+    auc = {}
+    for weight in (0.0, 0.3, "auto"):
+        clf = DistilledBehaviorClassifier(teacher, target_item=0, teacher="sigmoid", soft_weight=weight,
+                                          student="residual", random_state=0).fit(users[labelled], y[labelled])
+        auc[weight] = roc_auc_score(y[rest], clf.predict_proba(rest)[:, 1])
+    auc["teacher"] = roc_auc_score(y[rest], clf.teacher_proba(rest))
+    assert clf.predictor_ == "student", clf.cv_results_["mean_test_score"]
+    assert auc["teacher"] < 0.86 and min(auc[0.0], auc[0.3], auc["auto"]) > auc["teacher"] + 0.05, auc
 
 
 def test_fixed_soft_weight_path():
