@@ -43,6 +43,9 @@ or one process per regime, each writing its per-target CSV, and the tables of bo
     python benchmarks/distillation_regimes.py --seeds 3 4 5 --regimes warm --output warm.csv
     python benchmarks/distillation_regimes.py --report cold.csv warm.csv
 
+(``--variants`` runs some students only; ``--report`` merges runs of other variants on the same
+targets.)
+
 Torch threads are pinned to ``--threads`` (the package's estimators bound them the same way).
 """
 import argparse
@@ -71,8 +74,11 @@ VARIANTS = {
     "fixed weight (1.0)": {"soft_weight": 1.0, "student": "plain"},
     "auto, plain": {"soft_weight": "auto", "student": "plain"},
     "auto, residual": {"soft_weight": "auto", "student": "residual"},
+    "auto, both": {"soft_weight": "auto", "student": "auto"},
 }
-SCORES = ["hard only", "hard only, residual", "teacher alone", "fixed weight (1.0)", "auto, plain", "auto, residual"]
+SCORES = ["hard only", "hard only, residual", "teacher alone", "fixed weight (1.0)", "auto, plain", "auto, residual",
+          "auto, both"]
+AUTOS = ["auto, both", "auto, residual", "auto, plain"]
 
 
 def _labelled(rng, positives, negatives):
@@ -127,7 +133,7 @@ def warm_tasks(ratings, seed):
 REGIMES = {"cold": cold_tasks, "warm": warm_tasks}
 
 
-def run_regime(regime, ratings, seed, student_params):
+def run_regime(regime, ratings, seed, student_params, variants=tuple(VARIANTS)):
     """ROC-AUC of every variant on each target of one regime and seed (one embedder fit)."""
     train, tasks = REGIMES[regime](ratings, seed)
     start = time.perf_counter()
@@ -139,7 +145,8 @@ def run_regime(regime, ratings, seed, student_params):
     for target, users, y, test, y_test in tasks:
         row = {"regime": regime, "seed": seed, "target": target}
         base = DistilledBehaviorClassifier(frozen, target_item=target, random_state=seed, **student_params)
-        for name, params in VARIANTS.items():
+        for name in ["hard only", *(v for v in variants if v != "hard only")]:  # hard only: also the teacher
+            params = VARIANTS[name]
             clf = clone(base).set_params(**params).fit(users, y)
             row[name] = roc_auc_score(y_test, clf.predict_proba(test)[:, 1])
             if name == "hard only":
@@ -158,12 +165,27 @@ def main(args):
     rows = []
     for regime in args.regimes:
         for seed in args.seeds:
-            rows += run_regime(regime, ratings, seed, {})
+            rows += run_regime(regime, ratings, seed, {}, args.variants)
     results = pd.DataFrame(rows)
     report(results, args.seeds)
     if args.output:
         results.to_csv(args.output, index=False)
     return results
+
+
+def merge_runs(runs):
+    """One row per (regime, seed, target) from the per-target tables of several runs (e.g. of other variants).
+
+    A score that two runs both measured (the hard labels, the teacher) must agree: the runs are
+    deterministic, so a difference means that they did not see the same targets or code.
+    """
+    keys = ["regime", "seed", "target"]
+    stacked = pd.concat(runs, ignore_index=True)
+    scores = [name for name in SCORES if name in stacked]
+    spread = stacked.groupby(keys)[scores].agg(lambda values: values.max() - values.min()).max()
+    if (spread > 1e-12).any():
+        raise ValueError(f"the runs disagree on scores they share: {spread[spread > 1e-12].to_dict()}")
+    return stacked.groupby(keys, as_index=False).first()
 
 
 def report(results, seeds):
@@ -174,7 +196,7 @@ def report(results, seeds):
     summary = per_seed.groupby("regime").agg(["mean", "std"])
     print(f"\nROC-AUC on test users, mean over {N_TARGETS} targets, then mean/std over seeds {seeds}")
     print(summary.to_string(float_format="%.4f"))
-    pairs = [(a, b) for a in ("auto, residual", "auto, plain") for b in scores if b != a and a in scores]
+    pairs = [(a, b) for i, a in enumerate(AUTOS) if a in scores for b in scores if b not in AUTOS[:i + 1]]
     paired = []
     for regime, group in results.groupby("regime"):
         for a, b in pairs:
@@ -183,7 +205,7 @@ def report(results, seeds):
                            "se": diff.std(ddof=1) / np.sqrt(len(diff)), "n": len(diff)})
     print("\nPaired differences over (seed, target), mean and standard error:")
     print(pd.DataFrame(paired).to_string(index=False, float_format="%.4f"))
-    for name in ("auto, plain", "auto, residual"):
+    for name in AUTOS:
         if f"{name}: chosen" in results:
             print(f"\n{name}: choices (per regime, over targets and seeds):")
             print(results.groupby("regime")[f"{name}: chosen"].value_counts().to_string())
@@ -194,13 +216,15 @@ if __name__ == "__main__":
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--regimes", nargs="+", choices=list(REGIMES), default=list(REGIMES))
     parser.add_argument("--threads", type=int, default=1, help="torch threads (pinned)")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
+                        help="students to fit (hard only, and the teacher alone, always)")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--output", type=Path, default=None, help="per-target CSV")
     parser.add_argument("--report", type=Path, nargs="+", default=None,
                         help="print the tables of per-target CSVs written by --output (e.g. one per regime), run nothing")
     args = parser.parse_args()
     if args.report:
-        results = pd.concat([pd.read_csv(path) for path in args.report], ignore_index=True)
+        results = merge_runs([pd.read_csv(path) for path in args.report])
         report(results, sorted(results["seed"].unique().tolist()))
     else:
         main(args)

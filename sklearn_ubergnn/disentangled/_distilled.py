@@ -78,6 +78,14 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
         (it has ``item_proba`` and ``user_counts_``).
     soft_users : {"all", "labelled"}, default="all"
         Users under the soft-label term: every user of the embedder, or the labelled ones only.
+    student : {"plain", "residual", "auto"}, default="plain"
+        The student's logit. ``"plain"``: ``f(u)``, the light model alone on the user's
+        embedding ``u`` (CN111681059A). ``"residual"``: ``logit(q(u)) + f(u)``, a correction of
+        the teacher's logit (its probability ``q`` of the same user, see ``teacher``), ``f``'s last
+        layer starting at zero so that the untrained student is the teacher; the soft term then
+        penalises the correction's departure from the teacher. ``soft_weight="auto"``
+        cross-validates the students of this form; ``"auto"`` the students of both forms (and
+        means ``"plain"`` with a numeric ``soft_weight``). See Notes.
     hidden_layer_sizes : tuple of int, default=()
         Hidden widths of the student; ``()`` is logistic regression on the embedding.
     max_epochs : int, default=200
@@ -103,6 +111,9 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
         The fitted teacher (the ``embedder`` itself when it was fitted already).
     target_embedding_ : ndarray of shape (embedding_dim,), float32
         The teacher's vector of ``target_item``.
+    student_ : {"plain", "residual"}
+        The student's form: ``student``, or the one ``student="auto"`` chose (the best student's,
+        also when the teacher alone was chosen).
     soft_weight_ : float
         The weight the student was trained with: ``soft_weight``, or the one ``"auto"`` chose
         (the best student's, also when the teacher alone was chosen).
@@ -111,13 +122,15 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
         (:meth:`teacher_proba`; only ``soft_weight="auto"`` chooses it).
     cv_results_ : dict of ndarray or None
         With ``soft_weight="auto"``, the inner cross-validation, one entry per candidate (the
-        weights, then the teacher alone) as in :class:`~sklearn.model_selection.GridSearchCV`:
-        ``params``, ``param_predictor``, ``param_soft_weight`` (masked for the teacher),
+        students, residual ones first, each form by weight, then the teacher alone) as in
+        :class:`~sklearn.model_selection.GridSearchCV`: ``params``, ``param_predictor``,
+        ``param_student`` and ``param_soft_weight`` (masked for the teacher),
         ``split{i}_test_score`` (ROC-AUC on the held-out users of split ``i``),
         ``mean_test_score``, ``std_test_score``, ``rank_test_score`` (by mean) and
         ``chosen`` (bool, the one-standard-error choice). None for a numeric ``soft_weight``.
     net_ : skorch.NeuralNet
-        The trained student (``net_.module_`` is a :class:`~sklearn_ubergnn.nn.BehaviorMLP`).
+        The trained student (``net_.module_`` is a :class:`~sklearn_ubergnn.nn.BehaviorMLP`,
+        built with ``residual=True`` for ``student="residual"``).
     history_ : skorch.History
         Per-epoch training record.
 
@@ -186,7 +199,7 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "teacher": [StrOptions({"softmax", "sigmoid"})],
         "soft_users": [StrOptions({"all", "labelled"})],
-        "student": [StrOptions({"plain", "residual"})],
+        "student": [StrOptions({"plain", "residual", "auto"})],
         "hidden_layer_sizes": [tuple, list],
         "user_column": [str, Integral],
         **_knob_constraints("max_epochs", "batch_size", "lr", "weight_decay", "device", "random_state", "verbose",
@@ -302,7 +315,8 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
             )
         n_labelled = len(users)
         hard = y_codes.astype(np.float32)
-        residual = self.student == "residual"
+        # residual students are trained (or cross-validated) for "residual", and for "auto" with soft_weight="auto"
+        residual = self.student == "residual" or (auto and self.student == "auto")
         soft = auto or self.soft_weight > 0
         if soft and self.soft_users == "all":
             known = getattr(self.embedder_, "users_", None)
@@ -323,55 +337,68 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
             self._choose_soft_weight(fields, hard, teacher, q[:n_labelled], y_codes, seed)
         else:
             self.soft_weight_, self.predictor_, self.cv_results_ = float(self.soft_weight), "student", None
+            self.student_ = "plain" if self.student == "auto" else self.student
+        if self.student_ == "plain":
+            fields = {"x": U}
         if self.soft_weight_ == 0:  # hard labels only: the labelled users alone, no soft label
             fields = {name: values[:n_labelled] for name, values in fields.items()}
             hard, teacher = hard[:n_labelled], np.zeros(n_labelled, dtype=np.float32)
         net = self._make_net(BehaviorMLP, criterion=DistillationLoss, seed=seed, n_samples=len(hard),
                              validation=False, in_features=U.shape[1],
-                             hidden_layer_sizes=tuple(self.hidden_layer_sizes), residual=residual)
+                             hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+                             residual=self.student_ == "residual")
         net.set_params(criterion__soft_weight=self.soft_weight_)
         self._fit_net(net, ArraySource(fields, np.stack([hard, teacher], axis=1)), seed)
         return self
 
     def _choose_soft_weight(self, fields, hard, teacher, labelled_q, y_codes, seed):
-        """``soft_weight="auto"``: set ``cv_results_``, ``soft_weight_`` and ``predictor_`` (see Notes).
+        """``soft_weight="auto"``: set ``cv_results_``, ``student_``, ``soft_weight_`` and ``predictor_`` (see Notes).
 
-        ``fields`` (the user vectors ``x``, and the teacher's logits ``offset`` for residual
-        students), ``hard`` and ``teacher`` are the training rows of a student with a soft term
-        (the ``len(y_codes)`` labelled users first); every (split, weight) student is one head of
-        a :class:`~sklearn_ubergnn.nn.BehaviorHeads` net trained on them. ``labelled_q`` is the
-        teacher's probability of the labelled users in float64 (its score as a candidate).
+        ``fields`` (the user vectors ``x``, and the teacher's logits ``offset`` when residual
+        students are candidates), ``hard`` and ``teacher`` are the training rows of a student with
+        a soft term (the ``len(y_codes)`` labelled users first); the (split, weight) students of
+        each form are the heads of one :class:`~sklearn_ubergnn.nn.BehaviorHeads` net trained on
+        them. ``labelled_q`` is the teacher's probability of the labelled users in float64 (its
+        score as a candidate).
         """
-        n_labelled, weights = len(y_codes), AUTO_SOFT_WEIGHTS
+        n_labelled, weights = len(y_codes), np.asarray(AUTO_SOFT_WEIGHTS)
+        forms = ["residual", "plain"] if self.student == "auto" else [self.student]
         splits, n_splits = inner_splits(y_codes, seed)
         row = np.full(len(hard), -1, dtype=np.float32)
         row[:n_labelled] = np.arange(n_labelled)
-        net = self._make_net(BehaviorHeads, criterion=HeadwiseDistillationLoss, seed=seed, n_samples=len(hard),
-                             validation=False, in_features=fields["x"].shape[1],
-                             hidden_layer_sizes=tuple(self.hidden_layer_sizes),
-                             n_heads=len(splits) * len(weights), residual="offset" in fields)
-        net.set_params(criterion__soft_weight=np.tile(weights, len(splits)),
-                       criterion__train_mask=heads_train_mask(splits, n_labelled, len(weights)),
-                       criterion__soft_held_out=self.soft_users == "all")
-        net = fit_net(net, ArraySource(fields, np.stack([hard, teacher, row], axis=1)), seed)
-        source = ArraySource({name: values[:n_labelled] for name, values in fields.items()})
-        logits = np.concatenate([out.numpy() for out in iter_outputs(net, source)])
-        scores = np.concatenate([
-            logits.reshape(n_labelled, len(splits), len(weights)),
-            np.repeat(labelled_q[:, None, None], len(splits), axis=1),
-        ], axis=2)
+        blocks = []
+        for form in forms:
+            form_fields = fields if form == "residual" else {"x": fields["x"]}
+            net = self._make_net(BehaviorHeads, criterion=HeadwiseDistillationLoss, seed=seed, n_samples=len(hard),
+                                 validation=False, in_features=fields["x"].shape[1],
+                                 hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+                                 n_heads=len(splits) * len(weights), residual=form == "residual")
+            net.set_params(criterion__soft_weight=np.tile(weights, len(splits)),
+                           criterion__train_mask=heads_train_mask(splits, n_labelled, len(weights)),
+                           criterion__soft_held_out=self.soft_users == "all")
+            net = fit_net(net, ArraySource(form_fields, np.stack([hard, teacher, row], axis=1)), seed)
+            source = ArraySource({name: values[:n_labelled] for name, values in form_fields.items()})
+            logits = np.concatenate([out.numpy() for out in iter_outputs(net, source)])
+            blocks.append(logits.reshape(n_labelled, len(splits), len(weights)))
+        scores = np.concatenate([*blocks, np.repeat(labelled_q[:, None, None], len(splits), axis=1)], axis=2)
         fold_scores = fold_roc_auc(y_codes, scores, splits)
-        teacher_alone = len(weights)
-        chosen, mean, std = choose_teacher_or_student(fold_scores, n_splits, teacher_alone,
-                                                      np.argsort(weights)[::-1])
-        best_student = int(np.argmax(mean[:teacher_alone]))
-        self.soft_weight_ = float(weights[best_student if chosen == teacher_alone else chosen])
+        teacher_alone = len(forms) * len(weights)
+        # closest to the teacher first: residual students before plain ones, each from the largest weight down
+        heaviest_first = np.argsort(weights)[::-1]
+        simplest_first = np.concatenate([heaviest_first + k * len(weights) for k in range(len(forms))])
+        chosen, mean, std = choose_teacher_or_student(fold_scores, n_splits, teacher_alone, simplest_first)
+        best = int(np.argmax(mean[:teacher_alone])) if chosen == teacher_alone else chosen
+        self.student_ = forms[best // len(weights)]
+        self.soft_weight_ = float(weights[best % len(weights)])
         self.predictor_ = "teacher" if chosen == teacher_alone else "student"
-        params = [{"soft_weight": float(w)} for w in weights] + [{"predictor": "teacher"}]
+        students = [(form, float(w)) for form in forms for w in weights]
+        masked = [False] * len(students) + [True]
         self.cv_results_ = {
-            "params": params,
-            "param_predictor": np.array(["student"] * len(weights) + ["teacher"], dtype=object),
-            "param_soft_weight": np.ma.masked_array([*weights, 0.0], mask=[False] * len(weights) + [True]),
+            "params": [{"student": form, "soft_weight": w} for form, w in students] + [{"predictor": "teacher"}],
+            "param_predictor": np.array(["student"] * len(students) + ["teacher"], dtype=object),
+            "param_student": np.ma.masked_array(
+                np.array([form for form, _ in students] + [""], dtype=object), mask=masked),
+            "param_soft_weight": np.ma.masked_array([w for _, w in students] + [0.0], mask=masked),
             **{f"split{i}_test_score": fold_scores[i] for i in range(len(splits))},
             "mean_test_score": mean,
             "std_test_score": std,

@@ -514,20 +514,23 @@ def test_auto_soft_weight_ignores_a_useless_teacher():
         assert roc_auc_score(y[rest], clf.predict_proba(rest)[:, 1]) > 0.8
 
 
-@pytest.mark.parametrize("student", ["plain", "residual"])
+@pytest.mark.parametrize("student", ["plain", "residual", "auto"])
 def test_auto_soft_weight_attributes_and_refit(student):
     clf, users, y, labelled = _auto([1.0, 0, 0, 0, 0, 0, 0, 1.0], soft_users="labelled", student=student)
-    assert clf.net_.module_.residual == (student == "residual")
+    assert clf.net_.module_.residual == (clf.student_ == "residual")
     results = clf.cv_results_
-    n_candidates = 7  # six weights and the teacher alone
+    forms = ["residual", "plain"] if student == "auto" else [student]
+    n_students = 6 * len(forms)  # six weights of each form, then the teacher alone
     splits = [k for k in results if k.startswith("split")]
     assert len(splits) == 50  # 5 stratified folds of the 10 + 10 labels, 10 repeats
     for key in [*splits, "mean_test_score", "std_test_score", "rank_test_score", "chosen", "param_predictor",
-                "param_soft_weight"]:
-        assert len(results[key]) == n_candidates
+                "param_soft_weight", "param_student"]:
+        assert len(results[key]) == n_students + 1
     np.testing.assert_allclose(results["mean_test_score"], np.mean([results[k] for k in splits], axis=0))
-    assert results["param_soft_weight"].mask.tolist() == [False] * 6 + [True]
-    assert results["params"][-1] == {"predictor": "teacher"} and results["params"][0] == {"soft_weight": 0.0}
+    assert results["param_soft_weight"].mask.tolist() == [False] * n_students + [True]
+    assert results["param_student"][:n_students].tolist() == np.repeat(forms, 6).tolist()
+    assert results["params"][-1] == {"predictor": "teacher"}
+    assert results["params"][0] == {"student": forms[0], "soft_weight": 0.0}
     assert results["chosen"].sum() == 1 and results["rank_test_score"][np.argmax(results["mean_test_score"])] == 1
     chosen = int(np.flatnonzero(results["chosen"])[0])
     # The one-standard-error rule: within one standard error of the best, the simplest.
@@ -535,7 +538,8 @@ def test_auto_soft_weight_attributes_and_refit(student):
     assert mean[chosen] >= mean.max() - std[np.argmax(mean)] / np.sqrt(5) - 1e-12
     # The chosen student is refitted on every labelled user exactly as the fixed weight would be.
     if clf.predictor_ == "student":
-        fixed = clone(clf).set_params(soft_weight=clf.soft_weight_).fit(users[labelled], y[labelled])
+        fixed = clone(clf).set_params(soft_weight=clf.soft_weight_, student=clf.student_).fit(users[labelled],
+                                                                                            y[labelled])
         assert fixed.cv_results_ is None and fixed.predictor_ == "student"
         np.testing.assert_array_equal(fixed.predict_proba(users), clf.predict_proba(users))
     # Deterministic with a seed: same choice, same scores, same predictions.
@@ -628,6 +632,28 @@ def test_residual_student_learns_a_planted_correction():
     auc["teacher"] = roc_auc_score(y[rest], clf.teacher_proba(rest))
     assert clf.predictor_ == "student", clf.cv_results_["mean_test_score"]
     assert auc["teacher"] < 0.86 and min(auc[0.0], auc[0.3], auc["auto"]) > auc["teacher"] + 0.05, auc
+
+
+def test_auto_student_cross_validates_both_forms_under_one_rule():
+    # student="auto": the inner cross-validation of each form is the one student="plain" or
+    # "residual" runs alone (same heads, same scores), and one rule chooses among all twelve students
+    # and the teacher (the margin of the best of twelve). A teacher that ranks users backwards
+    # pulls every residual student down with it (ROC-AUC < 0.2 in the inner cross-validation):
+    # the plain form is chosen, and predicts as the plain student of that weight.
+    for vector, expected in [([1.0, 0, 0, 0, 0, 0, 0, 1.0], None), ([-4.0, 0, 0, 0, 0, 0, 0, 0], "plain")]:
+        both, users, _, _ = _auto(vector, student="auto")
+        mean = both.cv_results_["mean_test_score"]
+        for k, form in enumerate(["residual", "plain"]):
+            alone = _auto(vector, student=form)[0]
+            np.testing.assert_array_equal(mean[6 * k:6 * k + 6], alone.cv_results_["mean_test_score"][:6])
+            np.testing.assert_array_equal(mean[-1], alone.cv_results_["mean_test_score"][-1])
+        assert both.student_ == expected or expected is None
+    assert both.predictor_ == "student" and mean[:6].max() < 0.2 and mean[6:12].max() > 0.8
+    plain = _auto(vector, student="plain", soft_weight=both.soft_weight_)[0]
+    np.testing.assert_array_equal(both.predict_proba(users), plain.predict_proba(users))
+    # A numeric soft_weight with student="auto" trains the plain student (the patent's formulation).
+    fixed = _auto(vector, student="auto", soft_weight=1.0)[0]
+    assert fixed.student_ == "plain" and not fixed.net_.module_.residual
 
 
 def test_fixed_soft_weight_path():
