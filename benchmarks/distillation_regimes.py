@@ -152,7 +152,8 @@ def run_regime(regime, ratings, seed, student_params, variants=tuple(VARIANTS)):
             if name == "hard only":
                 row["teacher alone"] = roc_auc_score(y_test, clf.teacher_proba(test))
             if params["soft_weight"] == "auto":
-                row[f"{name}: chosen"] = clf.soft_weight_ if clf.predictor_ == "student" else "teacher"
+                chosen = clf.soft_weight_ if params["student"] != "auto" else f"{clf.student_} {clf.soft_weight_:g}"
+                row[f"{name}: chosen"] = chosen if clf.predictor_ == "student" else "teacher"
         rows.append(row)
     print(f"{regime} seed {seed}: embedder {fit_s:.0f} s, students {time.perf_counter() - start:.0f} s",
           flush=True)
