@@ -26,12 +26,25 @@ For each target the students are fitted on the 20 labelled users (the frozen emb
 and scored by ROC-AUC on the test users: ``hard only`` (``soft_weight=0``), ``teacher alone``
 (the teacher's probability ``teacher_proba``, the student's soft label, as the score),
 ``fixed weight`` (``soft_weight=1``, the patent's formulation: a fixed hard + soft loss) and
-``auto`` (the defaults: weight, or the teacher alone, chosen by inner cross-validation on the
-labelled users). ROC-AUC is averaged over the 20 targets, then mean ± std over the seeds.
+``auto`` (weight, or the teacher alone, chosen by inner cross-validation on the labelled users),
+each ``auto`` with the plain student (``student="plain"``, logistic regression on the embedding)
+and with the residual one (``student="residual"``, the teacher's logit plus a correction); the
+residual student on hard labels alone is shown too. ROC-AUC is averaged over the 20 targets, then
+mean ± std over the seeds; the paired differences of the auto variants against the others are
+averaged over every (seed, target), with their standard error ``std / sqrt(n)``.
 
 Usage (from the repository root; one process, the embedder fitted once per seed and regime)::
 
     python benchmarks/distillation_regimes.py --seeds 0 1 2 --threads 1
+
+or one process per regime, each writing its per-target CSV, and the tables of both::
+
+    python benchmarks/distillation_regimes.py --seeds 3 4 5 --regimes cold --output cold.csv
+    python benchmarks/distillation_regimes.py --seeds 3 4 5 --regimes warm --output warm.csv
+    python benchmarks/distillation_regimes.py --report cold.csv warm.csv
+
+(``--variants`` runs some students only; ``--report`` merges runs of other variants on the same
+targets.)
 
 Torch threads are pinned to ``--threads`` (the package's estimators bound them the same way).
 """
@@ -55,7 +68,17 @@ from sklearn_ubergnn.disentangled import (
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
 N_TARGETS, N_POS, N_NEG = 20, 10, 10
-VARIANTS = {"hard only": 0.0, "fixed weight (1.0)": 1.0, "auto (default)": "auto"}
+VARIANTS = {
+    "hard only": {"soft_weight": 0.0, "student": "plain"},
+    "hard only, residual": {"soft_weight": 0.0, "student": "residual"},
+    "fixed weight (1.0)": {"soft_weight": 1.0, "student": "plain"},
+    "auto, plain": {"soft_weight": "auto", "student": "plain"},
+    "auto, residual": {"soft_weight": "auto", "student": "residual"},
+    "auto, both": {"soft_weight": "auto", "student": "auto"},
+}
+SCORES = ["hard only", "hard only, residual", "teacher alone", "fixed weight (1.0)", "auto, plain", "auto, residual",
+          "auto, both"]
+AUTOS = ["auto, both", "auto, residual", "auto, plain"]
 
 
 def _labelled(rng, positives, negatives):
@@ -110,7 +133,7 @@ def warm_tasks(ratings, seed):
 REGIMES = {"cold": cold_tasks, "warm": warm_tasks}
 
 
-def run_regime(regime, ratings, seed, student_params):
+def run_regime(regime, ratings, seed, student_params, variants=tuple(VARIANTS)):
     """ROC-AUC of every variant on each target of one regime and seed (one embedder fit)."""
     train, tasks = REGIMES[regime](ratings, seed)
     start = time.perf_counter()
@@ -122,13 +145,15 @@ def run_regime(regime, ratings, seed, student_params):
     for target, users, y, test, y_test in tasks:
         row = {"regime": regime, "seed": seed, "target": target}
         base = DistilledBehaviorClassifier(frozen, target_item=target, random_state=seed, **student_params)
-        for name, weight in VARIANTS.items():
-            clf = clone(base).set_params(soft_weight=weight).fit(users, y)
+        for name in ["hard only", *(v for v in variants if v != "hard only")]:  # hard only: also the teacher
+            params = VARIANTS[name]
+            clf = clone(base).set_params(**params).fit(users, y)
             row[name] = roc_auc_score(y_test, clf.predict_proba(test)[:, 1])
             if name == "hard only":
                 row["teacher alone"] = roc_auc_score(y_test, clf.teacher_proba(test))
-            if weight == "auto":
-                row["auto: chosen"] = clf.soft_weight_ if clf.predictor_ == "student" else "teacher"
+            if params["soft_weight"] == "auto":
+                chosen = clf.soft_weight_ if params["student"] != "auto" else f"{clf.student_} {clf.soft_weight_:g}"
+                row[f"{name}: chosen"] = chosen if clf.predictor_ == "student" else "teacher"
         rows.append(row)
     print(f"{regime} seed {seed}: embedder {fit_s:.0f} s, students {time.perf_counter() - start:.0f} s",
           flush=True)
@@ -141,19 +166,50 @@ def main(args):
     rows = []
     for regime in args.regimes:
         for seed in args.seeds:
-            rows += run_regime(regime, ratings, seed, {})
+            rows += run_regime(regime, ratings, seed, {}, args.variants)
     results = pd.DataFrame(rows)
-    scores = ["hard only", "teacher alone", "fixed weight (1.0)", "auto (default)"]
-    per_seed = results.groupby(["regime", "seed"])[scores].mean()
-    print(per_seed.to_string(float_format="%.4f"))
-    summary = per_seed.groupby("regime").agg(["mean", "std"])
-    print(f"\nROC-AUC on test users, mean over {N_TARGETS} targets, then mean/std over seeds {args.seeds}")
-    print(summary.to_string(float_format="%.4f"))
-    print("\nauto's choices (per regime, over targets and seeds):")
-    print(results.groupby("regime")["auto: chosen"].value_counts().to_string())
+    report(results, args.seeds)
     if args.output:
         results.to_csv(args.output, index=False)
     return results
+
+
+def merge_runs(runs):
+    """One row per (regime, seed, target) from the per-target tables of several runs (e.g. of other variants).
+
+    A score that two runs both measured (the hard labels, the teacher) must agree: the runs are
+    deterministic, so a difference means that they did not see the same targets or code.
+    """
+    keys = ["regime", "seed", "target"]
+    stacked = pd.concat(runs, ignore_index=True)
+    scores = [name for name in SCORES if name in stacked]
+    spread = stacked.groupby(keys)[scores].agg(lambda values: values.max() - values.min()).max()
+    if (spread > 1e-12).any():
+        raise ValueError(f"the runs disagree on scores they share: {spread[spread > 1e-12].to_dict()}")
+    return stacked.groupby(keys, as_index=False).first()
+
+
+def report(results, seeds):
+    """Print the per-seed and overall tables, the paired differences and auto's choices."""
+    scores = [name for name in SCORES if name in results]
+    per_seed = results.groupby(["regime", "seed"])[scores].mean()
+    print(per_seed.to_string(float_format="%.4f"))
+    summary = per_seed.groupby("regime").agg(["mean", "std"])
+    print(f"\nROC-AUC on test users, mean over {N_TARGETS} targets, then mean/std over seeds {seeds}")
+    print(summary.to_string(float_format="%.4f"))
+    pairs = [(a, b) for i, a in enumerate(AUTOS) if a in scores for b in scores if b not in AUTOS[:i + 1]]
+    paired = []
+    for regime, group in results.groupby("regime"):
+        for a, b in pairs:
+            diff = group[a] - group[b]
+            paired.append({"regime": regime, "difference": f"{a} - {b}", "mean": diff.mean(),
+                           "se": diff.std(ddof=1) / np.sqrt(len(diff)), "n": len(diff)})
+    print("\nPaired differences over (seed, target), mean and standard error:")
+    print(pd.DataFrame(paired).to_string(index=False, float_format="%.4f"))
+    for name in AUTOS:
+        if f"{name}: chosen" in results:
+            print(f"\n{name}: choices (per regime, over targets and seeds):")
+            print(results.groupby("regime")[f"{name}: chosen"].value_counts().to_string())
 
 
 if __name__ == "__main__":
@@ -161,6 +217,15 @@ if __name__ == "__main__":
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--regimes", nargs="+", choices=list(REGIMES), default=list(REGIMES))
     parser.add_argument("--threads", type=int, default=1, help="torch threads (pinned)")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
+                        help="students to fit (hard only, and the teacher alone, always)")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--output", type=Path, default=None, help="per-target CSV")
-    main(parser.parse_args())
+    parser.add_argument("--report", type=Path, nargs="+", default=None,
+                        help="print the tables of per-target CSVs written by --output (e.g. one per regime), run nothing")
+    args = parser.parse_args()
+    if args.report:
+        results = merge_runs([pd.read_csv(path) for path in args.report])
+        report(results, sorted(results["seed"].unique().tolist()))
+    else:
+        main(args)

@@ -627,7 +627,12 @@ class BehaviorMLP(nn.Module):
     r"""A light behaviour model: a user vector -> the logit of acting on one target item.
 
     ``hidden_layer_sizes=()`` is logistic regression on the vector; otherwise
-    ``Linear -> ReLU`` blocks, then a ``Linear`` to one logit.
+    ``Linear -> ReLU`` blocks, then a ``Linear`` to one logit ``f(x)``.
+
+    With ``residual=True`` the model is a correction of another model's logit, given as
+    ``offset`` (e.g. the teacher's :math:`\operatorname{logit} q`): the output is
+    ``offset + f(x)``, and the last ``Linear`` starts at zero (weight and bias), so the untrained
+    module returns ``offset`` exactly.
 
     Parameters
     ----------
@@ -635,13 +640,15 @@ class BehaviorMLP(nn.Module):
         Size of the user vectors.
     hidden_layer_sizes : tuple of int, default=()
         Widths of the hidden layers.
+    residual : bool, default=False
+        Add ``f(x)`` to the ``offset`` given to :meth:`forward` (then required).
 
     Shapes
     ------
-    ``x (B, in_features) float``, ``out (B,)``.
+    ``x (B, in_features) float``, ``offset (B,) float`` (``residual=True`` only), ``out (B,)``.
     """
 
-    def __init__(self, in_features, hidden_layer_sizes=()):
+    def __init__(self, in_features, hidden_layer_sizes=(), residual=False):
         super().__init__()
         layers, width = [], int(in_features)
         for size in hidden_layer_sizes:
@@ -650,17 +657,47 @@ class BehaviorMLP(nn.Module):
         layers.append(nn.Linear(width, 1))
         self.layers = nn.Sequential(*layers)
         self.in_features = int(in_features)
+        self.residual = bool(residual)
+        if self.residual:
+            nn.init.zeros_(self.layers[-1].weight)
+            nn.init.zeros_(self.layers[-1].bias)
 
-    def forward(self, x):
-        """Logits ``(B,)`` of the user vectors ``x``."""
+    def extra_repr(self):
+        return f"residual={self.residual}"
+
+    def correction(self, x):
+        """``f(x)``, ``(B,)``: the logits without the offset."""
         _check_tensor("x", x, 2, integer=False)
         _check_size("x", x, 1, self.in_features, "in_features")
         return self.layers(x).squeeze(1)
 
-    def predict_proba(self, x):
-        """Probabilities ``(B, 2)`` float64 of not acting and acting: ``1 - sigmoid(logit)``, ``sigmoid(logit)``."""
-        p = torch.sigmoid(self(x).double())
+    def forward(self, x, offset=None):
+        """Logits ``(B,)`` of the user vectors ``x`` (plus ``offset`` with ``residual=True``)."""
+        return _add_offset(self.correction(x), offset, self.residual)
+
+    def predict_proba(self, x, offset=None):
+        """Probabilities ``(B, 2)`` float64 of not acting and acting: ``1 - sigmoid(logit)``, ``sigmoid(logit)``.
+
+        The offset is added in float64 (give it in float64 to keep its precision): a zero
+        correction returns ``sigmoid(offset)`` to float64 rounding.
+        """
+        p = torch.sigmoid(_add_offset(self.correction(x).double(), offset, self.residual))
         return torch.stack([1.0 - p, p], dim=1)
+
+
+def _add_offset(logit, offset, residual):
+    """``logit + offset`` (broadcast over heads) for a residual model; ``logit`` otherwise; checks ``offset``."""
+    if not residual:
+        if offset is not None:
+            raise ValueError("offset was given to a model built with residual=False; build it with "
+                             "residual=True to add the offset, or pass offset=None.")
+        return logit
+    if offset is None:
+        raise ValueError("a model built with residual=True needs the offset (B,) its output corrects; got None.")
+    _check_tensor("offset", offset, 1, integer=False)
+    _check_size("offset", offset, 0, logit.shape[0], "one entry per row of x")
+    offset = offset.to(logit.dtype)
+    return logit + (offset.unsqueeze(1) if logit.dim() == 2 else offset)
 
 
 class DistillationLoss(nn.Module):
@@ -708,6 +745,10 @@ class BehaviorHeads(nn.Module):
     :class:`HeadwiseDistillationLoss`), each head gets the gradient, and with Adam the updates,
     it would get if trained alone on the same batches: one training run fits a grid of students.
 
+    With ``residual=True`` every head is a residual :class:`BehaviorMLP`: its logit is the
+    ``offset`` given to :meth:`forward` (the same for every head) plus its own output, whose last
+    layer starts at zero.
+
     Parameters
     ----------
     in_features : int
@@ -716,15 +757,18 @@ class BehaviorHeads(nn.Module):
         Widths of every head's hidden layers (``()``: logistic regression).
     n_heads : int, default=1
         Number of heads.
+    residual : bool, default=False
+        Add every head's output to the ``offset`` given to :meth:`forward` (then required).
 
     Shapes
     ------
-    ``x (B, in_features) float``, ``out (B, n_heads)``.
+    ``x (B, in_features) float``, ``offset (B,) float`` (``residual=True`` only),
+    ``out (B, n_heads)``.
     """
 
-    def __init__(self, in_features, hidden_layer_sizes=(), n_heads=1):
+    def __init__(self, in_features, hidden_layer_sizes=(), n_heads=1, residual=False):
         super().__init__()
-        self.in_features, self.n_heads = int(in_features), int(n_heads)
+        self.in_features, self.n_heads, self.residual = int(in_features), int(n_heads), bool(residual)
         widths = [self.in_features, *(int(size) for size in hidden_layer_sizes), 1]
         self.weights = nn.ParameterList(
             nn.Parameter(torch.empty(self.n_heads, a, b)) for a, b in pairwise(widths))
@@ -736,12 +780,16 @@ class BehaviorHeads(nn.Module):
             bound = weight.shape[1] ** -0.5
             nn.init.uniform_(weight, -bound, bound)
             nn.init.uniform_(bias, -bound, bound)
+        if self.residual:
+            nn.init.zeros_(self.weights[-1])
+            nn.init.zeros_(self.biases[-1])
 
     def extra_repr(self):
-        return f"in_features={self.in_features}, n_heads={self.n_heads}, n_layers={len(self.weights)}"
+        return (f"in_features={self.in_features}, n_heads={self.n_heads}, n_layers={len(self.weights)}, "
+                f"residual={self.residual}")
 
-    def forward(self, x):
-        """Logits ``(B, n_heads)`` of the user vectors ``x``."""
+    def forward(self, x, offset=None):
+        """Logits ``(B, n_heads)`` of the user vectors ``x`` (plus ``offset`` with ``residual=True``)."""
         _check_tensor("x", x, 2, integer=False)
         _check_size("x", x, 1, self.in_features, "in_features")
         h = x.unsqueeze(0).expand(self.n_heads, -1, -1)  # (H, B, in)
@@ -750,7 +798,7 @@ class BehaviorHeads(nn.Module):
             h = torch.baddbmm(bias, h, weight)
             if i < last:
                 h = torch.relu(h)
-        return h.squeeze(2).T
+        return _add_offset(h.squeeze(2).T, offset, self.residual)
 
 
 class HeadwiseDistillationLoss(nn.Module):

@@ -464,19 +464,20 @@ class _VectorTeacher(BaseEstimator):
         return True
 
 
-def _planted_users(seed=0, n_users=300, dim=8, n_per_class=10):
-    """Users whose behaviour is ``u . w > 0`` (w the first axis), 10 + 10 of them labelled."""
+def _planted_users(seed=0, n_users=300, dim=8, n_per_class=10, noise=0.3, second=0.0):
+    """Users whose behaviour is ``u . w + noise > 0`` (``w`` the first axis plus ``second`` times the
+    second), 10 + 10 of them labelled."""
     rng = np.random.default_rng(seed)
     vectors = rng.normal(size=(n_users, dim)).astype(np.float32)
     users = np.arange(n_users)
-    y = (vectors[:, 0] + 0.3 * rng.normal(size=n_users) > 0).astype(int)
+    y = (vectors[:, 0] + second * vectors[:, 1] + noise * rng.normal(size=n_users) > 0).astype(int)
     labelled = np.concatenate([rng.choice(np.flatnonzero(y == 1), n_per_class, replace=False),
                                rng.choice(np.flatnonzero(y == 0), n_per_class, replace=False)])
     return users, vectors, y, labelled
 
 
-def _auto(teacher_vector, n_per_class=10, **params):
-    users, vectors, y, labelled = _planted_users(n_per_class=n_per_class)
+def _auto(teacher_vector, n_per_class=10, planted=None, **params):
+    users, vectors, y, labelled = _planted_users(n_per_class=n_per_class, **(planted or {}))
     teacher = _VectorTeacher(users, vectors, np.asarray(teacher_vector, dtype=np.float32))
     clf = DistilledBehaviorClassifier(teacher, target_item=0, teacher="sigmoid", random_state=0,
                                       **{"max_epochs": 50, **params})
@@ -513,18 +514,23 @@ def test_auto_soft_weight_ignores_a_useless_teacher():
         assert roc_auc_score(y[rest], clf.predict_proba(rest)[:, 1]) > 0.8
 
 
-def test_auto_soft_weight_attributes_and_refit():
-    clf, users, y, labelled = _auto([1.0, 0, 0, 0, 0, 0, 0, 1.0], soft_users="labelled")
+@pytest.mark.parametrize("student", ["plain", "residual", "auto"])
+def test_auto_soft_weight_attributes_and_refit(student):
+    clf, users, y, labelled = _auto([1.0, 0, 0, 0, 0, 0, 0, 1.0], soft_users="labelled", student=student)
+    assert clf.net_.module_.residual == (clf.student_ == "residual")
     results = clf.cv_results_
-    n_candidates = 7  # six weights and the teacher alone
+    forms = ["residual", "plain"] if student == "auto" else [student]
+    n_students = 6 * len(forms)  # six weights of each form, then the teacher alone
     splits = [k for k in results if k.startswith("split")]
     assert len(splits) == 50  # 5 stratified folds of the 10 + 10 labels, 10 repeats
     for key in [*splits, "mean_test_score", "std_test_score", "rank_test_score", "chosen", "param_predictor",
-                "param_soft_weight"]:
-        assert len(results[key]) == n_candidates
+                "param_soft_weight", "param_student"]:
+        assert len(results[key]) == n_students + 1
     np.testing.assert_allclose(results["mean_test_score"], np.mean([results[k] for k in splits], axis=0))
-    assert results["param_soft_weight"].mask.tolist() == [False] * 6 + [True]
-    assert results["params"][-1] == {"predictor": "teacher"} and results["params"][0] == {"soft_weight": 0.0}
+    assert results["param_soft_weight"].mask.tolist() == [False] * n_students + [True]
+    assert results["param_student"][:n_students].tolist() == np.repeat(forms, 6).tolist()
+    assert results["params"][-1] == {"predictor": "teacher"}
+    assert results["params"][0] == {"student": forms[0], "soft_weight": 0.0}
     assert results["chosen"].sum() == 1 and results["rank_test_score"][np.argmax(results["mean_test_score"])] == 1
     chosen = int(np.flatnonzero(results["chosen"])[0])
     # The one-standard-error rule: within one standard error of the best, the simplest.
@@ -532,7 +538,8 @@ def test_auto_soft_weight_attributes_and_refit():
     assert mean[chosen] >= mean.max() - std[np.argmax(mean)] / np.sqrt(5) - 1e-12
     # The chosen student is refitted on every labelled user exactly as the fixed weight would be.
     if clf.predictor_ == "student":
-        fixed = clone(clf).set_params(soft_weight=clf.soft_weight_).fit(users[labelled], y[labelled])
+        fixed = clone(clf).set_params(soft_weight=clf.soft_weight_, student=clf.student_).fit(users[labelled],
+                                                                                            y[labelled])
         assert fixed.cv_results_ is None and fixed.predictor_ == "student"
         np.testing.assert_array_equal(fixed.predict_proba(users), clf.predict_proba(users))
     # Deterministic with a seed: same choice, same scores, same predictions.
@@ -585,6 +592,68 @@ def test_the_teacher_is_replaced_only_by_a_student_clear_of_the_multiple_compari
     # Once the teacher is out, the students follow the one-standard-error rule (simplest first).
     close = np.column_stack([[0.76, 0.76, 0.76, 0.76], student_folds[:, 1], np.full(4, 0.5)])
     assert choose_teacher_or_student(close, 4, 2, [0, 1])[0] == 0
+
+
+def test_residual_student_with_a_zero_correction_is_the_teacher():
+    # student="residual": logit = logit(q(u)) + f(u). The teacher (teacher="sigmoid", target vector
+    # 4 e_0) has q(u) = sigmoid(4 u_0); with f set to zero by hand, the student is the teacher exactly,
+    # at predict time too (the offset is the teacher's logit of the users predicted).
+    users, vectors, y, labelled = _planted_users()
+    teacher = _VectorTeacher(users, vectors, np.array([4.0, 0, 0, 0, 0, 0, 0, 0], dtype=np.float32))
+    q = 1 / (1 + np.exp(-4.0 * vectors[:, 0].astype(np.float64)))
+    for weight in (0.0, 1.0):  # without a soft term the offset is given all the same
+        clf = DistilledBehaviorClassifier(teacher, target_item=0, teacher="sigmoid", soft_weight=weight,
+                                          student="residual", max_epochs=5, random_state=0)
+        clf.fit(users[labelled], y[labelled])
+        assert clf.net_.module_.residual and clf.predictor_ == "student"
+        assert np.abs(clf.predict_proba(users)[:, 1] - q).max() > 1e-3  # training moved f away from 0
+        with torch.no_grad():
+            clf.net_.module_.layers[-1].weight.zero_()
+            clf.net_.module_.layers[-1].bias.zero_()
+        np.testing.assert_allclose(clf.predict_proba(users), np.stack([1 - q, q], axis=1), rtol=1e-12, atol=0)
+        np.testing.assert_allclose(clf.decision_function(users), 4.0 * vectors[:, 0], rtol=1e-5, atol=1e-5)
+        np.testing.assert_array_equal(clf.predict(users[::-1]), (q[::-1] > 0.5).astype(int))
+
+
+def test_residual_student_learns_a_planted_correction():
+    # Behaviour u_0 + u_1 > 0; the teacher ranks by u_0 alone (ROC-AUC 0.82 on the unlabelled users).
+    # The residual student corrects its logit from 25 + 25 labels (0.91 without and 0.96 with a light
+    # soft term), and the inner cross-validation of soft_weight="auto" takes a student over the teacher
+    # (0.93).
+    planted = {"second": 1.0, "noise": 0.0}
+    users, vectors, y, labelled = _planted_users(n_per_class=25, **planted)
+    rest = np.setdiff1d(users, users[labelled])
+    teacher = _VectorTeacher(users, vectors, np.array([2.0, 0, 0, 0, 0, 0, 0, 0], dtype=np.float32))
+    auc = {}
+    for weight in (0.0, 0.3, "auto"):
+        clf = DistilledBehaviorClassifier(teacher, target_item=0, teacher="sigmoid", soft_weight=weight,
+                                          student="residual", random_state=0).fit(users[labelled], y[labelled])
+        auc[weight] = roc_auc_score(y[rest], clf.predict_proba(rest)[:, 1])
+    auc["teacher"] = roc_auc_score(y[rest], clf.teacher_proba(rest))
+    assert clf.predictor_ == "student", clf.cv_results_["mean_test_score"]
+    assert auc["teacher"] < 0.86 and min(auc[0.0], auc[0.3], auc["auto"]) > auc["teacher"] + 0.05, auc
+
+
+def test_auto_student_cross_validates_both_forms_under_one_rule():
+    # student="auto": the inner cross-validation of each form is the one student="plain" or
+    # "residual" runs alone (same heads, same scores), and one rule chooses among all twelve students
+    # and the teacher (the margin of the best of twelve). A teacher that ranks users backwards
+    # pulls every residual student down with it (ROC-AUC < 0.2 in the inner cross-validation):
+    # the plain form is chosen, and predicts as the plain student of that weight.
+    for vector, expected in [([1.0, 0, 0, 0, 0, 0, 0, 1.0], None), ([-4.0, 0, 0, 0, 0, 0, 0, 0], "plain")]:
+        both, users, _, _ = _auto(vector, student="auto")
+        mean = both.cv_results_["mean_test_score"]
+        for k, form in enumerate(["residual", "plain"]):
+            alone = _auto(vector, student=form)[0]
+            np.testing.assert_array_equal(mean[6 * k:6 * k + 6], alone.cv_results_["mean_test_score"][:6])
+            np.testing.assert_array_equal(mean[-1], alone.cv_results_["mean_test_score"][-1])
+        assert both.student_ == expected or expected is None
+    assert both.predictor_ == "student" and mean[:6].max() < 0.2 and mean[6:12].max() > 0.8
+    plain = _auto(vector, student="plain", soft_weight=both.soft_weight_)[0]
+    np.testing.assert_array_equal(both.predict_proba(users), plain.predict_proba(users))
+    # A numeric soft_weight with student="auto" trains the plain student (the patent's formulation).
+    fixed = _auto(vector, student="auto", soft_weight=1.0)[0]
+    assert fixed.student_ == "plain" and not fixed.net_.module_.residual
 
 
 def test_fixed_soft_weight_path():

@@ -273,20 +273,50 @@ def test_behavior_mlp_predict_proba():
     torch.testing.assert_close(proba.sum(dim=1), torch.ones(5, dtype=torch.float64))
 
 
-def test_behavior_heads_train_as_independent_students():
+def test_residual_behavior_models_start_at_the_offset():
+    # logit = offset + f(x), f's last layer at zero: untrained, the models return the offset itself,
+    # and predict_proba its sigmoid, added in float64 (offset 0 -> 1/2, log 3 -> 3/4, -log 9 -> 1/10).
+    x = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
+    offset = torch.tensor([0.0, math.log(3.0), -math.log(9.0)], dtype=torch.float64)
+    torch.manual_seed(0)
+    mlp = BehaviorMLP(4, (3,), residual=True)
+    torch.testing.assert_close(mlp(x, offset), offset.float(), rtol=0, atol=0)
+    torch.testing.assert_close(mlp.predict_proba(x, offset)[:, 1], torch.tensor([0.5, 0.75, 0.1], dtype=torch.float64),
+                               rtol=1e-15, atol=0)
+    # Only the last layer starts at zero: the hidden layer is initialised as in the plain model.
+    torch.manual_seed(0)
+    plain = BehaviorMLP(4, (3,))
+    torch.testing.assert_close(mlp.layers[0].weight, plain.layers[0].weight)
+    assert plain.layers[-1].weight.abs().sum() > 0 and mlp.layers[-1].weight.abs().sum() == 0
+    heads = BehaviorHeads(4, (3,), n_heads=2, residual=True)
+    torch.testing.assert_close(heads(x, offset), offset.float().unsqueeze(1).expand(3, 2), rtol=0, atol=0)
+    for model in (mlp, heads):
+        with pytest.raises(ValueError, match="needs the offset"):
+            model(x)
+        with pytest.raises(ValueError, match="offset must have size 3"):
+            model(x, offset[:2])
+    for model in (BehaviorMLP(4), BehaviorHeads(4, n_heads=2)):
+        with pytest.raises(ValueError, match="residual=False"):
+            model(x, offset)
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_behavior_heads_train_as_independent_students(residual):
     # Three heads (weights 0, 1, 2; head 1 without the hard labels of rows 0-4) trained together
-    # with Adam follow the trajectories of three single students trained alone with DistillationLoss.
+    # with Adam follow the trajectories of three single students trained alone with DistillationLoss;
+    # residual heads (every one correcting the same offset) as well.
     torch.manual_seed(0)
     x, hard, soft = torch.randn(30, 6), (torch.rand(30) < 0.5).float(), torch.rand(30)
-    heads = BehaviorHeads(6, (4,), n_heads=3)
-    assert heads(x).shape == (30, 3) and BehaviorHeads(6, n_heads=2)(x).shape == (30, 2)
+    offset = torch.randn(30) if residual else None
+    heads = BehaviorHeads(6, (4,), n_heads=3, residual=residual)
+    assert heads(x, offset).shape == (30, 3) and BehaviorHeads(6, n_heads=2)(x).shape == (30, 2)
     mask = torch.ones(30, 3, dtype=torch.bool)
     mask[:5, 1] = False
     loss = HeadwiseDistillationLoss([0.0, 1.0, 2.0], mask)
     y = torch.stack([hard, soft, torch.arange(30.0)], dim=1)
     alone = []
     for h in range(3):
-        single = BehaviorHeads(6, (4,), n_heads=1)
+        single = BehaviorHeads(6, (4,), n_heads=1, residual=residual)
         with torch.no_grad():
             for mine, theirs in zip(single.parameters(), heads.parameters()):
                 mine.copy_(theirs[h:h + 1])
@@ -294,15 +324,17 @@ def test_behavior_heads_train_as_independent_students():
     optimizer = torch.optim.Adam(heads.parameters(), lr=1e-2, weight_decay=1e-4)
     for _ in range(30):
         optimizer.zero_grad()
-        loss(heads(x), y).backward()
+        loss(heads(x, offset), y).backward()
         optimizer.step()
         for h, (single, opt) in enumerate(alone):
             labels = torch.stack([torch.where(mask[:, h], hard, torch.nan), soft], dim=1)
             opt.zero_grad()
-            DistillationLoss([0.0, 1.0, 2.0][h])(single(x)[:, 0], labels).backward()
+            DistillationLoss([0.0, 1.0, 2.0][h])(single(x, offset)[:, 0], labels).backward()
             opt.step()
     for h, (single, _) in enumerate(alone):
-        torch.testing.assert_close(heads(x)[:, h], single(x)[:, 0], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(heads(x, offset)[:, h], single(x, offset)[:, 0], atol=1e-5, rtol=1e-5)
+    if residual:  # the heads moved away from the offset they started at
+        assert (heads(x, offset) - offset.unsqueeze(1)).abs().amax(dim=0).min() > 0.1
     # Unlabelled rows (index -1) feed the soft terms only; soft_held_out=False leaves a head's
     # held-out rows out of its soft term too.
     logit = torch.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
