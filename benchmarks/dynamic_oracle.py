@@ -25,6 +25,7 @@ Usage::
 prints one JSON line: the oracle's AP, EdgeBank's AP on the same negatives, and the AP a model
 needs for issue #17's bar (link error at most a third of EdgeBank's), all in percent.
 """
+import inspect
 import json
 import sys
 
@@ -37,11 +38,9 @@ from sklearn_ubergnn.evaluation import evaluate_stream_links
 
 
 def _generator_defaults():
-    """The default ``recurrence_prob``, ``memory`` and ``n_communities`` of ``make_interactions``."""
-    import inspect
-
+    """The default ``recurrence_prob`` and ``memory`` of ``make_interactions``."""
     params = inspect.signature(make_interactions).parameters
-    return {name: params[name].default for name in ("recurrence_prob", "memory", "n_communities")}
+    return {name: params[name].default for name in ("recurrence_prob", "memory")}
 
 
 class GeneratorOracle:
@@ -55,7 +54,13 @@ class GeneratorOracle:
         The generator's community of each object.
     recurrence_prob, memory : float, int
         The generator's parameters.
-    random_state : int
+    batch_starts : iterable of int or None, default=None
+        Rows at which a scored batch starts: a row then sees the partner memory as of its batch's
+        start, as a model under the protocol does. None: the memory just before the row.
+    anomaly_share : float or None, default=None
+        None: the oracle knows each row's label. A number: the probability that a row is an
+        anomaly, mixing the anomalous and the normal probability (the label unknown).
+    random_state : int, default=0
         Seed of the jitter that orders equal probabilities at random.
     """
 
@@ -142,6 +147,7 @@ def main(argv=None):
                       "oracle_error_over_edgebank": round((1 - best["exact"]) / (1 - edgebank["ap"]), 2),
                       "oracle_batch_error_over_edgebank": round((1 - best["batch"]) / (1 - edgebank["ap"]), 2)}),
           flush=True)
+
 
 if __name__ == "__main__":
     main()
