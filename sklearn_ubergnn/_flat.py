@@ -218,20 +218,15 @@ class FlatSessions:
         >>> sessions.to_list(), ids
         ([[20, 40], [30, 10]], array([3, 7]))
         """
-        from ._validation import check_ids  # _validation builds on this module
+        from ._validation import check_ids, require_columns  # _validation builds on this module
 
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(
                 f"frame must be a pandas DataFrame with one row per click; got {type(frame).__name__}. "
                 "Convert an Arrow or polars table with its to_pandas() first."
             )
-        wanted = [session, item] + ([] if time is None else [time])
-        missing = [column for column in wanted if column not in frame.columns]
-        if missing:
-            raise ValueError(
-                f"frame is missing the column(s) {missing}; it has {list(frame.columns)}. Name the columns "
-                "with session=, item= and time=."
-            )
+        require_columns(frame, [session, item] + ([] if time is None else [time]), "frame",
+                        "Name the columns with session=, item= and time=.")
         if len(frame) == 0:
             raise ValueError("frame must contain at least one click; got an empty table.")
         codes, session_ids = pd.factorize(frame[session], sort=True)

@@ -26,6 +26,7 @@ __all__ = [
     "check_sessions",
     "check_validation_split",
     "id_kind",
+    "require_columns",
 ]
 
 # pandas.api.types.infer_dtype labels, grouped by what they mean for ids.
@@ -434,6 +435,13 @@ def _check_interaction_arrays(sources, targets, times, features=None, *, require
     return sources, targets, times, features
 
 
+def require_columns(frame, wanted, input_name, hint):
+    """Raise a ValueError naming every column of ``wanted`` that ``frame`` lacks, its columns, and ``hint``."""
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{input_name} is missing the column(s) {missing}; it has {list(frame.columns)}. {hint}")
+
+
 def check_interactions(X, *, source="source", target="target", time="time", features=None,
                              require_sorted=True, input_name="X"):
     """Validate a table of interactions: the one validator of the dynamic estimators' inputs.
@@ -470,13 +478,8 @@ def check_interactions(X, *, source="source", target="target", time="time", feat
             f"{input_name} must be a pandas DataFrame with columns {source!r}, {target!r} and {time!r}; "
             f"got {type(X).__name__}."
         )
-    wanted = [source, target, time, *(features or [])]
-    missing = [c for c in wanted if c not in X.columns]
-    if missing:
-        raise ValueError(
-            f"{input_name} is missing the column(s) {missing}; it has {list(X.columns)}. Rename the "
-            "columns or set the estimator's column-name parameters."
-        )
+    require_columns(X, [source, target, time, *(features or [])], input_name,
+                    "Rename the columns or set the estimator's column-name parameters.")
     feats = None if not features else X[list(features)].to_numpy()
     return _check_interaction_arrays(X[source].to_numpy(), X[target].to_numpy(), X[time].to_numpy(), feats,
                                require_sorted=require_sorted)
