@@ -90,8 +90,8 @@ def _prefix_index(sessions, min_prefix_length, order):
 def _prefixes_flat(sessions, min_prefix_length, order, as_flat=False):
     """``(X, y ndarray, session index)`` of every prefix of validated sessions.
 
-    ``X`` is a list of lists, or with ``as_flat`` a :class:`FlatSessions` gathered in one
-    whole-array indexing (no Python object per prefix).
+    ``X`` is a list of lists, or with ``as_flat`` a :class:`FlatSessions` gathered block by block
+    (:func:`~sklearn_ubergnn._arrays.gather_segments`; no Python object per prefix).
     """
     session, length = _prefix_index(sessions, min_prefix_length, order)
     start = sessions.offsets[session]
@@ -207,7 +207,7 @@ def filter_rare_items(sessions, *, min_item_count=5, min_session_length=2, until
     """
     flat = check_sessions(sessions, input_name="sessions")
     kept, index = _filter_rare_flat(flat, min_item_count, min_session_length, until_stable)
-    filtered = kept if as_flat else kept.to_list() if len(kept) else []
+    filtered = kept if as_flat else kept.to_list()  # [] when no session is kept
     return (filtered, index) if return_index else filtered
 
 
