@@ -216,6 +216,8 @@ class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Net
     (its ``all_pair_scores`` and ``item_proba`` on those vectors).
     """
 
+    _training_method = "pair_logits"  # the softmax criterion fuses the negatives' logits with the loss
+
     def __init__(self, *, embedding_dim, loss, n_negatives, temperature, max_epochs, batch_size, lr, weight_decay,
                  callbacks, device, random_state, verbose, n_jobs, user_column, item_column, weight_column):
         # The parameters every embedder has (each subclass lists them, with its defaults, in its own

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._functional import _check_index_range, _check_size, _check_tensor, propagate, segment_softmax
+from ._softmax import ItemLogits, softmax_cross_entropy
 
 __all__ = [
     "BPRLoss",
@@ -338,6 +339,23 @@ class _BipartiteScorer(nn.Module):
         ``users, items (B,) long``, ``neg_items (B, M) or (M,) long``, ``edge_src, edge_dst (2E,)
         long``, ``edge_weight (2E,) float``, ``pos (B,)``, ``neg (B, M)``.
         """
+        pos, neg, penalty = self.pair_logits(users, items, neg_items, edge_src, edge_dst, edge_weight, nodes,
+                                             neg_log_weight)
+        return pos, (neg.logits() if isinstance(neg, ItemLogits) else neg), penalty
+
+    def pair_logits(self, users, items, neg_items, edge_src, edge_dst, edge_weight=None, nodes=None,
+                    neg_log_weight=None):
+        """:meth:`forward` with shared negatives' logits as their factors (the training method).
+
+        The parameters are :meth:`forward`'s. With negatives ``(M,)`` shared by the batch and a
+        bilinear score, ``neg`` is an :class:`~sklearn_ubergnn.nn.ItemLogits`: the batch's user
+        vectors (the scalars folded in), the negatives' vectors, the item bias plus
+        ``neg_log_weight`` per negative as the bias, and a ``-inf`` sparse term where a negative
+        equals the row's positive. Its ``.logits()`` are :meth:`forward`'s ``neg``, and
+        :class:`SampledSoftmaxLoss` trains on it without making them
+        (:func:`~sklearn_ubergnn.nn.softmax_cross_entropy` with ``target_logits=pos``). Otherwise
+        ``neg`` is the ``(B, M)`` logits.
+        """
         _check_tensor("users", users, 1, integer=True)
         _check_tensor("items", items, 1, integer=True)
         _check_size("items", items, 0, users.shape[0], "one item per user of the batch")
@@ -347,29 +365,45 @@ class _BipartiteScorer(nn.Module):
         v = h.index_select(0, row(items + self.n_users))
         pos = self.pair_score(u, v) / self.temperature
         bias = getattr(self, "item_bias", None)
-        offset = None  # what every logit of a column of negatives gets added: bias and correction
+        if bias is not None:
+            pos = pos + bias[items]
+        penalty = self.penalty(users, items, neg_items) + self.vector_penalty(u, v)
         if neg_items.dim() == 1:
             vn = h.index_select(0, row(neg_items + self.n_users))
-            scale = self.bilinear_scale
-            if scale is None:
-                neg = self.pair_score(u.unsqueeze(1), vn.unsqueeze(0)).div_(self.temperature)
-            else:  # the (B, M) logits from one matrix product, the scalars folded into u
-                neg = torch.mm(u * (scale / self.temperature), vn.t())
-            clash = neg_items.unsqueeze(0) == items.unsqueeze(1)
-            offset = neg_log_weight
+            offset = neg_log_weight  # what every logit of a column of negatives gets: bias and correction
+            if bias is not None:
+                offset = bias[neg_items] if offset is None else bias[neg_items] + offset
+            rows, columns = _equal_pairs(items, neg_items)
+            if self.bilinear_scale is not None:  # the (B, M) logits as one matrix product, the scalars in u
+                clash = (rows, columns, u.new_full(rows.shape, float("-inf")))
+                return pos, ItemLogits(u * (self.bilinear_scale / self.temperature), vn, bias=offset,
+                                       sparse=clash), penalty
+            neg = self.pair_score(u.unsqueeze(1), vn.unsqueeze(0)).div_(self.temperature)
+            neg[rows, columns] = float("-inf")
         else:
             _check_size("neg_items", neg_items, 0, users.shape[0], "one row per user of the batch")
             vn = h.index_select(0, row(neg_items.reshape(-1) + self.n_users)).view(*neg_items.shape, -1)
             neg = self.pair_score(u.unsqueeze(1), vn).div_(self.temperature)
-            clash = neg_items == items.unsqueeze(1)
-        if bias is not None:
-            pos = pos + bias[items]
-            offset = bias[neg_items] if offset is None else bias[neg_items] + offset
-        # in place on the (B, M) block the logits were just made in: one pass each
-        neg = neg.masked_fill_(clash, float("-inf"))
+            neg = neg.masked_fill_(neg_items == items.unsqueeze(1), float("-inf"))
+            offset = None if bias is None else bias[neg_items]
         if offset is not None:
             neg = neg.add_(offset)
-        return pos, neg, self.penalty(users, items, neg_items) + self.vector_penalty(u, v)
+        return pos, neg, penalty
+
+
+def _equal_pairs(items, neg_items):
+    """``(rows, columns)`` of every ``(b, m)`` with ``neg_items[m] == items[b]``, without the ``(B, M)`` block.
+
+    The negatives are sorted once and each positive looks up its run of equal negatives, so the
+    cost is ``O((B + M) log M)`` and the output holds one pair per clash.
+    """
+    order = torch.argsort(neg_items)
+    ordered = neg_items.index_select(0, order)
+    lo = torch.searchsorted(ordered, items)
+    counts = torch.searchsorted(ordered, items, right=True) - lo
+    rows = torch.repeat_interleave(torch.arange(items.shape[0], device=items.device), counts)
+    starts = torch.repeat_interleave(lo - (torch.cumsum(counts, 0) - counts), counts)
+    return rows, order.index_select(0, starts + torch.arange(rows.shape[0], device=items.device))
 
 
 class DisentangledGraphNet(_BipartiteScorer):
@@ -599,6 +633,8 @@ class BPRLoss(nn.Module):
 
     def forward(self, y_pred, y=None):
         pos, neg, penalty = y_pred
+        if isinstance(neg, ItemLogits):
+            neg = neg.logits()
         return F.softplus(neg - pos.unsqueeze(1)).mean() + penalty
 
 
@@ -616,6 +652,8 @@ class SampledSoftmaxLoss(nn.Module):
 
     def forward(self, y_pred, y=None):
         pos, neg, penalty = y_pred
+        if isinstance(neg, ItemLogits):  # the negatives' factors: one fused pass, no (B, M) copies
+            return softmax_cross_entropy(neg, target_logits=pos) + penalty
         # log(exp(pos) + sum_m exp(neg_m)) shifted by a finite max (pos is finite, a negative may be
         # -inf), so that no (B, M) copy is concatenated and a row of -inf negatives has a zero gradient
         shift = torch.maximum(pos, neg.amax(dim=1)).detach() if neg.shape[1] else pos.detach()

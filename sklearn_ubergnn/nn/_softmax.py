@@ -72,7 +72,7 @@ class ItemLogits(NamedTuple):
 
 class _SoftmaxCrossEntropy(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, query, weight, bias, target, scale, normalize, label_smoothing, rows, columns, values):
+    def forward(ctx, query, weight, bias, target, scale, normalize, label_smoothing, rows, columns, values, own):
         # the one (B, n) buffer
         probs = torch.mm(query, weight.t()) if bias is None else torch.addmm(bias, query, weight.t())
         if normalize:
@@ -82,28 +82,46 @@ class _SoftmaxCrossEntropy(torch.autograd.Function):
             factors = inverse = live = None
         if values is not None:
             probs.index_put_((rows, columns), values, accumulate=True)
-        target_logit = probs.gather(1, target.unsqueeze(1)).squeeze(1)
-        loss = -target_logit
-        if label_smoothing:
-            loss = loss + label_smoothing * (target_logit - probs.mean(dim=1))
         # one exp over the block: softmax = exp(z - max) / sum, and log-sum-exp = max + log(sum)
-        top = probs.amax(dim=1, keepdim=True)
+        if own is None:
+            top = probs.amax(dim=1, keepdim=True)
+            target_logit = probs.gather(1, target.unsqueeze(1)).squeeze(1)
+            loss = -target_logit
+            if label_smoothing:
+                loss = loss + label_smoothing * (target_logit - probs.mean(dim=1))
+        else:  # the target is a class of its own, outside the block: one more term in each row's sum
+            top = own.detach().unsqueeze(1)
+            if probs.shape[1]:
+                top = torch.maximum(top, probs.amax(dim=1, keepdim=True))
+            loss = -own
         total = probs.sub_(top).exp_().sum(dim=1, keepdim=True)
+        if own is not None:
+            own_prob = (own.detach().unsqueeze(1) - top).exp_()
+            total.add_(own_prob)
+            own_prob = own_prob.squeeze(1).div_(total.squeeze(1))
+        else:
+            own_prob = None
         probs.div_(total)                                                        # now the softmax
         loss = loss + (top + total.log()).squeeze(1)
-        ctx.save_for_backward(query, weight, target, probs, factors, inverse, live, rows, columns)
+        ctx.save_for_backward(query, weight, target, probs, factors, inverse, live, rows, columns, own_prob)
         ctx.normalize, ctx.label_smoothing = normalize, label_smoothing
         return loss.mean()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_loss):
-        query, weight, target, grad, factors, inverse, live, rows, columns = ctx.saved_tensors
+        query, weight, target, grad, factors, inverse, live, rows, columns, own_prob = ctx.saved_tensors
         # d loss / d logits = (softmax - (1 - eps) onehot - eps / n) / B, built in the saved buffer
-        # (a second backward through the graph fails on torch's version counter of that buffer)
+        # (a second backward through the graph fails on torch's version counter of that buffer);
+        # with the target's own logit, the block's gradient is the softmax alone and the own
+        # logit's is its probability - 1
         n_rows, n_classes = grad.shape
         eps = ctx.label_smoothing
-        grad[torch.arange(n_rows, device=grad.device), target] -= 1.0 - eps
+        if own_prob is None:
+            grad[torch.arange(n_rows, device=grad.device), target] -= 1.0 - eps
+            grad_own = None
+        else:
+            grad_own = (own_prob - 1.0).mul_(grad_loss / n_rows) if ctx.needs_input_grad[10] else None
         if eps:
             grad.sub_(eps / n_classes)
         # the sparse terms sit after the scale: their gradient is the logits' own
@@ -111,12 +129,12 @@ class _SoftmaxCrossEntropy(torch.autograd.Function):
         if ctx.normalize:
             grad.mul_(factors * (grad_loss / n_rows))
             return (*cosine_backward(grad, query, weight, inverse, live, ctx.needs_input_grad),
-                    None, None, None, None, None, None, None, grad_values)
+                    None, None, None, None, None, None, None, grad_values, grad_own)
         grad.mul_(grad_loss / n_rows)
         grad_query = torch.mm(grad, weight) if ctx.needs_input_grad[0] else None
         grad_weight = torch.mm(grad.t(), query) if ctx.needs_input_grad[1] else None
         grad_bias = grad.sum(0) if ctx.needs_input_grad[2] else None
-        return grad_query, grad_weight, grad_bias, None, None, None, None, None, None, grad_values
+        return grad_query, grad_weight, grad_bias, None, None, None, None, None, None, grad_values, grad_own
 
 
 def check_label_smoothing(label_smoothing):
@@ -125,7 +143,7 @@ def check_label_smoothing(label_smoothing):
         raise ValueError(f"label_smoothing must be in [0, 1); got {label_smoothing}.")
 
 
-def softmax_cross_entropy(logits, target, label_smoothing=0.0):
+def softmax_cross_entropy(logits, target=None, label_smoothing=0.0, *, target_logits=None):
     """Mean softmax cross-entropy of next-item logits, fused with the layer that makes them.
 
     Parameters
@@ -133,17 +151,25 @@ def softmax_cross_entropy(logits, target, label_smoothing=0.0):
     logits : ItemLogits or torch.Tensor of shape (B, n)
         The factors of the logits (the fused path), or the logits themselves (then
         :func:`torch.nn.functional.cross_entropy`).
-    target : torch.Tensor of shape (B,), integer
-        Class index of each row, in ``[0, n)``.
+    target : torch.Tensor of shape (B,), integer, or None
+        Class index of each row, in ``[0, n)``. None with ``target_logits``.
     label_smoothing : float, default=0.0
         Share ``eps`` of the target spread uniformly over all ``n`` classes, as in
-        :class:`torch.nn.CrossEntropyLoss`.
+        :class:`torch.nn.CrossEntropyLoss`. Only with ``target``.
+    target_logits : torch.Tensor of shape (B,), float, or None, default=None
+        Instead of ``target``: each row's target is a class of its own outside the ``n``
+        columns, with this logit; the loss of row ``b`` is
+        ``logsumexp(target_logits[b], logits[b]) - target_logits[b]``. This is the sampled
+        softmax of a positive against ``n`` shared negatives (a column equal to the row's
+        positive masked with a ``-inf`` sparse term). Only with ``ItemLogits``.
 
     Returns
     -------
     torch.Tensor, scalar
-        Equal to ``F.cross_entropy(logits.logits(), target, label_smoothing=eps)`` up to float
-        rounding, with the same gradients (first-order only: no double backward).
+        Equal to ``F.cross_entropy(logits.logits(), target, label_smoothing=eps)`` (with
+        ``target_logits``: to ``F.cross_entropy`` of ``[target_logits, logits.logits()]`` and
+        target 0) up to float rounding, with the same gradients (first-order only: no double
+        backward).
 
     Notes
     -----
@@ -159,17 +185,32 @@ def softmax_cross_entropy(logits, target, label_smoothing=0.0):
     >>> plain = torch.nn.functional.cross_entropy(ItemLogits(q, w, 8.0, True).logits(), y)
     >>> bool(torch.isclose(fused, plain))
     True
+    >>> pos = torch.randn(3)
+    >>> fused = softmax_cross_entropy(ItemLogits(q, w), target_logits=pos)
+    >>> plain = torch.nn.functional.cross_entropy(torch.cat([pos[:, None], q @ w.T], 1), torch.zeros(3, dtype=int))
+    >>> bool(torch.isclose(fused, plain))
+    True
     """
     check_label_smoothing(label_smoothing)
+    if (target is None) == (target_logits is None):
+        raise ValueError("softmax_cross_entropy needs exactly one of target and target_logits.")
+    if target_logits is not None and (isinstance(logits, torch.Tensor) or label_smoothing):
+        raise ValueError("target_logits needs ItemLogits and no label_smoothing.")
     if isinstance(logits, torch.Tensor):
         return torch.nn.functional.cross_entropy(logits, target, label_smoothing=label_smoothing)
     query, weight = logits.query, logits.weight
     _check_tensor("query", query, 2, integer=False)
     _check_tensor("weight", weight, 2, integer=False)
     _check_size("weight", weight, 1, query.shape[1], "the size of the query vectors")
-    _check_tensor("target", target, 1, integer=True)
-    _check_size("target", target, 0, query.shape[0], "one class per query row")
-    _check_index_range("target", target, 0, weight.shape[0], f"class indices, {weight.shape[0]} rows in weight")
+    if target is not None:
+        _check_tensor("target", target, 1, integer=True)
+        _check_size("target", target, 0, query.shape[0], "one class per query row")
+        _check_index_range("target", target, 0, weight.shape[0],
+                           f"class indices, {weight.shape[0]} rows in weight")
+        target = target.long()
+    else:
+        _check_tensor("target_logits", target_logits, 1, integer=False)
+        _check_size("target_logits", target_logits, 0, query.shape[0], "one logit per query row")
     bias = logits.bias
     if bias is not None:
         if logits.normalize:
@@ -179,8 +220,9 @@ def softmax_cross_entropy(logits, target, label_smoothing=0.0):
     rows = columns = values = None
     if logits.sparse is not None:
         rows, columns, values = _check_sparse(logits.sparse, query.shape[0], weight.shape[0])
-    return _SoftmaxCrossEntropy.apply(query, weight, bias, target.long(), float(logits.scale),
-                                      bool(logits.normalize), float(label_smoothing), rows, columns, values)
+    return _SoftmaxCrossEntropy.apply(query, weight, bias, target, float(logits.scale),
+                                      bool(logits.normalize), float(label_smoothing), rows, columns, values,
+                                      target_logits)
 
 
 def _check_sparse(sparse, n_rows, n_columns):

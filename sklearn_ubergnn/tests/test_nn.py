@@ -217,6 +217,63 @@ def test_softmax_cross_entropy_equals_torch_on_the_logits(b, n, d, normalize, sc
         assert (ours is None and reference is None) or torch.allclose(ours, reference, atol=1e-10)
 
 
+@HYPOTHESIS
+@given(b=st.integers(1, 5), n=st.integers(1, 6), d=st.integers(1, 4), upstream=st.floats(-3, 3),
+       with_bias=st.booleans(), n_masked=st.sampled_from([0, 1, 4]), seed=st.integers(0, 100))
+def test_softmax_cross_entropy_with_target_logits_is_the_softmax_with_the_target_prepended(
+        b, n, d, upstream, with_bias, n_masked, seed):
+    # the sampled softmax: each row's positive (its own logit) against n shared columns, some of them
+    # masked with a -inf sparse term (a negative equal to the positive)
+    generator = torch.Generator().manual_seed(seed)
+    query = torch.randn(b, d, dtype=torch.float64, generator=generator)
+    weight = torch.randn(n, d, dtype=torch.float64, generator=generator)
+    own0 = torch.randn(b, dtype=torch.float64, generator=generator)
+    bias0 = torch.randn(n, dtype=torch.float64, generator=generator)
+    cells = torch.randperm(b * n, generator=generator)[:n_masked]
+    rows, columns = cells // n, cells % n
+    results = []
+    for fused in (True, False):
+        q, w, c = query.clone().requires_grad_(), weight.clone().requires_grad_(), bias0.clone().requires_grad_()
+        own = own0.clone().requires_grad_()
+        if fused:
+            mask = (rows, columns, torch.full(rows.shape, float("-inf"), dtype=torch.float64))
+            loss = softmax_cross_entropy(ItemLogits(q, w, bias=c if with_bias else None, sparse=mask),
+                                         target_logits=own)
+        else:
+            logits = q @ w.t() + c if with_bias else q @ w.t()
+            logits = logits.index_put((rows, columns), torch.tensor(float("-inf"), dtype=torch.float64))
+            loss = torch.nn.functional.cross_entropy(torch.cat([own.unsqueeze(1), logits], dim=1),
+                                                     torch.zeros(b, dtype=torch.long))
+        (loss * upstream).backward()
+        results.append((loss.detach(), q.grad, w.grad, c.grad if with_bias else None, own.grad))
+    for ours, reference in zip(*results):
+        assert (ours is None and reference is None) or torch.allclose(ours, reference, atol=1e-10)
+
+
+def test_softmax_cross_entropy_target_logits_worked_case_and_checks():
+    # the own logit ln 2 against columns (0, ln 3, masked): probabilities 2/6, 1/6, 3/6, 0; loss ln 3
+    q, w = torch.tensor([[1.0]]), torch.tensor([[0.0], [float(torch.log(torch.tensor(3.0)))], [5.0]])
+    w.requires_grad_()
+    own = torch.log(torch.tensor([2.0])).requires_grad_()
+    mask = (torch.tensor([0]), torch.tensor([2]), torch.tensor([float("-inf")]))
+    loss = softmax_cross_entropy(ItemLogits(q, w, sparse=mask), target_logits=own)
+    loss.backward()
+    assert torch.isclose(loss, torch.log(torch.tensor(3.0)))
+    assert torch.allclose(own.grad, torch.tensor([2 / 6 - 1]))
+    assert torch.allclose(w.grad, torch.tensor([[1 / 6], [3 / 6], [0.0]]))   # the masked column: no gradient
+    factors = ItemLogits(torch.zeros(1, 1), torch.zeros(2, 1))
+    with pytest.raises(ValueError, match="exactly one of target and target_logits"):
+        softmax_cross_entropy(factors)
+    with pytest.raises(ValueError, match="exactly one of target and target_logits"):
+        softmax_cross_entropy(factors, torch.tensor([0]), target_logits=torch.zeros(1))
+    with pytest.raises(ValueError, match="target_logits needs ItemLogits and no label_smoothing"):
+        softmax_cross_entropy(factors, label_smoothing=0.1, target_logits=torch.zeros(1))
+    with pytest.raises(ValueError, match="target_logits needs ItemLogits"):
+        softmax_cross_entropy(torch.zeros(1, 2), target_logits=torch.zeros(1))
+    with pytest.raises(ValueError, match="target_logits must have size 1 in dimension 0"):
+        softmax_cross_entropy(factors, target_logits=torch.zeros(2))
+
+
 def test_softmax_cross_entropy_worked_case_and_checks():
     # logits (ln 3, 0) -> softmax (3/4, 1/4): the loss of target 0 is ln(4/3), its gradient (-1/4, 1/4)
     q = torch.tensor([[1.0]], requires_grad=True)

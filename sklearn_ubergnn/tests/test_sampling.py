@@ -19,6 +19,7 @@ from sklearn_ubergnn.disentangled._data import EdgeSource
 from sklearn_ubergnn.graphs import NeighborSampler, build_bipartite_graph
 from sklearn_ubergnn.graphs._sampling import node_blocks
 from sklearn_ubergnn.nn import DisentangledGraphNet, LightGCN, SampledSoftmaxLoss
+from sklearn_ubergnn.nn._disentangled import _equal_pairs
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
@@ -175,6 +176,45 @@ def test_sampled_negatives_carry_their_logq_correction():
     assert torch.isinf(neg[:, 0]).all(), "the positive stays out of its own negatives"
     expected = (torch.logsumexp(torch.cat([pos[:, None], neg], 1), 1) - pos).mean()
     torch.testing.assert_close(SampledSoftmaxLoss()((pos, neg, torch.tensor(0.0))), expected)
+
+
+@settings(max_examples=50, deadline=None)
+@given(items=st.lists(st.integers(0, 6), min_size=0, max_size=8),
+       negatives=st.lists(st.integers(0, 6), min_size=0, max_size=10))
+def test_equal_pairs_are_every_clash_once(items, negatives):
+    items, negatives = torch.tensor(items, dtype=torch.long), torch.tensor(negatives, dtype=torch.long)
+    rows, columns = _equal_pairs(items, negatives)
+    expected = sorted(zip(*torch.nonzero(items.unsqueeze(1) == negatives.unsqueeze(0), as_tuple=True)))
+    assert sorted(zip(rows.tolist(), columns.tolist())) == [(int(r), int(c)) for r, c in expected]
+
+
+@pytest.mark.parametrize("make_net", [
+    lambda: DisentangledGraphNet(3, 10, embedding_dim=4, n_channels=2, n_layers=1, item_bias=True),
+    lambda: DisentangledGraphNet(3, 10, embedding_dim=4, n_channels=2, n_layers=1, channel_score="routed"),
+    lambda: LightGCN(3, 10, embedding_dim=4, n_layers=2, item_bias=True),
+], ids=["disentangled", "routed", "lightgcn"])
+@pytest.mark.parametrize("log_weight", [None, torch.tensor([0.5, -1.0, -1.0, 2.0, 0.0])])
+def test_pair_logits_train_as_forward_does(make_net, log_weight):
+    # the training method hands the loss the negatives' factors; loss and every gradient are those of
+    # forward's (B, M) logits, clashes (the positive among the negatives, twice for item 3) included
+    g = build_bipartite_graph([0, 0, 1, 2], [0, 1, 1, 2], n_users=3, n_items=10)
+    fields = g.to_torch()
+    torch.manual_seed(0)
+    net = make_net()
+    if net.item_bias is not None:
+        torch.nn.init.normal_(net.item_bias)
+    users, items, negs = torch.tensor([0, 1, 2]), torch.tensor([1, 3, 0]), torch.tensor([1, 3, 3, 7, 0])
+    args = (users, items, negs, fields["edge_src"], fields["edge_dst"], fields["edge_weight"], None, log_weight)
+    losses, grads = [], []
+    for method in (net.forward, net.pair_logits):
+        loss = SampledSoftmaxLoss()(method(*args))
+        losses.append(loss.detach())
+        grads.append(torch.autograd.grad(loss, [p for p in net.parameters() if p.requires_grad]))
+    torch.testing.assert_close(losses[0], losses[1])
+    for ours, reference in zip(grads[1], grads[0]):
+        torch.testing.assert_close(ours, reference)
+    _, neg, _ = net(*args)
+    assert torch.isinf(neg[[0, 1, 1, 2], [0, 1, 2, 4]]).all() and torch.isfinite(neg).sum() == 15 - 4
 
 
 def test_sampled_softmax_rows_without_negatives_have_zero_gradient():
