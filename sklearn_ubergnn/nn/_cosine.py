@@ -39,7 +39,7 @@ def cosine_backward(grad_scaled, query, weight, inverse, live, needs_input_grad)
     grad_query = torch.mm(grad_scaled, weight) if needs_input_grad[0] else None
     grad_weight = None
     if needs_input_grad[1]:
-        grad_weight = torch.mm(grad_scaled.t(), query)
+        grad_weight = torch.mm(query.t(), grad_scaled).t()  # faster than G^T Q for the BLAS
         # a row whose norm is floored is divided by a constant: no projection of its gradient
         radial = torch.einsum("nd,nd->n", weight, grad_weight) * inverse.square() * live  # a batched mm
         grad_weight.addcmul_(weight, radial.unsqueeze(1), value=-1)

@@ -73,8 +73,10 @@ class ItemLogits(NamedTuple):
 class _SoftmaxCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx, query, weight, bias, target, scale, normalize, label_smoothing, rows, columns, values, own):
-        # the one (B, n) buffer
-        probs = torch.mm(query, weight.t()) if bias is None else torch.addmm(bias, query, weight.t())
+        # the one (B, n) buffer; a bias rides in the product as one more column (a column of ones in
+        # the queries), which is cheaper than addmm's copy of it into the buffer
+        probs = torch.mm(query, weight.t()) if bias is None else torch.mm(_with_ones(query),
+                                                                           torch.cat([weight, bias.unsqueeze(1)], 1).t())
         if normalize:
             factors, inverse, live = table_factors(weight, scale)
             probs.mul_(factors)
@@ -132,9 +134,20 @@ class _SoftmaxCrossEntropy(torch.autograd.Function):
                     None, None, None, None, None, None, None, grad_values, grad_own)
         grad.mul_(grad_loss / n_rows)
         grad_query = torch.mm(grad, weight) if ctx.needs_input_grad[0] else None
-        grad_weight = torch.mm(grad.t(), query) if ctx.needs_input_grad[1] else None
-        grad_bias = grad.sum(0) if ctx.needs_input_grad[2] else None
+        grad_weight = grad_bias = None
+        with_bias = ctx.needs_input_grad[2]
+        if ctx.needs_input_grad[1] or with_bias:
+            # (Q^T G)^T, not G^T Q: the transposed (B, n) operand is the slow one for the BLAS; with a
+            # bias, its gradient (the column sums of G) is the last row of the same product
+            both = torch.mm((_with_ones(query) if with_bias else query).t(), grad)
+            grad_weight = both[:query.shape[1]].t() if ctx.needs_input_grad[1] else None
+            grad_bias = both[-1] if with_bias else None
         return grad_query, grad_weight, grad_bias, None, None, None, None, None, None, grad_values, grad_own
+
+
+def _with_ones(query):
+    """``query`` with a column of ones appended: ``(B, d + 1)``."""
+    return torch.cat([query, query.new_ones(query.shape[0], 1)], 1)
 
 
 def check_label_smoothing(label_smoothing):
