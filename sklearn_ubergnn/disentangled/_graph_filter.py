@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_random_state
 
 from .._ranking import top_k
 from ._embedder import _ID_COLUMNS_DOC, _BaseBipartiteRecommender
+from ._spectral import _inv_sqrt, _normalized
 
 __all__ = ["GFCFRecommender"]
 
@@ -26,26 +27,6 @@ _VALIDATION_SHARE = 0.2
 _MAX_VALIDATION_USERS = 2000
 #: Cut-off of the validation Recall.
 _VALIDATION_K = 20
-
-
-def _inv_sqrt(degree):
-    """``degree ** -0.5`` with 0 for zero degrees (nodes whose edges all weigh 0)."""
-    out = np.zeros_like(degree, dtype=np.float64)
-    np.power(degree, -0.5, out=out, where=degree > 0)
-    return out
-
-
-def _normalized(weight, user, item, n_users, n_items):
-    """``R``, ``R̃ = D_u^{-1/2} R D_i^{-1/2}`` (CSR) and the item degrees of edges sorted by user."""
-    shape = (n_users, n_items)
-    indptr = np.zeros(n_users + 1, dtype=np.int64)
-    np.cumsum(np.bincount(user, minlength=n_users), out=indptr[1:])
-    user_degree = np.bincount(user, weights=weight, minlength=n_users)
-    item_degree = np.bincount(item, weights=weight, minlength=n_items)
-    matrix = sp.csr_matrix((weight, item, indptr), shape=shape)
-    norm = sp.csr_matrix((weight * _inv_sqrt(user_degree)[user] * _inv_sqrt(item_degree)[item], item, indptr),
-                         shape=shape)
-    return matrix, norm, item_degree
 
 
 def _linear_scores(rows, norm):

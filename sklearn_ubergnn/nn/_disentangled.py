@@ -457,6 +457,11 @@ class DisentangledGraphNet(_BipartiteScorer):
     independence_rows : int, default=128
         Users and as many items of the batch the term is computed on (its cost grows with the
         square: ``K (2 rows)^2``).
+    init_embedding : torch.Tensor or ndarray of shape (n_users + n_items, m) or None, default=None
+        Starting values of the first ``m <= embedding_dim`` columns of the ID embeddings (e.g.
+        the spectral start of :class:`~sklearn_ubergnn.disentangled.DisentangledGraphEmbedder`).
+        The other columns, and the rows of ``init_embedding`` that are all zero, keep the random
+        normal start. None: the random start everywhere.
 
     Shapes
     ------
@@ -465,7 +470,8 @@ class DisentangledGraphNet(_BipartiteScorer):
 
     def __init__(self, n_users, n_items, embedding_dim=64, n_channels=4, n_layers=2, n_iterations=3, tau=1.0,
                  attention=False, activation="identity", temperature=0.1, l2=0.0, init_std=0.1,
-                 channel_score="sum", item_bias=False, independence=0.0, independence_rows=128):
+                 channel_score="sum", item_bias=False, independence=0.0, independence_rows=128,
+                 init_embedding=None):
         super().__init__()
         if independence < 0 or independence_rows < 2:
             raise ValueError(f"independence must be >= 0 and independence_rows >= 2; got {independence} and "
@@ -485,11 +491,26 @@ class DisentangledGraphNet(_BipartiteScorer):
         self.temperature, self.l2 = float(temperature), float(l2)
         self.embedding = nn.Embedding(self.n_users + self.n_items, embedding_dim)
         nn.init.normal_(self.embedding.weight, std=init_std)
+        if init_embedding is not None:
+            self._start_at(torch.as_tensor(init_embedding))
         self.convs = nn.ModuleList(
             DisentangledConv(embedding_dim, embedding_dim, n_channels, n_iterations, tau, attention,
                              activation)
             for _ in range(n_layers)
         )
+
+    def _start_at(self, start):
+        """Copy ``start`` into the first columns of the embedding table (zero rows keep the random start)."""
+        _check_tensor("init_embedding", start, 2, integer=False)
+        _check_size("init_embedding", start, 0, self.embedding.num_embeddings, "one row per user and item")
+        if start.shape[1] > self.embedding_dim:
+            raise ValueError(f"init_embedding must have at most embedding_dim={self.embedding_dim} columns; "
+                             f"got {start.shape[1]}.")
+        if not start.shape[1]:
+            return
+        rows = start.abs().amax(dim=1) > 0
+        with torch.no_grad():
+            self.embedding.weight[rows, :start.shape[1]] = start[rows].to(self.embedding.weight.dtype)
 
     def extra_repr(self):
         return (f"n_users={self.n_users}, n_items={self.n_items}, temperature={self.temperature}, "
