@@ -12,6 +12,7 @@ Usage (from the repository root; MovieLens is read from ../shared/data/ml-100k, 
     python benchmarks/bipartite_ml100k.py gfcf-tune --seeds 0 1 2
     python benchmarks/bipartite_ml100k.py gfcf-scale
     python benchmarks/bipartite_ml100k.py scale --models disentangled      # one model per process
+    python benchmarks/bipartite_ml100k.py scale --models oracle gfcf       # the generator's own ranking
     python benchmarks/bipartite_ml100k.py params --params '{"max_neighbors": 16}' --seeds 0 1 2
 
 ``python -m benchmarks run --suite bipartite`` runs the ``accuracy`` models in one go (one fresh process per
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import sklearn
 import torch
 
@@ -234,10 +236,12 @@ def scale(args):
     from sklearn_ubergnn._arrays import group_targets
     from sklearn_ubergnn.metrics import ndcg_at_k, recall_at_k
 
-    edges, _, _ = make_bipartite(n_users=args.users, n_items=args.items, edges_per_user=args.edges_per_user,
-                                 random_state=0)
+    edges, channel, mixture, popularity = make_bipartite(n_users=args.users, n_items=args.items,
+                                                         edges_per_user=args.edges_per_user, random_state=0,
+                                                         return_popularity=True)
     factories = {"disentangled": DisentangledGraphEmbedder, "gfcf": GFCFRecommender,
-                 "lightgcn": LightGCNRecommender, "most_popular": MostPopularRecommender}
+                 "lightgcn": LightGCNRecommender, "most_popular": MostPopularRecommender,
+                 "oracle": lambda **_: PlantedOracle(channel, mixture, popularity)}
     for seed in args.seeds:
         train, test = train_test_split_edges(edges, 0.2, random_state=seed)
         users = np.random.default_rng(seed).choice(test["user"].unique(), args.rank_users, replace=False)
@@ -261,6 +265,35 @@ def scale(args):
                   f"{model_size(model)}", flush=True)
 
 
+class PlantedOracle:
+    """The generator of ``make_bipartite`` as a recommender: the bound of any model on its edges.
+
+    A draw of user ``u`` is item ``i`` with probability ``theta_u[c_i] p_i / sum_{c_j = c_i} p_j``
+    (the planted mixture, channels and popularity); each user's unseen items are ranked by it.
+    Raw ids are the generator's codes.
+    """
+
+    def __init__(self, item_channel, user_mixture, item_popularity):
+        totals = np.bincount(item_channel, weights=item_popularity)
+        self.item_channel, self.user_mixture = item_channel, user_mixture
+        self.weight = (item_popularity / totals[item_channel]).astype(np.float32)
+
+    def fit(self, X):
+        self.seen_ = sp.csr_matrix((np.ones(len(X), dtype=bool), (X["user"], X["item"])),
+                                   shape=(len(self.user_mixture), len(self.weight)))
+        return self
+
+    def recommend(self, users, k=20):
+        out = []
+        for block in np.array_split(np.asarray(users), max(1, len(users) // 500)):
+            scores = self.user_mixture[block][:, self.item_channel].astype(np.float32) * self.weight
+            scores[self.seen_[block].nonzero()] = -np.inf
+            top = np.argpartition(-scores, k, axis=1)[:, :k]
+            order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
+            out.append(np.take_along_axis(top, order, axis=1))
+        return np.vstack(out)
+
+
 def embedder_params(args):
     """The embedder with its defaults, or with ``--params`` (JSON) replacing some, on the ML-100k splits."""
     import json
@@ -277,6 +310,8 @@ def embedder_params(args):
 
 def model_size(model):
     """Graph size of a fitted bipartite model, for the log."""
+    if not hasattr(model, "graph_"):
+        return "no training graph (the planted generator)"
     return f"{model.graph_.n_edges:,} training edges, {model.n_users_:,} users, {model.n_items_:,} items"
 
 

@@ -453,6 +453,7 @@ def make_interactions(
         "concentration": [Interval(Real, 0, None, closed="neither")],
         "popularity_exponent": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
+        "return_popularity": ["boolean"],
     },
     prefer_skip_nested_validation=True,
 )
@@ -465,6 +466,7 @@ def make_bipartite(
     concentration=0.3,
     popularity_exponent=0.5,
     random_state=None,
+    return_popularity=False,
 ):
     """Generate user–item edges from latent interest channels.
 
@@ -486,6 +488,9 @@ def make_bipartite(
         Zipf exponent of item popularity within a channel.
     random_state : int, RandomState instance or None, default=None
         Seed of the generator; pass an int for reproducible output.
+    return_popularity : bool, default=False
+        Also return the items' popularity weights, from which the generator's own probability
+        of every (user, item) draw follows (see Notes).
 
     Returns
     -------
@@ -495,6 +500,9 @@ def make_bipartite(
         Planted channel of every item.
     user_mixture : ndarray of shape (n_users, n_channels), float64
         Planted channel mixture of every user (rows sum to 1).
+    item_popularity : ndarray of shape (n_items,), float64
+        Zipf popularity weight of every item (summing to 1 over the catalogue); only with
+        ``return_popularity=True``.
 
     Notes
     -----
@@ -502,7 +510,10 @@ def make_bipartite(
     sizes; user ``u`` draws a mixture ``theta_u ~ Dirichlet(concentration)``; each of the
     user's edge draws picks a channel ``c ~ theta_u`` and then an item of channel ``c`` with
     probability proportional to its Zipf popularity within the channel. So the share of a
-    user's edges that fall in channel ``c`` estimates ``theta_u[c]``.
+    user's edges that fall in channel ``c`` estimates ``theta_u[c]``, and a draw of user ``u``
+    is item ``i`` with probability ``theta_u[c_i] * p_i / sum_{j : c_j = c_i} p_j`` (``p`` =
+    ``item_popularity``): ranking a user's unseen items by it is the generator's own ranking,
+    the bound of any recommender on these edges.
 
     Examples
     --------
@@ -528,4 +539,6 @@ def make_bipartite(
             item[in_c] = rng.randint(n_items, size=len(in_c))
     pairs = np.unique(np.stack([user, item], axis=1), axis=0)
     edges = pd.DataFrame({"user": pairs[:, 0], "item": pairs[:, 1]})
+    if return_popularity:
+        return edges, item_channel, user_mixture, popularity
     return edges, item_channel, user_mixture

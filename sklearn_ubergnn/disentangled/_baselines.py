@@ -142,6 +142,8 @@ _LIGHTGCN_DOC_TAIL = """    weight_decay : float, default=0.0
         Final user and item vectors; a pair scores their dot product.
     net_, history_
         The trained skorch net and its history.
+    n_epochs_ : int
+        Passes made over the training edges (``max_epochs``).
 """
 
 

@@ -235,6 +235,21 @@ def test_make_bipartite_planted_channels():
     pd.testing.assert_frame_equal(edges, again[0])
 
 
+def test_make_bipartite_popularity_gives_the_draw_probabilities():
+    # one channel: an item's share of the users is the chance that a user's 1 + Poisson(5) draws
+    # hit it at least once, 1 - E[(1 - p_i)^N] = 1 - (1 - p_i) exp(-5 p_i)
+    edges, channel, mixture, popularity = make_bipartite(n_users=2000, n_items=30, n_channels=1,
+                                                         edges_per_user=6, random_state=0,
+                                                         return_popularity=True)
+    assert popularity.shape == (30,) and np.isclose(popularity.sum(), 1) and (channel == 0).all()
+    share = np.bincount(edges["item"], minlength=30) / 2000
+    expected = 1 - (1 - popularity) * np.exp(-5 * popularity)
+    assert np.corrcoef(share, expected)[0, 1] > 0.99
+    np.testing.assert_allclose(share, expected, atol=0.035)  # about 3.5 binomial standard errors
+    pd.testing.assert_frame_equal(edges, make_bipartite(n_users=2000, n_items=30, n_channels=1, edges_per_user=6,
+                                                        random_state=0)[0])
+
+
 # ------------------------------------------------------------------------------------------------
 # load_session_csv
 # ------------------------------------------------------------------------------------------------

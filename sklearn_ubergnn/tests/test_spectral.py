@@ -88,8 +88,30 @@ def test_the_embedder_trains_from_the_spectral_start(planted):
     model = DisentangledGraphEmbedder(max_epochs=3, random_state=0, callbacks=[("watch", watch)]).fit(train)
     expected = spectral_start(model.graph_, 64, scale=0.1, random_state=seed_from(0))
     np.testing.assert_allclose(watch.table_.numpy(), expected, rtol=1e-6)
-    # three steps (4,800 edges, batch 8,192) from the graph's spectrum rank far ahead of three from noise
+    # three steps (3,728 edges, batch 8,192) from the graph's spectrum rank far ahead of three from noise
     random = DisentangledGraphEmbedder(max_epochs=3, init="random", random_state=0).fit(train)
     assert model.score(test) > random.score(test) + 0.03
     with pytest.raises(ValueError, match="The 'init' parameter of DisentangledGraphEmbedder must be"):
         DisentangledGraphEmbedder(init="svd").fit(train)
+
+
+@pytest.mark.parametrize(("n_edges", "batch_size", "expected"), [
+    (4_800, 8192, 10),         # one step a pass: the cap of 10 passes
+    (80_000, 8192, 10),        # MovieLens-100k: 10 steps a pass, 100 in all
+    (813_611, 8192, 5),        # the million-edge stand-in: 100 steps a pass, 500 in all
+    (4_096_000, 8192, 1),      # 500 steps in one pass
+    (40_000_000, 8192, 1),     # never fewer than one pass
+    (813_611, 1024, 1),
+])
+def test_auto_epochs_make_about_five_hundred_steps(n_edges, batch_size, expected):
+    model = DisentangledGraphEmbedder(batch_size=batch_size)
+    assert model._resolve_epochs(n_edges) == expected
+    assert DisentangledGraphEmbedder(max_epochs=7)._resolve_epochs(n_edges) == 7
+
+
+def test_auto_epochs_are_the_passes_trained(planted):
+    model = DisentangledGraphEmbedder(batch_size=1024, random_state=0).fit(planted[0])
+    # 3,728 training edges, 4 steps of 1,024 a pass: 10 passes, capped
+    assert len(planted[0]) == 3728 and model.n_epochs_ == 10 and len(model.history_) == 10
+    model = DisentangledGraphEmbedder(batch_size=16, embedding_dim=8, n_channels=2, random_state=0).fit(planted[0])
+    assert model.n_epochs_ == 3 and len(model.history_) == 3  # 233 steps of 16 a pass: 3 make 500
