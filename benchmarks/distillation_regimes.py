@@ -52,6 +52,7 @@ import argparse
 import time
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import torch
@@ -133,11 +134,22 @@ def warm_tasks(ratings, seed):
 REGIMES = {"cold": cold_tasks, "warm": warm_tasks}
 
 
-def run_regime(regime, ratings, seed, student_params, variants=tuple(VARIANTS)):
-    """ROC-AUC of every variant on each target of one regime and seed (one embedder fit)."""
+def run_regime(regime, ratings, seed, student_params, variants=tuple(VARIANTS), cache=None):
+    """ROC-AUC of every variant on each target of one regime and seed (one embedder fit).
+
+    With a ``cache`` folder, the fitted embedder is saved there (``{regime}-{seed}.joblib``) and
+    read back by later runs of the same regime and seed instead of being fitted again.
+    """
     train, tasks = REGIMES[regime](ratings, seed)
     start = time.perf_counter()
-    embedder = DisentangledGraphEmbedder(random_state=seed).fit(train)
+    path = None if cache is None else Path(cache) / f"{regime}-{seed}.joblib"
+    if path is not None and path.exists():
+        embedder = joblib.load(path)
+    else:
+        embedder = DisentangledGraphEmbedder(random_state=seed).fit(train)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            joblib.dump(embedder, path)
     fit_s = time.perf_counter() - start
     frozen = FrozenEstimator(embedder)
     rows = []
@@ -166,7 +178,7 @@ def main(args):
     rows = []
     for regime in args.regimes:
         for seed in args.seeds:
-            rows += run_regime(regime, ratings, seed, {}, args.variants)
+            rows += run_regime(regime, ratings, seed, {}, args.variants, args.cache)
     results = pd.DataFrame(rows)
     report(results, args.seeds)
     if args.output:
@@ -221,6 +233,8 @@ if __name__ == "__main__":
                         help="students to fit (hard only, and the teacher alone, always)")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--output", type=Path, default=None, help="per-target CSV")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="folder (outside the repository) where fitted embedders are saved and reused")
     parser.add_argument("--report", type=Path, nargs="+", default=None,
                         help="print the tables of per-target CSVs written by --output (e.g. one per regime), run nothing")
     args = parser.parse_args()
