@@ -23,6 +23,7 @@ from ._soft_weight import (
     fold_roc_auc,
     heads_train_mask,
     inner_splits,
+    paired_roc_auc_difference,
 )
 
 __all__ = ["DistilledBehaviorClassifier"]
@@ -411,7 +412,8 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
         # closest to the teacher first: residual students before plain ones, each from the largest weight down
         heaviest_first = np.argsort(weights)[::-1]
         simplest_first = np.concatenate([heaviest_first + k * len(weights) for k in range(len(forms))])
-        chosen, mean, std = choose_teacher_or_student(fold_scores, n_splits, teacher_alone, simplest_first)
+        paired = paired_roc_auc_difference(y_codes, scores, splits, teacher_alone)
+        chosen, mean, std = choose_teacher_or_student(fold_scores, n_splits, teacher_alone, simplest_first, paired)
         best = int(np.argmax(mean[:teacher_alone])) if chosen == teacher_alone else chosen
         self.student_ = forms[best // len(weights)]
         self.soft_weight_ = float(weights[best % len(weights)])
@@ -428,6 +430,8 @@ class DistilledBehaviorClassifier(ClassifierMixin, _NetEstimator, BaseEstimator)
             "mean_test_score": mean,
             "std_test_score": std,
             "rank_test_score": rankdata(-mean, method="min").astype(np.int32),
+            "paired_difference": paired[0],
+            "paired_se": paired[1],
             "chosen": np.arange(len(mean)) == chosen,
         }
 
