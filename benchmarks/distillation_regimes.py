@@ -44,7 +44,8 @@ or one process per regime, each writing its per-target CSV, and the tables of bo
     python benchmarks/distillation_regimes.py --report cold.csv warm.csv
 
 (``--variants`` runs some students only; ``--report`` merges runs of other variants on the same
-targets.)
+targets, and ``--before`` runs of an earlier commit, whose auto variants it names "(before)";
+``--cache DIR`` fits each regime and seed's embedder once for all such runs.)
 
 Torch threads are pinned to ``--threads`` (the package's estimators bound them the same way).
 """
@@ -77,9 +78,11 @@ VARIANTS = {
     "auto, residual": {"soft_weight": "auto", "student": "residual"},
     "auto, both": {"soft_weight": "auto", "student": "auto"},
 }
-SCORES = ["hard only", "hard only, residual", "teacher alone", "fixed weight (1.0)", "auto, plain", "auto, residual",
-          "auto, both"]
 AUTOS = ["auto, both", "auto, residual", "auto, plain"]
+#: the auto variants of runs of an earlier commit, read with ``--before`` (their columns renamed so)
+BEFORE = [f"{name} (before)" for name in AUTOS]
+SCORES = ["hard only", "hard only, residual", "teacher alone", "fixed weight (1.0)", "auto, plain", "auto, residual",
+          "auto, both", *BEFORE]
 
 
 def _labelled(rng, positives, negatives):
@@ -218,7 +221,7 @@ def report(results, seeds):
                            "se": diff.std(ddof=1) / np.sqrt(len(diff)), "n": len(diff)})
     print("\nPaired differences over (seed, target), mean and standard error:")
     print(pd.DataFrame(paired).to_string(index=False, float_format="%.4f"))
-    for name in AUTOS:
+    for name in [*AUTOS, *BEFORE]:
         if f"{name}: chosen" in results:
             print(f"\n{name}: choices (per regime, over targets and seeds):")
             print(results.groupby("regime")[f"{name}: chosen"].value_counts().to_string())
@@ -237,9 +240,13 @@ if __name__ == "__main__":
                         help="folder (outside the repository) where fitted embedders are saved and reused")
     parser.add_argument("--report", type=Path, nargs="+", default=None,
                         help="print the tables of per-target CSVs written by --output (e.g. one per regime), run nothing")
+    parser.add_argument("--before", type=Path, nargs="+", default=[],
+                        help="with --report: per-target CSVs of an earlier commit, its auto variants shown as '(before)'")
     args = parser.parse_args()
     if args.report:
-        results = merge_runs([pd.read_csv(path) for path in args.report])
+        renamed = {f"{name}{end}": f"{name} (before){end}" for name in AUTOS for end in ("", ": chosen")}
+        before = [pd.read_csv(path).rename(columns=renamed) for path in args.before]
+        results = merge_runs([pd.read_csv(path) for path in args.report] + before)
         report(results, sorted(results["seed"].unique().tolist()))
     else:
         main(args)
