@@ -44,7 +44,8 @@ or one process per regime, each writing its per-target CSV, and the tables of bo
     python benchmarks/distillation_regimes.py --report cold.csv warm.csv
 
 (``--variants`` runs some students only; ``--report`` merges runs of other variants on the same
-targets.)
+targets, and ``--before`` runs of an earlier commit, whose auto variants it names "(before)";
+``--cache DIR`` fits each regime and seed's embedder once for all such runs.)
 
 Torch threads are pinned to ``--threads`` (the package's estimators bound them the same way).
 """
@@ -52,6 +53,7 @@ import argparse
 import time
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import torch
@@ -76,9 +78,11 @@ VARIANTS = {
     "auto, residual": {"soft_weight": "auto", "student": "residual"},
     "auto, both": {"soft_weight": "auto", "student": "auto"},
 }
-SCORES = ["hard only", "hard only, residual", "teacher alone", "fixed weight (1.0)", "auto, plain", "auto, residual",
-          "auto, both"]
 AUTOS = ["auto, both", "auto, residual", "auto, plain"]
+#: the auto variants of runs of an earlier commit, read with ``--before`` (their columns renamed so)
+BEFORE = [f"{name} (before)" for name in AUTOS]
+SCORES = ["hard only", "hard only, residual", "teacher alone", "fixed weight (1.0)", "auto, plain", "auto, residual",
+          "auto, both", *BEFORE]
 
 
 def _labelled(rng, positives, negatives):
@@ -133,11 +137,22 @@ def warm_tasks(ratings, seed):
 REGIMES = {"cold": cold_tasks, "warm": warm_tasks}
 
 
-def run_regime(regime, ratings, seed, student_params, variants=tuple(VARIANTS)):
-    """ROC-AUC of every variant on each target of one regime and seed (one embedder fit)."""
+def run_regime(regime, ratings, seed, student_params, variants=tuple(VARIANTS), cache=None):
+    """ROC-AUC of every variant on each target of one regime and seed (one embedder fit).
+
+    With a ``cache`` folder, the fitted embedder is saved there (``{regime}-{seed}.joblib``) and
+    read back by later runs of the same regime and seed instead of being fitted again.
+    """
     train, tasks = REGIMES[regime](ratings, seed)
     start = time.perf_counter()
-    embedder = DisentangledGraphEmbedder(random_state=seed).fit(train)
+    path = None if cache is None else Path(cache) / f"{regime}-{seed}.joblib"
+    if path is not None and path.exists():
+        embedder = joblib.load(path)
+    else:
+        embedder = DisentangledGraphEmbedder(random_state=seed).fit(train)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            joblib.dump(embedder, path)
     fit_s = time.perf_counter() - start
     frozen = FrozenEstimator(embedder)
     rows = []
@@ -166,7 +181,7 @@ def main(args):
     rows = []
     for regime in args.regimes:
         for seed in args.seeds:
-            rows += run_regime(regime, ratings, seed, {}, args.variants)
+            rows += run_regime(regime, ratings, seed, {}, args.variants, args.cache)
     results = pd.DataFrame(rows)
     report(results, args.seeds)
     if args.output:
@@ -206,7 +221,7 @@ def report(results, seeds):
                            "se": diff.std(ddof=1) / np.sqrt(len(diff)), "n": len(diff)})
     print("\nPaired differences over (seed, target), mean and standard error:")
     print(pd.DataFrame(paired).to_string(index=False, float_format="%.4f"))
-    for name in AUTOS:
+    for name in [*AUTOS, *BEFORE]:
         if f"{name}: chosen" in results:
             print(f"\n{name}: choices (per regime, over targets and seeds):")
             print(results.groupby("regime")[f"{name}: chosen"].value_counts().to_string())
@@ -221,11 +236,17 @@ if __name__ == "__main__":
                         help="students to fit (hard only, and the teacher alone, always)")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--output", type=Path, default=None, help="per-target CSV")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="folder (outside the repository) where fitted embedders are saved and reused")
     parser.add_argument("--report", type=Path, nargs="+", default=None,
                         help="print the tables of per-target CSVs written by --output (e.g. one per regime), run nothing")
+    parser.add_argument("--before", type=Path, nargs="+", default=[],
+                        help="with --report: per-target CSVs of an earlier commit, its auto variants shown as '(before)'")
     args = parser.parse_args()
     if args.report:
-        results = merge_runs([pd.read_csv(path) for path in args.report])
+        renamed = {f"{name}{end}": f"{name} (before){end}" for name in AUTOS for end in ("", ": chosen")}
+        before = [pd.read_csv(path).rename(columns=renamed) for path in args.before]
+        results = merge_runs([pd.read_csv(path) for path in args.report] + before)
         report(results, sorted(results["seed"].unique().tolist()))
     else:
         main(args)

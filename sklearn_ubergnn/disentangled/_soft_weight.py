@@ -8,7 +8,7 @@ from scipy.stats import norm
 from sklearn.model_selection import RepeatedStratifiedKFold
 
 __all__ = ["AUTO_SOFT_WEIGHTS", "N_REPEATS", "N_SPLITS", "choose_one_standard_error", "choose_teacher_or_student",
-           "fold_roc_auc", "heads_train_mask", "inner_splits", "teacher_margin"]
+           "fold_roc_auc", "heads_train_mask", "inner_splits", "paired_roc_auc_difference", "teacher_margin"]
 
 #: Candidate soft weights of ``soft_weight="auto"`` (0: hard labels only); the teacher alone is one more.
 AUTO_SOFT_WEIGHTS = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -70,6 +70,60 @@ def fold_roc_auc(y, scores, splits):
     return out
 
 
+def paired_roc_auc_difference(y, scores, splits, reference):
+    """ROC-AUC of every candidate minus the ``reference``'s, with its standard error over the labelled users.
+
+    Every (positive, negative) pair of labelled users held out together in a split is judged by
+    that split's candidates; the pair's kernel ``psi_c(i, j)`` is candidate ``c``'s verdict
+    (1 ranked right, 0.5 tied, 0 wrong) minus the reference's, averaged over the splits that held
+    the pair out. The difference is the mean kernel over the pairs so judged, and its variance is
+    DeLong's for a paired difference of two ROC-AUCs: ``var_i(V10) / m + var_j(V01) / n``, with
+    ``V10_i`` the mean kernel of positive ``i`` over its negatives (``m`` positives) and ``V01_j``
+    that of negative ``j`` (``n`` negatives). Unlike the spread of the split scores, which
+    measures how the labelled users are split, this measures which users were labelled: a
+    difference that a few users carry has a large error.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_labelled,)
+        Codes 0/1.
+    scores : ndarray of shape (n_labelled, n_splits, n_candidates)
+        Score of each row by each split's candidates (only the test rows of a split are read).
+    splits : list of (train, test) index arrays
+    reference : int
+        The candidate the others are compared with (its own difference is 0).
+
+    Returns
+    -------
+    difference, se : ndarray of shape (n_candidates,)
+
+    References
+    ----------
+    DeLong, DeLong and Clarke-Pearson (1988), "Comparing the areas under two or more correlated
+    receiver operating characteristic curves: a nonparametric approach", Biometrics 44(3).
+    """
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    slot = np.zeros(len(y), dtype=np.int64)
+    slot[pos], slot[neg] = np.arange(len(pos)), np.arange(len(neg))
+    total = np.zeros((len(pos), len(neg), scores.shape[2]))
+    count = np.zeros((len(pos), len(neg)))
+    for s, (_, test) in enumerate(splits):
+        test_pos, test_neg = test[y[test] == 1], test[y[test] == 0]
+        diff = scores[test_pos, s][:, None, :] - scores[test_neg, s][None, :, :]  # (p, q, C)
+        verdict = (diff > 0) + 0.5 * (diff == 0)
+        rows = np.ix_(slot[test_pos], slot[test_neg])  # each pair at most once per split
+        total[rows] += verdict - verdict[..., reference:reference + 1]
+        count[rows] += 1
+    judged = count > 0
+    kernel = total / np.maximum(count, 1)[..., None]
+    v10 = kernel.sum(axis=1) / np.maximum(judged.sum(axis=1), 1)[:, None]  # (m, C)
+    v01 = kernel.sum(axis=0) / np.maximum(judged.sum(axis=0), 1)[:, None]  # (n, C)
+    v10, v01 = v10[judged.any(axis=1)], v01[judged.any(axis=0)]
+    difference = kernel[judged].mean(axis=0)
+    variance = v10.var(axis=0, ddof=1) / len(v10) + v01.var(axis=0, ddof=1) / len(v01)
+    return difference, np.sqrt(variance)
+
+
 def choose_one_standard_error(fold_scores, n_splits, simplest_first):
     """The one-standard-error rule: the simplest candidate within one standard error of the best.
 
@@ -103,7 +157,7 @@ def teacher_margin(n_students):
     return float(norm.ppf(1 - norm.sf(1.0) / n_students))
 
 
-def choose_teacher_or_student(fold_scores, n_splits, teacher, students_simplest_first):
+def choose_teacher_or_student(fold_scores, n_splits, teacher, students_simplest_first, paired=None):
     """The teacher unless the best student beats it by :func:`teacher_margin` standard errors.
 
     The teacher is the simplest candidate (nothing fitted on the labels) and the one-standard-error
@@ -113,6 +167,10 @@ def choose_teacher_or_student(fold_scores, n_splits, teacher, students_simplest_
     student's mean minus ``teacher_margin(n_students)`` standard errors (of one k-fold run, as in
     :func:`choose_one_standard_error`); otherwise the students are chosen among by the
     one-standard-error rule, in the order ``students_simplest_first``.
+
+    With ``paired=(difference, se)`` (:func:`paired_roc_auc_difference` against the teacher), the
+    teacher is also kept unless the best student's paired difference exceeds the same number of
+    its standard errors over the labelled users: both margins must be cleared.
 
     Returns
     -------
@@ -124,8 +182,10 @@ def choose_teacher_or_student(fold_scores, n_splits, teacher, students_simplest_
     mean, std = fold_scores.mean(axis=0), fold_scores.std(axis=0, ddof=1)
     students = list(students_simplest_first)
     best = students[int(np.argmax(mean[students]))]
-    margin = teacher_margin(len(students)) * std[best] / np.sqrt(n_splits)
-    if mean[teacher] >= mean[best] - margin - 1e-12:
+    z = teacher_margin(len(students))
+    if mean[teacher] >= mean[best] - z * std[best] / np.sqrt(n_splits) - 1e-12:
+        return teacher, mean, std
+    if paired is not None and paired[0][best] <= z * paired[1][best] + 1e-12:
         return teacher, mean, std
     chosen, _, _ = choose_one_standard_error(fold_scores, n_splits, students)
     return chosen, mean, std

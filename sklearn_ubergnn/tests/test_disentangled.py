@@ -594,6 +594,89 @@ def test_the_teacher_is_replaced_only_by_a_student_clear_of_the_multiple_compari
     assert choose_teacher_or_student(close, 4, 2, [0, 1])[0] == 0
 
 
+def test_paired_difference_is_delong_on_one_split():
+    # One split holding every labelled user out: the difference is the plain ROC-AUC difference and
+    # its standard error DeLong's, both written out here with loops over the pairs.
+    from sklearn_ubergnn.disentangled._soft_weight import paired_roc_auc_difference
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([1, 0], [6, 9])
+    scores = np.round(rng.normal(size=(15, 1, 3)) + y[:, None, None], 1)  # rounded: some ties
+    difference, se = paired_roc_auc_difference(y, scores, [(np.array([], dtype=int), np.arange(15))], 2)
+    s, pos, neg = scores[:, 0], np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    for c in range(3):
+        assert difference[c] == pytest.approx(roc_auc_score(y, s[:, c]) - roc_auc_score(y, s[:, 2]))
+        psi = [[(s[i, c] > s[j, c]) + 0.5 * (s[i, c] == s[j, c]) - (s[i, 2] > s[j, 2]) - 0.5 * (s[i, 2] == s[j, 2])
+                for j in neg] for i in pos]
+        v10, v01 = np.mean(psi, axis=1), np.mean(psi, axis=0)
+        assert se[c] == pytest.approx(np.sqrt(v10.var(ddof=1) / 6 + v01.var(ddof=1) / 9))
+    assert difference[2] == se[2] == 0
+
+
+def test_paired_margin_keeps_a_teacher_that_misranks_few_users():
+    # Students perfect on every split; the teacher ranks every labelled user right but one positive,
+    # which it puts below every negative (split ROC-AUC 0.5 when that user is held out, 1 otherwise).
+    # The spread of the students' split scores is 0, so the margin on the splits alone lets them
+    # replace the teacher; the paired difference, about 0.1, is carried by that one user (standard
+    # error at least 0.1 over the labelled users) and does not clear 1.94 of its standard errors.
+    from sklearn_ubergnn.disentangled._soft_weight import (
+        choose_teacher_or_student,
+        fold_roc_auc,
+        inner_splits,
+        paired_roc_auc_difference,
+    )
+
+    y = np.repeat([1, 0], [10, 10])
+    splits, n_splits = inner_splits(y, 0)
+    teacher = y.astype(float) + 0.01 * np.arange(20)
+    teacher[0] = -1.0
+    students = np.repeat(y[:, None] + 0.01 * np.arange(20)[:, None], 6, axis=1)
+    scores = np.repeat(np.column_stack([students, teacher])[:, None, :], len(splits), axis=1)
+    folds = fold_roc_auc(y, scores, splits)
+    paired = paired_roc_auc_difference(y, scores, splits, 6)
+    # 91 of the 100 pairs are held out together at least once, 8 of them the misranked positive's.
+    np.testing.assert_allclose(paired[0], [8 / 91] * 6 + [0])
+    assert np.all(paired[1][:6] >= np.sqrt(0.1 / 10)) and paired[1][6] == 0  # its V10 alone: var 0.1 / 10
+    order = [5, 4, 3, 2, 1, 0]
+    assert choose_teacher_or_student(folds, n_splits, 6, order)[0] == 5  # the margin on the splits alone
+    assert choose_teacher_or_student(folds, n_splits, 6, order, paired)[0] == 6
+    # A teacher wrong on many users (random scores) is still replaced.
+    scores[:, :, 6] = np.random.default_rng(0).normal(size=20)[:, None]
+    paired = paired_roc_auc_difference(y, scores, splits, 6)
+    assert paired[0][0] > 2 * paired[1][0]  # 0.32, 2.4 standard errors
+    assert choose_teacher_or_student(fold_roc_auc(y, scores, splits), n_splits, 6, order, paired)[0] == 5
+
+
+def test_auto_soft_weight_keeps_the_teacher_against_a_quirk_of_the_labelled_users():
+    # The user vectors have one more axis that holds the label of the 20 labelled users (+1 / -1)
+    # and 0 for every other user: a quirk of which users were labelled. Every student reads it and
+    # wins every split of the inner cross-validation (mean 1.0, no spread), while the teacher
+    # (u_0, the planted rule) misranks two of the labelled positives. The margin on the splits alone
+    # takes a student, which then ranks the other users below the teacher; the paired margin keeps
+    # the teacher.
+    from sklearn_ubergnn.disentangled._soft_weight import choose_teacher_or_student
+
+    users, vectors, y, labelled = _planted_users(seed=1, noise=0.5)
+    quirk = np.zeros((len(users), 1), dtype=np.float32)
+    quirk[labelled, 0] = 2 * y[labelled] - 1
+    target = np.zeros(9, dtype=np.float32)
+    target[0] = 4.0
+    teacher = _VectorTeacher(users, np.hstack([vectors, quirk]), target)
+    clf = DistilledBehaviorClassifier(teacher, target_item=0, teacher="sigmoid", max_epochs=50, random_state=0)
+    clf.fit(users[labelled], y[labelled])
+    results = clf.cv_results_
+    assert clf.predictor_ == "teacher" and results["chosen"][-1]
+    assert results["mean_test_score"][:6].max() == 1.0 > results["mean_test_score"][-1]
+    assert results["paired_difference"][-1] == results["paired_se"][-1] == 0
+    folds = np.array([results[f"split{i}_test_score"] for i in range(50)])
+    split_only = choose_teacher_or_student(folds, 5, 6, [5, 4, 3, 2, 1, 0])[0]
+    assert split_only < 6
+    student = clone(clf).set_params(soft_weight=float(results["param_soft_weight"][split_only]))
+    student.fit(users[labelled], y[labelled])
+    rest = np.setdiff1d(users, users[labelled])
+    assert roc_auc_score(y[rest], student.predict_proba(rest)[:, 1]) < roc_auc_score(y[rest], clf.teacher_proba(rest))
+
+
 def test_residual_student_with_a_zero_correction_is_the_teacher():
     # student="residual": logit = logit(q(u)) + f(u). The teacher (teacher="sigmoid", target vector
     # 4 e_0) has q(u) = sigmoid(4 u_0); with f set to zero by hand, the student is the teacher exactly,
