@@ -63,11 +63,20 @@ def fold_roc_auc(y, scores, splits):
     """
     out = np.empty((len(splits), scores.shape[2]))
     for s, (_, test) in enumerate(splits):
-        held = scores[test, s]  # (n_test, C)
-        pos, neg = held[y[test] == 1], held[y[test] == 0]
-        diff = pos[:, None, :] - neg[None, :, :]
-        out[s] = ((diff > 0) + 0.5 * (diff == 0)).mean(axis=(0, 1))
+        out[s] = _pair_verdicts(y, scores, s, test)[2].mean(axis=(0, 1))
     return out
+
+
+def _pair_verdicts(y, scores, s, test):
+    """Split ``s``'s held-out positives, negatives and every candidate's verdict on each of their pairs.
+
+    Returns ``(positives, negatives, verdict)``: row indices of the split's test positives and
+    negatives, and ``verdict (p, q, C)``, 1 where the candidate ranks the positive above the
+    negative, 0.5 for a tie, 0 otherwise.
+    """
+    test_pos, test_neg = test[y[test] == 1], test[y[test] == 0]
+    diff = scores[test_pos, s][:, None, :] - scores[test_neg, s][None, :, :]
+    return test_pos, test_neg, (diff > 0) + 0.5 * (diff == 0)
 
 
 def paired_roc_auc_difference(y, scores, splits, reference):
@@ -108,9 +117,7 @@ def paired_roc_auc_difference(y, scores, splits, reference):
     total = np.zeros((len(pos), len(neg), scores.shape[2]))
     count = np.zeros((len(pos), len(neg)))
     for s, (_, test) in enumerate(splits):
-        test_pos, test_neg = test[y[test] == 1], test[y[test] == 0]
-        diff = scores[test_pos, s][:, None, :] - scores[test_neg, s][None, :, :]  # (p, q, C)
-        verdict = (diff > 0) + 0.5 * (diff == 0)
+        test_pos, test_neg, verdict = _pair_verdicts(y, scores, s, test)  # verdict (p, q, C)
         rows = np.ix_(slot[test_pos], slot[test_neg])  # each pair at most once per split
         total[rows] += verdict - verdict[..., reference:reference + 1]
         count[rows] += 1
