@@ -371,6 +371,10 @@ class _BaseGraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Net
                              validation=False, max_epochs=self.n_epochs_, n_users=self.n_users_,
                              n_items=self.n_items_, **module_params)
         self._fit_net(net, source, seed)
+        if module_params.get("init_embedding") is not None:
+            # the start lives on in the trained weights: a second copy in the net's arguments would
+            # only grow the pickle (by a third)
+            self.net_.module__init_embedding = None
         self._set_embeddings(graph_fields, sampler)
 
     def _resolve_epochs(self, n_edges):

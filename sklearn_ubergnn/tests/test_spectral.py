@@ -88,6 +88,7 @@ def test_the_embedder_trains_from_the_spectral_start(planted):
     model = DisentangledGraphEmbedder(max_epochs=3, random_state=0, callbacks=[("watch", watch)]).fit(train)
     expected = spectral_start(model.graph_, 64, scale=0.1, random_state=seed_from(0))
     np.testing.assert_allclose(watch.table_.numpy(), expected, rtol=1e-6)
+    assert model.net_.module__init_embedding is None  # not pickled a second time beside the weights
     # three steps (3,728 edges, batch 8,192) from the graph's spectrum rank far ahead of three from noise
     random = DisentangledGraphEmbedder(max_epochs=3, init="random", random_state=0).fit(train)
     assert model.score(test) > random.score(test) + 0.03
