@@ -1,12 +1,35 @@
 """Whole-array helpers for ragged data stored as a flat array plus offsets (CSR layout)."""
 import numpy as np
 
-__all__ = ["SEGMENT_BLOCK", "concat_ranges", "gather_segments", "group_targets", "pad_segments", "segment_blocks",
-           "take_segments"]
+__all__ = ["SEGMENT_BLOCK", "concat_ranges", "gather_segments", "group_targets", "offsets_from_lengths", "pad_segments",
+           "segment_blocks", "take_segments"]
 
 #: Elements per block of the blocked whole-array passes (:func:`segment_blocks`): their temporaries
 #: stay a few MiB each (2 MiB per int64 array) whatever the size of the data.
 SEGMENT_BLOCK = 1 << 18
+
+
+def offsets_from_lengths(lengths):
+    """CSR offsets of consecutive segments of the given lengths: ``[0, l_0, l_0 + l_1, ...]``.
+
+    Parameters
+    ----------
+    lengths : array-like of shape (n,), integer
+        Length of each segment (e.g. ``np.bincount`` of sorted group codes).
+
+    Returns
+    -------
+    offsets : ndarray of shape (n + 1,), int64
+        Segment ``i`` is ``[offsets[i], offsets[i + 1])`` of the flat array.
+
+    Examples
+    --------
+    >>> offsets_from_lengths([2, 0, 3]).tolist()
+    [0, 2, 2, 5]
+    """
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return offsets
 
 
 def concat_ranges(starts, lengths):
@@ -115,8 +138,7 @@ def take_segments(offsets, index):
     index = np.asarray(index, dtype=np.int64)
     starts = np.asarray(offsets, dtype=np.int64)[index]
     lengths = np.asarray(offsets, dtype=np.int64)[index + 1] - starts
-    new_offsets = np.zeros(len(index) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=new_offsets[1:])
+    new_offsets = offsets_from_lengths(lengths)
     return concat_ranges(starts, lengths), new_offsets, lengths
 
 

@@ -11,7 +11,7 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
-from ._arrays import take_segments
+from ._arrays import offsets_from_lengths, take_segments
 
 __all__ = ["FlatSessions"]
 
@@ -238,8 +238,7 @@ class FlatSessions:
             order = np.argsort(codes, kind="stable")
         else:
             order = np.lexsort((_sort_key(frame[time], time), codes))  # lexsort is stable
-        offsets = np.zeros(len(session_ids) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(codes, minlength=len(session_ids)), out=offsets[1:])
+        offsets = offsets_from_lengths(np.bincount(codes, minlength=len(session_ids)))
         sessions = cls(items[order], offsets)
         return (sessions, np.asarray(session_ids)) if return_session_ids else sessions
 

@@ -15,6 +15,7 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
+from ._arrays import offsets_from_lengths
 from ._flat import FlatSessions
 
 __all__ = [
@@ -240,8 +241,7 @@ def _flatten_sessions(X, input_name, allow_empty=False):
     lengths = np.fromiter(map(len, X), dtype=np.int64, count=n)
     if not allow_empty and (lengths == 0).any():
         _raise_empty(lengths, input_name)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
+    offsets = offsets_from_lengths(lengths)
     flat = list(chain.from_iterable(X))
     if not flat:  # allow_empty and every session is empty
         return FlatSessions(np.zeros(0, dtype=np.int64), offsets)

@@ -15,6 +15,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from ._arrays import offsets_from_lengths
 from ._docstrings import fill_doc
 from ._validation import FlatSessions, check_ids, check_k
 from .pipeline import recommend
@@ -334,8 +335,7 @@ def _rank_clicks(part, estimator, *, k, columns, partition_info=None):
         keys.insert(0, part[columns.order].to_numpy())
     order = np.lexsort(keys)  # by session, then time, then row (lexsort is stable)
     n_sessions = len(uniques)
-    offsets = np.zeros(n_sessions + 1, dtype=np.int64)
-    np.cumsum(np.bincount(codes, minlength=n_sessions), out=offsets[1:])
+    offsets = offsets_from_lengths(np.bincount(codes, minlength=n_sessions))
     first = order[offsets[:-1]]  # each session's first click, in click order
     classes = np.asarray(_final(estimator).classes_)
     if n_sessions:

@@ -28,7 +28,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
-from ._arrays import gather_segments
+from ._arrays import gather_segments, offsets_from_lengths
 from ._validation import FlatSessions, check_sessions
 
 __all__ = [
@@ -49,8 +49,7 @@ def _subset(sessions, keep_click, keep_session):
     """Sessions ``keep_session`` (bool mask) restricted to the clicks ``keep_click`` (bool mask)."""
     keep_click = keep_click & keep_session[sessions.session_index]
     lengths = np.bincount(sessions.session_index[keep_click], minlength=len(sessions))[keep_session]
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
+    offsets = offsets_from_lengths(lengths)
     return FlatSessions(sessions.items[keep_click], offsets)
 
 
@@ -97,8 +96,7 @@ def _prefixes_flat(sessions, min_prefix_length, order, as_flat=False):
     start = sessions.offsets[session]
     y = sessions.items[start + length]
     if as_flat:
-        offsets = np.zeros(len(length) + 1, dtype=np.int64)
-        np.cumsum(length, out=offsets[1:])
+        offsets = offsets_from_lengths(length)
         return FlatSessions(gather_segments(sessions.items, start, length), offsets), y, session
     flat = sessions.items.tolist()
     X = [flat[a:b] for a, b in zip(start.tolist(), (start + length).tolist())]

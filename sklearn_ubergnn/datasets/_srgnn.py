@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._arrays import offsets_from_lengths
 from .._flat import FlatSessions
 
 __all__ = ["load_srgnn"]
@@ -135,8 +136,7 @@ def _checked(check, path, *args):
 def _to_flat(sessions):
     """A checked list of lists of ints as a :class:`FlatSessions` of int64 ids."""
     lengths = np.fromiter(map(len, sessions), dtype=np.int64, count=len(sessions))
-    offsets = np.zeros(len(sessions) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
+    offsets = offsets_from_lengths(lengths)
     items = np.fromiter(chain.from_iterable(sessions), dtype=np.int64, count=int(offsets[-1]))
     return FlatSessions(items, offsets)
 

@@ -8,6 +8,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import randomized_svd
 
+from .._arrays import offsets_from_lengths
+
 __all__ = ["spectral_start"]
 
 #: Power iterations of the randomized SVD of the spectral start.
@@ -24,8 +26,7 @@ def _inv_sqrt(degree):
 def _normalized(weight, user, item, n_users, n_items):
     """``R``, ``R̃ = D_u^{-1/2} R D_i^{-1/2}`` (CSR) and the item degrees of edges sorted by user."""
     shape = (n_users, n_items)
-    indptr = np.zeros(n_users + 1, dtype=np.int64)
-    np.cumsum(np.bincount(user, minlength=n_users), out=indptr[1:])
+    indptr = offsets_from_lengths(np.bincount(user, minlength=n_users))
     user_degree = np.bincount(user, weights=weight, minlength=n_users)
     item_degree = np.bincount(item, weights=weight, minlength=n_items)
     matrix = sp.csr_matrix((weight, item, indptr), shape=shape)

@@ -36,6 +36,7 @@ col   meaning
 import numpy as np
 import torch
 
+from .._arrays import offsets_from_lengths
 from .._skorch import IndexDataset, TensorBatch
 from .._vocabulary import GrowingVocabulary
 from ..graphs import DynamicInteractionGraph
@@ -151,8 +152,7 @@ def _gather_segments(offsets, index):
     """Positions of segments ``index`` (in that order), new offsets and the shift of each segment."""
     starts = offsets[index]
     lengths = offsets[index + 1] - starts
-    new_offsets = np.zeros(len(index) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=new_offsets[1:])
+    new_offsets = offsets_from_lengths(lengths)
     shift = starts - new_offsets[:-1]
     positions = np.arange(new_offsets[-1], dtype=np.int64) + np.repeat(shift, lengths)
     return positions, new_offsets, shift, lengths
@@ -273,8 +273,7 @@ class QueryBuilder:
 
         # 2. new layout per query: [sub-graph ..., sibling (if any), query node]
         new_len = lengths + has_v + 1
-        off = np.zeros(n_q + 1, dtype=np.int64)
-        np.cumsum(new_len, out=off[1:])
+        off = offsets_from_lengths(new_len)
         m = int(off[-1])
         # a node (and its parents, same sub-graph) moves from s_off[u] + local to off[j] + local
         move = np.repeat(off[:-1] - s_off[inverse], lengths)
@@ -311,8 +310,7 @@ class QueryBuilder:
                 par_ok = (parents >= 0) & keep[np.maximum(parents, 0)]
                 parents = np.where(par_ok, new_index[np.maximum(parents, 0)], -1)[keep]
                 node, depth, level, seg, dt = node[keep], depth[keep], level[keep], seg[keep], dt[keep]
-                off = np.zeros(n_q + 1, dtype=np.int64)
-                np.cumsum(np.bincount(seg, minlength=n_q), out=off[1:])
+                off = offsets_from_lengths(np.bincount(seg, minlength=n_q))
                 m = len(node)
 
         # 4. node inputs

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._arrays import offsets_from_lengths
+
 __all__ = ["BipartiteGraph", "build_bipartite_graph"]
 
 
@@ -175,6 +177,5 @@ def build_bipartite_graph(user, item, n_users, n_items, weight=None):
             raise ValueError(f"weight must have one entry per edge ({len(user)}); got shape {weight.shape}.")
         w = np.bincount(inverse.ravel(), weights=weight, minlength=len(uniq)).astype(np.float32)
     u, i = uniq // n_items, uniq % n_items
-    indptr = np.zeros(n_users + 1, dtype=np.int64)
-    np.cumsum(np.bincount(u, minlength=n_users), out=indptr[1:])
+    indptr = offsets_from_lengths(np.bincount(u, minlength=n_users))
     return BipartiteGraph(int(n_users), int(n_items), u, i, w, indptr)

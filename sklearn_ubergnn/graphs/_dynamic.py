@@ -22,6 +22,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 
+from .._arrays import offsets_from_lengths
 from ._partners import PairIndex, PartnerIndex, common_partners
 
 __all__ = ["DynamicInteractionGraph", "DynamicSubgraphBatch"]
@@ -1039,8 +1040,7 @@ class DynamicInteractionGraph:
             seg_end = np.searchsorted(seg, seg, side="right")
             keep = seg_end - np.arange(len(seg)) <= max_nodes
             node_key, seg, node, depth = node_key[keep], seg[keep], node[keep], depth[keep]
-        offsets = np.zeros(B + 1, dtype=np.int64)
-        np.cumsum(np.bincount(seg, minlength=B), out=offsets[1:])
+        offsets = offsets_from_lengths(np.bincount(seg, minlength=B))
         m = len(node)
         target_index = np.where(np.diff(offsets) > 0, offsets[1:] - 1, -1).astype(np.int64)
         # parents as flat positions

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._arrays import offsets_from_lengths
+
 __all__ = ["NeighborSampler", "SampledSubgraph", "node_blocks"]
 
 
@@ -96,8 +98,7 @@ class NeighborSampler:
         self.edge_id = order
         self.src = edge_src[order]
         self.weight = weight[order]
-        self.indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
-        np.cumsum(np.bincount(edge_dst, minlength=self.n_nodes), out=self.indptr[1:])
+        self.indptr = offsets_from_lengths(np.bincount(edge_dst, minlength=self.n_nodes))
 
     def in_degree(self, nodes):
         """Number of in-edges of every node of ``nodes``."""

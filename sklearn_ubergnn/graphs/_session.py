@@ -19,7 +19,7 @@ from numbers import Integral
 import numpy as np
 import torch
 
-from .._arrays import take_segments
+from .._arrays import offsets_from_lengths, take_segments
 from .._validation import FlatSessions, check_sessions
 
 __all__ = ["SessionGraphBatch", "build_session_graphs", "session_adjacency"]
@@ -503,8 +503,7 @@ def build_session_graphs(codes, classes):
     else:
         kept_code, kept_session = codes_items[keep], session[keep]
     n_kept = np.bincount(kept_session, minlength=n_sessions).astype(np.int64)
-    alias_offsets = np.zeros(n_sessions + 1, dtype=np.int64)
-    np.cumsum(n_kept, out=alias_offsets[1:])
+    alias_offsets = offsets_from_lengths(n_kept)
 
     # Nodes: distinct (session, code) pairs, sorted by session then code; alias = node of each click.
     order, first = _sort_pairs(kept_session, kept_code, n_items)
@@ -515,8 +514,7 @@ def build_session_graphs(codes, classes):
     items = kept_code[first_sorted]
     node_graph = kept_session[first_sorted]
     n_nodes = len(items)
-    node_offsets = np.zeros(n_sessions + 1, dtype=np.int64)
-    np.cumsum(np.bincount(node_graph, minlength=n_sessions), out=node_offsets[1:])
+    node_offsets = offsets_from_lengths(np.bincount(node_graph, minlength=n_sessions))
 
     # Edges: consecutive kept clicks of one session, counted by distinct (src, dst) pair.
     same = kept_session[1:] == kept_session[:-1]
@@ -527,8 +525,7 @@ def build_session_graphs(codes, classes):
     edge_src, edge_dst = src[order[starts]], dst[order[starts]]
     out_total = np.bincount(edge_src, weights=count, minlength=n_nodes)
     in_total = np.bincount(edge_dst, weights=count, minlength=n_nodes)
-    edge_offsets = np.zeros(n_sessions + 1, dtype=np.int64)
-    np.cumsum(np.bincount(node_graph[edge_src], minlength=n_sessions), out=edge_offsets[1:])
+    edge_offsets = offsets_from_lengths(np.bincount(node_graph[edge_src], minlength=n_sessions))
 
     last_node = np.full(n_sessions, -1, dtype=np.int64)
     has_click = n_kept > 0

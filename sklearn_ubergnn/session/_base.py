@@ -33,7 +33,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from .._arrays import concat_ranges, gather_segments, segment_blocks
+from .._arrays import concat_ranges, gather_segments, offsets_from_lengths, segment_blocks
 from .._docstrings import fill_doc
 from .._ranking import row_blocks, top_k
 from .._skorch import seed_from
@@ -537,8 +537,7 @@ def _full_sessions(sessions, y):
     keep[order] = rank < n_keep[group[order]]
     keep |= alone
     kept = np.flatnonzero(keep)
-    kept_offsets = np.zeros(len(kept) + 1, dtype=np.int64)
-    np.cumsum(lengths[kept] + 1, out=kept_offsets[1:])
+    kept_offsets = offsets_from_lengths(lengths[kept] + 1)
     full = np.empty(kept_offsets[-1], dtype=items.dtype)
     last = kept_offsets[1:] - 1
     clicks = np.ones(len(full), dtype=bool)
