@@ -506,8 +506,8 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
         optimisation steps of ``batch_size`` edges (``ceil(500 / ceil(n_edges / batch_size))``:
         5 on a million edges, 1 from four million), so that the number of steps, not of passes,
         bounds the training time. On a synthetic graph of 813,611 training edges Recall@20 is
-        level from the third pass to the tenth; the time of 10 passes there (19 minutes on one
-        core beside a busy one) is beyond issue #19's bound of 15 minutes, 5 passes well inside.
+        level from the third pass to the tenth; 10 passes there take 18.5 to 21 minutes on one
+        core beside a busy one, beyond issue #19's bound of 15 minutes, and 5 take 9.8.
         The passes made are ``n_epochs_``.
     batch_size : int, default=8192
         Positive edges per training step.
@@ -575,8 +575,9 @@ class DisentangledGraphEmbedder(_BaseGraphEmbedder):
     users, 40,000 items and 813,611 training edges the defaults train in 9.8 minutes (5 passes of
     about 117 s) on one core while another process holds the other, and the process peaks at
     1.68 GiB, 0.42 GiB of which are the data (whole-graph steps with the full softmax: about
-    15 s per step, 10 GiB). ``max_neighbors=None`` with ``n_negatives=None`` and ``item_bias=False`` is the
-    exact whole-graph, full-softmax training of earlier versions.
+    15 s per step, 10 GiB). ``max_neighbors=None`` with ``n_negatives=None``, ``item_bias=False``,
+    ``init="random"`` and ``max_epochs=10`` is the exact whole-graph, full-softmax training of
+    earlier versions.
 
     **Channels.** :meth:`channel_affinity` tells which channel the routing sends an item's (or
     user's) training edges through: the last layer's routing weights, averaged over the node's
