@@ -13,6 +13,7 @@ Usage (from the repository root; MovieLens is read from ../shared/data/ml-100k, 
     python benchmarks/bipartite_ml100k.py gfcf-scale
     python benchmarks/bipartite_ml100k.py scale --models disentangled      # one model per process
     python benchmarks/bipartite_ml100k.py scale --models oracle gfcf       # the generator's own ranking
+    python benchmarks/bipartite_ml100k.py curve --params '{"max_epochs": 12}'   # Recall@20 after each pass
     python benchmarks/bipartite_ml100k.py params --params '{"max_neighbors": 16}' --seeds 0 1 2
 
 ``python -m benchmarks run --suite bipartite`` runs the ``accuracy`` models in one go (one fresh process per
@@ -265,6 +266,45 @@ def scale(args):
                   f"{model_size(model)}", flush=True)
 
 
+def curve(args):
+    """Recall@20 and NDCG@20 of the embedder after every pass, on the ``scale`` task's graph, split and users.
+
+    A ``skorch`` callback computes the final vectors (as ``fit`` does at its end) and ranks the test
+    users after each epoch; ``--params`` (JSON) replaces defaults, e.g. ``{"max_epochs": 12}``.
+    """
+    import json
+
+    from skorch.callbacks import Callback
+
+    from sklearn_ubergnn._arrays import group_targets
+    from sklearn_ubergnn.metrics import ndcg_at_k, recall_at_k
+
+    edges, _, _ = make_bipartite(n_users=args.users, n_items=args.items, edges_per_user=args.edges_per_user,
+                                 random_state=0)
+    seed = args.seeds[0]
+    train, test = train_test_split_edges(edges, 0.2, random_state=seed)
+    users = np.random.default_rng(seed).choice(test["user"].unique(), args.rank_users, replace=False)
+    users, truth = group_targets(*test[test["user"].isin(users)][["user", "item"]].to_numpy().T)
+
+    class Watched(DisentangledGraphEmbedder):
+        def _train_module(self, module, graph_fields, *, sampler=None, **kwargs):
+            self._watched = (graph_fields, sampler)  # what _set_embeddings needs after each pass
+            return super()._train_module(module, graph_fields, sampler=sampler, **kwargs)
+
+    class RankAfterEachPass(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            model.net_ = net
+            model._set_embeddings(*model._watched)
+            ranked = model.recommend(users, k=20)
+            row = net.history[-1]
+            print(f"pass {len(net.history)} ({row['dur']:.0f} s, loss {row['train_loss']:.4f}): Recall@20 "
+                  f"{recall_at_k(truth, ranked, k=20):.4f} NDCG@20 {ndcg_at_k(truth, ranked, k=20):.4f}", flush=True)
+
+    model = Watched(**{"random_state": seed, **json.loads(args.params)})
+    model.set_params(callbacks=[("rank", RankAfterEachPass())])
+    model.fit(train)
+
+
 class PlantedOracle:
     """The generator of ``make_bipartite`` as a recommender: the bound of any model on its edges.
 
@@ -317,7 +357,8 @@ def model_size(model):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("task", choices=["accuracy", "distill", "speed", "gfcf-tune", "gfcf-scale", "scale", "params"])
+    parser.add_argument("task", choices=["accuracy", "distill", "speed", "gfcf-tune", "gfcf-scale", "scale", "curve",
+                                         "params"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--models", nargs="+",
@@ -350,7 +391,8 @@ def main(argv=None):
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     torch.set_num_threads(args.threads)
     tasks = {"accuracy": accuracy, "distill": distill, "speed": speed, "gfcf-tune": gfcf_tune,
-             "gfcf-scale": gfcf_scale, "scale": scale, "params": embedder_params}
+             "gfcf-scale": gfcf_scale, "scale": scale, "curve": curve,
+             "params": embedder_params}
     tasks[args.task](args)
 
 
