@@ -14,7 +14,7 @@ from .._docstrings import fill_doc
 from .._ranking import row_blocks, top_k
 from .._skorch import seed_from
 from .._threads import uses_torch_threads
-from .._validation import check_ids, check_k, check_same_id_kind
+from .._validation import check_ids, check_k, check_same_id_kind, require_columns
 from .._vocabulary import ItemVocabulary
 from ..base import TRAINING_CONSTRAINTS, _NetEstimator
 from ..graphs import NeighborSampler, build_bipartite_graph
@@ -88,12 +88,7 @@ class _BaseBipartiteRecommender(BaseEstimator):
         needed = [self.user_column, self.item_column]
         if self.weight_column is not None:
             needed.append(self.weight_column)
-        missing = [c for c in needed if c not in X.columns]
-        if missing:
-            raise ValueError(
-                f"{input_name} lacks the column(s) {missing}; its columns are {list(X.columns)}. Rename them "
-                "or set user_column / item_column / weight_column."
-            )
+        require_columns(X, needed, input_name, "Rename them or set user_column / item_column / weight_column.")
         if len(X) == 0:
             raise ValueError(f"{input_name} must contain at least one edge; got an empty DataFrame.")
         users = check_ids(X[self.user_column], input_name=f"{input_name}[{self.user_column!r}]")

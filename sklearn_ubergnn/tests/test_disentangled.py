@@ -106,7 +106,7 @@ def test_string_ids_and_custom_columns():
     [
         (pd.DataFrame({"user": [1, np.nan], "item": [1, 2]}), {}, ValueError, "must not be missing"),
         (pd.DataFrame({"user": [], "item": []}), {}, ValueError, "at least one edge"),
-        (pd.DataFrame({"user": [1], "product": [2]}), {}, ValueError, r"lacks the column\(s\) \['item'\]"),
+        (pd.DataFrame({"user": [1], "product": [2]}), {}, ValueError, r"X is missing the column\(s\) \['item'\]; it has \['user', 'product'\]\. Rename them"),
         ([[1, 2]], {}, TypeError, "must be a pandas DataFrame"),
         (pd.DataFrame({"user": [1], "item": [2]}), {"embedding_dim": 10, "n_channels": 4}, ValueError,
          "n_channels must divide embedding_dim"),

@@ -170,7 +170,7 @@ def test_bad_parameters_name_themselves(params, match):
 def test_bad_input_errors():
     with pytest.raises(NotFittedError):
         GFCFRecommender().recommend([0])
-    with pytest.raises(ValueError, match="lacks the column"):
+    with pytest.raises(ValueError, match=r"X is missing the column\(s\) \['movie'\]"):
         GFCFRecommender(item_column="movie").fit(_edges(R))
     with pytest.raises(TypeError, match="must be a pandas DataFrame"):
         GFCFRecommender().fit(R)
