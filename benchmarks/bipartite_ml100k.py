@@ -221,6 +221,20 @@ def _peak_rss_gib():
     return int(line.split()[1]) / 2**20
 
 
+def _scale_split(edges, seed, n_rank_users):
+    """The ``scale`` and ``curve`` tasks' split: training edges, ``n_rank_users`` random test users, their items.
+
+    Returns ``(train, users, truth)``: the per-user 80/20 split's training edges (seed ``seed``),
+    the sorted ids of the ranked test users and each one's held-out items.
+    """
+    from sklearn_ubergnn._arrays import group_targets
+
+    train, test = train_test_split_edges(edges, 0.2, random_state=seed)
+    users = np.random.default_rng(seed).choice(test["user"].unique(), n_rank_users, replace=False)
+    users, truth = group_targets(*test[test["user"].isin(users)][["user", "item"]].to_numpy().T)
+    return train, users, truth
+
+
 def scale(args):
     """One model with its defaults on the million-edge stand-in: fit time, peak memory, Recall@20.
 
@@ -234,7 +248,6 @@ def scale(args):
     """
     import json
 
-    from sklearn_ubergnn._arrays import group_targets
     from sklearn_ubergnn.metrics import ndcg_at_k, recall_at_k
 
     edges, channel, mixture, popularity = make_bipartite(n_users=args.users, n_items=args.items,
@@ -244,9 +257,7 @@ def scale(args):
                  "lightgcn": LightGCNRecommender, "most_popular": MostPopularRecommender,
                  "oracle": lambda **_: PlantedOracle(channel, mixture, popularity)}
     for seed in args.seeds:
-        train, test = train_test_split_edges(edges, 0.2, random_state=seed)
-        users = np.random.default_rng(seed).choice(test["user"].unique(), args.rank_users, replace=False)
-        users, truth = group_targets(*test[test["user"].isin(users)][["user", "item"]].to_numpy().T)
+        train, users, truth = _scale_split(edges, seed, args.rank_users)
         data_rss = _peak_rss_gib()
         for name in args.models:
             params = {"random_state": seed} if name != "most_popular" else {}
@@ -276,15 +287,12 @@ def curve(args):
 
     from skorch.callbacks import Callback
 
-    from sklearn_ubergnn._arrays import group_targets
     from sklearn_ubergnn.metrics import ndcg_at_k, recall_at_k
 
     edges, _, _ = make_bipartite(n_users=args.users, n_items=args.items, edges_per_user=args.edges_per_user,
                                  random_state=0)
     seed = args.seeds[0]
-    train, test = train_test_split_edges(edges, 0.2, random_state=seed)
-    users = np.random.default_rng(seed).choice(test["user"].unique(), args.rank_users, replace=False)
-    users, truth = group_targets(*test[test["user"].isin(users)][["user", "item"]].to_numpy().T)
+    train, users, truth = _scale_split(edges, seed, args.rank_users)
 
     class Watched(DisentangledGraphEmbedder):
         def _train_module(self, module, graph_fields, *, sampler=None, **kwargs):
